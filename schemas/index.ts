@@ -1,0 +1,2 @@
+export * from './forward.js';
+export * from './problem.js';

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/** One offending value: `path` is its JSON path in the request body, e.g. `inputs[2][7]` (`$` is the body). */
+export const ProblemDetail = z
+  .object({
+    path: z.string().describe('JSON path of the offending value, e.g. `inputs[2][7]`; `$` is the whole body'),
+    message: z.string().describe('What is wrong with it, and the limit or expectation it breaks'),
+  })
+  .meta({ id: 'ProblemDetail' });
+
+/** RFC 9457 problem details, the one error format of every route (`application/problem+json`). */
+export const Problem = z
+  .object({
+    type: z.string().describe('A URI naming the kind of problem, e.g. `urn:rnn-serve:problem:invalid-request`'),
+    title: z.string().describe('Short, human-readable summary of the kind of problem'),
+    status: z.number().int().describe('The HTTP status code'),
+    detail: z.string().describe('What went wrong with this request'),
+    instance: z.string().optional().describe('The request path'),
+    requestId: z.string().optional().describe('The request id (also in the `x-request-id` header)'),
+    errors: z.array(ProblemDetail).optional().describe('Each offending value, with its JSON path'),
+  })
+  .meta({
+    id: 'Problem',
+    description: 'RFC 9457 problem details (`application/problem+json`)',
+    examples: [
+      {
+        type: 'urn:rnn-serve:problem:invalid-request',
+        title: 'Invalid request',
+        status: 400,
+        detail: 'inputs[0][1] has 3 features; expected 4 (inputs[0][0])',
+        instance: '/rnn/forward',
+        errors: [{ path: 'inputs[0][1]', message: 'has 3 features; expected 4 (inputs[0][0])' }],
+      },
+    ],
+  });
+
+export type Problem = z.infer<typeof Problem>;
+export type ProblemDetail = z.infer<typeof ProblemDetail>;

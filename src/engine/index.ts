@@ -1,0 +1,4 @@
+export * from './simple-rnn.js';
+export * from './reference.js';
+export * from './seeded.js';
+export { glorotUniform, orthogonal } from './initializers.js';

@@ -1,0 +1,130 @@
+/**
+ * One error handler for the whole app: every error leaves as `application/problem+json`. Schema errors
+ * (zod) name each offending JSON path; Fastify's transport errors (bad JSON, media type, body size) keep
+ * their 4xx status with a message that says what the limit is; anything unexpected is logged in full and
+ * answered with a 500 that shows nothing internal. Unknown routes are 404 and known routes with another
+ * method 405 with `Allow`.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
+import fp from 'fastify-plugin';
+import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
+import type { ProblemDetail } from '../../schemas/problem.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, jsonPath, problemBody } from '../problems.js';
+import { suggestKey } from '../schema-keys.js';
+
+const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
+
+interface ValidationEntry {
+  keyword: string;
+  instancePath: string;
+  message?: string;
+  params: Record<string, unknown>;
+}
+
+/** `/inputs/0/1` (the zod type provider's instancePath) → `['inputs', 0, 1]`. */
+function segmentsOf(instancePath: string): (string | number)[] {
+  return instancePath
+    .split('/')
+    .filter((s) => s !== '')
+    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+}
+
+function schemaProblems(request: FastifyRequest, entries: readonly ValidationEntry[]): ProblemDetail[] {
+  const bodySchema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
+  const out: ProblemDetail[] = [];
+  for (const entry of entries.slice(0, 20)) {
+    const segments = segmentsOf(entry.instancePath);
+    if (entry.keyword === 'unrecognized_keys') {
+      for (const key of (entry.params.keys as string[]) ?? []) {
+        const hint = suggestKey(bodySchema, segments, key);
+        out.push({
+          path: jsonPath([...segments, key]),
+          message: `is not a known field${hint === null ? '' : `; did you mean ${hint}?`}`,
+        });
+      }
+      continue;
+    }
+    let message = entry.message ?? entry.keyword;
+    const missing = /^Invalid input: expected (\w+), received undefined$/.exec(message);
+    if (missing) message = `is required (expected ${missing[1]})`;
+    out.push({ path: jsonPath(segments), message });
+  }
+  return out;
+}
+
+/** Fastify's own 4xx errors, with messages that say what to send instead. */
+function transportProblem(error: FastifyError, request: FastifyRequest, bodyLimit: number): ProblemError | null {
+  switch (error.code) {
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ProblemError('body-too-large', `the request body is larger than the limit of ${bodyLimit} bytes (BODY_LIMIT_BYTES)`);
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
+      const type = request.headers['content-type'];
+      return new ProblemError(
+        'unsupported-media-type',
+        `${type === undefined ? 'a request without Content-Type' : `Content-Type '${type}'`} is not supported; send application/json`,
+      );
+    }
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return ProblemError.at('invalid-json', [{ path: '$', message: 'is empty; expected a JSON object' }]);
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new ProblemError('invalid-request', 'the Content-Length header does not match the body received');
+  }
+  if (error instanceof SyntaxError) {
+    // JSON.parse's message names the position; secure-json-parse's names the forbidden key.
+    return ProblemError.at('invalid-json', [{ path: '$', message: error.message }]);
+  }
+  const status = error.statusCode ?? 500;
+  if (status >= 400 && status < 500) return new ProblemError('invalid-request', error.message);
+  return null;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The problem this request was answered with, for the access log line. */
+    problem: ProblemError | null;
+  }
+}
+
+export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
+  request.problem = problem;
+  for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  return reply
+    .code(problem.status)
+    .type(PROBLEM_CONTENT_TYPE)
+    .send(problemBody(problem, request.url.split('?')[0], request.id));
+}
+
+export default fp(
+  async function problems(app: FastifyInstance, options: { bodyLimit: number }) {
+    app.decorateRequest('problem', null);
+    app.setErrorHandler((error: FastifyError, request, reply) => {
+      let problem: ProblemError | null;
+      if (error instanceof ProblemError) problem = error;
+      else if (hasZodFastifySchemaValidationErrors(error)) {
+        problem = ProblemError.at('invalid-request', schemaProblems(request, error.validation as ValidationEntry[]));
+      } else problem = transportProblem(error, request, options.bodyLimit);
+
+      if (problem === null) {
+        request.log.error({ err: error }, 'unhandled error');
+        problem = new ProblemError('internal-error', 'the server failed to answer this request; it has been logged with the request id');
+      }
+      return sendProblem(request, reply, problem);
+    });
+
+    app.setNotFoundHandler((request, reply) => {
+      const url = request.url.split('?')[0];
+      const allowed = METHODS.filter((method) => app.hasRoute({ url, method }));
+      if (allowed.length > 0) {
+        return sendProblem(
+          request,
+          reply,
+          new ProblemError('method-not-allowed', `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`, [], {
+            allow: allowed.join(', '),
+          }),
+        );
+      }
+      return sendProblem(request, reply, new ProblemError('not-found', `there is no route ${request.method} ${url}`));
+    });
+  },
+  { name: 'problems' },
+);
