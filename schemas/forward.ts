@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { ACTIVATION_NAMES } from '../src/engine/activations.js';
+import { MERGE_MODES } from '../src/engine/network.js';
 
 /** The largest seed accepted: tfjs's alea seeding is exact for every integer up to here (2^31 - 2). */
 export const MAX_SEED = 2147483646;
@@ -6,86 +8,219 @@ export const MAX_SEED = 2147483646;
 const finite = z.number().describe('A finite number, stored as float32');
 const vector = z.array(finite);
 const matrix = z.array(vector);
+const tensor3 = z.array(matrix);
 
-export const HELLO_INPUTS = [
-  [
-    [1, 0, 0, 0],
-    [0, 1, 0, 0],
-    [0, 0, 1, 0],
-    [0, 0, 1, 0],
-    [0, 0, 0, 1],
-  ],
-];
+const oneHot = (c: string) => [...'helo'].map((x) => (x === c ? 1 : 0));
+export const HELLO_INPUTS = [[...'hello'].map(oneHot)];
+export const HELLO_BATCH_INPUTS = ['hello', 'eolll', 'lleel'].map((word) => [...word].map(oneHot));
 
-export const KerasWeights = z
+/** A row-major tensor, as in the Open Inference Protocol (KServe v2): `data` holds the elements in order. */
+export const FlatTensor = z
   .strictObject({
-    kernel: matrix.describe('W, `[inputDim, hiddenSize]` (Keras layout)'),
-    recurrentKernel: matrix.describe('U, `[hiddenSize, hiddenSize]` (Keras layout)'),
-    bias: vector.describe('b, `[hiddenSize]`'),
+    shape: z.array(z.number().int().min(0)).describe('The dimensions, outermost first'),
+    data: vector.describe('The elements in row-major order; as many as the product of `shape`'),
   })
-  .meta({
-    id: 'KerasWeights',
-    description: 'Explicit SimpleRNN weights in Keras layout; `hiddenSize` follows from them.',
-  });
+  .meta({ id: 'FlatTensor', description: 'A row-major tensor: `shape` and its elements in `data` (Open Inference Protocol style)' });
+
+// ---- the model: one layer (shorthand fields) or a stack, optionally bidirectional, seeded or explicit
+
+const hiddenSize = z.number().int().min(1).describe('Units of the layer');
+const activation = z.enum(ACTIVATION_NAMES).describe('Activation, as TF.js defines it (default `tanh`)');
+const useBias = z.boolean().describe('Whether the layer has a bias (default true)');
+const goBackwards = z
+  .boolean()
+  .describe('Process each sequence last step first; outputs stay in processing order (Keras `go_backwards`, default false)');
+const clip = z.number().positive().describe('ONNX `clip`: clamp the pre-activation to [-clip, clip] (default: none)');
+
+export const LayerSpec = z
+  .strictObject({
+    hiddenSize,
+    activation: activation.optional(),
+    useBias: useBias.optional(),
+    goBackwards: goBackwards.optional(),
+    clip: clip.optional(),
+  })
+  .meta({ id: 'LayerSpec', description: 'One SimpleRNN layer of a stack' });
+
+export const KerasCellWeights = z
+  .strictObject({
+    kernel: matrix.describe('W, `[inputDim, hiddenSize]`'),
+    recurrentKernel: matrix.describe('U, `[hiddenSize, hiddenSize]`'),
+    bias: vector.optional().describe('b, `[hiddenSize]`; required when the layer uses a bias, absent when not'),
+  })
+  .meta({ id: 'KerasCellWeights', description: 'The weights of one layer and direction, Keras layout' });
+
+export const OnnxRnnWeights = z
+  .strictObject({
+    W: tensor3.describe('`[directions, hiddenSize, inputDim]`'),
+    R: tensor3.describe('`[directions, hiddenSize, hiddenSize]`'),
+    B: matrix.optional().describe('`[directions, 2·hiddenSize]`: input bias then recurrent bias'),
+  })
+  .meta({ id: 'OnnxRnnWeights', description: 'The inputs W, R, B of one ONNX `RNN` node (one layer)' });
+
+export const ModelFields = {
+  hiddenSize: hiddenSize
+    .optional()
+    .describe('Units of a single-layer model (with `weights` it follows from them and must agree if given)'),
+  activation: activation.optional(),
+  useBias: useBias.optional(),
+  goBackwards: goBackwards.optional(),
+  clip: clip.optional(),
+  layers: z
+    .array(LayerSpec)
+    .optional()
+    .describe('A stack of layers, each feeding its full sequence to the next; replaces the single-layer fields'),
+  bidirectional: z
+    .strictObject({
+      mergeMode: z
+        .enum(MERGE_MODES)
+        .nullable()
+        .default('concat')
+        .describe('How the two directions are merged (Keras `merge_mode`); null returns both, forward first'),
+    })
+    .optional()
+    .describe('Wrap every layer in Keras `Bidirectional`'),
+  seed: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_SEED)
+    .optional()
+    .describe(
+      'Seed of the weights (default 0). Layer k, direction d (0 forward, 1 backward): kernel = tfjs ' +
+        '`glorotUniform({seed: seed + 4k + 2d})`, recurrent kernel = tfjs `orthogonal({seed: seed + 4k + 2d + 1})`, ' +
+        'bias = zeros. Not allowed with explicit weights.',
+    ),
+  weights: z
+    .union([KerasCellWeights, z.array(KerasCellWeights)])
+    .optional()
+    .describe(
+      'Explicit weights, Keras layout: one cell for a single layer, or a list in the order layer 0 forward, ' +
+        'layer 0 backward (bidirectional only), layer 1 forward, ... (the order of Keras `get_weights()`)',
+    ),
+  pytorchWeights: z
+    .record(z.string(), z.union([matrix, vector]))
+    .optional()
+    .describe(
+      'Explicit weights as a PyTorch `nn.RNN` state_dict: `weight_ih_l{k}[_reverse]` `[hidden, input]`, ' +
+        '`weight_hh_l{k}[_reverse]` `[hidden, hidden]`, `bias_ih_l{k}[_reverse]` and `bias_hh_l{k}[_reverse]` `[hidden]` (summed)',
+    ),
+  onnxWeights: z
+    .array(OnnxRnnWeights)
+    .optional()
+    .describe('Explicit weights as ONNX `RNN` inputs, one node per layer'),
+};
 
 export const ForwardRequest = z
   .strictObject({
     inputs: z
-      .array(z.array(vector))
-      .describe(
-        'The batch of sequences, `[batch][time][inputDim]`. Every sequence has the same number of steps and ' +
-          'every step the same number of features.',
-      ),
-    hiddenSize: z
-      .number()
-      .int()
-      .min(1)
-      .optional()
-      .describe('Units of the layer. Required with `seed`; with `weights` it follows from them (must agree if given).'),
-    seed: z
-      .number()
-      .int()
-      .min(0)
-      .max(MAX_SEED)
+      .union([z.array(z.array(vector)), FlatTensor])
       .optional()
       .describe(
-        'Seed of the weights (default 0): kernel = tfjs `glorotUniform({seed})` `[inputDim, hiddenSize]`, ' +
-          'recurrent kernel = tfjs `orthogonal({seed: seed + 1})`, bias = zeros. Not allowed with `weights`.',
+        '`[batch][time][inputDim]` as nested arrays, or a flat tensor `{shape: [batch, time, inputDim], data}`. ' +
+          'Nested sequences may have different lengths (a ragged batch): they are padded and masked; every step ' +
+          'has the same number of features. Required unless `text` is given.',
       ),
-    weights: KerasWeights.optional(),
+    text: z
+      .array(z.union([z.string(), z.array(z.string())]))
+      .optional()
+      .describe(
+        'Instead of `inputs`: a batch of texts, each a string (one token per character) or an array of tokens. ' +
+          'Each token becomes a one-hot vector in `vocabulary` order; texts of different lengths are a ragged batch.',
+      ),
+    vocabulary: z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .describe(
+        'With `text`: the tokens in one-hot order, as a string of characters or an array of tokens. Default: ' +
+          'the order of first appearance across the texts (`hello` gives h, e, l, o).',
+      ),
+    ...ModelFields,
+    initialState: z
+      .union([matrix, z.array(matrix)])
+      .optional()
+      .describe(
+        'Initial state, `[batch, hiddenSize]` for a single unidirectional layer; otherwise a list of them, one per ' +
+          'layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...). Default zeros.',
+      ),
+    lengths: z
+      .array(z.number().int().min(0))
+      .optional()
+      .describe('`[batch]`: valid steps of each right-padded sequence (steps past it are masked)'),
+    mask: z
+      .array(z.array(z.boolean()))
+      .optional()
+      .describe('`[batch][time]`: false masks a step (Keras masking: the state is carried across it)'),
+    zeroOutputForMask: z
+      .boolean()
+      .default(false)
+      .describe('Masked steps output zeros instead of repeating the state (Keras `zero_output_for_mask`)'),
     returnSequences: z
       .boolean()
       .default(true)
-      .describe('true: `outputs` has every step, `[batch, time, hiddenSize]`; false: the last, `[batch, hiddenSize]`'),
-    returnState: z.boolean().default(true).describe('Whether `states` (the final state, `[batch, hiddenSize]`) is returned'),
+      .describe('true: `outputs` has every step, `[batch, time, features]`; false: the last, `[batch, features]`'),
+    returnState: z.boolean().default(true).describe('Whether `states` is returned'),
+    outputFormat: z
+      .enum(['nested', 'flat'])
+      .default('nested')
+      .describe('`nested`: arrays of arrays; `flat`: each tensor as `{shape, data}` (row-major), cheaper for large answers'),
   })
   .meta({
     id: 'ForwardRequest',
-    description: 'A batch of sequences and the SimpleRNN to run them through (seeded or explicit weights).',
-    examples: [{ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 }],
+    description: 'A batch of sequences and the SimpleRNN model to run them through.',
+    examples: [
+      { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 },
+      { text: ['h'], vocabulary: 'helo', hiddenSize: 2, seed: 42 },
+      { text: ['hello'], hiddenSize: 2, seed: 42 },
+      { text: ['hello', 'eolll', 'lleel'], hiddenSize: 2, seed: 42 },
+    ],
   });
+
+const shape = z.array(z.number().int());
+
+export const ModelSummary = z
+  .object({
+    inputDim: z.number().int(),
+    hiddenSize: z.number().int().describe('Units of the last layer'),
+    seed: z.number().int().nullable().describe('The seed of the weights, or null for explicit weights'),
+    layers: z.array(
+      z.object({
+        hiddenSize: z.number().int(),
+        activation: z.enum(ACTIVATION_NAMES),
+        useBias: z.boolean(),
+        goBackwards: z.boolean(),
+        clip: z.number().nullable(),
+      }),
+    ),
+    bidirectional: z.object({ mergeMode: z.enum(MERGE_MODES).nullable() }).nullable(),
+  })
+  .meta({ id: 'ModelSummary', description: 'The model that computed this answer, every default filled in' });
 
 export const ForwardResponse = z
   .object({
     outputs: z
-      .union([z.array(matrix), matrix])
-      .describe('`[batch, time, hiddenSize]`, or `[batch, hiddenSize]` when `returnSequences` is false'),
-    states: matrix.optional().describe('The final state, `[batch, hiddenSize]` (when `returnState`)'),
+      .union([z.array(tensor3), tensor3, matrix, FlatTensor])
+      .describe(
+        '`[batch, time, features]` (`[batch, features]` without `returnSequences`); with mergeMode null ' +
+          '`[2, batch, ...]`, forward first',
+      ),
+    states: z
+      .union([matrix, z.array(matrix), FlatTensor, z.array(FlatTensor)])
+      .optional()
+      .describe('Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and direction'),
+    vocabulary: z.array(z.string()).optional().describe('With `text`: the tokens in one-hot order'),
     shapes: z
       .object({
-        outputs: z.array(z.number().int()),
-        states: z.array(z.number().int()).optional(),
+        inputs: shape.describe('`[batch, time, inputDim]` of the inputs the model ran on (one-hot for `text`)'),
+        outputs: shape,
+        states: z.union([shape, z.array(shape)]).optional(),
       })
       .describe('The shape of each returned tensor'),
-    model: z
-      .object({
-        inputDim: z.number().int(),
-        hiddenSize: z.number().int(),
-        seed: z.number().int().nullable().describe('The seed of the weights, or null for explicit weights'),
-      })
-      .describe('The model that computed this answer'),
+    model: ModelSummary,
   })
   .meta({ id: 'ForwardResponse' });
 
 export type ForwardRequest = z.infer<typeof ForwardRequest>;
 export type ForwardResponse = z.infer<typeof ForwardResponse>;
+export type ModelSummary = z.infer<typeof ModelSummary>;
+export type KerasCellWeights = z.infer<typeof KerasCellWeights>;

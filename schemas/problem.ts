@@ -36,3 +36,9 @@ export const Problem = z
 
 export type Problem = z.infer<typeof Problem>;
 export type ProblemDetail = z.infer<typeof ProblemDetail>;
+
+/** A documented error response of a route: `application/problem+json` with the Problem schema. */
+export const problemResponse = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: Problem } },
+});

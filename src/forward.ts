@@ -1,53 +1,65 @@
 /**
  * POST /rnn/forward, between the validated JSON and the engine: checks what the schema cannot (shapes that
- * must agree, configured limits, float32 range), turns the request into typed arrays, runs the engine and
- * shapes the answer. Every rejection names the JSON path of the offending value and the limit it breaks.
+ * must agree, configured limits, float32 range, contradictions), turns the request into typed arrays, runs
+ * the network and shapes the answer. Every rejection names the JSON path of the offending value.
  */
 import type { ForwardRequest, ForwardResponse } from '../schemas/forward.js';
 import type { Limits } from './config.js';
-import { simpleRnnForward, type Shape3, type SimpleRnnWeights } from './engine/index.js';
+import { computeCost, directionsOf, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
+import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
-import { ProblemList, count, readMatrix, readVector, toFloat32, toNested2, toNested3 } from './tensors.js';
+import { JsonWriter } from './json-writer.js';
+import { ProblemList, count, readMatrix, shortestFloat32, toFloat32 } from './tensors.js';
+import { oneHotTexts } from './text.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface ForwardPlan {
   readonly inputs: Float32Array;
   readonly shape: Shape3;
-  readonly weights: SimpleRnnWeights;
-  readonly seed: number | null;
+  readonly outputFormat: 'nested' | 'flat';
+  /** The one-hot order of `text`; null for numeric `inputs`. */
+  readonly vocabulary: string[] | null;
+  readonly model: ResolvedModel;
+  /** [batch, time], 1 = valid; null when every step is valid. */
+  readonly mask: Uint8Array | null;
+  readonly initialStates: Float32Array[] | null;
+  readonly zeroOutputForMask: boolean;
   readonly returnSequences: boolean;
   readonly returnState: boolean;
 }
 
-function limitError(path: string, what: string, value: number, limit: number, variable: string): ProblemError {
-  return ProblemError.at('limit-exceeded', [
-    { path, message: `${what} is ${value}; the limit is ${limit} (${variable})` },
-  ]);
+function fail(path: string, message: string): never {
+  throw ProblemError.at('invalid-request', [{ path, message }]);
 }
 
-/** Checks `inputs` is a non-empty, rectangular batch within the limits; returns its shape. */
-function inputShape(inputs: ForwardRequest['inputs'], limits: Limits): Shape3 {
+function limitError(path: string, what: string, value: number, limit: number, variable: string): ProblemError {
+  return ProblemError.at('limit-exceeded', [{ path, message: `${what} is ${value}; the limit is ${limit} (${variable})` }]);
+}
+
+interface InputLayout {
+  readonly shape: Shape3;
+  /** Steps of each sequence; all equal to `time` unless the batch is ragged. */
+  readonly lengths: number[];
+  readonly ragged: boolean;
+}
+
+/** Checks `inputs` is a non-empty batch within the limits, every step with the same features. */
+function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'text'): InputLayout {
   const batch = inputs.length;
-  if (batch === 0) throw ProblemError.at('invalid-request', [{ path: 'inputs', message: 'is empty; expected at least 1 sequence' }]);
-  if (batch > limits.maxBatch) throw limitError('inputs', 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
-  const time = inputs[0].length;
-  if (time === 0) throw ProblemError.at('invalid-request', [{ path: 'inputs[0]', message: 'has no time steps; expected at least 1' }]);
+  if (batch === 0) fail(name, 'is empty; expected at least 1 sequence');
+  if (batch > limits.maxBatch) throw limitError(name, 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
+  const lengths = inputs.map((sequence) => sequence.length);
+  const empty = lengths.indexOf(0);
+  if (empty >= 0) fail(`${name}[${empty}]`, 'has no time steps; expected at least 1');
+  const time = Math.max(...lengths);
   if (time > limits.maxTimeSteps) {
-    throw limitError('inputs[0]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
+    const longest = lengths.indexOf(time);
+    throw limitError(`${name}[${longest}]`, 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
   }
   const features = inputs[0][0].length;
-  if (features === 0) {
-    throw ProblemError.at('invalid-request', [{ path: 'inputs[0][0]', message: 'has no features; expected at least 1' }]);
-  }
-  if (features > limits.maxFeatures) {
-    throw limitError('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
-  }
+  if (features === 0) fail('inputs[0][0]', 'has no features; expected at least 1');
+  if (features > limits.maxFeatures) throw limitError('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
   const problems = new ProblemList();
-  for (let b = 1; b < batch && !problems.full; b++) {
-    if (inputs[b].length !== time) {
-      problems.add(`inputs[${b}]`, `has ${count(inputs[b].length, 'time step')}; expected ${time} (inputs[0])`);
-    }
-  }
   for (let b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
     for (let t = 0; t < sequence.length && !problems.full; t++) {
@@ -57,15 +69,17 @@ function inputShape(inputs: ForwardRequest['inputs'], limits: Limits): Shape3 {
     }
   }
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
-  return [batch, time, features];
+  return { shape: [batch, time, features], lengths, ragged: lengths.some((n) => n !== time) };
 }
 
-function readInputs(inputs: ForwardRequest['inputs'], shape: Shape3, problems: ProblemList): Float32Array {
+/** Copies the (possibly ragged) batch into [batch, time, features], zero-padded on the right. */
+function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList): Float32Array {
   const [batch, time, features] = shape;
   const out = new Float32Array(batch * time * features);
   for (let b = 0; b < batch && !problems.full; b++) {
-    for (let t = 0; t < time && !problems.full; t++) {
-      const step = inputs[b][t];
+    const sequence = inputs[b];
+    for (let t = 0; t < sequence.length && !problems.full; t++) {
+      const step = sequence[t];
       const offset = (b * time + t) * features;
       for (let f = 0; f < features; f++) out[offset + f] = toFloat32(step[f], () => `inputs[${b}][${t}][${f}]`, problems);
     }
@@ -73,96 +87,239 @@ function readInputs(inputs: ForwardRequest['inputs'], shape: Shape3, problems: P
   return out;
 }
 
-/** Explicit Keras-layout weights: W [inputDim, H], U [H, H], b [H], with H taken from U. */
-function readWeights(
-  weights: NonNullable<ForwardRequest['weights']>,
-  inputDim: number,
-  hiddenSize: number | undefined,
-  limits: Limits,
-  problems: ProblemList,
-): SimpleRnnWeights {
-  const h = weights.recurrentKernel.length;
-  if (h === 0) throw ProblemError.at('invalid-request', [{ path: 'weights.recurrentKernel', message: 'is empty; expected [hiddenSize, hiddenSize]' }]);
-  if (h > limits.maxHiddenSize) throw limitError('weights.recurrentKernel', 'the hidden size', h, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
-  if (hiddenSize !== undefined && hiddenSize !== h) {
-    throw ProblemError.at('invalid-request', [
-      { path: 'hiddenSize', message: `is ${hiddenSize} but weights.recurrentKernel has ${count(h, 'row')}; they must agree` },
-    ]);
+/** The mask from `lengths`, `mask` or a ragged batch (at most one of them), or null when all steps are valid. */
+function readMask(request: ForwardRequest, layout: InputLayout): Uint8Array | null {
+  const [batch, time] = layout.shape;
+  const given = (['lengths', 'mask'] as const).filter((key) => request[key] !== undefined);
+  if (given.length === 2) fail('mask', 'cannot be combined with lengths; send one or the other');
+  if (layout.ragged && given.length === 1) {
+    const b = layout.lengths.findIndex((n) => n !== time);
+    fail(given[0], `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given[0]}`);
   }
-  if (weights.kernel.length !== inputDim) {
-    problems.add('weights.kernel', `has ${count(weights.kernel.length, 'row')}; expected ${inputDim} (inputDim, the features of inputs[0][0])`);
+  const lengths = request.lengths ?? (layout.ragged ? layout.lengths : null);
+  if (lengths !== null) {
+    if (lengths.length !== batch) fail('lengths', `has ${count(lengths.length, 'entry', 'entries')}; expected ${batch} (one per sequence in inputs)`);
+    const mask = new Uint8Array(batch * time);
+    lengths.forEach((length, b) => {
+      if (length > time) fail(`lengths[${b}]`, `is ${length}, longer than the sequence (inputs[${b}] has ${count(time, 'time step')})`);
+      mask.fill(1, b * time, b * time + length);
+    });
+    return mask;
   }
-  if (weights.bias.length !== h) {
-    problems.add('weights.bias', `has ${count(weights.bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize, the rows of weights.recurrentKernel)`);
+  if (request.mask !== undefined) {
+    const rows = request.mask;
+    if (rows.length !== batch) fail('mask', `has ${count(rows.length, 'row')}; expected ${batch} (one per sequence in inputs)`);
+    const mask = new Uint8Array(batch * time);
+    rows.forEach((row, b) => {
+      if (row.length !== time) fail(`mask[${b}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${time} (the time steps of inputs[${b}])`);
+      row.forEach((valid, t) => (mask[b * time + t] = valid ? 1 : 0));
+    });
+    return mask;
   }
+  return null;
+}
+
+/** `initialState` → one [batch, hiddenSize] per layer and direction, in state order. */
+function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch: number): Float32Array[] | null {
+  const given = request.initialState;
+  if (given === undefined) return null;
+  const { spec } = model;
+  const directions = directionsOf(spec);
+  const entries = spec.layers.length * directions;
+  const single = entries === 1;
+  // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
+  const isList = given.some((row) => row.some((item) => Array.isArray(item)));
+  if (single && isList) fail('initialState', 'is a list of states, but the model has one layer and direction: send [batch, hiddenSize]');
+  if (!single && !isList) {
+    fail('initialState', `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`);
+  }
+  const list = (single ? [given] : given) as number[][][];
+  if (list.length !== entries) fail('initialState', `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`);
+  const problems = new ProblemList();
+  const states = list.map((state, i) => {
+    const path = single ? 'initialState' : `initialState[${i}]`;
+    const h = spec.layers[Math.floor(i / directions)].hiddenSize;
+    if (state.length !== batch) fail(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
+    return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
+  });
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
-  const kernel = readMatrix(weights.kernel, h, 'weights.kernel', 'hiddenSize, the rows of weights.recurrentKernel', problems);
-  const recurrentKernel = readMatrix(weights.recurrentKernel, h, 'weights.recurrentKernel', 'hiddenSize, its number of rows', problems);
-  const bias = readVector(weights.bias, 'weights.bias', problems);
-  return { inputDim, hiddenSize: h, kernel, recurrentKernel, bias };
+  return states;
+}
+
+type Batch =
+  | { readonly kind: 'nested'; readonly inputs: number[][][]; readonly vocabulary: string[] | null }
+  | { readonly kind: 'flat'; readonly shape: number[]; readonly data: number[] };
+
+/** The numeric batch: `inputs` as sent (nested or flat), or the one-hot encoding of `text`. */
+function batchOf(request: ForwardRequest, limits: Limits): Batch {
+  if (request.inputs !== undefined && request.text !== undefined) fail('text', 'cannot be combined with inputs; send one or the other');
+  if (request.vocabulary !== undefined && request.text === undefined) fail('vocabulary', 'only applies to text; send text, or drop vocabulary');
+  if (request.inputs !== undefined) {
+    return Array.isArray(request.inputs)
+      ? { kind: 'nested', inputs: request.inputs, vocabulary: null }
+      : { kind: 'flat', shape: request.inputs.shape, data: request.inputs.data };
+  }
+  if (request.text === undefined) fail('inputs', 'is required (or text)');
+  if (request.text.length > limits.maxBatch) throw limitError('text', 'the batch size', request.text.length, limits.maxBatch, 'MAX_BATCH');
+  return { kind: 'nested', ...oneHotTexts(request.text, request.vocabulary, limits) };
+}
+
+/** A flat `{shape, data}` batch: three non-zero dimensions within the limits, and as many elements. */
+function flatLayout(shape: number[], data: number[], limits: Limits): InputLayout {
+  if (shape.length !== 3) fail('inputs.shape', `has ${count(shape.length, 'dimension')}; expected 3 ([batch, time, inputDim])`);
+  const [batch, time, features] = shape;
+  const names = ['batch', 'time', 'inputDim'];
+  shape.forEach((n, i) => n === 0 && fail(`inputs.shape[${i}]`, `is 0; ${names[i]} must be at least 1`));
+  if (batch > limits.maxBatch) throw limitError('inputs.shape[0]', 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
+  if (time > limits.maxTimeSteps) throw limitError('inputs.shape[1]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
+  if (features > limits.maxFeatures) throw limitError('inputs.shape[2]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
+  if (data.length !== batch * time * features) {
+    fail('inputs.data', `has ${count(data.length, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`);
+  }
+  return { shape: [batch, time, features], lengths: new Array<number>(batch).fill(time), ragged: false };
+}
+
+function readFlat(data: number[], problems: ProblemList): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let i = 0; i < data.length && !problems.full; i++) out[i] = toFloat32(data[i], () => `inputs.data[${i}]`, problems);
+  return out;
 }
 
 export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache): ForwardPlan {
-  const shape = inputShape(request.inputs, limits);
-  const [batch, time, inputDim] = shape;
-
-  if (request.weights !== undefined && request.seed !== undefined) {
-    throw ProblemError.at('invalid-request', [
-      { path: 'seed', message: 'cannot be combined with weights; send one or the other' },
-    ]);
+  const batch = batchOf(request, limits);
+  const layout =
+    batch.kind === 'flat'
+      ? flatLayout(batch.shape, batch.data, limits)
+      : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
+  const { shape } = layout;
+  const model = resolveModel(request, shape[2], limits, cache);
+  const cost = computeCost(model.spec, shape);
+  if (cost > limits.maxCompute) {
+    const [batch, time, inputDim] = shape;
+    const what =
+      model.spec.layers.length === 1 && model.spec.bidirectional === null
+        ? `the compute cost batch·time·(inputDim + hiddenSize)·hiddenSize = ${batch}·${time}·(${inputDim} + ${model.spec.layers[0].hiddenSize})·${model.spec.layers[0].hiddenSize}`
+        : 'the compute cost Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
+    throw limitError('$', what, cost, limits.maxCompute, 'MAX_COMPUTE');
   }
-  if (request.weights === undefined) {
-    if (request.hiddenSize === undefined) {
-      throw ProblemError.at('invalid-request', [
-        { path: 'hiddenSize', message: 'is required unless weights are given' },
-      ]);
-    }
-    if (request.hiddenSize > limits.maxHiddenSize) {
-      throw limitError('hiddenSize', 'the hidden size', request.hiddenSize, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
-    }
-  }
-  const hiddenSize = request.weights?.recurrentKernel.length ?? (request.hiddenSize as number);
-  const compute = batch * time * (inputDim + hiddenSize) * hiddenSize;
-  if (compute > limits.maxCompute) {
-    throw limitError(
-      '$',
-      `the compute cost batch·time·(inputDim + hiddenSize)·hiddenSize = ${batch}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`,
-      compute,
-      limits.maxCompute,
-      'MAX_COMPUTE',
-    );
-  }
-
+  const mask = readMask(request, layout);
+  const initialStates = readInitialStates(request, model, shape[0]);
   const problems = new ProblemList();
-  const weights =
-    request.weights === undefined
-      ? cache.get(request.seed ?? 0, inputDim, hiddenSize)
-      : readWeights(request.weights, inputDim, request.hiddenSize, limits, problems);
-  const inputs = readInputs(request.inputs, shape, problems);
+  const inputs = batch.kind === 'flat' ? readFlat(batch.data, problems) : readInputs(batch.inputs, shape, problems);
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
-
   return {
     inputs,
     shape,
-    weights,
-    seed: request.weights === undefined ? (request.seed ?? 0) : null,
+    vocabulary: batch.kind === 'nested' ? batch.vocabulary : null,
+    outputFormat: request.outputFormat ?? 'nested',
+    model,
+    mask,
+    initialStates,
+    zeroOutputForMask: request.zeroOutputForMask ?? false,
     returnSequences: request.returnSequences ?? true,
     returnState: request.returnState ?? true,
   };
 }
 
-export function runForward(plan: ForwardPlan): ForwardResponse {
-  const [batch, time, inputDim] = plan.shape;
-  const { hiddenSize } = plan.weights;
-  const { outputs, states } = simpleRnnForward(plan.inputs, plan.shape, plan.weights);
-  // Without masking the last output is the final state: returnSequences false reuses it.
-  return {
-    outputs: plan.returnSequences ? toNested3(outputs, batch, time, hiddenSize) : toNested2(states, batch, hiddenSize),
-    ...(plan.returnState ? { states: toNested2(states, batch, hiddenSize) } : {}),
-    shapes: {
-      outputs: plan.returnSequences ? [batch, time, hiddenSize] : [batch, hiddenSize],
-      ...(plan.returnState ? { states: [batch, hiddenSize] } : {}),
-    },
-    model: { inputDim, hiddenSize, seed: plan.seed },
+export function computeForward(plan: ForwardPlan): NetworkResult {
+  return runNetwork(plan.inputs, plan.shape, plan.model.spec, plan.model.weights, {
+    initialStates: plan.initialStates,
+    mask: plan.mask,
+    zeroOutputForMask: plan.zeroOutputForMask,
+    returnSequences: plan.returnSequences,
+  });
+}
+
+/** Row-major data of `shape` → nested arrays of shortest float32 decimals. */
+export function nested(data: Float32Array, shape: readonly number[]): unknown[] {
+  if (shape.length === 1) {
+    const out = new Array<number>(shape[0]);
+    for (let i = 0; i < shape[0]; i++) out[i] = shortestFloat32(data[i]);
+    return out;
+  }
+  const stride = data.length / shape[0];
+  const out = new Array<unknown>(shape[0]);
+  for (let i = 0; i < shape[0]; i++) out[i] = nested(data.subarray(i * stride, (i + 1) * stride), shape.slice(1));
+  return out;
+}
+
+/** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`. */
+function firstNonFinite(data: Float32Array, shape: readonly number[], name: string): string | null {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      let rest = i;
+      const index = shape.map((_, axis) => {
+        const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+        const at = Math.floor(rest / stride);
+        rest -= at * stride;
+        return at;
+      });
+      return `${name}${index.map((n) => `[${n}]`).join('')} is ${data[i]}`;
+    }
+  }
+  return null;
+}
+
+/** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
+function checkFinite(result: NetworkResult, stateShapes: number[][]): void {
+  const nonFinite =
+    firstNonFinite(result.outputs, result.outputShape, 'outputs') ??
+    result.states.map((s, i) => firstNonFinite(s, stateShapes[i], result.states.length === 1 ? 'states' : `states[${i}]`)).find((x) => x !== null) ??
+    null;
+  if (nonFinite !== null) {
+    throw ProblemError.at('non-finite-result', [
+      {
+        path: nonFinite.split(' ')[0],
+        message: `${nonFinite.slice(nonFinite.indexOf(' ') + 1)}: the result overflows float32 (an unbounded activation with large weights or inputs), which JSON cannot carry`,
+      },
+    ]);
+  }
+}
+
+/**
+ * The response body, written straight from the typed arrays: the tensors by the JSON writer (nested or
+ * flat), the small fields by JSON.stringify, in the order of the ForwardResponse schema.
+ */
+export function writeResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
+  const batch = plan.shape[0];
+  const { spec } = plan.model;
+  const directions = directionsOf(spec);
+  const stateShapes = result.states.map((_, i) => [batch, spec.layers[Math.floor(i / directions)].hiddenSize]);
+  checkFinite(result, stateShapes);
+  const single = result.states.length === 1;
+  const writer = new JsonWriter(64 + result.outputs.length * 12);
+  const tensor = (data: Float32Array, shape: readonly number[]) =>
+    plan.outputFormat === 'flat' ? writer.flat(data, shape) : writer.nested(data, shape);
+  writer.raw('{"outputs":');
+  tensor(result.outputs, result.outputShape);
+  if (plan.returnState) {
+    writer.raw(',"states":');
+    if (single) tensor(result.states[0], stateShapes[0]);
+    else {
+      writer.raw('[');
+      result.states.forEach((state, i) => {
+        if (i > 0) writer.raw(',');
+        tensor(state, stateShapes[i]);
+      });
+      writer.raw(']');
+    }
+  }
+  if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
+  const shapes = {
+    inputs: [...plan.shape],
+    outputs: [...result.outputShape],
+    ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}),
   };
+  writer.raw(`,"shapes":${JSON.stringify(shapes)},"model":${JSON.stringify(modelSummary(plan.model))}}`);
+  return writer.bytes();
+}
+
+/** Plan → compute → the response body bytes: what the route sends (inline or on a worker). */
+export function forwardBody(plan: ForwardPlan): Uint8Array {
+  return writeResponse(plan, computeForward(plan));
+}
+
+/** The response as an object (for in-process callers such as the warm-up): the bytes, parsed. */
+export function runForward(plan: ForwardPlan): ForwardResponse {
+  return JSON.parse(Buffer.from(forwardBody(plan)).toString('utf8')) as ForwardResponse;
 }

@@ -100,3 +100,15 @@ export function toNested3(data: Float32Array, a: number, b: number, c: number): 
   for (let i = 0; i < a; i++) out[i] = toNested2(data.subarray(i * b * c, (i + 1) * b * c), b, c);
   return out;
 }
+
+export interface Matrix {
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A nested matrix of unknown shape: its width is that of row 0 and every row must match it. */
+export function readRectangular(rows: readonly (readonly number[])[], name: string, problems: ProblemList): Matrix {
+  const cols = rows.length === 0 ? 0 : rows[0].length;
+  return { data: readMatrix(rows, cols, name, `the width of ${name}[0]`, problems), rows: rows.length, cols };
+}

@@ -1,35 +1,51 @@
 /**
- * The naive reference SimpleRNN: one output element at a time, straight from the formula
- *   h_t[j] = tanh(b[j] + Σ_i x_t[i]·W[i][j] + Σ_k h_{t-1}[k]·U[k][j])
- * It is slow on purpose and exists so the tests can hold the fast path (`simple-rnn.ts`) equal to it.
- * Same layouts and float32 semantics as the fast path (see there).
+ * The naive reference SimpleRNN layer: one output element at a time, straight from the formula
+ *   h_t[j] = act(clip(b[j] + Σ_i x_t[i]·W[i][j] + Σ_k h_{t-1}[k]·U[k][j]))
+ * with the masking rules written out step by step. It is slow on purpose and exists so the tests can hold
+ * the fast path (`simple-rnn.ts`) equal to it. Same layouts, options and float32 semantics (see there).
  */
-import { checkForwardArguments, type Shape3, type SimpleRnnResult, type SimpleRnnWeights } from './simple-rnn.js';
+import { ACTIVATIONS, DEFAULT_ACTIVATION } from './activations.js';
+import {
+  checkForwardArguments,
+  type Shape3,
+  type SimpleRnnOptions,
+  type SimpleRnnResult,
+  type SimpleRnnWeights,
+} from './simple-rnn.js';
 
 export function simpleRnnForwardReference(
   inputs: Float32Array,
   shape: Shape3,
   weights: SimpleRnnWeights,
-  initialState: Float32Array | null = null,
+  options: SimpleRnnOptions = {},
 ): SimpleRnnResult {
-  checkForwardArguments(inputs, shape, weights, initialState);
+  checkForwardArguments(inputs, shape, weights, options);
   const [batch, time, inputDim] = shape;
   const { hiddenSize, kernel, recurrentKernel, bias } = weights;
+  const act = ACTIVATIONS[options.activation ?? DEFAULT_ACTIVATION];
+  const clip = options.clip ?? Infinity;
   const outputs = new Float32Array(batch * time * hiddenSize);
   const states = new Float32Array(batch * hiddenSize);
   for (let b = 0; b < batch; b++) {
-    let h = new Float32Array(hiddenSize);
-    if (initialState !== null) h.set(initialState.subarray(b * hiddenSize, (b + 1) * hiddenSize));
-    for (let t = 0; t < time; t++) {
-      const next = new Float32Array(hiddenSize);
-      for (let j = 0; j < hiddenSize; j++) {
-        let z = bias[j];
-        for (let i = 0; i < inputDim; i++) z += inputs[(b * time + t) * inputDim + i] * kernel[i * hiddenSize + j];
-        for (let k = 0; k < hiddenSize; k++) z += h[k] * recurrentKernel[k * hiddenSize + j];
-        next[j] = Math.tanh(z);
+    let h: Float32Array = new Float32Array(hiddenSize);
+    if (options.initialState) h.set(options.initialState.subarray(b * hiddenSize, (b + 1) * hiddenSize));
+    for (let p = 0; p < time; p++) {
+      const t = options.goBackwards ? time - 1 - p : p;
+      const valid = !options.mask || options.mask[b * time + t] === 1;
+      let out: Float32Array;
+      if (valid) {
+        out = new Float32Array(hiddenSize);
+        for (let j = 0; j < hiddenSize; j++) {
+          let z = bias[j];
+          for (let i = 0; i < inputDim; i++) z += inputs[(b * time + t) * inputDim + i] * kernel[i * hiddenSize + j];
+          for (let k = 0; k < hiddenSize; k++) z += h[k] * recurrentKernel[k * hiddenSize + j];
+          out[j] = act(Math.min(clip, Math.max(-clip, z)));
+        }
+        h = out;
+      } else {
+        out = options.zeroOutputForMask ? new Float32Array(hiddenSize) : h;
       }
-      outputs.set(next, (b * time + t) * hiddenSize);
-      h = next;
+      outputs.set(out, (b * time + p) * hiddenSize);
     }
     states.set(h, b * hiddenSize);
   }

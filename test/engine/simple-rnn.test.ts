@@ -39,8 +39,8 @@ t.test('the fast path equals the naive reference bit for bit', async (t) => {
     t.same(Array.from(fast.outputs), Array.from(naive.outputs), `outputs ${[batch, time, inputDim, hiddenSize]}`);
     t.same(Array.from(fast.states), Array.from(naive.states), `states ${[batch, time, inputDim, hiddenSize]}`);
     const initial = flat(randomNested(rng(seed++), [batch, hiddenSize]));
-    const fastInit = simpleRnnForward(x, c.shape, c.weights, initial);
-    const naiveInit = simpleRnnForwardReference(x, c.shape, c.weights, initial);
+    const fastInit = simpleRnnForward(x, c.shape, c.weights, { initialState: initial });
+    const naiveInit = simpleRnnForwardReference(x, c.shape, c.weights, { initialState: initial });
     t.same(Array.from(fastInit.outputs), Array.from(naiveInit.outputs), `outputs with initial state ${[batch, time, inputDim, hiddenSize]}`);
   }
 });
@@ -61,7 +61,7 @@ t.test('agrees with tfjs tf.layers.simpleRNN within 1e-5', async (t) => {
 t.test('an initial state agrees with tfjs', async (t) => {
   const c = randomCase(7, 3, 9, 5, 4);
   const initial = randomNested(rng(8), [3, 4]);
-  const ours = simpleRnnForward(flat(c.inputs), c.shape, c.weights, flat(initial));
+  const ours = simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: flat(initial) });
   const ref = tfjsSimpleRnn(c.inputs, c.nested, initial);
   t.ok(maxAbsDiff(nest(ours.outputs, [3, 9, 4]), ref.outputs) <= 1e-5);
   t.ok(maxAbsDiff(nest(ours.states, [3, 4]), ref.states) <= 1e-5);
@@ -83,5 +83,5 @@ t.test('rejects arrays that do not match their shapes', async (t) => {
     () => simpleRnnForward(flat(c.inputs), c.shape, { ...c.weights, bias: new Float32Array(3) }),
     /bias has 3 elements; expected 2/,
   );
-  t.throws(() => simpleRnnForward(flat(c.inputs), c.shape, c.weights, new Float32Array(1)), /initialState has 1 elements/);
+  t.throws(() => simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: new Float32Array(1) }), /initialState has 1 elements/);
 });

@@ -52,3 +52,91 @@ export function maxAbsDiff(a: unknown, b: unknown): number {
 }
 
 export { tf };
+
+export interface TfjsLayer {
+  hiddenSize: number;
+  activation?: string;
+  useBias?: boolean;
+  goBackwards?: boolean;
+}
+
+export interface TfjsNetworkOptions {
+  layers: TfjsLayer[];
+  /** undefined: unidirectional; otherwise the Keras merge mode (null returns both directions). */
+  mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null;
+  /** Keras-layout cells in `get_weights()` order: layer 0 forward, layer 0 backward, layer 1 forward, ... */
+  cells: { kernel: number[][]; recurrentKernel: number[][]; bias?: number[] }[];
+  mask?: boolean[][];
+  /** One [batch, hidden] per layer and direction, in the same order as `cells`. */
+  initialStates?: number[][][];
+  returnSequences?: boolean;
+}
+
+/**
+ * A stack of tfjs SimpleRNN layers (each optionally wrapped in tf.layers.bidirectional), applied eagerly
+ * with the mask and initial states, every layer's states collected in cell order.
+ */
+export function tfjsNetwork(inputs: number[][][], options: TfjsNetworkOptions): { outputs: unknown; states: number[][][] } {
+  return scoped(() => {
+    const directions = options.mergeMode === undefined ? 1 : 2;
+    let x: tf.Tensor = tf.tensor3d(inputs);
+    const mask = options.mask ? tf.tensor2d(options.mask.map((row) => row.map((v) => (v ? 1 : 0))), undefined, 'bool') : undefined;
+    const states: number[][][] = [];
+    let outputs: unknown = null;
+    options.layers.forEach((spec, k) => {
+      const last = k === options.layers.length - 1;
+      const rnn = tf.layers.simpleRNN({
+        units: spec.hiddenSize,
+        activation: (spec.activation ?? 'tanh') as 'tanh',
+        useBias: spec.useBias ?? true,
+        goBackwards: spec.goBackwards ?? false,
+        returnSequences: last ? (options.returnSequences ?? true) : true,
+        returnState: true,
+      });
+      const layer = directions === 1 ? rnn : tf.layers.bidirectional({ layer: rnn, mergeMode: options.mergeMode as 'concat' });
+      const initialState = options.initialStates
+        ?.slice(k * directions, (k + 1) * directions)
+        .map((state) => tf.tensor2d(state));
+      // A fresh kwargs object per call: tfjs's Bidirectional rewrites kwargs.initialState in place.
+      const kwargs = (): Record<string, unknown> => ({ ...(mask ? { mask } : {}), ...(initialState ? { initialState: [...initialState] } : {}) });
+      layer.apply(x, kwargs()); // builds the layer (random weights), which are then replaced
+      const weights = options.cells.slice(k * directions, (k + 1) * directions).flatMap((cell) => [
+        tf.tensor2d(cell.kernel),
+        tf.tensor2d(cell.recurrentKernel),
+        ...(cell.bias ? [tf.tensor1d(cell.bias)] : []),
+      ]);
+      layer.setWeights(weights);
+      const result = layer.apply(x, kwargs()) as tf.Tensor[];
+      const outputCount = options.mergeMode === null ? 2 : 1;
+      for (const state of result.slice(outputCount)) states.push(state.arraySync() as number[][]);
+      if (last) {
+        outputs = outputCount === 2 ? result.slice(0, 2).map((t) => t.arraySync()) : result[0].arraySync();
+      } else {
+        x = result[0];
+      }
+    });
+    return { outputs, states };
+  });
+}
+
+/** Runs `fn` in a tfjs scope that disposes every tensor made inside it (for results that are not tensors). */
+function scoped<T>(fn: () => T): T {
+  tf.engine().startScope();
+  try {
+    return fn();
+  } finally {
+    tf.engine().endScope();
+  }
+}
+
+/** tf.sequential([masking({maskValue}), simpleRNN]) predicting on `inputs`: Keras masking of all-`maskValue` steps. */
+export function tfjsMaskedSequential(inputs: number[][][], maskValue: number, cell: { kernel: number[][]; recurrentKernel: number[][]; bias: number[] }) {
+  return tf.tidy(() => {
+    const [, time, features] = [inputs.length, inputs[0].length, inputs[0][0].length];
+    const model = tf.sequential();
+    model.add(tf.layers.masking({ maskValue, inputShape: [time, features] }));
+    model.add(tf.layers.simpleRNN({ units: cell.bias.length, returnSequences: true }));
+    model.layers[1].setWeights([tf.tensor2d(cell.kernel), tf.tensor2d(cell.recurrentKernel), tf.tensor1d(cell.bias)]);
+    return (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][][];
+  });
+}

@@ -1,0 +1,18 @@
+import { z } from 'zod';
+
+/** GET /healthz and GET /readyz. */
+export const HealthStatus = z
+  .object({
+    status: z.enum(['live', 'ready']).describe('`live` from /healthz, `ready` from /readyz'),
+  })
+  .meta({ id: 'HealthStatus', examples: [{ status: 'ready' }] });
+
+/** Open Inference Protocol (KServe v2) server liveness, GET /v2/health/live. */
+export const ServerLive = z
+  .object({ live: z.boolean().describe('Always true when the server answers') })
+  .meta({ id: 'ServerLive', examples: [{ live: true }] });
+
+/** Open Inference Protocol (KServe v2) server readiness, GET /v2/health/ready. */
+export const ServerReady = z
+  .object({ ready: z.boolean().describe('True once the warm-up forward pass has run, until shutdown begins') })
+  .meta({ id: 'ServerReady', examples: [{ ready: true }] });

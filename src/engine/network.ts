@@ -1,0 +1,197 @@
+/**
+ * Stacks and bidirectional wrappers of SimpleRNN layers, Keras semantics.
+ *
+ * - Layer k feeds its full output sequence to layer k + 1; the mask goes with it (Keras propagates the
+ *   mask through recurrent layers that return sequences).
+ * - Bidirectional (Keras `Bidirectional`): the backward copy of a layer processes the sequence reversed
+ *   (`goBackwards`), its outputs are flipped back to input order, then merged with the forward outputs:
+ *   concat (features of forward then backward), sum, mul, ave, or null (both returned, forward first).
+ *   With `returnSequences: false` each direction's last processed output is merged (for the backward
+ *   direction that is the output for input step 0), as Keras does.
+ * - States: one [batch, hiddenSize] per layer and direction, ordered layer by layer, forward before
+ *   backward (PyTorch's h_n order). Initial states use the same order.
+ */
+import type { ActivationName } from './activations.js';
+import { type Shape3, type SimpleRnnWeights, simpleRnnForward } from './simple-rnn.js';
+
+export const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'] as const;
+export type MergeMode = (typeof MERGE_MODES)[number] | null;
+
+export interface LayerSpec {
+  readonly hiddenSize: number;
+  readonly activation: ActivationName;
+  readonly useBias: boolean;
+  readonly goBackwards: boolean;
+  readonly clip: number | null;
+}
+
+export interface NetworkSpec {
+  readonly layers: readonly LayerSpec[];
+  /** null: every layer is unidirectional. */
+  readonly bidirectional: { readonly mergeMode: MergeMode } | null;
+}
+
+/** Weights per layer and direction: `[k][0]` forward, `[k][1]` backward (bidirectional only). */
+export type NetworkWeights = readonly (readonly SimpleRnnWeights[])[];
+
+export interface NetworkOptions {
+  /** One [batch, hiddenSize] per layer and direction, in state order; null for zeros. */
+  readonly initialStates?: readonly Float32Array[] | null;
+  /** [batch, time], 1 = valid; null when every step is valid. */
+  readonly mask?: Uint8Array | null;
+  readonly zeroOutputForMask?: boolean;
+  /** false: only the last output of each sequence (default true). */
+  readonly returnSequences?: boolean;
+}
+
+export interface NetworkResult {
+  /** Row-major outputs of the last layer, with `outputShape`. */
+  readonly outputs: Float32Array;
+  /** [batch, time, features], [batch, features], or with mergeMode null [2, batch, (time,) hiddenSize]. */
+  readonly outputShape: readonly number[];
+  /** One [batch, hiddenSize] per layer and direction, in state order. */
+  readonly states: readonly Float32Array[];
+}
+
+export function directionsOf(spec: NetworkSpec): 1 | 2 {
+  return spec.bidirectional === null ? 1 : 2;
+}
+
+/** Features a layer's merged output has: what the next layer (or the client) receives. */
+export function outputFeatures(spec: NetworkSpec, layer: number): number {
+  const h = spec.layers[layer].hiddenSize;
+  return spec.bidirectional?.mergeMode === 'concat' ? 2 * h : h;
+}
+
+/** Multiply-adds of one forward pass: Σ over layers and directions of batch·time·(in + h)·h. */
+export function computeCost(spec: NetworkSpec, shape: Shape3): number {
+  const [batch, time, features] = shape;
+  let inputDim = features;
+  let cost = 0;
+  spec.layers.forEach((layer, k) => {
+    cost += directionsOf(spec) * batch * time * (inputDim + layer.hiddenSize) * layer.hiddenSize;
+    inputDim = outputFeatures(spec, k);
+  });
+  return cost;
+}
+
+/** [batch, time, h] → the same with the time axis reversed. */
+function reverseTime(data: Float32Array, batch: number, time: number, h: number): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < batch; b++) {
+    for (let t = 0; t < time; t++) {
+      const from = (b * time + t) * h;
+      out.set(data.subarray(from, from + h), (b * time + (time - 1 - t)) * h);
+    }
+  }
+  return out;
+}
+
+/** [batch, time, h] → [batch, h]: the output at the last processing position. */
+function lastStep(data: Float32Array, batch: number, time: number, h: number): Float32Array {
+  const out = new Float32Array(batch * h);
+  for (let b = 0; b < batch; b++) {
+    const from = (b * time + time - 1) * h;
+    out.set(data.subarray(from, from + h), b * h);
+  }
+  return out;
+}
+
+/** Merges forward and backward outputs of `rows` rows of `h` features each. */
+function merge(mode: Exclude<MergeMode, null>, forward: Float32Array, backward: Float32Array, rows: number, h: number): Float32Array {
+  if (mode === 'concat') {
+    const out = new Float32Array(rows * 2 * h);
+    for (let r = 0; r < rows; r++) {
+      out.set(forward.subarray(r * h, (r + 1) * h), r * 2 * h);
+      out.set(backward.subarray(r * h, (r + 1) * h), r * 2 * h + h);
+    }
+    return out;
+  }
+  const out = new Float32Array(rows * h);
+  for (let i = 0; i < out.length; i++) {
+    const a = forward[i];
+    const b = backward[i];
+    out[i] = mode === 'sum' ? a + b : mode === 'mul' ? a * b : (a + b) / 2;
+  }
+  return out;
+}
+
+export function runNetwork(
+  inputs: Float32Array,
+  shape: Shape3,
+  spec: NetworkSpec,
+  weights: NetworkWeights,
+  options: NetworkOptions = {},
+): NetworkResult {
+  const [batch, time] = shape;
+  const directions = directionsOf(spec);
+  const returnSequences = options.returnSequences ?? true;
+  if (weights.length !== spec.layers.length) throw new RangeError(`weights for ${weights.length} layers; expected ${spec.layers.length}`);
+  const states: Float32Array[] = [];
+  let x = inputs;
+  let inputDim = shape[2];
+  let result: NetworkResult | null = null;
+
+  spec.layers.forEach((layer, k) => {
+    const last = k === spec.layers.length - 1;
+    const h = layer.hiddenSize;
+    const runs = weights[k].map((layerWeights, d) => {
+      if (layerWeights.hiddenSize !== h) throw new RangeError(`layer ${k} weights have ${layerWeights.hiddenSize} units; expected ${h}`);
+      const run = simpleRnnForward(x, [batch, time, inputDim], layerWeights, {
+        activation: layer.activation,
+        clip: layer.clip,
+        goBackwards: d === 1 ? !layer.goBackwards : layer.goBackwards,
+        initialState: options.initialStates?.[k * directions + d] ?? null,
+        mask: options.mask ?? null,
+        zeroOutputForMask: options.zeroOutputForMask ?? false,
+      });
+      states.push(run.states);
+      return run.outputs;
+    });
+    if (runs.length !== directions) throw new RangeError(`layer ${k} has weights for ${runs.length} directions; expected ${directions}`);
+
+    if (!last || returnSequences) {
+      // Full sequences in input order (the backward run flipped back) feed the next layer or the client.
+      const forward = runs[0];
+      if (directions === 1) {
+        x = forward;
+        inputDim = h;
+        if (last) result = { outputs: forward, outputShape: [batch, time, h], states };
+        return;
+      }
+      const backward = reverseTime(runs[1], batch, time, h);
+      const mode = spec.bidirectional!.mergeMode;
+      if (mode === null) {
+        if (!last) throw new RangeError('mergeMode null is only possible on the last layer');
+        const both = new Float32Array(2 * forward.length);
+        both.set(forward, 0);
+        both.set(backward, forward.length);
+        result = { outputs: both, outputShape: [2, batch, time, h], states };
+        return;
+      }
+      x = merge(mode, forward, backward, batch * time, h);
+      inputDim = outputFeatures(spec, k);
+      if (last) result = { outputs: x, outputShape: [batch, time, inputDim], states };
+      return;
+    }
+
+    // The last layer without sequences: each direction's last processed output, then merged.
+    const lasts = runs.map((run) => lastStep(run, batch, time, h));
+    if (directions === 1) {
+      result = { outputs: lasts[0], outputShape: [batch, h], states };
+      return;
+    }
+    const mode = spec.bidirectional!.mergeMode;
+    if (mode === null) {
+      const both = new Float32Array(2 * batch * h);
+      both.set(lasts[0], 0);
+      both.set(lasts[1], batch * h);
+      result = { outputs: both, outputShape: [2, batch, h], states };
+      return;
+    }
+    const merged = merge(mode, lasts[0], lasts[1], batch, h);
+    result = { outputs: merged, outputShape: [batch, outputFeatures(spec, k)], states };
+  });
+  if (result === null) throw new RangeError('a network needs at least one layer');
+  return result;
+}

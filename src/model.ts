@@ -1,0 +1,273 @@
+/**
+ * The model description shared by POST /rnn/forward and POST /rnn/weights → an engine network: its
+ * layer specs and its weights (seeded, or explicit in Keras, PyTorch or ONNX layout, converted to Keras).
+ * Every contradiction or shape mismatch is a 400 naming the JSON path, what it has and what was expected.
+ */
+import type { z } from 'zod';
+import type { ModelFields, ModelSummary } from '../schemas/forward.js';
+import type { Limits } from './config.js';
+import {
+  DEFAULT_ACTIVATION,
+  type LayerSpec,
+  type NetworkSpec,
+  type NetworkWeights,
+  type SimpleRnnWeights,
+  addBiases,
+  directionsOf,
+  outputFeatures,
+  pytorchKey,
+  transpose,
+} from './engine/index.js';
+import { ProblemError } from './problems.js';
+import { type Matrix, ProblemList, count, readRectangular, readVector } from './tensors.js';
+import type { SeededWeightsCache } from './weights-cache.js';
+
+type FieldsOf<T extends Record<string, z.ZodType>> = { [K in keyof T]?: z.output<T[K]> };
+export type ModelDescription = FieldsOf<typeof ModelFields>;
+
+export interface ResolvedModel {
+  readonly spec: NetworkSpec;
+  readonly weights: NetworkWeights;
+  readonly inputDim: number;
+  readonly seed: number | null;
+}
+
+const SHORTHAND = ['hiddenSize', 'activation', 'useBias', 'goBackwards', 'clip'] as const;
+
+function fail(path: string, message: string): never {
+  throw ProblemError.at('invalid-request', [{ path, message }]);
+}
+
+function limit(path: string, what: string, value: number, max: number, variable: string): never {
+  throw ProblemError.at('limit-exceeded', [{ path, message: `${what} is ${value}; the limit is ${max} (${variable})` }]);
+}
+
+/** One layer and direction's weights as read from the request, before they are checked against the spec. */
+interface RawCell {
+  /** JSON path of each tensor, for messages. */
+  readonly paths: { kernel: string; recurrentKernel: string; bias: string };
+  /** Keras layout [inputDim, hidden]. */
+  readonly kernel: Matrix;
+  /** Keras layout [hidden, hidden]. */
+  readonly recurrentKernel: Matrix;
+  /** null when the request has no bias for this cell. */
+  readonly bias: Float32Array | null;
+}
+
+const transposed = (m: Matrix): Matrix => ({ data: transpose(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows });
+
+/** Explicit weights in whichever layout was sent → cells grouped [layer][direction], or null when seeded. */
+function readExplicitCells(model: ModelDescription, directions: number, problems: ProblemList): RawCell[][] | null {
+  if (model.weights !== undefined) {
+    const list = Array.isArray(model.weights) ? model.weights : [model.weights];
+    const base = Array.isArray(model.weights) ? (i: number) => `weights[${i}]` : () => 'weights';
+    if (list.length === 0) fail('weights', 'is empty; expected one cell per layer and direction');
+    if (list.length % directions !== 0) {
+      fail('weights', `has ${count(list.length, 'cell')}; a bidirectional model needs 2 per layer (forward, backward)`);
+    }
+    const cells = list.map((cell, i): RawCell => {
+      const p = base(i);
+      const paths = { kernel: `${p}.kernel`, recurrentKernel: `${p}.recurrentKernel`, bias: `${p}.bias` };
+      return {
+        paths,
+        kernel: readRectangular(cell.kernel, paths.kernel, problems),
+        recurrentKernel: readRectangular(cell.recurrentKernel, paths.recurrentKernel, problems),
+        bias: cell.bias === undefined ? null : readVector(cell.bias, paths.bias, problems),
+      };
+    });
+    const layers: RawCell[][] = [];
+    for (let k = 0; k < cells.length / directions; k++) layers.push(cells.slice(k * directions, (k + 1) * directions));
+    return layers;
+  }
+
+  if (model.pytorchWeights !== undefined) {
+    const dict = model.pytorchWeights;
+    const KEY = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/;
+    let layerCount = 0;
+    for (const key of Object.keys(dict)) {
+      const m = KEY.exec(key);
+      if (m === null) fail(`pytorchWeights.${key}`, 'is not an nn.RNN parameter (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with _reverse for the backward direction)');
+      if (m[3] !== undefined && directions === 1) fail(`pytorchWeights.${key}`, 'is a backward-direction parameter but the model is not bidirectional');
+      layerCount = Math.max(layerCount, Number(m[2]) + 1);
+    }
+    if (layerCount === 0) fail('pytorchWeights', 'has no parameters; expected weight_ih_l0, weight_hh_l0, ...');
+    const layers: RawCell[][] = [];
+    for (let k = 0; k < layerCount; k++) {
+      const directionCells: RawCell[] = [];
+      for (let d = 0; d < directions; d++) {
+        const key = (kind: Parameters<typeof pytorchKey>[0]) => pytorchKey(kind, k, d);
+        const path = (kind: Parameters<typeof pytorchKey>[0]) => `pytorchWeights.${key(kind)}`;
+        const matrixAt = (kind: 'weight_ih' | 'weight_hh'): Matrix => {
+          const value = dict[key(kind)];
+          if (value === undefined) fail(path(kind), 'is missing');
+          if (!Array.isArray(value[0])) fail(path(kind), 'is a vector; expected a matrix');
+          return transposed(readRectangular(value as number[][], path(kind), problems));
+        };
+        const vectorAt = (kind: 'bias_ih' | 'bias_hh'): Float32Array | null => {
+          const value = dict[key(kind)];
+          if (value === undefined) return null;
+          if (value.length > 0 && Array.isArray(value[0])) fail(path(kind), 'is a matrix; expected a vector');
+          return readVector(value as number[], path(kind), problems);
+        };
+        const biasIh = vectorAt('bias_ih');
+        const biasHh = vectorAt('bias_hh');
+        if ((biasIh === null) !== (biasHh === null)) {
+          fail(path(biasIh === null ? 'bias_ih' : 'bias_hh'), `is missing; nn.RNN has both biases or neither (${key(biasIh === null ? 'bias_hh' : 'bias_ih')} is present)`);
+        }
+        let bias: Float32Array | null = null;
+        if (biasIh !== null && biasHh !== null) {
+          if (biasIh.length !== biasHh.length) fail(path('bias_hh'), `has ${count(biasHh.length, 'entry', 'entries')}; expected ${biasIh.length} (${key('bias_ih')})`);
+          bias = addBiases(biasIh, biasHh);
+        }
+        directionCells.push({
+          paths: { kernel: path('weight_ih'), recurrentKernel: path('weight_hh'), bias: path('bias_ih') },
+          kernel: matrixAt('weight_ih'),
+          recurrentKernel: matrixAt('weight_hh'),
+          bias,
+        });
+      }
+      layers.push(directionCells);
+    }
+    return layers;
+  }
+
+  if (model.onnxWeights !== undefined) {
+    if (model.onnxWeights.length === 0) fail('onnxWeights', 'is empty; expected one RNN node per layer');
+    return model.onnxWeights.map((node, k) => {
+      const p = `onnxWeights[${k}]`;
+      for (const [name, tensor] of [['W', node.W], ['R', node.R], ['B', node.B]] as const) {
+        if (tensor !== undefined && tensor.length !== directions) {
+          fail(`${p}.${name}`, `has ${tensor.length} directions; expected ${directions} (${directions === 2 ? 'bidirectional' : 'forward'})`);
+        }
+      }
+      return Array.from({ length: directions }, (_, d): RawCell => {
+        const paths = { kernel: `${p}.W[${d}]`, recurrentKernel: `${p}.R[${d}]`, bias: `${p}.B[${d}]` };
+        const kernel = transposed(readRectangular(node.W[d], paths.kernel, problems));
+        const recurrentKernel = transposed(readRectangular(node.R[d], paths.recurrentKernel, problems));
+        let bias: Float32Array | null = null;
+        if (node.B !== undefined) {
+          const both = readVector(node.B[d], paths.bias, problems);
+          const h = recurrentKernel.rows;
+          if (both.length !== 2 * h) fail(paths.bias, `has ${count(both.length, 'entry', 'entries')}; expected ${2 * h} (2·hiddenSize: Wb then Rb)`);
+          bias = addBiases(both.subarray(0, h), both.subarray(h));
+        }
+        return { paths, kernel, recurrentKernel, bias };
+      });
+    });
+  }
+  return null;
+}
+
+/** Checks that only one source of weights is given and the layer fields are used one way or the other. */
+function checkExclusive(model: ModelDescription): void {
+  const sources = (['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const).filter((key) => model[key] !== undefined);
+  if (sources.length > 1) fail(sources[1], `cannot be combined with ${sources[0]}; send one source of weights`);
+  if (model.layers !== undefined) {
+    for (const key of SHORTHAND) {
+      if (model[key] !== undefined) fail(key, `cannot be combined with layers; set it on each layer (layers[k].${key})`);
+    }
+  }
+}
+
+function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: Limits): LayerSpec[] {
+  const fromWeights = cells?.map((layer) => layer[0].recurrentKernel.rows);
+  let described: { hiddenSize?: number; activation?: LayerSpec['activation']; useBias?: boolean; goBackwards?: boolean; clip?: number }[];
+  let hiddenPath: (k: number) => string;
+  if (model.layers !== undefined) {
+    if (model.layers.length === 0) fail('layers', 'is empty; expected at least 1 layer');
+    described = model.layers;
+    hiddenPath = (k) => `layers[${k}].hiddenSize`;
+    if (fromWeights !== undefined && fromWeights.length !== model.layers.length) {
+      fail('layers', `has ${count(model.layers.length, 'layer')} but the weights describe ${fromWeights.length}`);
+    }
+  } else {
+    // The single-layer fields apply to every layer the explicit weights describe (one when seeded).
+    described = Array.from({ length: fromWeights?.length ?? 1 }, () => model);
+    hiddenPath = () => 'hiddenSize';
+  }
+  if (described.length > limits.maxLayers) limit('layers', 'the number of layers', described.length, limits.maxLayers, 'MAX_LAYERS');
+
+  return described.map((layer, k): LayerSpec => {
+    const weightsHidden = fromWeights?.[k];
+    if (layer.hiddenSize !== undefined && weightsHidden !== undefined && layer.hiddenSize !== weightsHidden) {
+      fail(hiddenPath(k), `is ${layer.hiddenSize} but the weights of layer ${k} have ${weightsHidden} units; they must agree`);
+    }
+    const size = layer.hiddenSize ?? weightsHidden;
+    if (size === undefined) fail(hiddenPath(k), 'is required unless weights are given');
+    if (size === 0) fail(cells![k][0].paths.recurrentKernel, 'is empty; expected [hiddenSize, hiddenSize]');
+    if (size > limits.maxHiddenSize) {
+      limit(weightsHidden === undefined ? hiddenPath(k) : cells![k][0].paths.recurrentKernel, 'the hidden size', size, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
+    }
+    return {
+      hiddenSize: size,
+      activation: layer.activation ?? DEFAULT_ACTIVATION,
+      useBias: layer.useBias ?? true,
+      goBackwards: layer.goBackwards ?? false,
+      clip: layer.clip ?? null,
+    };
+  });
+}
+
+/** Checks each cell against its layer: kernel [in, h], recurrent kernel [h, h], bias [h] iff useBias. */
+function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number): NetworkWeights {
+  let layerInput = inputDim;
+  const problems = new ProblemList();
+  const weights = cells.map((layer, k) => {
+    const { hiddenSize: h, useBias } = spec.layers[k];
+    const expectedInput = k === 0 ? `inputDim, the features of inputs` : `the output features of layer ${k - 1}`;
+    const result = layer.map((cell): SimpleRnnWeights => {
+      const { kernel, recurrentKernel, bias, paths } = cell;
+      if (kernel.rows !== layerInput) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`);
+      else if (kernel.cols !== h) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`);
+      if (recurrentKernel.cols !== h || recurrentKernel.rows !== h) {
+        problems.add(paths.recurrentKernel, `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`);
+      }
+      if (bias === null && useBias && !paths.bias.includes('.B[')) problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+      if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
+      if (bias !== null && bias.length !== h) problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
+      return { inputDim: layerInput, hiddenSize: h, kernel: kernel.data, recurrentKernel: recurrentKernel.data, bias: bias ?? new Float32Array(h) };
+    });
+    layerInput = outputFeatures(spec, k);
+    return result;
+  });
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  return weights;
+}
+
+export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+  checkExclusive(model);
+  const bidirectional = model.bidirectional === undefined ? null : { mergeMode: model.bidirectional.mergeMode ?? null };
+  const directions = bidirectional === null ? 1 : 2;
+  const problems = new ProblemList();
+  const cells = readExplicitCells(model, directions, problems);
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+
+  const layers = layerSpecs(model, cells, limits);
+  if (bidirectional !== null) {
+    layers.forEach((layer, k) => {
+      if (layer.goBackwards) fail(model.layers ? `layers[${k}].goBackwards` : 'goBackwards', 'cannot be combined with bidirectional (its backward direction already runs backwards)');
+    });
+    if (bidirectional.mergeMode === null && layers.length > 1) {
+      fail('bidirectional.mergeMode', 'is null, which returns two sequences: only possible for a single layer (a stack needs one merged sequence between layers)');
+    }
+  }
+  const spec: NetworkSpec = { layers, bidirectional };
+  if (cells === null) {
+    const seed = model.seed ?? 0;
+    return { spec, weights: cache.get(seed, spec, inputDim), inputDim, seed };
+  }
+  return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null };
+}
+
+export function modelSummary(model: ResolvedModel): ModelSummary {
+  const { spec } = model;
+  return {
+    inputDim: model.inputDim,
+    hiddenSize: spec.layers[spec.layers.length - 1].hiddenSize,
+    seed: model.seed,
+    layers: spec.layers.map((layer) => ({ ...layer })),
+    bidirectional: spec.bidirectional,
+  };
+}
+
+export { directionsOf };

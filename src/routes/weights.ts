@@ -1,0 +1,34 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
+import { problemResponse } from '../../schemas/problem.js';
+import type { Limits } from '../config.js';
+import { describeWeights } from '../weights.js';
+import type { SeededWeightsCache } from '../weights-cache.js';
+
+const problem = problemResponse;
+
+const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache }> = async (app, { limits, cache }) => {
+  app.post('/rnn/weights', {
+    schema: {
+      tags: ['rnn'],
+      summary: 'The weights of a model, in Keras, PyTorch and ONNX layouts, with a content digest',
+      description:
+        'Takes the model description of POST /rnn/forward (without inputs) plus `inputDim`, and returns its weights in ' +
+        'every layout /rnn/forward accepts, so a client can rebuild the identical model in TF.js, Keras, PyTorch or ' +
+        'ONNX, and a sha256 digest to check it is identical.',
+      body: WeightsRequest,
+      response: {
+        200: { description: 'The weights and their digest', content: { 'application/json': { schema: WeightsResponse } } },
+        400: problem('Invalid model description or a limit exceeded; `errors` names each JSON path'),
+        404: problem('Unknown route'),
+        405: problem('Known route, other method (see `Allow`)'),
+        413: problem('Request body larger than BODY_LIMIT_BYTES'),
+        415: problem('Content-Type is not application/json'),
+        500: problem('Unexpected server error (logged; no details exposed)'),
+      },
+    },
+    handler: async (request) => describeWeights(request.body, limits, cache),
+  });
+};
+
+export default weightsRoute;

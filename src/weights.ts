@@ -1,0 +1,80 @@
+/**
+ * POST /rnn/weights: the weights of a model description in every layout we read (Keras, PyTorch, ONNX),
+ * and a content digest, so a client can rebuild the identical model anywhere and check it is identical.
+ *
+ * Digest: sha256 over the float32 little-endian bytes of, for each layer k and each direction d in order
+ * (forward then backward), the Keras kernel [inputDim, hiddenSize], the recurrent kernel
+ * [hiddenSize, hiddenSize] and, when the layer uses a bias, the bias [hiddenSize], each row-major.
+ */
+import { createHash } from 'node:crypto';
+import type { WeightsRequest, WeightsResponse } from '../schemas/weights.js';
+import type { Limits } from './config.js';
+import { directionsOf, pytorchKey, transpose } from './engine/index.js';
+import { nested } from './forward.js';
+import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { ProblemError } from './problems.js';
+import type { SeededWeightsCache } from './weights-cache.js';
+
+export const DIGEST_COVERS =
+  'float32 little-endian bytes of, per layer and direction (forward, then backward): kernel [inputDim, hiddenSize], ' +
+  'recurrentKernel [hiddenSize, hiddenSize], bias [hiddenSize] when useBias; each row-major';
+
+export function weightsDigest(model: ResolvedModel): string {
+  const hash = createHash('sha256');
+  const add = (data: Float32Array) => {
+    const bytes = Buffer.alloc(data.length * 4);
+    for (let i = 0; i < data.length; i++) bytes.writeFloatLE(data[i], i * 4);
+    hash.update(bytes);
+  };
+  model.weights.forEach((layer, k) => {
+    for (const cell of layer) {
+      add(cell.kernel);
+      add(cell.recurrentKernel);
+      if (model.spec.layers[k].useBias) add(cell.bias);
+    }
+  });
+  return hash.digest('hex');
+}
+
+export function describeWeights(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): WeightsResponse {
+  if (request.inputDim > limits.maxFeatures) {
+    throw ProblemError.at('limit-exceeded', [
+      { path: 'inputDim', message: `the number of features is ${request.inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)` },
+    ]);
+  }
+  const model = resolveModel(request, request.inputDim, limits, cache);
+  const directions = directionsOf(model.spec);
+  const keras: WeightsResponse['keras'] = [];
+  const pytorch: WeightsResponse['pytorch'] = {};
+  const onnx: WeightsResponse['onnx'] = [];
+  model.weights.forEach((layer, k) => {
+    const { useBias, hiddenSize: h } = model.spec.layers[k];
+    const node: WeightsResponse['onnx'][number] = { W: [], R: [], ...(useBias ? { B: [] } : {}) };
+    layer.forEach((cell, d) => {
+      const kernel = nested(cell.kernel, [cell.inputDim, h]) as number[][];
+      const recurrentKernel = nested(cell.recurrentKernel, [h, h]) as number[][];
+      const bias = nested(cell.bias, [h]) as number[];
+      keras.push({ kernel, recurrentKernel, ...(useBias ? { bias } : {}) });
+      const weightIh = nested(transpose(cell.kernel, cell.inputDim, h), [h, cell.inputDim]) as number[][];
+      const weightHh = nested(transpose(cell.recurrentKernel, h, h), [h, h]) as number[][];
+      pytorch[pytorchKey('weight_ih', k, d)] = weightIh;
+      pytorch[pytorchKey('weight_hh', k, d)] = weightHh;
+      if (useBias) {
+        pytorch[pytorchKey('bias_ih', k, d)] = bias;
+        pytorch[pytorchKey('bias_hh', k, d)] = new Array<number>(h).fill(0);
+      }
+      node.W.push(weightIh);
+      node.R.push(weightHh);
+      node.B?.push([...bias, ...new Array<number>(h).fill(0)]);
+    });
+    onnx.push(node);
+  });
+  if (keras.length !== model.weights.length * directions) throw new Error('every layer has a cell per direction');
+  return {
+    model: modelSummary(model),
+    keras,
+    pytorch,
+    onnx,
+    digest: { algorithm: 'sha256', value: weightsDigest(model), covers: DIGEST_COVERS },
+  };
+}
