@@ -1,19 +1,36 @@
 /**
  * buildApp(config) returns a ready Fastify instance with no side effects: no listen, no process handlers,
- * no environment reads (`main.ts` does those). Order: external plugins (OpenAPI, docs), then our own
- * (request log, problem details), then routes.
+ * no environment reads (`main.ts` does those). Order: external plugins (security headers, CORS, load
+ * shedding, rate limits, OpenAPI, docs), then our own (request log, problem details, readiness, metrics,
+ * API keys, compute admission), then routes; the warm-up forward pass runs in onReady.
  */
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
+import { Gauge } from 'prom-client';
 import { type Config, defaultConfig } from './config.js';
 import { tidyOpenApi } from './openapi.js';
 import problems from './plugins/problems.js';
 import jsonBody from './plugins/json-body.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
+import readiness from './plugins/readiness.js';
+import metrics from './plugins/metrics.js';
+import overload from './plugins/overload.js';
+import forwardAdmission from './plugins/forward-admission.js';
+import securityHeaders from './plugins/security-headers.js';
+import cors from './plugins/cors.js';
+import clientRateLimit from './plugins/rate-limit.js';
+import apiKeys from './plugins/api-keys.js';
+import opsResponses from './plugins/ops-responses.js';
+import { createForwardRunner } from './pool.js';
 import forwardRoute from './routes/forward.js';
+import weightsRoute from './routes/weights.js';
+import healthRoutes from './routes/health.js';
+import metricsRoute from './routes/metrics.js';
+import playgroundRoute from './routes/playground.js';
+import { warmUp } from './warm-up.js';
 import { SeededWeightsCache } from './weights-cache.js';
 
 export const SERVICE_VERSION = '0.1.0';
@@ -30,11 +47,23 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     genReqId: requestId,
     logController: new AccessLog(),
     return503OnClosing: true,
+    requestTimeout: config.http.requestTimeoutMs,
+    // Node checks no request timeout at all while headersTimeout (60 s by default) exceeds requestTimeout.
+    http: config.http.requestTimeoutMs > 0 ? { headersTimeout: Math.min(60_000, config.http.requestTimeoutMs) } : {},
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
   });
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed arrays; they are documented by their zod schemas but
   // serialised without re-validating every float.
   app.setSerializerCompiler(serializerCompiler);
+
+  // Registered before /docs (so it gets their hooks too); their onRequest hooks run in this order, before
+  // ours: security headers, CORS preflights, load shedding, rate limits.
+  await app.register(securityHeaders);
+  await app.register(cors, { origins: config.access.corsOrigins });
+  await app.register(overload, config.overload);
+  await app.register(clientRateLimit, { max: config.access.rateLimitMax, windowMs: config.access.rateLimitWindowMs });
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -46,7 +75,12 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
           'Keras-style SimpleRNN inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value.',
       },
-      tags: [{ name: 'rnn', description: 'Recurrent network inference' }],
+      tags: [
+        { name: 'rnn', description: 'Recurrent network inference' },
+        { name: 'health', description: 'Liveness and readiness probes (also as Open Inference Protocol aliases)' },
+        { name: 'operations', description: 'Metrics for monitoring' },
+        { name: 'playground', description: 'A browser page that runs /rnn/forward and draws the results' },
+      ],
     },
     transform: jsonSchemaTransform,
     transformObject: tidyOpenApi,
@@ -57,9 +91,38 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(requestLog);
   await app.register(jsonBody);
   await app.register(problems, { bodyLimit: config.limits.bodyLimitBytes });
+  await app.register(readiness);
+  await app.register(metrics);
+  await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
+  await app.register(opsResponses);
+  await app.register(forwardAdmission, {
+    routes: ['/rnn/forward'],
+    maxConcurrent: config.overload.maxConcurrentForward,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
 
   const cache = new SeededWeightsCache(config.seededWeightsCache);
-  await app.register(forwardRoute, { limits: config.limits, cache });
+  const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
+  app.addHook('onClose', () => runner.close());
+  new Gauge({
+    name: 'rnn_pool_queue_depth',
+    help: 'Forward passes waiting for a worker thread',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(runner.queueSize);
+    },
+  });
+  await app.register(forwardRoute, { limits: config.limits, cache, runner });
+  await app.register(weightsRoute, { limits: config.limits, cache });
+  await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds });
+  await app.register(metricsRoute);
+  await app.register(playgroundRoute);
+
+  // Ready only after one forward pass through the route's own code path has worked.
+  app.addHook('onReady', async () => {
+    warmUp(config.limits, cache);
+    app.readiness.markReady();
+  });
 
   await app.ready();
   return app;

@@ -3,8 +3,26 @@
  * hit is here, with its environment variable and default (the README's limits table lists the same).
  */
 import { z } from 'zod';
+import { DEFAULT_POOL_THREADS, type PoolSettings } from './pool.js';
+
+/**
+ * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
+ * round trip at ~0.25 ms and inline compute at ~4.7 ms per million multiply-adds: from ~0.5 M the round
+ * trip costs under 10%; 1 M leaves margin for noise.
+ */
+export const DEFAULT_POOL_MIN_COMPUTE = 1_000_000;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A whole number ≥ 0 where 0 means "off". */
+const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+/** `true`/`false`/`1`/`0`; `z.coerce.boolean()` would read the string `false` as true. */
+const flag = (fallback: boolean) =>
+  z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+/** A comma-separated list; blanks around entries and empty entries are dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((item) => item.trim()).filter((item) => item !== ''));
 
 export const ConfigFromEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -15,8 +33,31 @@ export const ConfigFromEnv = z.object({
   MAX_TIME_STEPS: positiveInt(10_000),
   MAX_FEATURES: positiveInt(4096),
   MAX_HIDDEN_SIZE: positiveInt(1024),
+  MAX_LAYERS: positiveInt(8),
   MAX_COMPUTE: positiveInt(1_000_000_000),
   SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
+  POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
+  POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
+  POOL_MAX_QUEUE: positiveInt(64),
+  REQUEST_TIMEOUT_MS: offOrInt(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
+  CONNECTION_TIMEOUT_MS: offOrInt(0),
+  SHUTDOWN_DELAY_MS: offOrInt(5_000),
+  SHUTDOWN_GRACE_MS: positiveInt(20_000),
+  MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
+  MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
+  MAX_HEAP_USED_BYTES: offOrInt(0),
+  MAX_RSS_BYTES: offOrInt(0),
+  PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
+  MAX_CONCURRENT_FORWARD: offOrInt(8),
+  RETRY_AFTER_SECONDS: positiveInt(1),
+  API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
+    message: 'each key must be at least 16 printable ASCII characters without spaces',
+  }),
+  METRICS_AUTH: flag(false),
+  RATE_LIMIT_MAX: offOrInt(0),
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  CORS_ORIGINS: list,
 });
 
 export interface Limits {
@@ -26,6 +67,8 @@ export interface Limits {
   readonly maxTimeSteps: number;
   readonly maxFeatures: number;
   readonly maxHiddenSize: number;
+  /** Most layers in a stack. */
+  readonly maxLayers: number;
   /** Largest `batch · time · (inputDim + hiddenSize) · hiddenSize`: the multiply-adds of one request. */
   readonly maxCompute: number;
 }
@@ -37,9 +80,57 @@ export interface Config {
   readonly limits: Limits;
   /** How many seeded weight sets are kept, so a repeated seed costs nothing. 0 disables the cache. */
   readonly seededWeightsCache: number;
+  /** The worker pool for large forward passes. */
+  readonly pool: PoolSettings;
+  readonly http: HttpTimeouts;
+  readonly shutdown: Shutdown;
+  readonly overload: Overload;
+  readonly access: Access;
+}
+
+/** Node's HTTP server timeouts (0 = none). */
+export interface HttpTimeouts {
+  /** Longest time to receive a whole request (headers and body); slow clients get 408. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept; above the load balancer's idle timeout. */
+  readonly keepAliveTimeoutMs: number;
+  /** Socket inactivity timeout. */
+  readonly connectionTimeoutMs: number;
+}
+
+/** Used by `main.ts` only: SIGTERM → not ready at once → serve for `delayMs` → close, exit within `graceMs`. */
+export interface Shutdown {
+  readonly delayMs: number;
+  readonly graceMs: number;
+}
+
+/** Load shedding: 503 with Retry-After instead of growing latency. A 0 threshold is off. */
+export interface Overload {
+  readonly maxEventLoopDelayMs: number;
+  readonly maxEventLoopUtilization: number;
+  readonly maxHeapUsedBytes: number;
+  readonly maxRssBytes: number;
+  readonly sampleIntervalMs: number;
+  /** POST /rnn/forward requests admitted at once (computing or waiting); 0 = unbounded. */
+  readonly maxConcurrentForward: number;
+  readonly retryAfterSeconds: number;
+}
+
+export interface Access {
+  /** Bearer keys; empty means no authentication. */
+  readonly apiKeys: readonly string[];
+  /** Whether GET /metrics needs a key too (when keys are configured). */
+  readonly metricsAuth: boolean;
+  /** Requests per client address per window; 0 = no rate limit. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Origins allowed by CORS; empty means no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {}
+
+const SECRET_VARIABLES = new Set(['API_KEYS']);
 
 /** Reads the settings from environment variables; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -47,7 +138,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const name = String(issue.path[0]);
-    throw new ConfigError(`invalid environment variable ${name}=${JSON.stringify(env[name])}: ${issue.message}`);
+    // Secrets are named, never echoed: this line ends up in logs.
+    const value = SECRET_VARIABLES.has(name) ? '(redacted)' : JSON.stringify(env[name]);
+    throw new ConfigError(`invalid environment variable ${name}=${value}: ${issue.message}`);
   }
   const e = parsed.data;
   return {
@@ -55,12 +148,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     seededWeightsCache: e.SEEDED_WEIGHTS_CACHE,
+    pool: { threads: e.POOL_THREADS, minCompute: e.POOL_MIN_COMPUTE, maxQueue: e.POOL_MAX_QUEUE },
+    http: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+    },
+    shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
+    overload: {
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
+      maxRssBytes: e.MAX_RSS_BYTES,
+      sampleIntervalMs: e.PRESSURE_SAMPLE_INTERVAL_MS,
+      maxConcurrentForward: e.MAX_CONCURRENT_FORWARD,
+      retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+    },
+    access: {
+      apiKeys: e.API_KEYS,
+      metricsAuth: e.METRICS_AUTH,
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      corsOrigins: e.CORS_ORIGINS,
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,
       maxTimeSteps: e.MAX_TIME_STEPS,
       maxFeatures: e.MAX_FEATURES,
       maxHiddenSize: e.MAX_HIDDEN_SIZE,
+      maxLayers: e.MAX_LAYERS,
       maxCompute: e.MAX_COMPUTE,
     },
   };

@@ -16,7 +16,12 @@ export const PROBLEM_KINDS = {
   'body-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'non-finite-result': { status: 422, title: 'Result is not finite' },
+  unauthorized: { status: 401, title: 'Authentication required' },
+  forbidden: { status: 403, title: 'Not allowed' },
+  'rate-limited': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal server error' },
+  'not-ready': { status: 503, title: 'Not ready' },
+  overloaded: { status: 503, title: 'Overloaded; retry later' },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS;

@@ -29,13 +29,42 @@ function segmentsOf(instancePath: string): (string | number)[] {
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
 }
 
+interface ZodIssueLike {
+  code: string;
+  path: PropertyKey[];
+  message: string;
+  expected?: string;
+  keys?: string[];
+  errors?: ZodIssueLike[][];
+}
+
+/**
+ * A union failure (e.g. `inputs` as nested arrays or as a flat tensor) is reported through the branch
+ * the value was meant for: the one whose errors are not "wrong type at the top". Its nested paths are
+ * far more useful than zod's bare "Invalid input".
+ */
+function expandIssue(issue: ZodIssueLike, base: PropertyKey[]): ZodIssueLike[] {
+  const path = [...base, ...issue.path];
+  if (issue.code !== 'invalid_union' || !issue.errors) return [{ ...issue, path }];
+  const meant = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0 && i.code === 'invalid_type'));
+  if (meant.length > 0) return meant[0].flatMap((inner) => expandIssue(inner, path));
+  const expected = [...new Set(issue.errors.flatMap((branch) => branch.map((i) => i.expected).filter((e) => e !== undefined)))];
+  return [{ ...issue, path, message: `Invalid input: expected ${expected.join(' or ')}` }];
+}
+
 function schemaProblems(request: FastifyRequest, entries: readonly ValidationEntry[]): ProblemDetail[] {
   const bodySchema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
+  const issues = entries.slice(0, 20).flatMap((entry) =>
+    expandIssue(
+      { code: entry.keyword, path: [], message: entry.message ?? entry.keyword, ...(entry.params as object) } as ZodIssueLike,
+      segmentsOf(entry.instancePath),
+    ),
+  );
   const out: ProblemDetail[] = [];
-  for (const entry of entries.slice(0, 20)) {
-    const segments = segmentsOf(entry.instancePath);
-    if (entry.keyword === 'unrecognized_keys') {
-      for (const key of (entry.params.keys as string[]) ?? []) {
+  for (const issue of issues.slice(0, 20)) {
+    const segments = issue.path as (string | number)[];
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys ?? []) {
         const hint = suggestKey(bodySchema, segments, key);
         out.push({
           path: jsonPath([...segments, key]),
@@ -44,7 +73,7 @@ function schemaProblems(request: FastifyRequest, entries: readonly ValidationEnt
       }
       continue;
     }
-    let message = entry.message ?? entry.keyword;
+    let message = issue.message;
     const missing = /^Invalid input: expected (\w+), received undefined$/.exec(message);
     if (missing) message = `is required (expected ${missing[1]})`;
     out.push({ path: jsonPath(segments), message });

@@ -1,18 +1,20 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../schemas/forward.js';
-import { Problem } from '../../schemas/problem.js';
+import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
-import { planForward, runForward } from '../forward.js';
+import { planForward } from '../forward.js';
+import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
+const problem = problemResponse;
 
 export interface ForwardRouteOptions {
   limits: Limits;
   cache: SeededWeightsCache;
+  runner: ForwardRunner;
 }
 
-const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache }) => {
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner }) => {
   app.post('/rnn/forward', {
     schema: {
       tags: ['rnn'],
@@ -35,7 +37,13 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
         500: problem('Unexpected server error (logged; no details exposed)'),
       },
     },
-    handler: async (request) => runForward(planForward(request.body, limits, cache)),
+    handler: async (request, reply) => {
+      const plan = planForward(request.body, limits, cache);
+      const body = await app.metrics.timeForward(plan.shape, () => runner.run(plan));
+      // The body is already JSON (written by the JSON writer, the schema documents its shape): sent as bytes.
+      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+      return reply.type('application/json; charset=utf-8').send(bytes as never);
+    },
   });
 };
 

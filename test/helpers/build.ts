@@ -6,7 +6,7 @@ import { Writable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
-import { type Config, type Limits, defaultConfig } from '../../src/config.js';
+import { type Config, defaultConfig } from '../../src/config.js';
 
 export interface Built {
   app: FastifyInstance;
@@ -14,10 +14,23 @@ export interface Built {
   logs: Record<string, unknown>[];
 }
 
-export async function build(
-  t: { teardown(fn: () => unknown): void },
-  overrides: Partial<Omit<Config, 'limits'>> & { limits?: Partial<Limits> } = {},
-): Promise<Built> {
+/** Config overrides; a nested group (limits, http, overload, access…) is merged with its defaults. */
+export type Overrides = {
+  [K in keyof Config]?: Config[K] extends readonly unknown[] ? Config[K] : Config[K] extends object ? Partial<Config[K]> : Config[K];
+};
+
+/** The default config with these overrides, one level deep. */
+export function configWith(overrides: Overrides = {}): Config {
+  const merged: Record<string, unknown> = { ...defaultConfig };
+  for (const [key, value] of Object.entries(overrides)) {
+    const base = (defaultConfig as unknown as Record<string, unknown>)[key];
+    const nested = value !== null && typeof value === 'object' && !Array.isArray(value) && typeof base === 'object';
+    merged[key] = nested ? { ...(base as object), ...value } : value;
+  }
+  return merged as unknown as Config;
+}
+
+export async function build(t: { teardown(fn: () => unknown): void }, overrides: Overrides = {}): Promise<Built> {
   const logs: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk, _encoding, done) {
@@ -25,7 +38,9 @@ export async function build(
       done();
     },
   });
-  const config: Config = { ...defaultConfig, ...overrides, limits: { ...defaultConfig.limits, ...overrides.limits } };
+  // No worker threads unless a test asks for them: most tests never need the pool, and each app would
+  // otherwise start its own workers.
+  const config = configWith({ pool: { threads: 0 }, ...overrides });
   const app = await buildApp(config, { logger: pino({ level: 'info' }, sink) });
   t.teardown(() => app.close());
   return { app, logs };

@@ -1,0 +1,27 @@
+/**
+ * The worker side of the compute pool: runs one forward plan (compute and JSON writing, the two costly
+ * parts) off the event loop and hands back the response bytes, transferred, not copied. Seeded weights
+ * are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
+ */
+import { Piscina } from 'piscina';
+import { forwardBody, type ForwardPlan } from './forward.js';
+import { ProblemError } from './problems.js';
+import { SeededWeightsCache } from './weights-cache.js';
+import type { ForwardTask, ForwardTaskResult } from './pool.js';
+
+const cache = new SeededWeightsCache(16);
+
+export default function runTask(task: ForwardTask): ForwardTaskResult | ReturnType<typeof Piscina.move> {
+  const { model } = task.plan;
+  const plan: ForwardPlan = {
+    ...task.plan,
+    model: { ...model, weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim) },
+  };
+  try {
+    // The bytes are moved (their buffer is transferred), not copied.
+    return Piscina.move(forwardBody(plan));
+  } catch (error) {
+    if (error instanceof ProblemError) return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
+    throw error;
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * Where a forward pass runs: small requests inline (a worker round trip costs more than they do), large
+ * ones on a piscina worker pool so the event loop keeps answering small requests and health probes.
+ * The split is a compute cost threshold (multiply-adds, as MAX_COMPUTE counts them), measured in
+ * bench/pool-threshold.ts. Typed arrays go to the worker and the response bytes come back by transfer.
+ */
+import { availableParallelism } from 'node:os';
+import { Piscina } from 'piscina';
+import type { ProblemDetail } from '../schemas/problem.js';
+import { computeCost } from './engine/index.js';
+import { type ForwardPlan, forwardBody } from './forward.js';
+import type { ResolvedModel } from './model.js';
+import { ProblemError, type ProblemKind } from './problems.js';
+
+export interface PoolSettings {
+  /** Worker threads; 0 runs everything inline. */
+  readonly threads: number;
+  /** Plans costing at least this many multiply-adds run on a worker. */
+  readonly minCompute: number;
+  /** Tasks waiting for a worker beyond which new ones are refused (503). */
+  readonly maxQueue: number;
+  /** Called when a worker fails outside a task (it is replaced). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export const DEFAULT_POOL_THREADS = availableParallelism();
+
+/** What crosses to a worker: the plan, with seeded weights left out (the worker rebuilds them). */
+export interface ForwardTask {
+  readonly plan: Omit<ForwardPlan, 'model'> & { readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null } };
+}
+
+/** The response bytes, or the problem a worker found (ProblemError does not survive structured clone). */
+export type ForwardTaskResult =
+  | Uint8Array
+  | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
+
+export interface ForwardRunner {
+  /** The response body for a plan, computed inline or on a worker. */
+  run(plan: ForwardPlan): Promise<Uint8Array>;
+  /** Tasks waiting for a worker. */
+  readonly queueSize: number;
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+function transferables(plan: ForwardPlan): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  const add = (array: ArrayBufferView | null | undefined) => {
+    if (array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength) buffers.add(array.buffer);
+  };
+  add(plan.inputs);
+  add(plan.mask);
+  plan.initialStates?.forEach(add);
+  return [...buffers];
+}
+
+export function createForwardRunner(settings: PoolSettings): ForwardRunner {
+  if (settings.threads === 0) {
+    return { run: async (plan) => forwardBody(plan), queueSize: 0, threads: 0, close: async () => {} };
+  }
+  const pool = new Piscina({
+    // Running from source (tsx, tap) the worker is the .ts file, loaded by the same loader (workers inherit
+    // execArgv); from dist/ it is the compiled .js.
+    filename: new URL(`./pool-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,
+    minThreads: settings.threads,
+    maxThreads: settings.threads,
+    maxQueue: settings.maxQueue,
+    idleTimeout: 60_000,
+  });
+  // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
+  // request it ran fails with a 500, and the event is logged.
+  pool.on('error', (error: unknown) => settings.onError?.(error));
+  return {
+    async run(plan) {
+      if (computeCost(plan.model.spec, plan.shape) < settings.minCompute) return forwardBody(plan);
+      if (pool.queueSize >= settings.maxQueue) {
+        throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
+      }
+      // Seeded weights stay behind (the worker rebuilds them); explicit ones travel with the plan.
+      const task: ForwardTask = { plan: { ...plan, model: { ...plan.model, weights: plan.model.seed === null ? plan.model.weights : null } } };
+      const result = (await pool.run(task, { transferList: transferables(plan) })) as ForwardTaskResult;
+      if (result instanceof Uint8Array) return result;
+      throw ProblemError.at(result.problem.kind, result.problem.errors);
+    },
+    get queueSize() {
+      return pool.queueSize;
+    },
+    threads: settings.threads,
+    close: () => pool.destroy(),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Large requests run on the worker pool, small ones inline; both give byte-identical answers, problems
+ * found on a worker come back as the same problem+json, and a full queue is refused with 503.
+ */
+import t from 'tap';
+import { build, HELLO } from '../helpers/build.js';
+import { randomNested, rng } from '../helpers/random.js';
+
+const large = {
+  inputs: { shape: [8, 40, 16], data: (randomNested(rng(4), [8 * 40 * 16]) as number[]) },
+  layers: [{ hiddenSize: 48 }, { hiddenSize: 32, activation: 'relu' }],
+  bidirectional: { mergeMode: 'concat' },
+  seed: 3,
+};
+
+t.test('worker and inline answers are byte-identical', async (t) => {
+  const pooled = await build(t, { pool: { threads: 2, minCompute: 1000, maxQueue: 64 } });
+  const inline = await build(t, { pool: { threads: 0 } });
+  for (const body of [HELLO, large, { ...large, outputFormat: 'flat' }, { ...large, seed: undefined, weights: undefined }]) {
+    const a = await pooled.app.inject({ method: 'POST', url: '/rnn/forward', payload: body });
+    const b = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: body });
+    t.equal(a.statusCode, 200);
+    t.equal(a.body, b.body, 'byte-identical');
+  }
+  // Explicit weights travel to the worker with the plan.
+  const weights = { kernel: randomNested(rng(5), [16, 8]), recurrentKernel: randomNested(rng(6), [8, 8]), bias: randomNested(rng(7), [8]) };
+  const explicit = { inputs: large.inputs, weights };
+  const a = await pooled.app.inject({ method: 'POST', url: '/rnn/forward', payload: explicit });
+  const b = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: explicit });
+  t.equal(a.statusCode, 200);
+  t.equal(a.body, b.body);
+  // A non-finite result found on the worker is the same 422.
+  const overflow = { inputs: { shape: [2, 30, 1], data: new Array(60).fill(1) }, weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] }, activation: 'linear' };
+  const p = await pooled.app.inject({ method: 'POST', url: '/rnn/forward', payload: overflow });
+  const q = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: overflow });
+  t.equal(p.statusCode, 422);
+  t.same({ ...p.json(), requestId: null }, { ...q.json(), requestId: null });
+});
+
+t.test('concurrent large requests on the pool all succeed', async (t) => {
+  const { app } = await build(t, { pool: { threads: 2, minCompute: 1000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
+  const answers = await Promise.all(Array.from({ length: 12 }, () => app.inject({ method: 'POST', url: '/rnn/forward', payload: large })));
+  t.same(new Set(answers.map((r) => r.statusCode)), new Set([200]));
+  t.equal(new Set(answers.map((r) => r.body)).size, 1, 'all identical');
+});
+
+t.test('a full compute queue is refused with 503 and Retry-After', async (t) => {
+  const { app } = await build(t, { pool: { threads: 1, minCompute: 1000, maxQueue: 1 }, overload: { maxConcurrentForward: 0 } });
+  const answers = await Promise.all(Array.from({ length: 8 }, () => app.inject({ method: 'POST', url: '/rnn/forward', payload: large })));
+  const codes = answers.map((r) => r.statusCode);
+  t.ok(codes.includes(200), `some served: ${codes}`);
+  const refused = answers.filter((r) => r.statusCode === 503);
+  t.ok(refused.length > 0, `some refused: ${codes}`);
+  for (const r of refused) {
+    t.match(r.headers['content-type'], /problem\+json/);
+    t.ok(Number(r.headers['retry-after']) >= 1);
+    t.match(r.json().detail, /compute queue is full \(1 waiting, POOL_MAX_QUEUE\)/);
+  }
+  t.equal((await app.inject({ method: 'POST', url: '/rnn/forward', payload: large })).statusCode, 200, 'served again afterwards');
+});
+
+t.test('the pool queue depth is a metric', async (t) => {
+  const { app } = await build(t, { pool: { threads: 1, minCompute: 1000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
+  const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+  t.match(metrics.body, /^rnn_pool_queue_depth 0$/m);
+});
