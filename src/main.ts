@@ -20,18 +20,34 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel });
   const app = await buildApp(config, { logger });
 
+  // SIGTERM: not ready at once (load balancers stop sending new work), keep serving for SHUTDOWN_DELAY_MS
+  // (endpoints take a moment to update, and connections already queued must not be reset), then stop
+  // accepting and finish in-flight requests; exit 0, or 1 if that takes longer than SHUTDOWN_GRACE_MS.
   let closing = false;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
-    logger.info({ signal }, 'shutting down');
-    app.close().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'error while closing');
-        process.exit(1);
-      },
-    );
+    app.readiness.drain();
+    const { delayMs, graceMs } = config.shutdown;
+    logger.info({ signal, delayMs, graceMs }, 'shutting down: not ready, still serving until the delay ends');
+    const force = setTimeout(() => {
+      logger.error({ graceMs }, 'in-flight requests did not finish within SHUTDOWN_GRACE_MS; exiting');
+      process.exit(1);
+    }, delayMs + graceMs);
+    force.unref();
+    setTimeout(() => {
+      logger.info('closing: no new connections, finishing in-flight requests');
+      app.close().then(
+        () => {
+          logger.info('closed');
+          process.exit(0);
+        },
+        (error: unknown) => {
+          logger.error({ err: error }, 'error while closing');
+          process.exit(1);
+        },
+      );
+    }, delayMs);
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);

@@ -1,0 +1,48 @@
+/**
+ * Readiness, as a load balancer sees it: `starting` until the warm-up forward pass has run, `ready` after,
+ * `draining` from the moment shutdown begins (main.ts on SIGTERM), so traffic moves away before the server
+ * stops accepting connections. Liveness needs no state: answering at all is being alive.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+
+export type ReadinessState = 'starting' | 'ready' | 'draining';
+
+export class Readiness {
+  #state: ReadinessState = 'starting';
+
+  get state(): ReadinessState {
+    return this.#state;
+  }
+
+  get ready(): boolean {
+    return this.#state === 'ready';
+  }
+
+  /** After the warm-up; a server already draining stays draining. */
+  markReady(): void {
+    if (this.#state === 'starting') this.#state = 'ready';
+  }
+
+  drain(): void {
+    this.#state = 'draining';
+  }
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    readiness: Readiness;
+  }
+}
+
+export default fp(
+  async function readiness(app: FastifyInstance) {
+    const state = new Readiness();
+    app.decorate('readiness', state);
+    // While draining, answers close their connection: keep-alive clients reconnect, and reach another instance.
+    app.addHook('onSend', async (_request, reply) => {
+      if (state.state === 'draining') reply.header('connection', 'close');
+    });
+  },
+  { name: 'readiness' },
+);

@@ -1,0 +1,103 @@
+/**
+ * deploy/kubernetes/ agrees with the app: ports, probe paths (routes that exist and answer 200), env names
+ * (keys of the zod env schema, values it accepts), shutdown timing, and the hardening the issue asks for.
+ */
+import { readFileSync } from 'node:fs';
+import t from 'tap';
+import { parseAllDocuments } from 'yaml';
+import { ConfigFromEnv, loadConfig } from '../../src/config.js';
+import { build } from '../helpers/build.js';
+
+const DIR = new URL('../../deploy/kubernetes/', import.meta.url);
+type Manifest = any;
+
+function manifests(file: string): Manifest[] {
+  const docs = parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8'));
+  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
+  return docs.map((doc) => doc.toJS());
+}
+
+const [deployment] = manifests('deployment.yaml');
+const [service] = manifests('service.yaml');
+const [hpa] = manifests('hpa.yaml');
+const [pdb] = manifests('pdb.yaml');
+const container = deployment.spec.template.spec.containers[0];
+const httpPort = container.ports.find((p: Manifest) => p.name === 'http');
+
+/** The container's env as the process would see it (literal values only; secrets are not read). */
+const env: Record<string, string> = Object.fromEntries(
+  container.env.filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
+);
+
+t.test('kinds, names and selectors fit together', async (t) => {
+  t.equal(deployment.kind, 'Deployment');
+  t.equal(service.kind, 'Service');
+  t.equal(hpa.kind, 'HorizontalPodAutoscaler');
+  t.equal(pdb.kind, 'PodDisruptionBudget');
+  const labels = deployment.spec.template.metadata.labels;
+  t.same(deployment.spec.selector.matchLabels, labels);
+  t.same(service.spec.selector, labels, 'the Service selects the pods');
+  t.same(pdb.spec.selector.matchLabels, labels);
+  t.same(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
+  t.equal(hpa.spec.metrics[0].resource.name, 'cpu');
+  t.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
+  const kustomization = manifests('kustomization.yaml')[0];
+  t.same([...kustomization.resources].sort(), ['deployment.yaml', 'hpa.yaml', 'pdb.yaml', 'service.yaml']);
+});
+
+t.test('every env name is a setting of the app, and every value is one it accepts', async (t) => {
+  const known = Object.keys(ConfigFromEnv.shape);
+  for (const { name } of container.env) t.ok(known.includes(name), `${name} is a key of ConfigFromEnv`);
+  const config = loadConfig(env);
+  t.equal(config.port, 8080);
+  t.equal(config.host, '0.0.0.0');
+  const secret = container.env.find((e: Manifest) => e.name === 'API_KEYS');
+  t.equal(secret.valueFrom.secretKeyRef.optional, true, 'API keys come from an optional Secret, never a literal');
+});
+
+t.test('ports: container port is the app port; the Service targets it by name', async (t) => {
+  t.equal(httpPort.containerPort, loadConfig(env).port);
+  t.equal(service.spec.ports[0].targetPort, httpPort.name);
+  t.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(httpPort.containerPort));
+});
+
+t.test('probe paths are routes of the app that answer 200 once ready', async (t) => {
+  const { app } = await build(t);
+  const probes = { startupProbe: '/readyz', readinessProbe: '/readyz', livenessProbe: '/healthz' } as const;
+  for (const [probe, path] of Object.entries(probes)) {
+    const get = container[probe].httpGet;
+    t.equal(get.path, path, `${probe} uses ${path}`);
+    t.equal(get.port, httpPort.name, `${probe} targets the http port`);
+    t.ok(app.hasRoute({ method: 'GET', url: get.path }), `${get.path} is a route`);
+    t.equal((await app.inject({ method: 'GET', url: get.path })).statusCode, 200);
+  }
+  const metricsPath = deployment.spec.template.metadata.annotations['prometheus.io/path'];
+  t.ok(app.hasRoute({ method: 'GET', url: metricsPath }), 'the scrape path is a route');
+  app.readiness.drain();
+  t.equal((await app.inject({ method: 'GET', url: container.readinessProbe.httpGet.path })).statusCode, 503, 'readiness fails while draining');
+  t.equal((await app.inject({ method: 'GET', url: container.livenessProbe.httpGet.path })).statusCode, 200, 'liveness does not');
+});
+
+t.test('the termination grace period outlasts the shutdown delay plus grace', async (t) => {
+  const { delayMs, graceMs } = loadConfig(env).shutdown;
+  const period = deployment.spec.template.spec.terminationGracePeriodSeconds;
+  t.ok(period * 1000 > delayMs + graceMs, `${period} s > ${delayMs} ms + ${graceMs} ms`);
+  t.ok(delayMs >= 2 * container.readinessProbe.periodSeconds * 1000, 'the delay covers two readiness periods');
+  t.equal(container.lifecycle?.preStop, undefined, 'no preStop: the app delays itself');
+});
+
+t.test('hardening: non-root, read-only root filesystem, no privilege escalation, resources set', async (t) => {
+  const pod = deployment.spec.template.spec;
+  t.equal(pod.securityContext.runAsNonRoot, true);
+  t.ok(pod.securityContext.runAsUser > 0);
+  t.equal(container.securityContext.readOnlyRootFilesystem, true);
+  t.equal(container.securityContext.allowPrivilegeEscalation, false);
+  t.same(container.securityContext.capabilities.drop, ['ALL']);
+  for (const kind of ['requests', 'limits']) {
+    t.ok(container.resources[kind].cpu, `${kind}.cpu`);
+    t.ok(container.resources[kind].memory, `${kind}.memory`);
+  }
+  const limitBytes = 1024 ** 3; // 1Gi
+  t.equal(container.resources.limits.memory, '1Gi');
+  t.ok(loadConfig(env).overload.maxHeapUsedBytes < limitBytes, 'load is shed before the memory limit');
+});

@@ -1,0 +1,76 @@
+import t from 'tap';
+import { build, HELLO, HELLO_BATCH } from '../helpers/build.js';
+
+type App = Awaited<ReturnType<typeof build>>['app'];
+
+const forward = (app: App, payload: unknown) =>
+  app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+
+/** The value of one sample line, `name{labels} value`; labels must match exactly as exposed. */
+function sample(text: string, name: string, labels = ''): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels === '' ? '' : `{${labels}}`} `));
+  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
+}
+
+t.test('GET /metrics: Prometheus text with request, latency, engine and process metrics', async (t) => {
+  const { app } = await build(t);
+  t.equal((await forward(app, HELLO)).statusCode, 200);
+  t.equal((await forward(app, HELLO_BATCH)).statusCode, 200);
+  t.equal((await forward(app, { inputs: [] })).statusCode, 400);
+  t.equal((await app.inject({ method: 'GET', url: '/no/such/thing/123' })).statusCode, 404);
+  t.equal((await app.inject({ method: 'GET', url: '/healthz' })).statusCode, 200);
+
+  const res = await app.inject({ method: 'GET', url: '/metrics' });
+  t.equal(res.statusCode, 200);
+  t.match(res.headers['content-type'], /^text\/plain; version=0\.0\.4/);
+  const text = res.body;
+  t.equal(sample(text, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="200"'), 2);
+  t.equal(sample(text, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="400"'), 1);
+  t.equal(sample(text, 'http_requests_total', 'method="GET",route="unmatched",status_code="404"'), 1, 'unknown routes share one label');
+  t.notMatch(text, /no\/such\/thing/, 'raw URLs never become labels');
+  t.equal(sample(text, 'http_request_duration_seconds_count', 'method="POST",route="/rnn/forward",status_code="200"'), 2);
+  t.equal(sample(text, 'http_request_duration_seconds_bucket', 'le="+Inf",method="GET",route="/healthz",status_code="200"'), 1);
+  // Two forward passes ran (the 400 never reached the engine): batch sizes 1 and 3, 5 time steps each.
+  t.equal(sample(text, 'rnn_forward_compute_seconds_count'), 2);
+  t.ok((sample(text, 'rnn_forward_compute_seconds_sum') ?? -1) > 0);
+  t.equal(sample(text, 'rnn_forward_batch_size_sum'), 4);
+  t.equal(sample(text, 'rnn_forward_batch_size_bucket', 'le="2"'), 1);
+  t.equal(sample(text, 'rnn_forward_batch_size_bucket', 'le="4"'), 2);
+  t.equal(sample(text, 'rnn_forward_time_steps_sum'), 10);
+  t.equal(sample(text, 'rnn_forward_time_steps_bucket', 'le="4"'), 0);
+  t.equal(sample(text, 'rnn_forward_time_steps_bucket', 'le="8"'), 2);
+  t.equal(sample(text, 'http_requests_in_flight'), 1, 'the scrape itself is in flight');
+  for (const name of ['nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes', 'process_resident_memory_bytes']) {
+    t.ok((sample(text, name) ?? -1) >= 0, `${name} is exposed`);
+  }
+});
+
+t.test('each app has its own registry: two apps count separately', async (t) => {
+  const a = (await build(t)).app;
+  const b = (await build(t)).app;
+  t.not(a.metrics.registry, b.metrics.registry);
+  await forward(a, HELLO);
+  await forward(a, HELLO);
+  await forward(b, HELLO);
+  const countOf = async (app: App) =>
+    sample((await app.inject({ method: 'GET', url: '/metrics' })).body, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="200"');
+  t.equal(await countOf(a), 2);
+  t.equal(await countOf(b), 1);
+});
+
+t.test('in flight goes back to 0 once answers are sent', async (t) => {
+  const { app } = await build(t);
+  await Promise.all([forward(app, HELLO), forward(app, HELLO_BATCH), app.inject({ method: 'GET', url: '/readyz' })]);
+  const text = await app.metrics.registry.metrics();
+  t.equal(sample(text, 'http_requests_in_flight'), 0);
+});
+
+t.test('timeForward times a promise until it settles', async (t) => {
+  const { app } = await build(t);
+  const value = await app.metrics.timeForward([2, 3, 4], () => new Promise((resolve) => setTimeout(() => resolve('done'), 60)));
+  t.equal(value, 'done');
+  const text = await app.metrics.registry.metrics();
+  t.ok((sample(text, 'rnn_forward_compute_seconds_sum') ?? 0) >= 0.05, 'the wait counted');
+  t.equal(sample(text, 'rnn_forward_batch_size_sum'), 2);
+  t.equal(sample(text, 'rnn_forward_time_steps_sum'), 3);
+});
