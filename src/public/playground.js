@@ -1,0 +1,376 @@
+// The playground page: builds a POST /rnn/forward request from the form, sends it to this origin and draws
+// the answer as heatmap tables (one row per time step, one column per token or unit). Numbers are printed
+// exactly as the JSON carried them, so they can be compared digit for digit with the API.
+
+const $ = (id) => document.getElementById(id);
+const form = $('forward-form');
+
+const PRESETS = {
+  cell: { texts: 'h', vocabulary: 'helo' },
+  hello: { texts: 'hello', vocabulary: '' },
+  batch: { texts: 'hello, eolll, lleel', vocabulary: '' },
+};
+
+/** Diverging scale for [-1, 1]: blue (negative), white (0), red (positive). */
+const NEGATIVE = [33, 102, 172];
+const POSITIVE = [178, 24, 43];
+
+class LocalProblem extends Error {
+  constructor(problem) {
+    super(problem.detail);
+    this.problem = problem;
+  }
+}
+
+const splitTexts = (value) => value.split(/[\s,]+/).filter((word) => word !== '');
+const mode = () => form.elements.mode.value;
+
+/** A whole number from a number field, or undefined when it is empty (the server then names what is missing). */
+function integerField(id) {
+  const raw = $(id).value.trim();
+  return raw === '' ? undefined : Number(raw);
+}
+
+/** The request body the form describes; only non-default options are sent, so it reads like the API examples. */
+function buildRequest() {
+  const body = {};
+  if (mode() === 'text') {
+    body.text = splitTexts($('texts').value);
+    const vocabulary = $('vocabulary').value;
+    if (vocabulary !== '') body.vocabulary = vocabulary;
+  } else {
+    try {
+      body.inputs = JSON.parse($('inputs').value);
+    } catch (error) {
+      throw new LocalProblem({
+        title: 'Inputs are not valid JSON',
+        detail: `inputs: ${error.message}`,
+        errors: [{ path: 'inputs', message: `is not valid JSON (${error.message}); expected [batch][time][features]` }],
+      });
+    }
+  }
+  const layer = {};
+  const hiddenSize = integerField('hiddenSize');
+  if (hiddenSize !== undefined) layer.hiddenSize = hiddenSize;
+  if ($('activation').value !== 'tanh') layer.activation = $('activation').value;
+  if (!$('useBias').checked) layer.useBias = false;
+  if ($('goBackwards').checked) layer.goBackwards = true;
+  const layers = integerField('layers') ?? 1;
+  if (layers === 1) Object.assign(body, layer);
+  else body.layers = Array.from({ length: Math.max(0, Math.min(layers, 64)) || 0 }, () => ({ ...layer }));
+  const bidirectional = $('bidirectional').value;
+  if (bidirectional !== 'off') body.bidirectional = { mergeMode: bidirectional === 'none' ? null : bidirectional };
+  const seed = integerField('seed');
+  if (seed !== undefined) body.seed = seed;
+  if (!$('returnSequences').checked) body.returnSequences = false;
+  return body;
+}
+
+const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+function curlCommand(body) {
+  return `curl -s ${location.origin}/rnn/forward -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
+}
+
+function updateCurl() {
+  let text;
+  try {
+    text = curlCommand(buildRequest());
+  } catch (error) {
+    if (!(error instanceof LocalProblem)) throw error;
+    text = `# ${error.problem.detail}`;
+  }
+  $('curl-command').textContent = text;
+}
+
+// ---- drawing
+
+function el(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'class') node.className = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+const linear = (c) => {
+  const s = c / 255;
+  return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
+};
+const luminance = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+
+/** The cell's background for `value`, and the text colour (black or white) that contrasts more with it. */
+function cellColours(value) {
+  const clamped = Math.max(-1, Math.min(1, value));
+  const end = clamped < 0 ? NEGATIVE : POSITIVE;
+  const k = Math.abs(clamped);
+  const rgb = end.map((c) => Math.round(255 + (c - 255) * k));
+  const l = luminance(rgb);
+  const dark = (l + 0.05) / 0.05 >= 1.05 / (l + 0.05);
+  return { background: `rgb(${rgb.join(', ')})`, text: dark ? '#111' : '#fff' };
+}
+
+/**
+ * One heatmap: a table with a caption, a header row of `columns`, and one row per entry of `rows`
+ * (`{label, values}`); each cell shows the JSON number as sent. Wrapped in a region that scrolls sideways.
+ */
+function heatmap({ context, caption, columns, rows, corner, data }) {
+  const head = el('tr', {}, el('th', { scope: 'col' }, corner), ...columns.map((c) => el('th', { scope: 'col' }, c)));
+  const body = rows.map(({ label, values }) =>
+    el(
+      'tr',
+      {},
+      el('th', { scope: 'row' }, label),
+      ...values.map((value) => {
+        const cell = el('td', {}, typeof value === 'number' ? String(value) : '');
+        if (typeof value === 'number') {
+          const { background, text } = cellColours(value);
+          cell.style.backgroundColor = background;
+          cell.style.color = text;
+        }
+        return cell;
+      }),
+    ),
+  );
+  const table = el('table', { class: 'heatmap' }, el('caption', {}, el('span', { class: 'visually-hidden' }, `${context}: `), caption), el('thead', {}, head), el('tbody', {}, ...body));
+  for (const [key, value] of Object.entries(data)) table.dataset[key] = String(value);
+  return el('div', { class: 'scroll', role: 'region', tabindex: '0', 'aria-label': `${context}: ${caption}` }, table);
+}
+
+const units = (n, prefix = '') => Array.from({ length: n }, (_, i) => `${prefix}h${i}`);
+const quoted = (tokens) => `“${tokens.join('')}”`;
+const PAD = '·';
+
+/** Steps `[time]` of sequence b: its tokens (text) or null (numbers), padded to `time` for a ragged batch. */
+function stepTokens(request, b, time) {
+  const tokens = request.text ? Array.from(request.text[b]) : null;
+  return Array.from({ length: time }, (_, t) => (tokens === null ? '' : t < tokens.length ? tokens[t] : PAD));
+}
+
+function inputRows(request, answer, b) {
+  const [, time, features] = answer.shapes.inputs;
+  const tokens = stepTokens(request, b, time);
+  return tokens.map((token, t) => {
+    let values;
+    if (request.text) values = answer.vocabulary.map((v) => (v === token ? 1 : 0));
+    else values = Array.from({ length: features }, (_, f) => request.inputs[b][t]?.[f] ?? 0);
+    return { label: `t${t}${token === '' ? '' : ` ${token}`}`, values };
+  });
+}
+
+/** Output rows in the order the API returns them: processing order, which `goBackwards` reverses. */
+function outputRows(request, answer, b, outputs) {
+  const time = answer.shapes.inputs[1];
+  if (!Array.isArray(outputs[0])) return [{ label: 'last', values: outputs }];
+  const tokens = stepTokens(request, b, time);
+  const reversed = answer.model.bidirectional === null && answer.model.layers.some((layer) => layer.goBackwards);
+  return outputs.map((values, t) => {
+    const token = tokens[reversed ? time - 1 - t : t];
+    return { label: `t${t}${token === '' ? '' : ` ${token}`}`, values };
+  });
+}
+
+function stateLabels(model, count) {
+  if (count === 1) return ['state'];
+  const directions = model.bidirectional === null ? 1 : 2;
+  return Array.from({ length: count }, (_, i) => {
+    const direction = directions === 1 ? '' : i % directions === 0 ? ' forward' : ' backward';
+    return `layer ${Math.floor(i / directions)}${direction}`;
+  });
+}
+
+function render(request, answer) {
+  const { model, shapes } = answer;
+  const batch = shapes.inputs[0];
+  const features = shapes.inputs[2];
+  const mergeMode = model.bidirectional?.mergeMode;
+  const split = model.bidirectional !== null && mergeMode === null;
+  const outputWidth = mergeMode === 'concat' ? 2 * model.hiddenSize : model.hiddenSize;
+  const outputColumns = mergeMode === 'concat' ? [...units(model.hiddenSize, 'fwd '), ...units(model.hiddenSize, 'bwd ')] : units(outputWidth);
+  const stateList = answer.states === undefined ? [] : shapes.states.length > 0 && Array.isArray(shapes.states[0]) ? answer.states : [answer.states];
+  const labels = stateLabels(model, stateList.length);
+
+  const dl = $('shapes');
+  dl.replaceChildren();
+  const describe = (term, value) => dl.append(el('dt', {}, term), el('dd', {}, value));
+  describe('inputs', JSON.stringify(shapes.inputs));
+  describe('outputs', JSON.stringify(shapes.outputs));
+  if (shapes.states !== undefined) describe('states', JSON.stringify(shapes.states));
+  if (answer.vocabulary) describe('vocabulary', answer.vocabulary.join(' '));
+  const layerText = `${model.layers.length} layer${model.layers.length === 1 ? '' : 's'}, ${model.layers.map((l) => `${l.hiddenSize} ${l.activation}`).join(' → ')}`;
+  describe('model', `${layerText}${model.bidirectional === null ? '' : `, bidirectional (${mergeMode ?? 'null'})`}, seed ${model.seed}`);
+
+  const sections = [];
+  for (let b = 0; b < batch; b++) {
+    const name = request.text ? quoted(Array.from(request.text[b])) : `inputs[${b}]`;
+    const context = `Sequence ${b} ${name}`;
+    const tables = [
+      heatmap({
+        context,
+        caption: `inputs${request.text ? ' (one-hot)' : ''}`,
+        corner: 'step',
+        columns: answer.vocabulary ?? Array.from({ length: features }, (_, f) => `x${f}`),
+        rows: inputRows(request, answer, b),
+        data: { kind: 'inputs', sequence: b },
+      }),
+    ];
+    const directions = split ? [['forward', answer.outputs[0][b]], ['backward', answer.outputs[1][b]]] : [[null, answer.outputs[b]]];
+    for (const [direction, outputs] of directions) {
+      tables.push(
+        heatmap({
+          context,
+          caption: `outputs${direction === null ? '' : `, ${direction} direction`}`,
+          corner: 'step',
+          columns: outputColumns,
+          rows: outputRows(request, answer, b, outputs),
+          data: { kind: 'outputs', sequence: b, ...(direction === null ? {} : { direction }) },
+        }),
+      );
+    }
+    if (stateList.length > 0) {
+      const width = Math.max(...stateList.map((state) => state[b].length));
+      tables.push(
+        heatmap({
+          context,
+          caption: 'final states',
+          corner: 'state',
+          columns: units(width),
+          rows: stateList.map((state, i) => ({ label: labels[i], values: state[b] })),
+          data: { kind: 'states', sequence: b },
+        }),
+      );
+    }
+    sections.push(el('section', { class: 'sequence' }, el('h3', {}, `Sequence ${b}: ${name}`), el('div', { class: 'tables' }, ...tables)));
+  }
+  $('sequences').replaceChildren(...sections);
+  $('results-empty').hidden = true;
+  $('results-body').hidden = false;
+}
+
+function showError(problem) {
+  const box = $('error');
+  const items = Array.isArray(problem.errors) ? problem.errors : [];
+  const list = el('ul', {}, ...items.map((e) => el('li', {}, el('code', {}, String(e.path)), `: ${e.message}`)));
+  const heading = el('p', { class: 'error-title' }, el('strong', {}, String(problem.title ?? 'Error')));
+  if (problem.status !== undefined) heading.append(` (${problem.status})`);
+  box.replaceChildren(heading, el('p', { class: 'error-detail' }, String(problem.detail ?? '')), ...(items.length > 0 ? [list] : []));
+  box.hidden = false;
+}
+
+function clearError() {
+  $('error').hidden = true;
+  $('error').replaceChildren();
+}
+
+// ---- running
+
+let latest = 0;
+
+async function run() {
+  const ticket = ++latest;
+  updateCurl();
+  let request;
+  try {
+    request = buildRequest();
+  } catch (error) {
+    if (!(error instanceof LocalProblem)) throw error;
+    showError(error.problem);
+    $('status').textContent = 'Not sent: fix the inputs.';
+    return;
+  }
+  $('status').textContent = 'Running…';
+  $('results').setAttribute('aria-busy', 'true');
+  let problem = null;
+  let answer = null;
+  try {
+    const response = await fetch('/rnn/forward', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
+      body: JSON.stringify(request),
+    });
+    const text = await response.text();
+    let json = null;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = null;
+    }
+    if (response.ok && json !== null) answer = json;
+    else problem = json !== null && typeof json === 'object' ? json : { title: `HTTP ${response.status}`, status: response.status, detail: text.slice(0, 500) };
+  } catch (error) {
+    problem = { title: 'The server could not be reached', detail: String(error.message ?? error) };
+  }
+  if (ticket !== latest) return; // a newer run has started; its answer is the one to show
+  $('results').removeAttribute('aria-busy');
+  if (problem !== null) {
+    showError(problem);
+    $('results-body').hidden = true;
+    $('results-empty').hidden = false;
+    $('results-empty').textContent = 'The last request was rejected; see the error above.';
+    $('status').textContent = `Failed: ${problem.title ?? 'error'}.`;
+    return;
+  }
+  clearError();
+  render(request, answer);
+  $('status').textContent = `Done: outputs ${JSON.stringify(answer.shapes.outputs)}.`;
+}
+
+function applyPreset(name) {
+  const preset = PRESETS[name];
+  form.elements.mode.value = 'text';
+  showMode();
+  $('texts').value = preset.texts;
+  $('vocabulary').value = preset.vocabulary;
+  $('hiddenSize').value = '2';
+  $('seed').value = '42';
+  $('activation').value = 'tanh';
+  $('layers').value = '1';
+  $('bidirectional').value = 'off';
+  $('returnSequences').checked = true;
+  $('goBackwards').checked = false;
+  $('useBias').checked = true;
+  run();
+}
+
+function showMode() {
+  const text = mode() === 'text';
+  $('text-fields').hidden = !text;
+  $('number-fields').hidden = text;
+}
+
+async function copyCurl() {
+  const text = $('curl-command').textContent;
+  try {
+    await navigator.clipboard.writeText(text);
+    $('copy-status').textContent = 'Copied.';
+  } catch {
+    const range = document.createRange();
+    range.selectNodeContents($('curl-command'));
+    getSelection().removeAllRanges();
+    getSelection().addRange(range);
+    $('copy-status').textContent = 'Selected: press Ctrl+C to copy.';
+  }
+}
+
+form.addEventListener('submit', (event) => {
+  event.preventDefault();
+  run();
+});
+form.addEventListener('input', updateCurl);
+form.addEventListener('change', (event) => {
+  if (event.target.name === 'mode') showMode();
+  updateCurl();
+});
+$('inputs').addEventListener('keydown', (event) => {
+  if (event.key === 'Enter' && (event.ctrlKey || event.metaKey)) {
+    event.preventDefault();
+    form.requestSubmit();
+  }
+});
+for (const button of document.querySelectorAll('[data-preset]')) button.addEventListener('click', () => applyPreset(button.dataset.preset));
+$('copy-curl').addEventListener('click', copyCurl);
+
+showMode();
+run();

@@ -1,0 +1,118 @@
+/**
+ * GET / and its assets, without a browser: the page is HTML under a strict same-origin policy, every asset
+ * it references is served, its option lists are the engine's, and anything else under /playground/ is a
+ * 404 problem. The files are found from the source tree and from the compiled layout alike.
+ */
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import t from 'tap';
+import { ACTIVATION_NAMES } from '../../src/engine/activations.js';
+import { MERGE_MODES } from '../../src/engine/network.js';
+import { loadPlayground, PLAYGROUND_CSP, PUBLIC_DIR_CANDIDATES } from '../../src/routes/playground.js';
+import { build } from '../helpers/build.js';
+
+const PUBLIC = new URL('../../src/public/', import.meta.url);
+
+t.test('GET / is the page, as text/html under a same-origin Content-Security-Policy', async (t) => {
+  const { app } = await build(t);
+  const res = await app.inject({ method: 'GET', url: '/' });
+  t.equal(res.statusCode, 200);
+  t.equal(res.headers['content-type'], 'text/html; charset=utf-8');
+  t.equal(res.headers['cache-control'], 'no-cache');
+  t.equal(res.headers['content-security-policy'], PLAYGROUND_CSP);
+  t.equal(res.headers['x-content-type-options'], 'nosniff', 'the app-wide security headers are kept');
+  const csp = String(res.headers['content-security-policy']);
+  for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) {
+    t.ok(csp.includes(directive), directive);
+  }
+  t.notMatch(csp, /unsafe|\*|https?:|data:/, 'nothing inline, nothing from elsewhere');
+
+  const html = res.body;
+  t.match(html, /^<!doctype html>/);
+  t.match(html, /<html lang="en">/);
+  t.notMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script');
+  t.notMatch(html, /<style|\sstyle=|\son[a-z]+=/i, 'no inline style or event handler attribute');
+  t.notMatch(html, /(src|href)="(https?:)?\/\//, 'no external URL');
+  t.notMatch(html, /<!-- (activation|merge-mode)-options -->/, 'the option placeholders are filled in');
+  for (const name of ACTIVATION_NAMES) t.match(html, `<option value="${name}"`, `activation ${name} is offered`);
+  for (const mode of MERGE_MODES) t.match(html, `<option value="${mode}"`, `merge mode ${mode} is offered`);
+  t.match(html, '<option value="tanh" selected>');
+
+  // Every form control has a label (for= or wrapping), every id is unique.
+  const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
+  t.same(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'ids are unique');
+  const labelled = new Set([...html.matchAll(/<label for="([^"]+)"/g)].map((m) => m[1]));
+  for (const control of html.matchAll(/<(input|select|textarea)\b[^>]*>/g)) {
+    const id = /\sid="([^"]+)"/.exec(control[0])?.[1];
+    const wrapped = html.slice(Math.max(0, control.index - 40), control.index).includes('<label>');
+    t.ok(wrapped || (id !== undefined && labelled.has(id)), `labelled: ${control[0]}`);
+  }
+  t.match(html, /<div id="error" role="alert"/, 'errors go to a role="alert" element');
+
+  const head = await app.inject({ method: 'HEAD', url: '/' });
+  t.equal(head.statusCode, 200);
+  t.equal(head.body, '');
+});
+
+t.test('every asset the page references is served with its type; nothing else is', async (t) => {
+  const { app } = await build(t);
+  const html = (await app.inject({ method: 'GET', url: '/' })).body;
+  const referenced = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1]).filter((url) => url !== '/docs');
+  t.same([...referenced].sort(), ['/playground/favicon.svg', '/playground/playground.css', '/playground/playground.js']);
+  const types: Record<string, string> = {
+    '/playground/playground.js': 'text/javascript; charset=utf-8',
+    '/playground/playground.css': 'text/css; charset=utf-8',
+    '/playground/favicon.svg': 'image/svg+xml',
+  };
+  for (const url of referenced) {
+    const res = await app.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 200, url);
+    t.equal(res.headers['content-type'], types[url], `${url} content-type`);
+    t.equal(res.headers['cache-control'], 'no-cache');
+    t.equal(res.body, await readFile(new URL(url.replace('/playground/', ''), PUBLIC), 'utf8'), `${url} is the file`);
+  }
+  const script = (await app.inject({ method: 'GET', url: '/playground/playground.js' })).body;
+  t.notMatch(script, /\bconsole\./, 'the page does not log');
+  t.notMatch(script, /https?:\/\//, 'the script talks to its own origin only');
+
+  for (const url of ['/playground/nope.js', '/playground/index.html', '/playground/..%2F..%2Fpackage.json', '/playground/%2e%2e%2Froutes%2Fplayground.ts']) {
+    const res = await app.inject({ method: 'GET', url });
+    t.equal(res.statusCode, 404, url);
+    t.match(res.headers['content-type'], /^application\/problem\+json/);
+    t.match(res.json(), { status: 404, title: 'Not found', detail: /^there is no route GET \/playground\// });
+  }
+  for (const url of ['/', '/playground/playground.js']) {
+    const post = await app.inject({ method: 'POST', url, payload: {} });
+    t.equal(post.statusCode, 405, `POST ${url}`);
+    t.match(post.headers['content-type'], /^application\/problem\+json/);
+    t.equal(post.headers.allow, 'GET, HEAD');
+  }
+});
+
+t.test('the files are found from source and from dist/src/routes/ (both resolve to <root>/src/public/)', async (t) => {
+  const root = fileURLToPath(new URL('../../', import.meta.url));
+  const dirs = PUBLIC_DIR_CANDIDATES.map((u) => fileURLToPath(u));
+  t.equal(dirs[0], fileURLToPath(PUBLIC), 'from source: next to src/routes/');
+  // From the compiled module the same relative URLs are taken against dist/src/routes/playground.js.
+  const compiled = new URL('../../dist/src/routes/playground.js', import.meta.url);
+  t.equal(fileURLToPath(new URL('../../../src/public/', compiled)), `${root}src/public/`, 'from dist: <root>/src/public/');
+  const { page, assets } = loadPlayground(PUBLIC);
+  t.ok(page.body.length > 1000);
+  t.same([...assets.keys()].sort(), ['favicon.svg', 'playground.css', 'playground.js']);
+  t.throws(() => loadPlayground(new URL('file:///nonexistent/')), /ENOENT/);
+});
+
+t.test('the OpenAPI document describes the page', async (t) => {
+  const { app } = await build(t);
+  const spec = (await app.inject({ method: 'GET', url: '/openapi.json' })).json();
+  const page = spec.paths['/']?.get;
+  t.same(page?.tags, ['playground']);
+  t.type(page?.summary, 'string');
+  t.ok(page?.responses?.['200']?.content?.['text/html'], '200 text/html');
+  for (const [name, type] of [['playground.js', 'text/javascript'], ['playground.css', 'text/css'], ['favicon.svg', 'image/svg+xml']]) {
+    const asset = spec.paths[`/playground/${name}`]?.get;
+    t.same(asset?.tags, ['playground'], name);
+    t.ok(asset?.responses?.['200']?.content?.[type], `${name}: 200 ${type}`);
+  }
+  t.ok(spec.tags.some((tag: { name: string }) => tag.name === 'playground'), 'the playground tag is declared');
+});
