@@ -10,10 +10,13 @@ import { send, startServer } from '../helpers/server.js';
 /** About 0.3-0.5 s of compute on one core: 600 steps · (1 + 384) · 384 multiply-adds. */
 const SLOW = { inputs: [Array.from({ length: 600 }, (_, i) => [Math.sin(i)])], hiddenSize: 384, seed: 3, returnSequences: false };
 
+/** Long enough that the burst and the late request finish inside it even on a busy 2-core machine. */
+const DELAY_MS = 8000;
+
 const OPS_OFF = { MAX_EVENT_LOOP_DELAY_MS: '0', MAX_CONCURRENT_FORWARD: '0' };
 
 t.test('SIGTERM: queued requests all complete, readiness is 503 during the delay, new work still served, exit 0', async (t) => {
-  const server = await startServer(t, { ...OPS_OFF, SHUTDOWN_DELAY_MS: '4000', SHUTDOWN_GRACE_MS: '20000' });
+  const server = await startServer(t, { ...OPS_OFF, SHUTDOWN_DELAY_MS: String(DELAY_MS), SHUTDOWN_GRACE_MS: '20000' });
   const first = await send(server.port, 'POST', '/rnn/forward', SLOW).answer;
   t.equal(first.status, 200, `warm: the slow model is cached: ${first.body.slice(0, 300)}`);
   const expected = first.body;
@@ -32,7 +35,7 @@ t.test('SIGTERM: queued requests all complete, readiness is 503 during the delay
   t.equal(live.status, 200, 'still live while draining');
 
   const late = await send(server.port, 'POST', '/rnn/forward', SLOW).answer;
-  t.ok(Date.now() - signalledAt < 4000, 'the late request was answered within the delay');
+  t.ok(Date.now() - signalledAt < DELAY_MS, 'the late request was answered within the delay');
   t.equal(late.status, 200, 'work arriving during the delay is still served');
   t.equal(late.body, expected);
 
@@ -43,8 +46,8 @@ t.test('SIGTERM: queued requests all complete, readiness is 503 during the delay
   const exit = await server.exited;
   t.same(exit, { code: 0, signal: null }, 'exit 0');
   const elapsed = Date.now() - signalledAt;
-  t.ok(elapsed >= 4000, `stayed up for the delay (${elapsed} ms)`);
-  t.ok(elapsed < 15000, `and then stopped promptly (${elapsed} ms)`);
+  t.ok(elapsed >= DELAY_MS, `stayed up for the delay (${elapsed} ms)`);
+  t.ok(elapsed < DELAY_MS + 15000, `and then stopped promptly (${elapsed} ms)`);
   const messages = server.logs.map((line) => line.msg);
   t.ok(messages.includes('shutting down: not ready, still serving until the delay ends'));
   t.ok(messages.includes('closed'));
