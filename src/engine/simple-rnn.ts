@@ -85,9 +85,10 @@ export function checkForwardArguments(
 
 /**
  * The register tile of `addRowsTimesMatrix`: ROW_BLOCK rows × COLUMN_BLOCK columns of float64
- * accumulators, kept in local variables for a whole dot product. 3 × 4 = 12 accumulators plus the 3 row
- * values and 1 weight in flight fill the 16 SSE registers V8 allocates on x64; 4 × 4 spills, 2 × 4 loads
- * each weight for only 2 rows (both measured ~10 % slower on the mid and large benchmarks).
+ * accumulators, kept in local variables for a whole dot product. Measured (bench/engine.ts shapes): 3 × 4
+ * is the fastest; 2 × 4 reloads each weight for every 2 rows (~10 % slower on mid and large); 4 × 4,
+ * 2 × 8 and unrolling the k loop by 2 make V8 spill more accumulators to the stack (no gain, or ~13 %
+ * slower). 3 × 4 already spills a few of its 12 accumulators on x64, which costs less than the reloads.
  */
 const ROW_BLOCK = 3;
 const COLUMN_BLOCK = 4;
@@ -103,7 +104,7 @@ const COLUMN_BLOCK = 4;
  * Each accumulator still adds its terms one by one in k order, so every sum is the naive loop's sum, bit
  * for bit (the float32 × float32 products are exact in float64). The tiling only changes which elements
  * are computed together: each weight loaded serves ROW_BLOCK rows and each input value COLUMN_BLOCK
- * columns, and the accumulators never go through memory inside the k loop.
+ * columns, and the sums live in local variables, not array elements, for the whole k loop.
  */
 function addRowsTimesMatrix(
   acc: Float64Array,

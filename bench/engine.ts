@@ -1,0 +1,204 @@
+/**
+ * Engine benchmark: one SimpleRNN forward call (tanh, return sequences and state) of our fast path against
+ * @tensorflow/tfjs (CPU backend, `tf.layers.simpleRNN`) and onnxruntime-node (CPU, one thread, an ONNX
+ * `RNN` node) on the same weights, then how our time scales with the work b·t·(f·h + h·h).
+ *
+ *   node --import tsx bench/engine.ts [--quick]
+ *
+ * What one call includes, for each contestant, starting from a Float32Array of inputs in its own layout
+ * (ours and tfjs [batch, time, features], ONNX [time, batch, features]) and ending with the outputs and
+ * final states readable as Float32Arrays:
+ *   ours  simpleRnnForward
+ *   tfjs  tensor3d + layer.apply + dataSync of both results, inside tf.tidy
+ *   ort   new ort.Tensor + await session.run (outputs stay time-major: no transpose is charged)
+ * Before timing, every case checks that the three agree within 1e-5.
+ */
+import * as tf from '@tensorflow/tfjs';
+import * as ort from 'onnxruntime-node';
+import { seededWeights } from '../src/engine/seeded.js';
+import { simpleRnnForward, type SimpleRnnWeights } from '../src/engine/simple-rnn.js';
+import { type Budget, type Contestant, formatMs, race, table, type Timing } from './harness.js';
+import { onnxSimpleRnnModel, swapLeadingAxes } from './onnx-model.js';
+
+const TOLERANCE = 1e-5;
+const quick = process.argv.includes('--quick');
+
+interface Case {
+  readonly name: string;
+  readonly batch: number;
+  readonly time: number;
+  readonly features: number;
+  readonly hidden: number;
+}
+
+const CASES: readonly Case[] = [
+  { name: 'hello', batch: 1, time: 5, features: 4, hidden: 2 },
+  { name: 'mid', batch: 32, time: 50, features: 64, hidden: 128 },
+  { name: 'large', batch: 64, time: 100, features: 256, hidden: 256 },
+];
+
+/** Per comparison case; the large case runs fewer rounds (tfjs takes seconds per call there). */
+function budgetFor(c: Case): Budget {
+  const flops = flopsOf(c);
+  if (flops < 1e6) return { warmupCalls: 200, minRounds: 15, seconds: quick ? 2 : 6, maxRounds: 400 };
+  if (flops < 2e8) return { warmupCalls: 3, minRounds: 9, seconds: quick ? 4 : 20, maxRounds: 60 };
+  return { warmupCalls: 1, minRounds: quick ? 3 : 5, seconds: quick ? 10 : 40, maxRounds: 15 };
+}
+
+const SCALING_BUDGET: Budget = { warmupCalls: 2, minRounds: 5, seconds: quick ? 1 : 3, maxRounds: 40 };
+
+/** FLOPs of one call: a multiply and an add per weight use, 2·b·t·(f·h + h·h). */
+function flopsOf({ batch, time, features, hidden }: Case): number {
+  return 2 * batch * time * (features * hidden + hidden * hidden);
+}
+
+/** Deterministic uniform values in [-scale, scale). */
+function uniform(count: number, seed: number, scale: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(count);
+  for (let i = 0; i < count; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = (s / 2 ** 32) * 2 * scale - scale;
+  }
+  return out;
+}
+
+/** Keras's default initializers (glorot uniform, orthogonal) plus a small non-zero bias. */
+function weightsFor(c: Case): SimpleRnnWeights {
+  return { ...seededWeights(7, c.features, c.hidden), bias: uniform(c.hidden, 3, 0.1) };
+}
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  if (a.length !== b.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}
+
+function agree(what: string, a: Float32Array, b: Float32Array): void {
+  const d = maxAbsDiff(a, b);
+  if (!(d <= TOLERANCE)) throw new Error(`${what}: max |diff| ${d} > ${TOLERANCE}; refusing to time outputs that disagree`);
+}
+
+async function contestants(c: Case): Promise<Contestant[]> {
+  const { batch, time, features, hidden } = c;
+  const weights = weightsFor(c);
+  const x = uniform(batch * time * features, 11, 1);
+  const ours = simpleRnnForward(x, [batch, time, features], weights);
+
+  const layer = tf.layers.simpleRNN({ units: hidden, returnSequences: true, returnState: true });
+  tf.tidy(() => void layer.apply(tf.zeros([batch, time, features]))); // builds the layer
+  layer.setWeights([
+    tf.tensor2d(weights.kernel, [features, hidden]),
+    tf.tensor2d(weights.recurrentKernel, [hidden, hidden]),
+    tf.tensor1d(weights.bias),
+  ]);
+  const tfjsCall = () =>
+    tf.tidy(() => {
+      const [outputs, states] = layer.apply(tf.tensor3d(x, [batch, time, features])) as tf.Tensor[];
+      return [outputs.dataSync() as Float32Array, states.dataSync() as Float32Array] as const;
+    });
+  const [tfOutputs, tfStates] = tfjsCall();
+  agree(`${c.name}: tfjs outputs`, tfOutputs, ours.outputs);
+  agree(`${c.name}: tfjs states`, tfStates, ours.states);
+
+  const session = await ort.InferenceSession.create(onnxSimpleRnnModel(weights, { batch, time }), {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+  });
+  const xTimeMajor = swapLeadingAxes(x, batch, time, features);
+  const ortCall = () => session.run({ X: new ort.Tensor('float32', xTimeMajor, [time, batch, features]) });
+  const result = await ortCall();
+  agree(`${c.name}: onnxruntime outputs`, swapLeadingAxes(result.Y.data as Float32Array, time, batch, hidden), ours.outputs);
+  agree(`${c.name}: onnxruntime states`, result.Y_h.data as Float32Array, ours.states);
+
+  return [
+    { name: 'ours', run: () => simpleRnnForward(x, [batch, time, features], weights) },
+    { name: 'tfjs', run: tfjsCall },
+    { name: 'onnxruntime', run: ortCall },
+  ];
+}
+
+const gflops = (flops: number, ms: number) => (flops / ms / 1e6).toFixed(2);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const shapeOf = (c: Case) => `${c.batch}×${c.time}×${c.features}→${c.hidden}`;
+
+async function comparison(): Promise<Map<string, Timing[]>> {
+  const results = new Map<string, Timing[]>();
+  for (const c of CASES) {
+    process.stderr.write(`engine: ${c.name} ${shapeOf(c)}...\n`);
+    results.set(c.name, await race(await contestants(c), budgetFor(c)));
+  }
+  const rowsBy = (pick: (t: Timing) => number) =>
+    CASES.map((c) => {
+      const [ours, tfjs, onnx] = results.get(c.name)!.map(pick);
+      const f = flopsOf(c);
+      return [
+        c.name,
+        shapeOf(c),
+        (f / 1e6).toFixed(f < 1e6 ? 4 : 1),
+        formatMs(ours),
+        formatMs(tfjs),
+        formatMs(onnx),
+        gflops(f, ours),
+        gflops(f, tfjs),
+        gflops(f, onnx),
+        ratio(tfjs, ours),
+        ratio(onnx, ours),
+      ];
+    });
+  const header = ['case', 'b×t×f→h', 'MFLOP', 'ours', 'tfjs', 'onnxruntime', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ort GFLOP/s', 'tfjs/ours', 'ort/ours'];
+  const rounds = CASES.map((c) => `${c.name} ${results.get(c.name)![0].rounds}`).join(', ');
+  console.log('### Per forward call: median wall time (interleaved rounds: ' + rounds + ')\n');
+  console.log(table(header, rowsBy((t) => t.wallMs)));
+  console.log('\n### The same runs: median CPU time of the process per call\n');
+  console.log(table(header, rowsBy((t) => t.cpuMs)));
+  console.log('\ntfjs/ours and ort/ours: the peer\'s time over ours, so > 1× means we are faster.\n');
+  return results;
+}
+
+function targets(results: Map<string, Timing[]>): void {
+  const wall = (name: string) => results.get(name)!.map((t) => t.wallMs);
+  const [hOurs, , hOrt] = wall('hello');
+  const [mOurs, mTfjs, mOrt] = wall('mid');
+  const [lOurs, lTfjs] = wall('large');
+  const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+  console.log('### Targets (wall-time medians above)\n');
+  console.log(`- engine ≥ 5× tfjs on mid: ${ratio(mTfjs, mOurs)}, ${check(mTfjs / mOurs >= 5)}`);
+  console.log(`- engine ≥ 5× tfjs on large: ${ratio(lTfjs, lOurs)}, ${check(lTfjs / lOurs >= 5)}`);
+  console.log(`- ≥ 1/4 of onnxruntime's single-thread GFLOP/s on mid: ${(mOrt / mOurs).toFixed(2)} of it, ${check(mOrt / mOurs >= 0.25)}`);
+  console.log(`- faster than onnxruntime per call on hello: ${ratio(hOrt, hOurs)}, ${check(hOrt / hOurs > 1)}\n`);
+}
+
+/** Our time per FLOP along one axis, relative to the sweep's first point (1.00 = perfectly linear). */
+async function scaling(): Promise<void> {
+  const base: Case = { name: '', batch: 32, time: 50, features: 64, hidden: 128 };
+  const sweeps: [axis: string, points: Case[]][] = [
+    ['batch', [1, 4, 16, 64].map((batch) => ({ ...base, batch }))],
+    ['time steps', [10, 50, 200].map((time) => ({ ...base, time }))],
+    ['hidden size', [32, 64, 128, 256].map((hidden) => ({ ...base, hidden }))],
+  ];
+  const rows: string[][] = [];
+  for (const [axis, points] of sweeps) {
+    process.stderr.write(`engine: scaling with ${axis}...\n`);
+    let first = 0;
+    for (const c of points) {
+      const weights = weightsFor(c);
+      const x = uniform(c.batch * c.time * c.features, 11, 1);
+      const [t] = await race([{ name: 'ours', run: () => simpleRnnForward(x, [c.batch, c.time, c.features], weights) }], SCALING_BUDGET);
+      const f = flopsOf(c);
+      const perFlop = t.cpuMs / f;
+      if (first === 0) first = perFlop;
+      rows.push([axis, shapeOf(c), (f / 1e6).toFixed(1), formatMs(t.wallMs), formatMs(t.cpuMs), gflops(f, t.cpuMs), (perFlop / first).toFixed(2)]);
+    }
+  }
+  console.log('### Scaling of our fast path (b×t×f→h around mid)\n');
+  console.log(table(['axis', 'b×t×f→h', 'MFLOP', 'wall', 'CPU', 'GFLOP/s (CPU)', 'CPU time per FLOP vs first point'], rows));
+  console.log('\nA flat last column means time grows linearly in b·t·(f·h + h·h).\n');
+}
+
+await tf.setBackend('cpu');
+console.log(`## Engine (node ${process.version}, tfjs ${tf.version.tfjs} cpu backend, onnxruntime-node ${ort.env.versions.common}, 1 thread)\n`);
+targets(await comparison());
+await scaling();
