@@ -7,10 +7,10 @@ import { DEFAULT_POOL_THREADS, type PoolSettings } from './pool.js';
 
 /**
  * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
- * round trip at ~0.25 ms and inline compute at ~4.7 ms per million multiply-adds: from ~0.5 M the round
- * trip costs under 10%; 1 M leaves margin for noise.
+ * round trip at ~0.29 ms and inline compute at ~1.6 ms per million multiply-adds: from ~1.85 M the round
+ * trip costs under 10% of the work it moves off the event loop.
  */
-export const DEFAULT_POOL_MIN_COMPUTE = 1_000_000;
+export const DEFAULT_POOL_MIN_COMPUTE = 2_000_000;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
