@@ -87,6 +87,8 @@ export function createForwardRunner(settings: PoolSettings): ForwardRunner {
       return pool.queueSize;
     },
     threads: settings.threads,
-    close: () => pool.destroy(),
+    // close, not destroy: tasks still running (their client may have gone) finish instead of failing with a
+    // logged 500 "Terminating worker thread"; piscina's closeTimeout (30 s) bounds the wait.
+    close: () => pool.close(),
   };
 }
