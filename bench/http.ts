@@ -13,6 +13,7 @@ import { buildApp } from '../src/app.js';
 import { configWith } from '../test/helpers/build.js';
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const ONLY_MIXED = process.argv.includes('--mixed');
 const HELLO = JSON.stringify({ inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 });
 const LARGE = JSON.stringify({
   inputs: { shape: [16, 100, 64], data: Array.from({ length: 16 * 100 * 64 }, (_, i) => Math.sin(i)) },
@@ -46,6 +47,11 @@ const fmt = (run: Run) => `${run.rps.toFixed(0).padStart(7)} req/s  p50 ${run.p5
 
 async function main(): Promise<void> {
   const quiet = pino({ level: 'warn' });
+  if (!ONLY_MIXED) await helloVsBare(quiet);
+  await mixedLoad(quiet);
+}
+
+async function helloVsBare(quiet: pino.Logger): Promise<void> {
   // 1. hello vs a bare route with a body of the same size
   const app = await buildApp(configWith({ pool: { threads: 0 } }), { logger: quiet });
   await app.listen({ port: 0, host: '127.0.0.1' });
@@ -65,10 +71,12 @@ async function main(): Promise<void> {
   process.stdout.write(`  ratio ours/bare requests/s: ${(ours.rps / peer.rps).toFixed(2)} (target ≥ 0.70)\n`);
   await bare.close();
   await app.close();
+}
 
+async function mixedLoad(quiet: pino.Logger): Promise<void> {
   // 2. mixed load: hello latency while large requests run
   process.stdout.write(`\nMixed load: hello p99 while 4 connections send large requests (16×100×64→256)\n`);
-  for (const threads of [0, 2]) {
+  for (const threads of [0, 1, 2]) {
     const mixed = await buildApp(configWith({ pool: { threads, minCompute: 2_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } }), { logger: quiet });
     await mixed.listen({ port: 0, host: '127.0.0.1' });
     const url = `http://127.0.0.1:${(mixed.server.address() as { port: number }).port}/rnn/forward`;

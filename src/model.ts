@@ -20,7 +20,7 @@ import {
 } from './engine/index.js';
 import { ProblemError } from './problems.js';
 import { type Matrix, ProblemList, count, readRectangular, readVector } from './tensors.js';
-import type { SeededWeightsCache } from './weights-cache.js';
+import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 
 type FieldsOf<T extends Record<string, z.ZodType>> = { [K in keyof T]?: z.output<T[K]> };
 export type ModelDescription = FieldsOf<typeof ModelFields>;
@@ -30,6 +30,8 @@ export interface ResolvedModel {
   readonly weights: NetworkWeights;
   readonly inputDim: number;
   readonly seed: number | null;
+  /** Multiply-adds still needed to build the weights (seeded and not cached yet), else 0. */
+  readonly buildCost: number;
 }
 
 const SHORTHAND = ['hiddenSize', 'activation', 'useBias', 'goBackwards', 'clip'] as const;
@@ -254,9 +256,21 @@ export function resolveModel(model: ModelDescription, inputDim: number, limits: 
   const spec: NetworkSpec = { layers, bidirectional };
   if (cells === null) {
     const seed = model.seed ?? 0;
-    return { spec, weights: cache.get(seed, spec, inputDim), inputDim, seed };
+    // Built on first use: where the pass runs on a worker, the worker builds them (a QR for a large hidden
+    // size would otherwise hold the event loop), and the main thread never does.
+    let built: NetworkWeights | null = null;
+    return {
+      spec,
+      inputDim,
+      seed,
+      buildCost: cache.has(seed, spec, inputDim) ? 0 : seededWeightsCost(spec),
+      get weights() {
+        built ??= cache.get(seed, spec, inputDim);
+        return built;
+      },
+    };
   }
-  return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null };
+  return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null, buildCost: 0 };
 }
 
 export function modelSummary(model: ResolvedModel): ModelSummary {

@@ -15,7 +15,7 @@ export default function runTask(task: ForwardTask): ForwardTaskResult | ReturnTy
   const { model } = task.plan;
   const plan: ForwardPlan = {
     ...task.plan,
-    model: { ...model, weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim) },
+    model: { ...model, buildCost: 0, weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim) },
   };
   try {
     // The bytes are moved (their buffer is transferred), not copied.

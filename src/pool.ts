@@ -23,7 +23,11 @@ export interface PoolSettings {
   readonly onError?: (error: unknown) => void;
 }
 
-export const DEFAULT_POOL_THREADS = availableParallelism();
+/**
+ * One core is left to the event loop (parsing, validation, small requests, probes): with all cores on
+ * workers, bench/http.ts measured small-request p99 under load 3× worse on 2 cores.
+ */
+export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
 
 /** What crosses to a worker: the plan, with seeded weights left out (the worker rebuilds them). */
 export interface ForwardTask {
@@ -73,12 +77,14 @@ export function createForwardRunner(settings: PoolSettings): ForwardRunner {
   pool.on('error', (error: unknown) => settings.onError?.(error));
   return {
     async run(plan) {
-      if (computeCost(plan.model.spec, plan.shape) < settings.minCompute) return forwardBody(plan);
+      if (computeCost(plan.model.spec, plan.shape) + plan.model.buildCost < settings.minCompute) return forwardBody(plan);
       if (pool.queueSize >= settings.maxQueue) {
         throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
       }
       // Seeded weights stay behind (the worker rebuilds them); explicit ones travel with the plan.
-      const task: ForwardTask = { plan: { ...plan, model: { ...plan.model, weights: plan.model.seed === null ? plan.model.weights : null } } };
+      // Listed field by field: spreading the model would run its lazy `weights` getter here.
+      const { spec, inputDim, seed, buildCost } = plan.model;
+      const task: ForwardTask = { plan: { ...plan, model: { spec, inputDim, seed, buildCost, weights: seed === null ? plan.model.weights : null } } };
       const result = (await pool.run(task, { transferList: transferables(plan) })) as ForwardTaskResult;
       if (result instanceof Uint8Array) return result;
       throw ProblemError.at(result.problem.kind, result.problem.errors);

@@ -64,3 +64,25 @@ t.test('the pool queue depth is a metric', async (t) => {
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
   t.match(metrics.body, /^rnn_pool_queue_depth 0$/m);
 });
+
+t.test('building large seeded weights happens on a worker, not on the event loop', async (t) => {
+  const { app } = await build(t, { pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
+  // A tiny pass (one step), but a 320-unit orthogonal kernel to build first: 6·320³ ≈ 2·10⁸ multiply-adds.
+  const order: string[] = [];
+  const forward = app
+    .inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false } })
+    .then((r) => {
+      order.push('forward');
+      return r;
+    });
+  await new Promise((resolve) => setImmediate(resolve));
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  order.push('healthz');
+  const answer = await forward;
+  t.equal(health.statusCode, 200);
+  t.equal(answer.statusCode, 200);
+  t.same(order, ['healthz', 'forward'], 'the probe was answered while the weights were being built');
+  const inline = await build(t, { pool: { threads: 0 } });
+  const same = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false } });
+  t.equal(answer.body, same.body, 'and the answer is the same as inline');
+});
