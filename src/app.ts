@@ -12,6 +12,7 @@ import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { type Config, defaultConfig } from './config.js';
 import { tidyOpenApi } from './openapi.js';
+import { clientErrorResponse } from './problems.js';
 import problems from './plugins/problems.js';
 import jsonBody from './plugins/json-body.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
@@ -41,8 +42,9 @@ export interface BuildOptions {
 }
 
 export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
   const app = Fastify({
-    loggerInstance: (options.logger ?? pino({ level: config.logLevel })) as FastifyBaseLogger,
+    loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyLimitBytes,
     genReqId: requestId,
     logController: new AccessLog(),
@@ -52,6 +54,13 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     http: config.http.requestTimeoutMs > 0 ? { headersTimeout: Math.min(60_000, config.http.requestTimeoutMs) } : {},
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
+    clientErrorHandler(error: Error & { code?: string }, socket) {
+      // A reset connection has nobody left to answer.
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      logger.debug({ err: error }, 'client error');
+      if (socket.writable) socket.write(clientErrorResponse(error.code));
+      socket.destroy(error);
+    },
   });
   app.setValidatorCompiler(validatorCompiler);
   // Responses are built by our own code from typed arrays; they are documented by their zod schemas but

@@ -85,3 +85,23 @@ export function jsonPath(segments: readonly PropertyKey[]): string {
   }
   return path === '' ? '$' : path;
 }
+
+/**
+ * Errors Node's HTTP parser raises before a request exists (a body that did not arrive within
+ * REQUEST_TIMEOUT_MS, oversized headers, malformed HTTP): answered in the same problem+json format as
+ * everything else, then the connection is closed, as Node itself does.
+ */
+export function clientErrorResponse(code: string | undefined): string {
+  const [status, title, detail] =
+    code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'Request timeout', 'the request did not arrive completely within the request timeout (REQUEST_TIMEOUT_MS)']
+      : code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request header fields too large', 'the request headers exceed the server limit (16 KiB)']
+        : [400, 'Bad request', 'the request is not valid HTTP'];
+  const body = JSON.stringify({ type: `urn:rnn-serve:problem:client-error`, title, status, detail });
+  const reason = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' }[status];
+  return (
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${PROBLEM_CONTENT_TYPE}\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+  );
+}

@@ -121,6 +121,17 @@ t.test('transport faults over a real socket', async (t) => {
   await t.test('truncated body: the client waits → 408 or a closed connection, never 5xx', async (t) => {
     const res = await exchange(port, [head(1000), '{"inputs":[[[1'], { waitMs: 10_000 });
     t.ok(res.status === 408 || (res.status === null && res.closed), `408 or closed: ${res.status} closed=${res.closed}`);
+    if (res.status === 408) {
+      t.match(res.headers['content-type'], /^application\/problem\+json/, 'the 408 is problem+json like every other error');
+      t.match(JSON.parse(res.body), { status: 408, title: 'Request timeout', detail: /REQUEST_TIMEOUT_MS/ });
+    }
+  });
+
+  await t.test('malformed HTTP → 400 problem+json, connection closed', async (t) => {
+    const res = await exchange(port, ['NOT HTTP AT ALL\r\n\r\n']);
+    t.equal(res.status, 400);
+    t.match(res.headers['content-type'], /^application\/problem\+json/);
+    t.match(JSON.parse(res.body), { status: 400, detail: 'the request is not valid HTTP' });
   });
 
   await t.test('truncated body: the client closes', async (t) => {

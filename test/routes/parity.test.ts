@@ -148,6 +148,12 @@ t.test('lengths and ragged inputs equal the explicit mask', async (t) => {
   t.same(byMask.shapes.outputs, [3, 5, 3]);
   t.same(byMask.states[1], byMask.outputs[1][1], 'the final state is the state at the last valid step');
   t.same(byMask.outputs[1][4], byMask.outputs[1][1], 'masked steps repeat the carried state');
+  // Ragged input equals the same sequences run one by one (each alone, unpadded), bit for bit.
+  for (let b = 0; b < 3; b++) {
+    const alone = await post({ inputs: [ragged[b]] });
+    t.same(byRagged.states[b], alone.states[0], `sequence ${b}: the same final state alone`);
+    t.same(byRagged.outputs[b].slice(0, lengths[b]), alone.outputs[0], `sequence ${b}: the same outputs at its valid steps`);
+  }
   const zero = await post({ inputs: ragged, zeroOutputForMask: true });
   t.same(zero.outputs[1][4], [0, 0, 0], 'zeroOutputForMask: zeros at masked steps');
   t.same(zero.outputs[1][1], byMask.outputs[1][1], 'and the same outputs at valid steps');
