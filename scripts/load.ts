@@ -50,6 +50,11 @@ export interface LoadReport {
   timeouts: number;
   kinds: Record<string, KindReport>;
   rss: { afterWarmUpMb: number; endMb: number; growthMb: number; growthPercent: number } | null;
+  /**
+   * The JavaScript heap in use right after a full GC (run with --expose-gc, `npm run load` does), at the
+   * same two moments: what a leak would grow, unlike RSS, which V8 and the allocator keep for reuse.
+   */
+  heapAfterGc?: { afterWarmUpMb: number; endMb: number; growthMb: number } | null;
   /** Lines the in-process server logged at error level or above (null for LOAD_URL). */
   errorLogs: number | null;
 }
@@ -97,6 +102,14 @@ export function checkLoopback(url: string): URL {
     throw new Error(`LOAD_URL must be http://127.0.0.1:<port>; got ${url}`);
   }
   return parsed;
+}
+
+/** Heap in use after a full GC of this process (server and load generator), or null without --expose-gc. */
+function heapAfterGcMb(): number | null {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) return null;
+  gc();
+  return process.memoryUsage().heapUsed / 2 ** 20;
 }
 
 async function serverRssMb(base: string): Promise<number> {
@@ -156,8 +169,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     const warmUp = options.warmUpSeconds ?? Math.min(5, Math.max(1, Math.round(options.seconds / 4)));
     const warm = await runMix(base, warmUp, Math.max(3, Math.round(options.connections / 5)));
     const before = await serverRssMb(base);
+    const inProcess = options.url === undefined; // the heap is only the server's own when it runs here
+    const heapBefore = inProcess ? heapAfterGcMb() : null;
     const run = await runMix(base, options.seconds, options.connections);
     const after = await serverRssMb(base);
+    const heapAfter = inProcess ? heapAfterGcMb() : null;
 
     const byStatus: Record<string, number> = {};
     const kinds: Record<string, KindReport> = {};
@@ -196,6 +212,10 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       timeouts,
       kinds,
       rss: { afterWarmUpMb: round(before), endMb: round(after), growthMb: round(after - before), growthPercent: round(((after - before) / before) * 100) },
+      heapAfterGc:
+        heapBefore === null || heapAfter === null
+          ? null
+          : { afterWarmUpMb: round(heapBefore), endMb: round(heapAfter), growthMb: round(heapAfter - heapBefore) },
       errorLogs,
     };
   } catch (error) {
@@ -217,6 +237,10 @@ export function formatReport(report: LoadReport): string {
         `${name.padEnd(9)} ${String(k.connections).padStart(5)} ${String(k.requests).padStart(9)} ${String(k.p50Ms).padStart(7)} ${String(k.p99Ms).padStart(7)} ${String(k.maxMs).padStart(7)}  ${JSON.stringify(k.byStatus)}`,
     ),
   ];
+  if (report.heapAfterGc) {
+    const h = report.heapAfterGc;
+    lines.push(`heap in use after a full GC: after warm-up ${h.afterWarmUpMb} MB, at the end ${h.endMb} MB: ${h.growthMb >= 0 ? '+' : ''}${h.growthMb} MB`);
+  }
   if (report.rss) {
     lines.push(`server RSS after warm-up ${report.rss.afterWarmUpMb} MB, at the end ${report.rss.endMb} MB: ${report.rss.growthMb >= 0 ? '+' : ''}${report.rss.growthMb} MB (${report.rss.growthPercent}%)`);
   }
