@@ -122,7 +122,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     },
   });
   await app.register(forwardRoute, { limits: config.limits, cache, runner });
-  await app.register(weightsRoute, { limits: config.limits, cache });
+  await app.register(weightsRoute, { limits: config.limits, cache, runner });
   await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);

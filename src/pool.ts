@@ -8,6 +8,8 @@ import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { ProblemDetail } from '../schemas/problem.js';
 import { computeCost } from './engine/index.js';
+import type { WeightsRequest } from '../schemas/weights.js';
+import type { Limits } from './config.js';
 import { type ForwardPlan, forwardBody } from './forward.js';
 import type { ResolvedModel } from './model.js';
 import { ProblemError, type ProblemKind } from './problems.js';
@@ -29,9 +31,17 @@ export interface PoolSettings {
  */
 export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
 
-/** What crosses to a worker: the plan, with seeded weights left out (the worker rebuilds them). */
+/** What crosses to a worker: a forward plan with seeded weights left out (the worker rebuilds them) … */
 export interface ForwardTask {
+  readonly kind: 'forward';
   readonly plan: Omit<ForwardPlan, 'model'> & { readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null } };
+}
+
+/** … or a POST /rnn/weights request, answered whole on the worker. */
+export interface WeightsTask {
+  readonly kind: 'weights';
+  readonly request: WeightsRequest;
+  readonly limits: Limits;
 }
 
 /** The response bytes, or the problem a worker found (ProblemError does not survive structured clone). */
@@ -42,6 +52,8 @@ export type ForwardTaskResult =
 export interface ForwardRunner {
   /** The response body for a plan, computed inline or on a worker. */
   run(plan: ForwardPlan): Promise<Uint8Array>;
+  /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
+  runWeights(task: WeightsTask, cost: number, inline: () => Uint8Array): Promise<Uint8Array>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   readonly threads: number;
@@ -61,7 +73,7 @@ function transferables(plan: ForwardPlan): ArrayBuffer[] {
 
 export function createForwardRunner(settings: PoolSettings): ForwardRunner {
   if (settings.threads === 0) {
-    return { run: async (plan) => forwardBody(plan), queueSize: 0, threads: 0, close: async () => {} };
+    return { run: async (plan) => forwardBody(plan), runWeights: async (_task, _cost, inline) => inline(), queueSize: 0, threads: 0, close: async () => {} };
   }
   const pool = new Piscina({
     // Running from source (tsx, tap) the worker is the .ts file, loaded by the same loader (workers inherit
@@ -75,19 +87,26 @@ export function createForwardRunner(settings: PoolSettings): ForwardRunner {
   // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
   // request it ran fails with a 500, and the event is logged.
   pool.on('error', (error: unknown) => settings.onError?.(error));
+  /** Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. */
+  async function onWorker(task: ForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<Uint8Array> {
+    if (pool.queueSize >= settings.maxQueue) {
+      throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
+    }
+    const result = (await pool.run(task, { transferList })) as ForwardTaskResult;
+    if (result instanceof Uint8Array) return result;
+    throw ProblemError.at(result.problem.kind, result.problem.errors);
+  }
+
   return {
     async run(plan) {
       if (computeCost(plan.model.spec, plan.shape) + plan.model.buildCost < settings.minCompute) return forwardBody(plan);
-      if (pool.queueSize >= settings.maxQueue) {
-        throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
-      }
-      // Seeded weights stay behind (the worker rebuilds them); explicit ones travel with the plan.
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
       const { spec, inputDim, seed, buildCost } = plan.model;
-      const task: ForwardTask = { plan: { ...plan, model: { spec, inputDim, seed, buildCost, weights: seed === null ? plan.model.weights : null } } };
-      const result = (await pool.run(task, { transferList: transferables(plan) })) as ForwardTaskResult;
-      if (result instanceof Uint8Array) return result;
-      throw ProblemError.at(result.problem.kind, result.problem.errors);
+      const model = { spec, inputDim, seed, buildCost, weights: seed === null ? plan.model.weights : null };
+      return onWorker({ kind: 'forward', plan: { ...plan, model } }, transferables(plan));
+    },
+    async runWeights(task, cost, inline) {
+      return cost < settings.minCompute ? inline() : onWorker(task);
     },
     get queueSize() {
       return pool.queueSize;

@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { WeightsRequest, WeightsResponse } from '../schemas/weights.js';
 import type { Limits } from './config.js';
-import { directionsOf, pytorchKey, transpose } from './engine/index.js';
+import { directionsOf, outputFeatures, pytorchKey, transpose } from './engine/index.js';
 import { nested } from './forward.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
@@ -36,13 +36,36 @@ export function weightsDigest(model: ResolvedModel): string {
   return hash.digest('hex');
 }
 
-export function describeWeights(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): WeightsResponse {
+/** Validates a weights request and resolves its model (seeded weights are built later, on first use). */
+export function resolveWeightsRequest(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
   if (request.inputDim > limits.maxFeatures) {
     throw ProblemError.at('limit-exceeded', [
       { path: 'inputDim', message: `the number of features is ${request.inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)` },
     ]);
   }
-  const model = resolveModel(request, request.inputDim, limits, cache);
+  return resolveModel(request, request.inputDim, limits, cache);
+}
+
+/**
+ * Rough multiply-adds to answer: building seeded weights if not cached, plus writing every weight three
+ * times (Keras, PyTorch, ONNX) at about 600 multiply-adds' worth of time per number written.
+ */
+export function describeCost(model: ResolvedModel): number {
+  const directions = directionsOf(model.spec);
+  let layerInput = model.inputDim;
+  let numbers = 0;
+  model.spec.layers.forEach((layer, k) => {
+    numbers += directions * (layerInput * layer.hiddenSize + layer.hiddenSize * layer.hiddenSize + layer.hiddenSize);
+    layerInput = outputFeatures(model.spec, k);
+  });
+  return model.buildCost + 3 * 600 * numbers;
+}
+
+export function describeWeights(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): WeightsResponse {
+  return describeModel(resolveWeightsRequest(request, limits, cache));
+}
+
+export function describeModel(model: ResolvedModel): WeightsResponse {
   const directions = directionsOf(model.spec);
   const keras: WeightsResponse['keras'] = [];
   const pytorch: WeightsResponse['pytorch'] = {};

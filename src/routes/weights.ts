@@ -2,12 +2,16 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
 import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
-import { describeWeights } from '../weights.js';
+import type { ForwardRunner } from '../pool.js';
+import { describeCost, describeModel, resolveWeightsRequest } from '../weights.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
 const problem = problemResponse;
 
-const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache }> = async (app, { limits, cache }) => {
+const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache; runner: ForwardRunner }> = async (
+  app,
+  { limits, cache, runner },
+) => {
   app.post('/rnn/weights', {
     schema: {
       tags: ['rnn'],
@@ -27,7 +31,14 @@ const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeights
         500: problem('Unexpected server error (logged; no details exposed)'),
       },
     },
-    handler: async (request) => describeWeights(request.body, limits, cache),
+    handler: async (request, reply) => {
+      // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
+      const model = resolveWeightsRequest(request.body, limits, cache);
+      const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () =>
+        new TextEncoder().encode(JSON.stringify(describeModel(model))),
+      );
+      return reply.type('application/json; charset=utf-8').send(Buffer.from(body.buffer, body.byteOffset, body.byteLength) as never);
+    },
   });
 };
 

@@ -86,3 +86,30 @@ t.test('building large seeded weights happens on a worker, not on the event loop
   const same = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false } });
   t.equal(answer.body, same.body, 'and the answer is the same as inline');
 });
+
+t.test('POST /rnn/weights for a large seeded model is answered on a worker, identical to inline', async (t) => {
+  const { app } = await build(t, { pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
+  const inline = await build(t, { pool: { threads: 0 } });
+  const body = { inputDim: 8, hiddenSize: 320, seed: 5 };
+  const order: string[] = [];
+  const weights = app.inject({ method: 'POST', url: '/rnn/weights', payload: body }).then((r) => {
+    order.push('weights');
+    return r;
+  });
+  await new Promise((resolve) => setImmediate(resolve));
+  const health = await app.inject({ method: 'GET', url: '/healthz' });
+  order.push('healthz');
+  const pooled = await weights;
+  t.equal(health.statusCode, 200);
+  t.equal(pooled.statusCode, 200);
+  t.same(order, ['healthz', 'weights'], 'the probe was answered while the weights were built');
+  const direct = await inline.app.inject({ method: 'POST', url: '/rnn/weights', payload: body });
+  t.equal(pooled.body, direct.body, 'byte-identical to the inline answer');
+  t.equal(pooled.json().keras[0].recurrentKernel.length, 320);
+  // A problem found on the worker comes back as the same problem.
+  const bad = { inputDim: 8, layers: [{ hiddenSize: 320 }], bidirectional: { mergeMode: 'sum' }, weights: [{ kernel: [[1]], recurrentKernel: [[1]] }] };
+  const a = await app.inject({ method: 'POST', url: '/rnn/weights', payload: bad });
+  const b = await inline.app.inject({ method: 'POST', url: '/rnn/weights', payload: bad });
+  t.equal(a.statusCode, 400);
+  t.same({ ...a.json(), requestId: null }, { ...b.json(), requestId: null });
+});
