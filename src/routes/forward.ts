@@ -3,6 +3,7 @@ import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../schemas/for
 import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { planForward } from '../forward.js';
+import { sendJsonBytes } from './json-reply.js';
 import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
@@ -40,9 +41,7 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
     handler: async (request, reply) => {
       const plan = planForward(request.body, limits, cache);
       const body = await app.metrics.timeForward(plan.shape, () => runner.run(plan));
-      // The body is already JSON (written by the JSON writer, the schema documents its shape): sent as bytes.
-      const bytes = Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-      return reply.type('application/json; charset=utf-8').send(bytes as never);
+      return sendJsonBytes(reply, body);
     },
   });
 };

@@ -3,6 +3,7 @@ import { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
 import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import type { ForwardRunner } from '../pool.js';
+import { sendJsonBytes } from './json-reply.js';
 import { describeCost, describeModel, resolveWeightsRequest } from '../weights.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
@@ -37,7 +38,7 @@ const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeights
       const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () =>
         new TextEncoder().encode(JSON.stringify(describeModel(model))),
       );
-      return reply.type('application/json; charset=utf-8').send(Buffer.from(body.buffer, body.byteOffset, body.byteLength) as never);
+      return sendJsonBytes(reply, body);
     },
   });
 };
