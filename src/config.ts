@@ -49,7 +49,7 @@ export const ConfigFromEnv = z.object({
   MAX_HEAP_USED_BYTES: offOrInt(0),
   MAX_RSS_BYTES: offOrInt(0),
   PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
-  MAX_CONCURRENT_FORWARD: offOrInt(8),
+  MAX_CONCURRENT_FORWARD: offOrInt(64),
   RETRY_AFTER_SECONDS: positiveInt(1),
   API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
     message: 'each key must be at least 16 printable ASCII characters without spaces',
