@@ -42,3 +42,13 @@ export const problemResponse = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: Problem } },
 });
+
+/** The errors every route taking a JSON body can answer; `badRequest` says what a 400 means there. */
+export const jsonBodyErrorResponses = (badRequest: string) => ({
+  400: problemResponse(badRequest),
+  404: problemResponse('Unknown route'),
+  405: problemResponse('Known route, other method (see `Allow`)'),
+  413: problemResponse('Request body larger than BODY_LIMIT_BYTES'),
+  415: problemResponse('Content-Type is not application/json'),
+  500: problemResponse('Unexpected server error (logged; no details exposed)'),
+});

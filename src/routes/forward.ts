@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../schemas/forward.js';
-import { problemResponse } from '../../schemas/problem.js';
+import { jsonBodyErrorResponses } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { planForward } from '../forward.js';
 import { sendJsonBytes } from './json-reply.js';
 import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
-
-const problem = problemResponse;
 
 export interface ForwardRouteOptions {
   limits: Limits;
@@ -30,12 +28,9 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
           description: 'The outputs and final states, with their shapes and the model that computed them',
           content: { 'application/json': { schema: ForwardResponse } },
         },
-        400: problem('Invalid request: invalid JSON, wrong types, unknown fields, shapes that disagree, or a limit exceeded; `errors` names each JSON path'),
-        404: problem('Unknown route'),
-        405: problem('Known route, other method (see `Allow`)'),
-        413: problem('Request body larger than BODY_LIMIT_BYTES'),
-        415: problem('Content-Type is not application/json'),
-        500: problem('Unexpected server error (logged; no details exposed)'),
+        ...jsonBodyErrorResponses(
+          'Invalid request: invalid JSON, wrong types, unknown fields, shapes that disagree, or a limit exceeded; `errors` names each JSON path',
+        ),
       },
     },
     handler: async (request, reply) => {

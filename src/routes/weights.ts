@@ -1,13 +1,11 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
-import { problemResponse } from '../../schemas/problem.js';
+import { jsonBodyErrorResponses } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import type { ForwardRunner } from '../pool.js';
 import { sendJsonBytes } from './json-reply.js';
 import { describeCost, describeModel, resolveWeightsRequest } from '../weights.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
-
-const problem = problemResponse;
 
 const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache; runner: ForwardRunner }> = async (
   app,
@@ -24,12 +22,9 @@ const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeights
       body: WeightsRequest,
       response: {
         200: { description: 'The weights and their digest', content: { 'application/json': { schema: WeightsResponse } } },
-        400: problem('Invalid model description or a limit exceeded; `errors` names each JSON path'),
-        404: problem('Unknown route'),
-        405: problem('Known route, other method (see `Allow`)'),
-        413: problem('Request body larger than BODY_LIMIT_BYTES'),
-        415: problem('Content-Type is not application/json'),
-        500: problem('Unexpected server error (logged; no details exposed)'),
+        ...jsonBodyErrorResponses(
+          'Invalid model description or a limit exceeded; `errors` names each JSON path',
+        ),
       },
     },
     handler: async (request, reply) => {
