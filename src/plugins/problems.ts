@@ -123,9 +123,24 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
     .send(problemBody(problem, request.url.split('?')[0], request.id));
 }
 
+/** A route's URL pattern as a regular expression over paths: `:name` is one segment, `*` the rest. */
+function patternOf(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
 export default fp(
   async function problems(app: FastifyInstance, options: { bodyLimit: number }) {
     app.decorateRequest('problem', null);
+    // Every route, to answer 405 (not 404) for a path that matches one, parametric routes included
+    // (app.hasRoute compares the pattern itself: /models/:name, not /models/hello).
+    const routes: { methods: string[]; pattern: RegExp }[] = [];
+    app.addHook('onRoute', (route) => {
+      routes.push({ methods: [route.method].flat().map(String), pattern: patternOf(route.url) });
+    });
     app.setErrorHandler((error: FastifyError, request, reply) => {
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
@@ -142,7 +157,7 @@ export default fp(
 
     app.setNotFoundHandler((request, reply) => {
       const url = request.url.split('?')[0];
-      const allowed = METHODS.filter((method) => app.hasRoute({ url, method }));
+      const allowed = METHODS.filter((method) => routes.some((route) => route.methods.includes(method) && route.pattern.test(url)));
       if (allowed.length > 0) {
         return sendProblem(
           request,
