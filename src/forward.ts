@@ -185,14 +185,22 @@ function readFlat(data: number[], problems: ProblemList): Float32Array {
   return out;
 }
 
-export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache): ForwardPlan {
+/**
+ * Checks and converts a request into a plan. `served`: a model resolved once, in advance (a model of the
+ * repository); the request's model description fields are then not read, and the inputs must have its inputDim.
+ */
+export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache, served?: ResolvedModel): ForwardPlan {
   const batch = batchOf(request, limits);
   const layout =
     batch.kind === 'flat'
       ? flatLayout(batch.shape, batch.data, limits)
       : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
   const { shape } = layout;
-  const model = resolveModel(request, shape[2], limits, cache);
+  if (served !== undefined && shape[2] !== served.inputDim) {
+    const [path, what] = batch.kind === 'flat' ? ['inputs.shape[2]', `is ${shape[2]}`] : batch.vocabulary === null ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`] : ['vocabulary', `has ${count(shape[2], 'token')}`];
+    fail(path, `${what}; the model takes ${served.inputDim} (inputDim)`);
+  }
+  const model = served ?? resolveModel(request, shape[2], limits, cache);
   const cost = computeCost(model.spec, shape);
   if (cost > limits.maxCompute) {
     const [batch, time, inputDim] = shape;
