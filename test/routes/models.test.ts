@@ -7,15 +7,15 @@ import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
 import { ModelLoadError } from '../../src/repository.js';
-import { build, configWith } from '../helpers/build.js';
+import { SHIPPED_MODELS, build, configWith } from '../helpers/build.js';
 import { modelsDir, oneHotHelo } from '../helpers/models.js';
-import { spawnServer } from '../helpers/server.js';
+import { send, spawnServer, startServer } from '../helpers/server.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../helpers/tfjs.js';
 
 const HELLO_FILE = JSON.parse(readFileSync(new URL('../../models/hello/1/model.json', import.meta.url), 'utf8'));
 
 t.test('the shipped example: listed, described, and computing what tfjs computes', async (t) => {
-  const { app } = await build(t);
+  const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
   const list = await app.inject({ method: 'GET', url: '/models' });
   t.equal(list.statusCode, 200);
   t.same(list.json(), { models: [{ name: 'hello', versions: ['1'], latest: '1', ready: true }] });
@@ -88,7 +88,7 @@ t.test('versions: the latest by default, each by number, options passed through'
 });
 
 t.test('requests a served model refuses: 400 naming the field, 404 naming the model or version', async (t) => {
-  const { app } = await build(t);
+  const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
   const cases: [string, string, object, number, string, RegExp][] = [
     ['a model field', '/models/hello/forward', { inputs: [[[1, 0, 0, 0]]], hiddenSize: 2 }, 400, 'hiddenSize', /is not a known field/],
     ['weights', '/models/hello/forward', { inputs: [[[1, 0, 0, 0]]], seed: 3 }, 400, 'seed', /is not a known field/],
@@ -143,7 +143,7 @@ t.test('a bad model stops start-up with one line naming the file and the problem
   for (const [name, files, message] of BAD) {
     const dir = modelsDir(t, { 'ok/1/model.json': GOOD, ...files });
     const error = await buildApp(configWith({ pool: { threads: 0 }, models: { dir } })).then(
-      () => null,
+      (app) => app.close().then(() => null),
       (e: unknown) => e,
     );
     t.ok(error instanceof ModelLoadError, `${name}: a ModelLoadError`);
@@ -167,6 +167,13 @@ t.test('MODELS_ON_ERROR=skip: the good models are served, /readyz lists the skip
   t.equal(logs.filter((line) => String(line.msg).startsWith('model skipped')).length, 2, 'each skipped model is logged');
   const plain = await build(t);
   t.same((await plain.app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' }, 'nothing skipped: the body is unchanged');
+});
+
+t.test('the default MODELS_DIR is ./models: the process serves the shipped example', async (t) => {
+  const server = await startServer(t);
+  const answer = await send(server.port, 'GET', '/models').answer;
+  t.equal(answer.status, 200);
+  t.same(JSON.parse(answer.body), { models: [{ name: 'hello', versions: ['1'], latest: '1', ready: true }] });
 });
 
 t.test('a missing MODELS_DIR serves no models', async (t) => {
