@@ -114,9 +114,19 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Whether a request gets the Open Inference Protocol's error body, `{"error": "..."}`: its routes (marked
+ * `config.oip`), and /v2 and /v2/models/... paths without a route. Its health probes keep problem+json, as they always had.
+ */
+function wantsOipError(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0];
+  return request.routeOptions.config?.oip === true || path === '/v2' || path.startsWith('/v2/models/');
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
   request.problem = problem;
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  if (wantsOipError(request)) return reply.code(problem.status).type('application/json; charset=utf-8').send({ error: problem.message });
   return reply
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
