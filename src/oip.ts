@@ -6,7 +6,8 @@
  */
 import { type OipInferenceRequest, type OipInferenceResponse, OIP_DATATYPE } from '../schemas/oip.js';
 import type { ModelForwardRequest } from '../schemas/models.js';
-import { directionsOf, outputFeatures } from './engine/index.js';
+import { directionsOf } from './engine/index.js';
+import { modelOutputFeatures } from './model.js';
 import { ProblemError } from './problems.js';
 import type { ServedModel } from './repository.js';
 
@@ -37,7 +38,7 @@ export function oipInputs(served: ServedModel): OipTensor[] {
 export function oipOutputs(served: ServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
-  const output = spec.bidirectional?.mergeMode === null ? [2, -1, -1, spec.layers[last].hiddenSize] : [-1, -1, outputFeatures(spec, last)];
+  const output = spec.bidirectional?.mergeMode === null ? [2, -1, -1, spec.layers[last].hiddenSize] : [-1, -1, modelOutputFeatures(served.model)];
   const directions = directionsOf(spec);
   const states = stateNames(served).map((name, i) => ({
     name,

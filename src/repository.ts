@@ -1,6 +1,6 @@
 /**
  * The model repository: `MODELS_DIR/NAME/VERSION/model.json`, read and validated once at start-up. Each
- * file is checked against the ModelFile schema and resolved by resolveModel under the configured limits, so
+ * file is ours (format rnn-serve/v1) or a TF.js Layers model (src/tfjs-model.ts); ours is checked against the ModelFile schema and resolved by resolveModel under the configured limits, so
  * a served model's weights are built once and every request reuses them. A bad model stops start-up with one
  * line naming the file and the problem (MODELS_ON_ERROR=fail), or is left out and reported (skip).
  */
@@ -10,6 +10,7 @@ import { ModelFile } from '../schemas/models.js';
 import type { Limits, Models } from './config.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, jsonPath } from './problems.js';
+import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-model.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
@@ -99,6 +100,16 @@ export async function loadModelFile(file: string, name: string, version: string,
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON: ${(error as Error).message}`;
     throw new ModelLoadError(file, reason);
+  }
+  if (isTfjsModel(json)) {
+    // The TF.js Layers format (model.json + weight shards, as tfjs saves them), told apart by modelTopology.
+    try {
+      const imported = await loadTfjsModel(file, json, limits, cache);
+      return { name, version, file, description: imported.description, model: imported.model, vocabulary: null };
+    } catch (error) {
+      if (error instanceof TfjsModelError) throw new ModelLoadError(file, error.message);
+      throw error;
+    }
   }
   const parsed = ModelFile.safeParse(json);
   if (!parsed.success) throw new ModelLoadError(file, describeIssue(parsed.error.issues[0]));

@@ -6,8 +6,9 @@
 import type { ForwardRequest } from '../schemas/forward.js';
 import type { ModelForwardRequest } from '../schemas/models.js';
 import type { Limits } from './config.js';
-import { directionsOf, outputFeatures } from './engine/index.js';
+import { directionsOf } from './engine/index.js';
 import { type ForwardPlan, planForward } from './forward.js';
+import { modelOutputFeatures } from './model.js';
 import { ProblemError } from './problems.js';
 import type { ServedModel } from './repository.js';
 import type { SeededWeightsCache } from './weights-cache.js';
@@ -46,7 +47,7 @@ export function outputsOf(served: ServedModel): TensorMetadata[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
   const both = spec.bidirectional?.mergeMode === null;
-  const features = outputFeatures(spec, last);
+  const features = modelOutputFeatures(served.model);
   const lead = both ? [2] : [];
   const directions = directionsOf(spec);
   const states = spec.layers.flatMap((layer, k) =>
