@@ -188,3 +188,17 @@ t.test('the operational answers (API keys, rate limits) are {"error": ...} on th
   t.equal(limited!.statusCode, 429);
   t.same(Object.keys(limited!.json()), ['error']);
 });
+
+t.test('MAX_CONCURRENT_FORWARD bounds the served-model routes too: beyond it, 503 at once', async (t) => {
+  const { app } = await build(t, { models: { dir: modelsDir(t, REPOSITORY) }, overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 } });
+  const infer = { inputs: [{ name: 'input', shape: [1, 1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }] };
+  for (const [url, payload] of [
+    ['/v2/models/hello/infer', infer],
+    ['/models/hello/forward', { inputs: [[[1, 0, 0, 0]]] }],
+  ] as const) {
+    const answers = await Promise.all([0, 1, 2].map(() => app.inject({ method: 'POST', url, payload })));
+    const statuses = answers.map((a) => a.statusCode).sort();
+    t.equal(statuses[0], 200, `${url}: the first is served`);
+    t.equal(statuses[2], 503, `${url}: the others wait for no one (${statuses.join(' ')})`);
+  }
+});
