@@ -45,7 +45,6 @@ export function inputsOf(served: ServedModel): TensorMetadata[] {
  */
 export function outputsOf(served: ServedModel): TensorMetadata[] {
   const { spec } = served.model;
-  const last = spec.layers.length - 1;
   const both = spec.bidirectional?.mergeMode === null;
   const features = modelOutputFeatures(served.model);
   const lead = both ? [2] : [];
