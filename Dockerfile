@@ -40,6 +40,8 @@ RUN --mount=type=secret,id=npm_ca,required=false \
     && rm -rf /root/.npm /tmp/*
 # The playground's static files are read at start-up from src/public/ beside dist/ (src/routes/playground.ts).
 COPY src/public/ src/public/
+# The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
+COPY models/ models/
 COPY --from=build /app/dist/ dist/
 # Files stay owned by root: the service only reads them.
 USER node

@@ -4,6 +4,17 @@ import { z } from 'zod';
 export const HealthStatus = z
   .object({
     status: z.enum(['live', 'ready']).describe('`live` from /healthz, `ready` from /readyz'),
+    skippedModels: z
+      .array(
+        z.object({
+          name: z.string(),
+          version: z.string(),
+          file: z.string().describe('The file or directory at fault'),
+          error: z.string().describe('One line: the file and the problem'),
+        }),
+      )
+      .optional()
+      .describe('/readyz only, when MODELS_ON_ERROR=skip left models out: each one and why'),
   })
   .meta({ id: 'HealthStatus', examples: [{ status: 'ready' }] });
 

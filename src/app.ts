@@ -31,6 +31,9 @@ import weightsRoute from './routes/weights.js';
 import healthRoutes from './routes/health.js';
 import metricsRoute from './routes/metrics.js';
 import playgroundRoute from './routes/playground.js';
+import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models.js';
+import { loadRepository } from './repository.js';
+import oipRoutes, { OIP_INFER_ROUTES } from './routes/oip.js';
 import { warmUp } from './warm-up.js';
 import { SeededWeightsCache } from './weights-cache.js';
 
@@ -43,6 +46,9 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? pino({ level: config.logLevel });
+  // The model repository is read first: a bad model stops start-up before anything else is built.
+  const cache = new SeededWeightsCache(config.seededWeightsCache);
+  const repository = await loadRepository(config.models, config.limits, cache);
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyLimitBytes,
@@ -82,10 +88,13 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
         version: SERVICE_VERSION,
         description:
           'Keras-style SimpleRNN inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
-          'with the JSON path of each offending value.',
+          'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
+          '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires.',
       },
       tags: [
         { name: 'rnn', description: 'Recurrent network inference' },
+        { name: 'models', description: 'Models served from the model repository (MODELS_DIR)' },
+        { name: 'inference protocol', description: 'The Open Inference Protocol (KServe v2) over the model repository; errors are `{"error": ...}`' },
         { name: 'health', description: 'Liveness and readiness probes (also as Open Inference Protocol aliases)' },
         { name: 'operations', description: 'Metrics for monitoring' },
         { name: 'playground', description: 'A browser page that runs /rnn/forward and draws the results' },
@@ -105,12 +114,12 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
   await app.register(opsResponses);
   await app.register(forwardAdmission, {
-    routes: ['/rnn/forward'],
+    routes: ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES],
     maxConcurrent: config.overload.maxConcurrentForward,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
 
-  const cache = new SeededWeightsCache(config.seededWeightsCache);
+  for (const skipped of repository.skipped) app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
   const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
   app.addHook('onClose', () => runner.close());
   new Gauge({
@@ -123,7 +132,17 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   });
   await app.register(forwardRoute, { limits: config.limits, cache, runner });
   await app.register(weightsRoute, { limits: config.limits, cache, runner });
-  await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds });
+  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner });
+  await app.register(oipRoutes, {
+    repository,
+    limits: config.limits,
+    cache,
+    runner,
+    serverName: 'rnn-serve',
+    serverVersion: SERVICE_VERSION,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
+  await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds, skippedModels: repository.skipped });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);
 

@@ -58,6 +58,8 @@ export const ConfigFromEnv = z.object({
   RATE_LIMIT_MAX: offOrInt(0),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   CORS_ORIGINS: list,
+  MODELS_DIR: z.string().min(1).default('./models'),
+  MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
 });
 
 export interface Limits {
@@ -86,6 +88,14 @@ export interface Config {
   readonly shutdown: Shutdown;
   readonly overload: Overload;
   readonly access: Access;
+  readonly models: Models;
+}
+
+/** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
+export interface Models {
+  readonly dir: string;
+  /** `fail`: a bad model stops start-up; `skip`: it is left out, logged, and listed by /readyz. */
+  readonly onError: 'fail' | 'skip';
 }
 
 /** Node's HTTP server timeouts (0 = none). */
@@ -171,6 +181,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       corsOrigins: e.CORS_ORIGINS,
     },
+    models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

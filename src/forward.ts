@@ -5,7 +5,7 @@
  */
 import type { ForwardRequest, ForwardResponse } from '../schemas/forward.js';
 import type { Limits } from './config.js';
-import { computeCost, directionsOf, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
+import { computeCost, denseForward, directionsOf, embeddingLookup, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
 import { JsonWriter } from './json-writer.js';
@@ -185,14 +185,22 @@ function readFlat(data: number[], problems: ProblemList): Float32Array {
   return out;
 }
 
-export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache): ForwardPlan {
+/**
+ * Checks and converts a request into a plan. `served`: a model resolved once, in advance (a model of the
+ * repository); the request's model description fields are then not read, and the inputs must have its inputDim.
+ */
+export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache, served?: ResolvedModel): ForwardPlan {
   const batch = batchOf(request, limits);
   const layout =
     batch.kind === 'flat'
       ? flatLayout(batch.shape, batch.data, limits)
       : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
   const { shape } = layout;
-  const model = resolveModel(request, shape[2], limits, cache);
+  if (served !== undefined && shape[2] !== served.inputDim) {
+    const [path, what] = batch.kind === 'flat' ? ['inputs.shape[2]', `is ${shape[2]}`] : batch.vocabulary === null ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`] : ['vocabulary', `has ${count(shape[2], 'token')}`];
+    fail(path, `${what}; the model takes ${served.inputDim} (inputDim)`);
+  }
+  const model = served ?? resolveModel(request, shape[2], limits, cache);
   const cost = computeCost(model.spec, shape);
   if (cost > limits.maxCompute) {
     const [batch, time, inputDim] = shape;
@@ -221,13 +229,54 @@ export function planForward(request: ForwardRequest, limits: Limits, cache: Seed
   };
 }
 
+/**
+ * An imported model's Embedding: ids [batch, time, 1] → [batch, time, outputDim], and with `maskZero` the
+ * mask of id 0. A bad id is a 400 naming its position.
+ */
+function embedded(plan: ForwardPlan): { inputs: Float32Array; shape: Shape3; mask: Uint8Array | null } {
+  const embedding = plan.model.embedding ?? null;
+  if (embedding === null) return { inputs: plan.inputs, shape: plan.shape, mask: plan.mask };
+  const [batch, time] = plan.shape;
+  const ids = plan.inputs;
+  for (let i = 0; i < ids.length; i++) {
+    if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= embedding.inputDim) {
+      fail(`inputs[${Math.floor(i / time)}][${i % time}][0]`, `is ${ids[i]}; expected an id, an integer in [0, ${embedding.inputDim}) (the Embedding's input_dim)`);
+    }
+  }
+  let mask = plan.mask;
+  if (embedding.maskZero) {
+    mask = new Uint8Array(batch * time);
+    for (let i = 0; i < mask.length; i++) mask[i] = ids[i] !== 0 && (plan.mask === null || plan.mask[i] === 1) ? 1 : 0;
+  }
+  return { inputs: embeddingLookup(ids, embedding), shape: [batch, time, embedding.outputDim], mask };
+}
+
+/** The request's mask and, for an imported model with Keras Masking, the steps whose features all equal its value. */
+function maskOf(plan: ForwardPlan): Uint8Array | null {
+  const maskValue = plan.model.maskValue ?? null;
+  if (maskValue === null) return plan.mask;
+  const [batch, time, features] = plan.shape;
+  const masked = maskFromValue(plan.inputs, batch, time, features, maskValue);
+  if (plan.mask !== null) for (let i = 0; i < masked.length; i++) masked[i] &= plan.mask[i];
+  return masked;
+}
+
 export function computeForward(plan: ForwardPlan): NetworkResult {
-  return runNetwork(plan.inputs, plan.shape, plan.model.spec, plan.model.weights, {
+  const input = embedded(plan);
+  const result = runNetwork(input.inputs, input.shape, plan.model.spec, plan.model.weights, {
     initialStates: plan.initialStates,
-    mask: plan.mask,
+    mask: maskOf({ ...plan, ...input }),
     zeroOutputForMask: plan.zeroOutputForMask,
     returnSequences: plan.returnSequences,
   });
+  // An imported model's Dense layers act on the last axis (Keras Dense on 3-d inputs, TimeDistributed(Dense)).
+  let { outputs, outputShape } = result;
+  for (const layer of plan.model.head ?? []) {
+    const rows = outputs.length / layer.inputDim;
+    outputs = denseForward(outputs, rows, layer);
+    outputShape = [...outputShape.slice(0, -1), layer.units];
+  }
+  return { ...result, outputs, outputShape };
 }
 
 /** Row-major data of `shape` → nested arrays of shortest float32 decimals. */

@@ -5,6 +5,7 @@
 import pino from 'pino';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
+import { ModelLoadError } from './repository.js';
 
 async function main(): Promise<void> {
   let config;
@@ -18,7 +19,17 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel });
-  const app = await buildApp(config, { logger });
+  let app;
+  try {
+    app = await buildApp(config, { logger });
+  } catch (error) {
+    // One line naming the file and the problem; MODELS_ON_ERROR=skip serves the other models instead.
+    if (error instanceof ModelLoadError) {
+      process.stderr.write(`rnn-serve: cannot load model ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
 
   // SIGTERM: not ready at once (load balancers stop sending new work), keep serving for SHUTDOWN_DELAY_MS
   // (endpoints take a moment to update, and connections already queued must not be reset), then stop

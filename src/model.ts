@@ -8,6 +8,8 @@ import type { ModelFields, ModelSummary } from '../schemas/forward.js';
 import type { Limits } from './config.js';
 import {
   DEFAULT_ACTIVATION,
+  type DenseWeights,
+  type EmbeddingWeights,
   type LayerSpec,
   type NetworkSpec,
   type NetworkWeights,
@@ -32,6 +34,21 @@ export interface ResolvedModel {
   readonly seed: number | null;
   /** Multiply-adds still needed to build the weights (seeded and not cached yet), else 0. */
   readonly buildCost: number;
+  /** Imported models only: Keras Masking before the recurrent layers (steps whose features all equal it are masked). */
+  readonly maskValue?: number | null;
+  /**
+   * Imported models only: Keras Embedding before the recurrent layers. The inputs are then ids,
+   * [batch, time, 1] (`inputDim` is 1), looked up into [batch, time, outputDim] for the first recurrent layer.
+   */
+  readonly embedding?: EmbeddingWeights | null;
+  /** Imported models only: Dense layers after the recurrent layers, on the last axis of the outputs. */
+  readonly head?: readonly DenseWeights[];
+}
+
+/** Features of the outputs a client receives: the last Dense layer's units, else the last recurrent layer's. */
+export function modelOutputFeatures(model: ResolvedModel): number {
+  const head = model.head ?? [];
+  return head.length > 0 ? head[head.length - 1].units : outputFeatures(model.spec, model.spec.layers.length - 1);
 }
 
 const SHORTHAND = ['hiddenSize', 'activation', 'useBias', 'goBackwards', 'clip'] as const;

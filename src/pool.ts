@@ -101,8 +101,8 @@ export function createForwardRunner(settings: PoolSettings): ForwardRunner {
     async run(plan) {
       if (computeCost(plan.model.spec, plan.shape) + plan.model.buildCost < settings.minCompute) return forwardBody(plan);
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
-      const { spec, inputDim, seed, buildCost } = plan.model;
-      const model = { spec, inputDim, seed, buildCost, weights: seed === null ? plan.model.weights : null };
+      const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
+      const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
       return onWorker({ kind: 'forward', plan: { ...plan, model } }, transferables(plan));
     },
     async runWeights(task, cost, inline) {

@@ -1,6 +1,6 @@
 /**
  * The path the container image takes, without a container: a clean folder with only what the image gets
- * (package.json, package-lock.json, .npmrc, src/public/ and a `dist/` compiled from the working tree), production
+ * (package.json, package-lock.json, .npmrc, src/public/, models/ and a `dist/` compiled from the working tree), production
  * dependencies from `npm ci --omit=dev --ignore-scripts`, and `node dist/src/main.js` as the image's CMD runs
  * it. Its answer must be byte-identical to the in-process app's, and SIGTERM must end it with exit code 0.
  */
@@ -17,7 +17,7 @@ import { build, HELLO } from './helpers/build.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What the Dockerfile's runtime stage copies from the build context (dist/ comes from the build stage). */
-const IMAGE_FILES = ['package.json', 'package-lock.json', '.npmrc', 'src/public'];
+const IMAGE_FILES = ['package.json', 'package-lock.json', '.npmrc', 'src/public', 'models'];
 const run = promisify(execFile);
 
 /** The environment without what `npm test` and tap add (npm_* settings, NODE_OPTIONS loaders, tap's own). */

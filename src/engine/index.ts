@@ -4,4 +4,5 @@ export * from './reference.js';
 export * from './network.js';
 export * from './seeded.js';
 export * from './layouts.js';
+export * from './dense.js';
 export { glorotUniform, orthogonal } from './initializers.js';

@@ -2,13 +2,12 @@
  * Documents, on every route with response schemas, the answers the operational plugins can give it, so the
  * OpenAPI document lists them whatever the configuration: 401/403 (API_KEYS; not on probes), 429
  * (RATE_LIMIT_MAX) and 503 overloaded (load shedding; neither on probes nor /metrics). A route's own
- * entry for a status wins.
+ * entry for a status wins. Open Inference Protocol routes (`config.oip`) answer them as `{"error": ...}`.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Problem } from '../../schemas/problem.js';
-
-const problem = (description: string) => ({ description, content: { 'application/problem+json': { schema: Problem } } });
+import { oipErrorResponse } from '../../schemas/oip.js';
+import { problemResponse } from '../../schemas/problem.js';
 
 export default fp(
   async function opsResponses(app: FastifyInstance) {
@@ -16,6 +15,7 @@ export default fp(
       const schema = route.schema as { hide?: boolean; response?: Record<string, unknown> } | undefined;
       const response = schema?.response;
       if (response === undefined || schema?.hide === true) return;
+      const problem = route.config?.oip === true ? oipErrorResponse : problemResponse;
       const add = (status: string, description: string) => {
         if (!(status in response)) response[status] = problem(description);
       };

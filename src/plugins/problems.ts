@@ -114,18 +114,43 @@ declare module 'fastify' {
   }
 }
 
+/**
+ * Whether a request gets the Open Inference Protocol's error body, `{"error": "..."}`: its routes (marked
+ * `config.oip`), and /v2 and /v2/models/... paths without a route. Its health probes keep problem+json, as they always had.
+ */
+function wantsOipError(request: FastifyRequest): boolean {
+  const path = request.url.split('?')[0];
+  return request.routeOptions.config?.oip === true || path === '/v2' || path.startsWith('/v2/models/');
+}
+
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
   request.problem = problem;
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
+  if (wantsOipError(request)) return reply.code(problem.status).type('application/json; charset=utf-8').send({ error: problem.message });
   return reply
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
     .send(problemBody(problem, request.url.split('?')[0], request.id));
 }
 
+/** A route's URL pattern as a regular expression over paths: `:name` is one segment, `*` the rest. */
+function patternOf(url: string): RegExp {
+  const source = url
+    .split('/')
+    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .join('/');
+  return new RegExp(`^${source}$`);
+}
+
 export default fp(
   async function problems(app: FastifyInstance, options: { bodyLimit: number }) {
     app.decorateRequest('problem', null);
+    // Every route, to answer 405 (not 404) for a path that matches one, parametric routes included
+    // (app.hasRoute compares the pattern itself: /models/:name, not /models/hello).
+    const routes: { methods: string[]; pattern: RegExp }[] = [];
+    app.addHook('onRoute', (route) => {
+      routes.push({ methods: [route.method].flat().map(String), pattern: patternOf(route.url) });
+    });
     app.setErrorHandler((error: FastifyError, request, reply) => {
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
@@ -142,7 +167,7 @@ export default fp(
 
     app.setNotFoundHandler((request, reply) => {
       const url = request.url.split('?')[0];
-      const allowed = METHODS.filter((method) => app.hasRoute({ url, method }));
+      const allowed = METHODS.filter((method) => routes.some((route) => route.methods.includes(method) && route.pattern.test(url)));
       if (allowed.length > 0) {
         return sendProblem(
           request,

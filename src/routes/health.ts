@@ -8,6 +8,7 @@ import { HealthStatus, ServerLive, ServerReady } from '../../schemas/health.js';
 import { problemResponse } from '../../schemas/problem.js';
 import { ProblemError } from '../problems.js';
 import type { Readiness } from '../plugins/readiness.js';
+import type { SkippedModel } from '../repository.js';
 
 const problem = problemResponse;
 const notReady = problem('Starting (warm-up not yet run) or draining (shutting down); `Retry-After` says when to ask again');
@@ -28,7 +29,13 @@ function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
   throw new ProblemError('not-ready', detail, [], { 'retry-after': String(retryAfterSeconds) });
 }
 
-const healthRoutes: FastifyPluginAsyncZod<{ retryAfterSeconds: number }> = async (app, { retryAfterSeconds }) => {
+export interface HealthRouteOptions {
+  retryAfterSeconds: number;
+  /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
+  skippedModels?: readonly SkippedModel[];
+}
+
+const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { retryAfterSeconds, skippedModels = [] }) => {
   const probe = { probe: true };
   app.get(PROBE_PATHS.live, {
     config: probe,
@@ -48,7 +55,7 @@ const healthRoutes: FastifyPluginAsyncZod<{ retryAfterSeconds: number }> = async
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
-      return { status: 'ready' as const };
+      return { status: 'ready' as const, ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}) };
     },
   });
   app.get(PROBE_PATHS.oipLive, {

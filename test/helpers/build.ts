@@ -3,10 +3,16 @@
  * an array the test can read, closed when the test ends.
  */
 import { Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
 import { buildApp } from '../../src/app.js';
 import { type Config, defaultConfig } from '../../src/config.js';
+
+/** The shipped model repository (models/ at the root), for tests that serve it. */
+export const SHIPPED_MODELS = fileURLToPath(new URL('../../models', import.meta.url));
+/** A directory that does not exist: an empty repository, so a test's limits never meet the shipped models. */
+const NO_MODELS = fileURLToPath(new URL('../fixtures/no-models', import.meta.url));
 
 export interface Built {
   app: FastifyInstance;
@@ -39,8 +45,8 @@ export async function build(t: { teardown(fn: () => unknown): void }, overrides:
     },
   });
   // No worker threads unless a test asks for them: most tests never need the pool, and each app would
-  // otherwise start its own workers.
-  const config = configWith({ pool: { threads: 0 }, ...overrides });
+  // otherwise start its own workers. No served models unless a test asks for a repository.
+  const config = configWith({ pool: { threads: 0 }, models: { dir: NO_MODELS }, ...overrides });
   const app = await buildApp(config, { logger: pino({ level: 'info' }, sink) });
   t.teardown(() => app.close());
   return { app, logs };

@@ -1,6 +1,7 @@
 /**
  * openapi.yaml is current (the generator agrees with the committed file), describes every route the app
- * serves, documents every error answer a client can get as an RFC 9457 Problem, and is exactly what the
+ * serves, documents every error answer a client can get as an RFC 9457 Problem (on the Open Inference Protocol
+ * routes, /v2 and /v2/models/..., as the protocol's `{"error": ...}`), and is exactly what the
  * running app serves at /openapi.json (with Swagger UI at /docs).
  */
 import { spawn } from 'node:child_process';
@@ -15,6 +16,9 @@ import { ROOT, SPEC_PATH } from './workspace.js';
 type Json = Record<string, any>;
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 const PROBLEM_REF = '#/components/schemas/Problem';
+const OIP_ERROR_REF = '#/components/schemas/OipError';
+/** The Open Inference Protocol routes, whose errors are `{"error": ...}` as the protocol requires (its health probes excepted). */
+const isOip = (path: string) => path === '/v2' || path.startsWith('/v2/models/');
 /** Routes that serve the document itself rather than the API. */
 const isDocumentation = (url: string) => url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/');
 
@@ -114,7 +118,10 @@ t.test('every error an operation can answer is documented as application/problem
       const provoke = async (status: string, request: InjectOptions & { method: string; url: string }) => {
         const res = await app.inject(request);
         t.equal(res.statusCode, Number(status), `${request.method} ${url} provokes ${status}: ${res.body.slice(0, 200)}`);
-        t.match(res.headers['content-type'], /^application\/problem\+json/, `${status} is sent as problem+json`);
+        if (isOip(path)) {
+          t.match(res.headers['content-type'], /^application\/json/, `${status} is sent as application/json`);
+          t.same(Object.keys(res.json()), ['error'], `${status} is {"error": ...}`);
+        } else t.match(res.headers['content-type'], /^application\/problem\+json/, `${status} is sent as problem+json`);
         applies.add(status);
       };
       const allowed = served.find((r) => openApiPath(r.url) === path)?.methods ?? [];
@@ -132,8 +139,13 @@ t.test('every error an operation can answer is documented as application/problem
 
       for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
         if (Number(status) < 400) continue;
-        t.same(Object.keys(response.content ?? {}), ['application/problem+json'], `${status}: only application/problem+json`);
-        t.equal(response.content?.['application/problem+json']?.schema?.$ref, PROBLEM_REF, `${status}: schema is the Problem`);
+        if (isOip(path)) {
+          t.same(Object.keys(response.content ?? {}), ['application/json'], `${status}: only application/json`);
+          t.equal(response.content?.['application/json']?.schema?.$ref, OIP_ERROR_REF, `${status}: schema is the OipError`);
+        } else {
+          t.same(Object.keys(response.content ?? {}), ['application/problem+json'], `${status}: only application/problem+json`);
+          t.equal(response.content?.['application/problem+json']?.schema?.$ref, PROBLEM_REF, `${status}: schema is the Problem`);
+        }
         t.type(response.description, 'string');
       }
     });

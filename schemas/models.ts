@@ -1,0 +1,76 @@
+import { z } from 'zod';
+import { ForwardRequest, ModelFields, ModelSummary } from './forward.js';
+
+export const MODEL_FILE_FORMAT = 'rnn-serve/v1';
+
+/**
+ * `NAME/VERSION/model.json` in the model repository: the model description exactly as POST /rnn/forward
+ * takes it, plus the input size and, for models that read text, the one-hot vocabulary.
+ */
+export const ModelFile = z.strictObject({
+  format: z.literal(MODEL_FILE_FORMAT).describe('The file format and its version'),
+  inputDim: z.number().int().min(1).describe('Features of each input step'),
+  ...ModelFields,
+  vocabulary: z
+    .union([z.string(), z.array(z.string())])
+    .optional()
+    .describe('The tokens in one-hot order (a string of characters or an array of tokens); as many as inputDim'),
+});
+export type ModelFile = z.infer<typeof ModelFile>;
+
+/** POST /models/{name}/forward: the /rnn/forward body without the model description (the repository has it). */
+export const ModelForwardRequest = ForwardRequest.pick({
+  inputs: true,
+  text: true,
+  lengths: true,
+  mask: true,
+  initialState: true,
+  returnSequences: true,
+  returnState: true,
+  outputFormat: true,
+}).meta({
+  id: 'ModelForwardRequest',
+  description: 'A batch of sequences for a served model: the fields of ForwardRequest that are not the model description.',
+  examples: [{ text: ['hello'] }, { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0]]], returnSequences: false }],
+});
+export type ModelForwardRequest = z.infer<typeof ModelForwardRequest>;
+
+const dims = z.array(z.number().int()).describe('Dimensions, -1 where any size is accepted (batch, time)');
+
+export const TensorMetadata = z
+  .object({
+    name: z.string(),
+    shape: dims,
+    description: z.string(),
+  })
+  .meta({ id: 'TensorMetadata' });
+
+export const ModelVersionMetadata = z
+  .object({
+    name: z.string(),
+    version: z.string(),
+    versions: z.array(z.string()).describe('Every version of the model, oldest first'),
+    ready: z.boolean(),
+    inputs: z.array(TensorMetadata),
+    outputs: z.array(TensorMetadata),
+    vocabulary: z.array(z.string()).nullable().describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
+    model: ModelSummary,
+  })
+  .meta({ id: 'ModelVersionMetadata', description: 'A served model version: its inputs and outputs (with shapes) and its layers' });
+
+export const ModelList = z
+  .object({
+    models: z.array(
+      z.object({
+        name: z.string(),
+        versions: z.array(z.string()).describe('Oldest first'),
+        latest: z.string().describe('The version used when a request names none'),
+        ready: z.boolean(),
+      }),
+    ),
+  })
+  .meta({ id: 'ModelList' });
+
+export const ModelParams = z.object({ name: z.string().describe('Model name (a directory of MODELS_DIR)') });
+export const ModelVersionParams = ModelParams.extend({ version: z.string().describe('Model version (a numbered subdirectory)') });
+export type ModelVersionMetadata = z.infer<typeof ModelVersionMetadata>;
