@@ -6,7 +6,7 @@ import { spawnServer } from '../helpers/server.js';
 t.test('defaults of the operational settings', async (t) => {
   t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 0 });
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
-  t.equal(defaultConfig.overload.maxConcurrentForward, 8);
+  t.equal(defaultConfig.overload.maxConcurrentForward, 64);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
   t.same(defaultConfig.access, { apiKeys: [], metricsAuth: false, rateLimitMax: 0, rateLimitWindowMs: 60_000, corsOrigins: [] });
 });
