@@ -7,6 +7,7 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { ProblemError } from '../problems.js';
 
 /** The route label of a request no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -17,7 +18,11 @@ const POWERS_OF_TWO = (max: number) => Array.from({ length: Math.log2(max) + 1 }
 export interface Metrics {
   readonly registry: Registry;
   /** Runs one forward pass, timing it and recording its batch size and time steps (`shape` = [batch, time, …]). */
-  timeForward<T>(shape: readonly number[], compute: () => Promise<T>): Promise<T>;
+  /**
+   * With `model` (a served model of the repository), also counts the inference by model, version and outcome
+   * (`ok`, or the problem kind) and times it per model. Labels come only from the repository, so they are bounded.
+   */
+  timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T>;
 }
 
 declare module 'fastify' {
@@ -67,16 +72,39 @@ export default fp(
       registers: [registry],
     });
 
+    const modelInferences = new Counter({
+      name: 'rnn_model_inferences_total',
+      help: 'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
+      labelNames: ['model', 'version', 'outcome'] as const,
+      registers: [registry],
+    });
+    const modelComputeSeconds = new Histogram({
+      name: 'rnn_model_compute_seconds',
+      help: 'Time of one forward pass of a served model, by model and version',
+      labelNames: ['model', 'version'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [registry],
+    });
+
     app.decorate('metrics', {
       registry,
-      async timeForward<T>(shape: readonly number[], compute: () => Promise<T>): Promise<T> {
+      async timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T> {
         const stop = computeSeconds.startTimer();
+        const stopModel = model ? modelComputeSeconds.startTimer({ model: model.name, version: model.version }) : null;
+        let outcome = 'ok';
         try {
           return await compute();
+        } catch (error) {
+          outcome = error instanceof ProblemError ? error.kind : 'error';
+          throw error;
         } finally {
           stop();
           batchSize.observe(shape[0]);
           timeSteps.observe(shape[1]);
+          if (model && stopModel) {
+            stopModel();
+            modelInferences.inc({ model: model.name, version: model.version, outcome });
+          }
         }
       },
     });

@@ -65,7 +65,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
   });
   const forward = async (served: ServedModel, body: ModelForwardRequest): Promise<Buffer> => {
     const plan = planServed(served, body, limits, cache);
-    const bytes = await app.metrics.timeForward(plan.shape, () => runner.run(plan));
+    const bytes = await app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   };
 

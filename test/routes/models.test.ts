@@ -208,3 +208,22 @@ t.test('the process: a bad model is one line on stderr and exit code 2', async (
   t.equal(lines.length, 1, `one line: ${server.stderr()}`);
   t.match(lines[0], /^rnn-serve: cannot load model .*m\/1\/model\.json: activation: /);
 });
+
+t.test('metrics carry per-model labels for served models', async (t) => {
+  const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
+  const forward = (payload: object) => app.inject({ method: 'POST', url: '/models/hello/forward', payload });
+  t.equal((await forward({ text: ['hello'] })).statusCode, 200);
+  t.equal((await forward({ text: ['hell'] })).statusCode, 200);
+  const infer = await app.inject({
+    method: 'POST',
+    url: '/v2/models/hello/infer',
+    payload: { inputs: [{ name: 'input', shape: [1, 1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }] },
+  });
+  t.equal(infer.statusCode, 200, infer.body.slice(0, 200));
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(text, /^rnn_model_inferences_total\{model="hello",version="1",outcome="ok"\} 3$/m);
+  t.match(text, /^rnn_model_compute_seconds_count\{model="hello",version="1"\} 3$/m);
+  t.notMatch(text, /rnn_model_inferences_total\{model="nope"/, 'unknown models never become labels');
+  await app.inject({ method: 'POST', url: '/models/nope/forward', payload: { text: ['h'] } });
+  t.notMatch((await app.inject({ method: 'GET', url: '/metrics' })).body, /model="nope"/);
+});
