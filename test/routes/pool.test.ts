@@ -65,25 +65,32 @@ t.test('the pool queue depth is a metric', async (t) => {
   t.match(metrics.body, /^rnn_pool_queue_depth 0$/m);
 });
 
-t.test('building large seeded weights happens on a worker, not on the event loop', async (t) => {
-  const { app } = await build(t, { pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
-  // A tiny pass (one step), but a 320-unit orthogonal kernel to build first: 6·320³ ≈ 2·10⁸ multiply-adds.
+/**
+ * Sends a slow POST, then a /healthz probe while it runs; resolves both answers and the order they completed
+ * in. The probe first means the slow work did not hold the event loop.
+ */
+async function probeDuring(app: Awaited<ReturnType<typeof build>>['app'], url: string, payload: object) {
   const order: string[] = [];
-  const forward = app
-    .inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false } })
-    .then((r) => {
-      order.push('forward');
-      return r;
-    });
+  const slow = app.inject({ method: 'POST', url, payload }).then((r) => {
+    order.push('slow');
+    return r;
+  });
   await new Promise((resolve) => setImmediate(resolve));
   const health = await app.inject({ method: 'GET', url: '/healthz' });
   order.push('healthz');
-  const answer = await forward;
+  return { health, answer: await slow, order };
+}
+
+t.test('building large seeded weights happens on a worker, not on the event loop', async (t) => {
+  const { app } = await build(t, { pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
+  // A tiny pass (one step), but a 320-unit orthogonal kernel to build first: 6·320³ ≈ 2·10⁸ multiply-adds.
+  const body = { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false };
+  const { health, answer, order } = await probeDuring(app, '/rnn/forward', body);
   t.equal(health.statusCode, 200);
   t.equal(answer.statusCode, 200);
-  t.same(order, ['healthz', 'forward'], 'the probe was answered while the weights were being built');
+  t.same(order, ['healthz', 'slow'], 'the probe was answered while the weights were being built');
   const inline = await build(t, { pool: { threads: 0 } });
-  const same = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false } });
+  const same = await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: body });
   t.equal(answer.body, same.body, 'and the answer is the same as inline');
 });
 
@@ -91,18 +98,10 @@ t.test('POST /rnn/weights for a large seeded model is answered on a worker, iden
   const { app } = await build(t, { pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 }, overload: { maxConcurrentForward: 0 } });
   const inline = await build(t, { pool: { threads: 0 } });
   const body = { inputDim: 8, hiddenSize: 320, seed: 5 };
-  const order: string[] = [];
-  const weights = app.inject({ method: 'POST', url: '/rnn/weights', payload: body }).then((r) => {
-    order.push('weights');
-    return r;
-  });
-  await new Promise((resolve) => setImmediate(resolve));
-  const health = await app.inject({ method: 'GET', url: '/healthz' });
-  order.push('healthz');
-  const pooled = await weights;
+  const { health, answer: pooled, order } = await probeDuring(app, '/rnn/weights', body);
   t.equal(health.statusCode, 200);
   t.equal(pooled.statusCode, 200);
-  t.same(order, ['healthz', 'weights'], 'the probe was answered while the weights were built');
+  t.same(order, ['healthz', 'slow'], 'the probe was answered while the weights were built');
   const direct = await inline.app.inject({ method: 'POST', url: '/rnn/weights', payload: body });
   t.equal(pooled.body, direct.body, 'byte-identical to the inline answer');
   t.equal(pooled.json().keras[0].recurrentKernel.length, 320);
