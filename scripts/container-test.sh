@@ -236,8 +236,13 @@ log "SIGTERM"
 # The app drains first (/readyz 503 for SHUTDOWN_DELAY_MS, 5 s by default), then closes and exits 0.
 start=$SECONDS
 pm kill --signal TERM "$NAME" >/dev/null || fail "podman kill --signal TERM"
-sleep 0.5
-draining=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/readyz" || true)
+# The signal arrives asynchronously: ask until readiness turns (well within the 5 s delay).
+draining=""
+for _ in $(seq 30); do
+  draining=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url/readyz" || true)
+  [ "$draining" = 503 ] && break
+  sleep 0.1
+done
 [ "$draining" = 503 ] && pass "draining: GET /readyz 503 after SIGTERM" || fail "draining: GET /readyz answered '$draining' after SIGTERM (want 503)"
 code=$(timeout 40 podman --root "$DIR/storage" --runroot "$DIR/runroot" --runtime runc --cgroup-manager cgroupfs \
   --events-backend file wait "$NAME" 2>/dev/null || echo timeout)

@@ -26,7 +26,12 @@ t.test('SIGTERM: queued requests all complete, readiness is 503 during the delay
   const signalledAt = Date.now();
   server.child.kill('SIGTERM');
 
-  const probe = await send(server.port, 'GET', '/readyz').answer;
+  // The signal arrives asynchronously: ask until readiness turns (well within the delay).
+  let probe = await send(server.port, 'GET', '/readyz').answer;
+  for (const deadline = Date.now() + 3000; probe.status !== 503 && Date.now() < deadline; ) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    probe = await send(server.port, 'GET', '/readyz').answer;
+  }
   t.equal(probe.status, 503, 'not ready once the signal arrived');
   t.match(probe.headers['content-type'], /^application\/problem\+json/);
   t.equal(JSON.parse(probe.body).type, 'urn:rnn-serve:problem:not-ready');
