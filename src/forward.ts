@@ -3,13 +3,13 @@
  * must agree, configured limits, float32 range, contradictions), turns the request into typed arrays, runs
  * the network and shapes the answer. Every rejection names the JSON path of the offending value.
  */
-import type { ForwardRequest, ForwardResponse } from '../schemas/forward.js';
+import type { ForwardRequest } from '../schemas/forward.js';
 import type { Limits } from './config.js';
 import { computeCost, denseForward, directionsOf, embeddingLookup, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
 import { JsonWriter } from './json-writer.js';
-import { ProblemList, count, readMatrix, shortestFloat32, toFloat32 } from './tensors.js';
+import { ProblemList, count, readMatrix, toFloat32 } from './tensors.js';
 import { oneHotTexts } from './text.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
@@ -279,19 +279,6 @@ export function computeForward(plan: ForwardPlan): NetworkResult {
   return { ...result, outputs, outputShape };
 }
 
-/** Row-major data of `shape` → nested arrays of shortest float32 decimals. */
-export function nested(data: Float32Array, shape: readonly number[]): unknown[] {
-  if (shape.length === 1) {
-    const out = new Array<number>(shape[0]);
-    for (let i = 0; i < shape[0]; i++) out[i] = shortestFloat32(data[i]);
-    return out;
-  }
-  const stride = data.length / shape[0];
-  const out = new Array<unknown>(shape[0]);
-  for (let i = 0; i < shape[0]; i++) out[i] = nested(data.subarray(i * stride, (i + 1) * stride), shape.slice(1));
-  return out;
-}
-
 /** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`. */
 function firstNonFinite(data: Float32Array, shape: readonly number[], name: string): string | null {
   for (let i = 0; i < data.length; i++) {
@@ -366,9 +353,4 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult): Uint8Ar
 /** Plan → compute → the response body bytes: what the route sends (inline or on a worker). */
 export function forwardBody(plan: ForwardPlan): Uint8Array {
   return writeResponse(plan, computeForward(plan));
-}
-
-/** The response as an object (for in-process callers such as the warm-up): the bytes, parsed. */
-export function runForward(plan: ForwardPlan): ForwardResponse {
-  return JSON.parse(Buffer.from(forwardBody(plan)).toString('utf8')) as ForwardResponse;
 }

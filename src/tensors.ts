@@ -4,6 +4,7 @@
  * shortest decimal that reads back to the same float32 (what Keras and NumPy print).
  */
 import type { ProblemDetail } from '../schemas/problem.js';
+import { float32Text } from './float-format.js';
 
 /** The largest finite float32. A JSON number above it (in magnitude) would become Infinity. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
@@ -71,33 +72,19 @@ export function readMatrix(
 
 /** The shortest decimal that reads back (through Math.fround) as the same float32, as a JS number. */
 export function shortestFloat32(x: number): number {
-  if (x === 0 || !Number.isFinite(x)) return x;
-  // Round-tripping is monotone in the digit count (a p-digit rounding that reads back implies p+1 does),
-  // and 9 digits always read back: so start at 7, walk down while it still holds, or up until it does.
-  let p = 7;
-  if (Math.fround(Number(x.toPrecision(p))) === x) {
-    while (p > 1 && Math.fround(Number(x.toPrecision(p - 1))) === x) p--;
-  } else {
-    while (p < 9 && Math.fround(Number(x.toPrecision(p))) !== x) p++;
-  }
-  return Number(x.toPrecision(p));
+  return x === 0 || !Number.isFinite(x) ? x : Number(float32Text(x));
 }
 
-/** `[rows, cols]` flat float32 → nested arrays of shortest decimals. */
-export function toNested2(data: Float32Array, rows: number, cols: number): number[][] {
-  const out = new Array<number[]>(rows);
-  for (let r = 0; r < rows; r++) {
-    const row = new Array<number>(cols);
-    for (let c = 0; c < cols; c++) row[c] = shortestFloat32(data[r * cols + c]);
-    out[r] = row;
+/** Row-major data of `shape` → nested arrays of shortest float32 decimals. */
+export function nested(data: Float32Array, shape: readonly number[]): unknown[] {
+  if (shape.length === 1) {
+    const out = new Array<number>(shape[0]);
+    for (let i = 0; i < shape[0]; i++) out[i] = shortestFloat32(data[i]);
+    return out;
   }
-  return out;
-}
-
-/** `[a, b, c]` flat float32 → nested arrays of shortest decimals. */
-export function toNested3(data: Float32Array, a: number, b: number, c: number): number[][][] {
-  const out = new Array<number[][]>(a);
-  for (let i = 0; i < a; i++) out[i] = toNested2(data.subarray(i * b * c, (i + 1) * b * c), b, c);
+  const stride = data.length / shape[0];
+  const out = new Array<unknown>(shape[0]);
+  for (let i = 0; i < shape[0]; i++) out[i] = nested(data.subarray(i * stride, (i + 1) * stride), shape.slice(1));
   return out;
 }
 

@@ -17,7 +17,7 @@ import type { Limits } from './config.js';
 import { ACTIVATION_NAMES, type DenseActivation, type DenseWeights, type EmbeddingWeights, MERGE_MODES, type MergeMode, outputFeatures } from './engine/index.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
-import { toNested2 } from './tensors.js';
+import { nested } from './tensors.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export const SUPPORTED_LAYERS = 'Masking, Embedding, SimpleRNN, Bidirectional(SimpleRNN), Dense, TimeDistributed(Dense)';
@@ -163,7 +163,7 @@ export async function loadTfjsModel(file: string, json: { modelTopology: unknown
         const kernel = weights.take([features, units], `${label} kernel`);
         const recurrentKernel = weights.take([units, units], `${label} recurrent kernel`);
         const bias = useBias ? weights.take([units], `${label} bias`) : null;
-        cells.push({ kernel: toNested2(kernel, features, units), recurrentKernel: toNested2(recurrentKernel, units, units), ...(bias ? { bias: Array.from(bias) } : {}) });
+        cells.push({ kernel: nested(kernel, [features, units]) as number[][], recurrentKernel: nested(recurrentKernel, [units, units]) as number[][], ...(bias ? { bias: Array.from(bias) } : {}) });
       }
       features = wrapped && mode === 'concat' ? 2 * units : units;
       continue;

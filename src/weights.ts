@@ -10,9 +10,9 @@ import { createHash } from 'node:crypto';
 import type { WeightsRequest, WeightsResponse } from '../schemas/weights.js';
 import type { Limits } from './config.js';
 import { directionsOf, outputFeatures, pytorchKey, transpose } from './engine/index.js';
-import { nested } from './forward.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
+import { nested } from './tensors.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export const DIGEST_COVERS =

@@ -1,0 +1,68 @@
+/**
+ * The float32 text of every answer, held to a naive reference: the fewest significant digits (1 to 9,
+ * tried in order with toPrecision) that read back through Math.fround as the same float32, in
+ * JSON.stringify's notation. The JSON writer (bytes) and float32Text / shortestFloat32 must all equal it.
+ */
+import t from 'tap';
+import { float32Text } from '../src/float-format.js';
+import { JsonWriter } from '../src/json-writer.js';
+import { nested, shortestFloat32 } from '../src/tensors.js';
+import { rng } from './helpers/random.js';
+
+function referenceText(x: number): string {
+  if (x === 0) return '0';
+  for (let p = 1; p <= 9; p++) {
+    const candidate = Number(x.toPrecision(p));
+    if (Math.fround(candidate) === x) return JSON.stringify(candidate);
+  }
+  throw new Error(`no 9-digit decimal reads back as ${x}`);
+}
+
+function writerText(x: number): string {
+  const writer = new JsonWriter(16);
+  writer.float32(x);
+  return writer.toString();
+}
+
+const EDGES = [
+  1, 0.1, 0.5, 100, 65504, 16777216, 16777217, 123456789, 1e-6, 1e-7, 9.999999e-5, 1e-10, 1e10, 1e20, 1e21, 1e22, 1e23,
+  1e38, 3.4028234663852886e38, 1.17549435e-38, 1.4e-45, 0.35375288, -0.8389222,
+].flatMap((v) => [Math.fround(v), -Math.fround(v)]);
+
+t.test('edge values: writer, float32Text and shortestFloat32 equal the reference', async (t) => {
+  for (const x of EDGES) {
+    const expected = referenceText(x);
+    t.equal(writerText(x), expected, `writer ${x}`);
+    t.equal(String(Number(float32Text(x))), expected, `float32Text ${x}`);
+    t.equal(JSON.stringify(shortestFloat32(x)), expected, `shortestFloat32 ${x}`);
+  }
+  t.equal(writerText(0), '0');
+  t.equal(writerText(-0), '0', 'negative zero is written as JSON writes it');
+});
+
+t.test('200,000 random float32 bit patterns: the writer equals the reference', async (t) => {
+  const random = rng(2026);
+  const bits = new Uint32Array(1);
+  const value = new Float32Array(bits.buffer);
+  let checked = 0;
+  let wrong = 0;
+  for (let i = 0; i < 200_000; i++) {
+    bits[0] = Math.floor(random() * 2 ** 32);
+    const x = value[0];
+    if (!Number.isFinite(x)) continue;
+    checked++;
+    const expected = referenceText(x);
+    if (writerText(x) !== expected || JSON.stringify(shortestFloat32(x)) !== expected) {
+      if (wrong++ < 5) t.fail(`${x}: writer ${writerText(x)}, shortest ${shortestFloat32(x)}, expected ${expected}`);
+    }
+  }
+  t.equal(wrong, 0, `${checked} finite values checked`);
+});
+
+t.test('nested and flat tensors: the same text as JSON.stringify of the nested decimals', async (t) => {
+  const data = Float32Array.from({ length: 24 }, (_, i) => Math.fround(Math.sin(i) * 10 ** ((i % 7) - 3)));
+  const shape = [2, 3, 4];
+  const asNested = JSON.stringify(nested(data, shape));
+  t.equal(new JsonWriter(8).nested(data, shape).toString(), asNested);
+  t.equal(new JsonWriter(8).flat(data, shape).toString(), JSON.stringify({ shape, data: nested(data, [24]) }));
+});
