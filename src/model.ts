@@ -71,6 +71,8 @@ interface RawCell {
   readonly recurrentKernel: Matrix;
   /** null when the request has no bias for this cell. */
   readonly bias: Float32Array | null;
+  /** ONNX only: B may be left out, meaning zeros (as ONNX defines it), even when the layer uses a bias. */
+  readonly biasMayBeAbsent?: boolean;
 }
 
 const transposed = (m: Matrix): Matrix => ({ data: transpose(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows });
@@ -170,7 +172,7 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
           if (both.length !== 2 * h) fail(paths.bias, `has ${count(both.length, 'entry', 'entries')}; expected ${2 * h} (2·hiddenSize: Wb then Rb)`);
           bias = addBiases(both.subarray(0, h), both.subarray(h));
         }
-        return { paths, kernel, recurrentKernel, bias };
+        return { paths, kernel, recurrentKernel, bias, biasMayBeAbsent: true };
       });
     });
   }
@@ -235,13 +237,13 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
     const { hiddenSize: h, useBias } = spec.layers[k];
     const expectedInput = k === 0 ? `inputDim, the features of inputs` : `the output features of layer ${k - 1}`;
     const result = layer.map((cell): SimpleRnnWeights => {
-      const { kernel, recurrentKernel, bias, paths } = cell;
+      const { kernel, recurrentKernel, bias, paths, biasMayBeAbsent } = cell;
       if (kernel.rows !== layerInput) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`);
       else if (kernel.cols !== h) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`);
       if (recurrentKernel.cols !== h || recurrentKernel.rows !== h) {
         problems.add(paths.recurrentKernel, `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`);
       }
-      if (bias === null && useBias && !paths.bias.includes('.B[')) problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+      if (bias === null && useBias && !biasMayBeAbsent) problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
       if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
       if (bias !== null && bias.length !== h) problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
       return { inputDim: layerInput, hiddenSize: h, kernel: kernel.data, recurrentKernel: recurrentKernel.data, bias: bias ?? new Float32Array(h) };
