@@ -148,7 +148,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
 
   // Ready only after one forward pass through the route's own code path has worked.
   app.addHook('onReady', async () => {
-    warmUp(config.limits, cache);
+    warmUp(cache);
     app.readiness.markReady();
   });
 
