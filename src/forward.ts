@@ -8,8 +8,8 @@ import type { Limits } from './config.js';
 import { computeCost, denseForward, directionsOf, embeddingLookup, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
-import { JsonWriter } from './json-writer.js';
-import { ProblemList, count, readMatrix, toFloat32 } from './tensors.js';
+import { type JsonBody, JsonWriter } from './json-writer.js';
+import { ProblemList, count, readMatrix, storeFloat32 } from './tensors.js';
 import { oneHotTexts } from './text.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
@@ -79,9 +79,7 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
   for (let b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
     for (let t = 0; t < sequence.length && !problems.full; t++) {
-      const step = sequence[t];
-      const offset = (b * time + t) * features;
-      for (let f = 0; f < features; f++) out[offset + f] = toFloat32(step[f], () => `inputs[${b}][${t}][${f}]`, problems);
+      storeFloat32(sequence[t], out, (b * time + t) * features, (f) => `inputs[${b}][${t}][${f}]`, problems);
     }
   }
   return out;
@@ -181,7 +179,7 @@ function flatLayout(shape: number[], data: number[], limits: Limits): InputLayou
 
 function readFlat(data: number[], problems: ProblemList): Float32Array {
   const out = new Float32Array(data.length);
-  for (let i = 0; i < data.length && !problems.full; i++) out[i] = toFloat32(data[i], () => `inputs.data[${i}]`, problems);
+  storeFloat32(data, out, 0, (i) => `inputs.data[${i}]`, problems);
   return out;
 }
 
@@ -316,7 +314,7 @@ function checkFinite(result: NetworkResult, stateShapes: number[][]): void {
  * The response body, written straight from the typed arrays: the tensors by the JSON writer (nested or
  * flat), the small fields by JSON.stringify, in the order of the ForwardResponse schema.
  */
-export function writeResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
+export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBody {
   const batch = plan.shape[0];
   const { spec } = plan.model;
   const directions = directionsOf(spec);
@@ -347,10 +345,10 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult): Uint8Ar
     ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}),
   };
   writer.raw(`,"shapes":${JSON.stringify(shapes)},"model":${JSON.stringify(modelSummary(plan.model))}}`);
-  return writer.bytes();
+  return writer.body();
 }
 
-/** Plan → compute → the response body bytes: what the route sends (inline or on a worker). */
-export function forwardBody(plan: ForwardPlan): Uint8Array {
+/** Plan → compute → the response body: what the route sends (inline or on a worker). */
+export function forwardBody(plan: ForwardPlan): JsonBody {
   return writeResponse(plan, computeForward(plan));
 }

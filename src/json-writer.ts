@@ -3,6 +3,11 @@
  * intermediate nested arrays and no generic number-to-string conversion. Each float32 is written as its
  * shortest round-trip decimal, in the same notation as JavaScript's Number#toString (so the bytes equal
  * JSON.stringify of the same decimal): see `float32Text` for how the digits are found.
+ *
+ * Allocation matters as much as digits for small answers (a hello answer is ~400 bytes): a new typed array
+ * per answer cost more than writing its twelve numbers. So writers borrow one scratch buffer per thread
+ * (writing is synchronous; a writer made while another holds it gets its own buffer) and hand the result
+ * out once, as a string when small, as an exactly sized copy when large.
  */
 import { float32Text } from './float-format.js';
 
@@ -14,6 +19,20 @@ const COMMA = 44;
 const OPEN = 91;
 const CLOSE = 93;
 
+/**
+ * Answers below this many bytes come out as a string: Node then writes the headers and the body in one
+ * write, where a Buffer costs a second one (writev). Larger ones stay bytes (no copy into a string).
+ */
+export const TEXT_BELOW = 64 * 1024;
+
+/** The scratch buffer keeps the size of the largest answer up to this; larger ones get a buffer of their own. */
+const SCRATCH_MAX = 1 << 20;
+
+/** A JSON body ready to send: text when small, UTF-8 bytes when large. */
+export type JsonBody = string | Uint8Array;
+
+let scratch: Buffer | null = Buffer.allocUnsafeSlow(1 << 14);
+
 /** Whether the p-significant-digit decimal nearest a (whose decimal exponent is e) reads back as a. */
 function fits(a: number, e: number, p: number): boolean {
   const k = p - 1 - e;
@@ -24,28 +43,58 @@ function fits(a: number, e: number, p: number): boolean {
   return Math.fround(value) === a;
 }
 
-export class JsonWriter {
-  private buffer: Uint8Array;
-  private length = 0;
-  private readonly digits = new Uint8Array(10);
+const digits = new Uint8Array(10);
 
-  constructor(capacity = 1 << 16) {
-    this.buffer = new Uint8Array(capacity);
+export class JsonWriter {
+  private buffer: Buffer;
+  /** Whether `buffer` is the thread's scratch buffer (given back by `text`/`bytes`/`body`). */
+  private borrowed: boolean;
+  private length = 0;
+
+  constructor(capacity = 1 << 12) {
+    if (capacity <= SCRATCH_MAX) {
+      // Without a free scratch buffer (another writer holds it, or one failed midway) this writer's own
+      // buffer becomes the scratch buffer when it is done.
+      const free = scratch;
+      scratch = null;
+      this.buffer = free !== null && free.length >= capacity ? free : Buffer.allocUnsafeSlow(Math.max(capacity, 1 << 12));
+      this.borrowed = true;
+    } else {
+      this.buffer = Buffer.allocUnsafeSlow(capacity);
+      this.borrowed = false;
+    }
   }
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
     let size = this.buffer.length * 2;
     while (size < this.length + bytes) size *= 2;
-    const grown = new Uint8Array(size);
-    grown.set(this.buffer.subarray(0, this.length));
+    const grown = Buffer.allocUnsafeSlow(size);
+    this.buffer.copy(grown, 0, 0, this.length);
+    if (this.borrowed && size > SCRATCH_MAX) {
+      // Too large to keep around: the scratch buffer goes back as it was, this writer continues on its own.
+      scratch = this.buffer;
+      this.borrowed = false;
+    }
     this.buffer = grown;
   }
 
-  /** Writes ASCII text (JSON punctuation, keys, small values already serialised). */
+  /** Writes text (JSON punctuation, keys, small values already serialised). */
   raw(text: string): this {
-    this.reserve(text.length * 3);
-    this.length += Buffer.from(this.buffer.buffer, this.buffer.byteOffset).write(text, this.length, 'utf8');
+    const n = text.length;
+    this.reserve(n * 3);
+    const buf = this.buffer;
+    let at = this.length;
+    for (let i = 0; i < n; i++) {
+      const c = text.charCodeAt(i);
+      if (c >= 0x80) {
+        // Not ASCII: the rest through Node's UTF-8 encoder.
+        this.length = at + buf.write(text.slice(i), at, 'utf8');
+        return this;
+      }
+      buf[at++] = c;
+    }
+    this.length = at;
     return this;
   }
 
@@ -83,7 +132,7 @@ export class JsonWriter {
       }
       let n = 0;
       do {
-        this.digits[n++] = ZERO + (m % 10);
+        digits[n++] = ZERO + (m % 10);
         m = Math.floor(m / 10);
       } while (m > 0);
       // As Number#toString lays out a decimal of n digits whose point sits after `point` of them.
@@ -92,10 +141,10 @@ export class JsonWriter {
         buf[this.length++] = ZERO;
         buf[this.length++] = DOT;
         for (let z = 0; z < -point; z++) buf[this.length++] = ZERO;
-        for (let d = n - 1; d >= 0; d--) buf[this.length++] = this.digits[d];
+        for (let d = n - 1; d >= 0; d--) buf[this.length++] = digits[d];
       } else {
         for (let d = n - 1; d >= 0; d--) {
-          buf[this.length++] = this.digits[d];
+          buf[this.length++] = digits[d];
           if (n - d === point && d > 0) buf[this.length++] = DOT;
         }
         for (let z = n; z < point; z++) buf[this.length++] = ZERO;
@@ -140,12 +189,34 @@ export class JsonWriter {
     return this.raw(']}');
   }
 
-  /** The bytes written so far (a view, valid until the next write). */
+  /** Gives the scratch buffer back for the next writer (this one is done). */
+  private release(): void {
+    if (this.borrowed) {
+      scratch = this.buffer.length <= SCRATCH_MAX ? this.buffer : null;
+      this.borrowed = false;
+    }
+  }
+
+  /** The text written; the writer is done. */
+  text(): string {
+    const text = this.buffer.toString('utf8', 0, this.length);
+    this.release();
+    return text;
+  }
+
+  /** The bytes written, in an array of their own; the writer is done. */
   bytes(): Uint8Array {
-    return this.buffer.subarray(0, this.length);
+    const bytes = this.borrowed ? new Uint8Array(this.buffer.subarray(0, this.length)) : new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.length);
+    this.release();
+    return bytes;
+  }
+
+  /** What to send: the text below TEXT_BELOW bytes, else the bytes; the writer is done. */
+  body(): JsonBody {
+    return this.length < TEXT_BELOW ? this.text() : this.bytes();
   }
 
   toString(): string {
-    return Buffer.from(this.buffer.buffer, this.buffer.byteOffset, this.length).toString('utf8');
+    return this.text();
   }
 }

@@ -255,6 +255,33 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
   return weights;
 }
 
+/**
+ * A seeded model, its weights built on first use: where the pass runs on a worker, the worker builds them (a
+ * QR for a large hidden size would otherwise hold the event loop), and the main thread never does. A class,
+ * not an object literal with a getter: V8 builds those on a slow path, which showed in every small request.
+ * (Spreading one would lose `weights`: copy its fields by name, as pool.ts does.)
+ */
+class SeededModel implements ResolvedModel {
+  readonly buildCost: number;
+  #built: NetworkWeights | null = null;
+  readonly #cache: SeededWeightsCache;
+
+  constructor(
+    readonly spec: NetworkSpec,
+    readonly inputDim: number,
+    readonly seed: number,
+    cache: SeededWeightsCache,
+  ) {
+    this.#cache = cache;
+    this.buildCost = cache.has(seed, spec, inputDim) ? 0 : seededWeightsCost(spec);
+  }
+
+  get weights(): NetworkWeights {
+    this.#built ??= this.#cache.get(this.seed, this.spec, this.inputDim);
+    return this.#built;
+  }
+}
+
 export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
   checkExclusive(model);
   const bidirectional = model.bidirectional === undefined ? null : { mergeMode: model.bidirectional.mergeMode ?? null };
@@ -274,20 +301,7 @@ export function resolveModel(model: ModelDescription, inputDim: number, limits: 
   }
   const spec: NetworkSpec = { layers, bidirectional };
   if (cells === null) {
-    const seed = model.seed ?? 0;
-    // Built on first use: where the pass runs on a worker, the worker builds them (a QR for a large hidden
-    // size would otherwise hold the event loop), and the main thread never does.
-    let built: NetworkWeights | null = null;
-    return {
-      spec,
-      inputDim,
-      seed,
-      buildCost: cache.has(seed, spec, inputDim) ? 0 : seededWeightsCost(spec),
-      get weights() {
-        built ??= cache.get(seed, spec, inputDim);
-        return built;
-      },
-    };
+    return new SeededModel(spec, inputDim, model.seed ?? 0, cache);
   }
   return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null, buildCost: 0 };
 }

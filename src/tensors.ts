@@ -30,20 +30,31 @@ export function count(n: number, one: string, many = `${one}s`): string {
   return `${n} ${n === 1 ? one : many}`;
 }
 
-/** Rounds to float32 and reports a number that float32 cannot hold (it would become ±Infinity). */
-export function toFloat32(value: number, path: () => string, problems: ProblemList): number {
-  const f = Math.fround(value);
-  if (f === Infinity || f === -Infinity) {
-    problems.add(path(), `${value} is outside the float32 range (±${FLOAT32_MAX})`);
-    return 0;
+/** Why a JSON number cannot be read as float32: it would become ±Infinity. */
+export function outOfFloat32(value: number): string {
+  return `${value} is outside the float32 range (±${FLOAT32_MAX})`;
+}
+
+/**
+ * Stores `values` at `out[offset...]` as float32 and reports each that float32 cannot hold (stored as 0);
+ * `path(i)` names value i. The check is on the stored value, so the loop allocates nothing per number.
+ */
+export function storeFloat32(values: readonly number[], out: Float32Array, offset: number, path: (i: number) => string, problems: ProblemList): void {
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    out[offset + i] = values[i];
+    const f = out[offset + i];
+    if (f === Infinity || f === -Infinity) {
+      problems.add(path(i), outOfFloat32(values[i]));
+      out[offset + i] = 0;
+    }
   }
-  return f;
 }
 
 /** Copies a vector `[n]` into a Float32Array (length already checked). */
 export function readVector(values: readonly number[], name: string, problems: ProblemList): Float32Array {
   const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toFloat32(values[i], () => `${name}[${i}]`, problems);
+  storeFloat32(values, out, 0, (i) => `${name}[${i}]`, problems);
   return out;
 }
 
@@ -65,7 +76,7 @@ export function readMatrix(
       problems.add(`${name}[${r}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${cols} (${expected})`);
       continue;
     }
-    for (let c = 0; c < cols; c++) out[r * cols + c] = toFloat32(row[c], () => `${name}[${r}][${c}]`, problems);
+    storeFloat32(row, out, r * cols, (c) => `${name}[${r}][${c}]`, problems);
   }
   return out;
 }

@@ -10,7 +10,9 @@ import { type NetworkSpec, type NetworkWeights, seededNetworkWeights } from './e
  * set each layer's input size). Activation, bias use and clip do not change them.
  */
 function cacheKey(seed: number, spec: NetworkSpec, inputDim: number): string {
-  return JSON.stringify([seed, inputDim, spec.layers.map((l) => l.hiddenSize), spec.bidirectional === null ? 'none' : spec.bidirectional.mergeMode]);
+  let key = `${seed} ${inputDim} ${spec.bidirectional === null ? 'none' : spec.bidirectional.mergeMode}`;
+  for (const layer of spec.layers) key += ` ${layer.hiddenSize}`;
+  return key;
 }
 
 /**

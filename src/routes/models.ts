@@ -9,6 +9,8 @@ import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { modelSummary } from '../model.js';
 import type { ForwardRunner } from '../pool.js';
+import type { JsonBody } from '../json-writer.js';
+import { sendJson } from './json-reply.js';
 import type { ModelRepository, ServedModel } from '../repository.js';
 import { inputsOf, outputsOf, planServed } from '../served.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
@@ -63,10 +65,9 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
       500: problem('Unexpected server error (logged; no details exposed)'),
     },
   });
-  const forward = async (served: ServedModel, body: ModelForwardRequest): Promise<Buffer> => {
+  const forward = async (served: ServedModel, body: ModelForwardRequest): Promise<JsonBody> => {
     const plan = planServed(served, body, limits, cache);
-    const bytes = await app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
-    return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    return app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
   };
 
   app.get('/models', {
@@ -97,15 +98,13 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
   app.post(MODEL_FORWARD_ROUTES[0], {
     schema: { ...forwardSchema('Run a batch through the latest version of a served model'), params: ModelParams },
     handler: async (request, reply) => {
-      const body = await forward(repository.get(request.params.name), request.body);
-      return reply.type('application/json; charset=utf-8').send(body as never);
+      return sendJson(reply, await forward(repository.get(request.params.name), request.body));
     },
   });
   app.post(MODEL_FORWARD_ROUTES[1], {
     schema: { ...forwardSchema('Run a batch through one version of a served model'), params: ModelVersionParams },
     handler: async (request, reply) => {
-      const body = await forward(repository.get(request.params.name, request.params.version), request.body);
-      return reply.type('application/json; charset=utf-8').send(body as never);
+      return sendJson(reply, await forward(repository.get(request.params.name, request.params.version), request.body));
     },
   });
 };

@@ -51,8 +51,8 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     try {
       const plan = oipForwardRequest(served, request);
       const forward = planServed(served, plan.body, limits, cache);
-      const bytes = await app.metrics.timeForward(forward.shape, () => runner.run(forward), served);
-      return oipResponse(served, request, plan, JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8')));
+      const body = await app.metrics.timeForward(forward.shape, () => runner.run(forward), served);
+      return oipResponse(served, request, plan, JSON.parse(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')));
     } catch (e) {
       throw inProtocolTerms(e);
     }

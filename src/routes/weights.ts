@@ -3,7 +3,7 @@ import { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
 import { jsonBodyErrorResponses } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import type { ForwardRunner } from '../pool.js';
-import { sendJsonBytes } from './json-reply.js';
+import { sendJson } from './json-reply.js';
 import { describeCost, describeModel, resolveWeightsRequest } from '../weights.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
@@ -30,10 +30,8 @@ const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeights
     handler: async (request, reply) => {
       // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
       const model = resolveWeightsRequest(request.body, limits, cache);
-      const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () =>
-        new TextEncoder().encode(JSON.stringify(describeModel(model))),
-      );
-      return sendJsonBytes(reply, body);
+      const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () => JSON.stringify(describeModel(model)));
+      return sendJson(reply, body);
     },
   });
 };
