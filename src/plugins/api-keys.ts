@@ -34,25 +34,30 @@ function isOpen(request: FastifyRequest, protectMetrics: boolean): boolean {
   return isProbe(request) || isApiDescription(request) || isPlaygroundPage(request) || (isMetrics(request) && !protectMetrics);
 }
 
+/** Why this request may not pass; undefined when it may. */
+function refusal(request: FastifyRequest, protectMetrics: boolean, keyDigests: readonly Buffer[]): ProblemError | undefined {
+  if (isOpen(request, protectMetrics)) return undefined;
+  const header = request.headers.authorization;
+  if (header === undefined || header === '') {
+    return new ProblemError('unauthorized', 'this server needs an API key: send Authorization: Bearer <key>', [], {
+      'www-authenticate': 'Bearer realm="rnn-serve"',
+    });
+  }
+  const match = BEARER.exec(header);
+  if (match === null) {
+    return new ProblemError('unauthorized', 'the Authorization header is not of the form Bearer <key>', [], {
+      'www-authenticate': 'Bearer realm="rnn-serve", error="invalid_request"',
+    });
+  }
+  return keyMatches(match[1], keyDigests) ? undefined : new ProblemError('forbidden', 'the API key is not valid for this server');
+}
+
 export default fp(
   async function apiKeys(app: FastifyInstance, { keys, protectMetrics }: ApiKeyOptions) {
     if (keys.length === 0) return;
     const keyDigests = keys.map(digest);
-    app.addHook('onRequest', async (request) => {
-      if (isOpen(request, protectMetrics)) return;
-      const header = request.headers.authorization;
-      if (header === undefined || header === '') {
-        throw new ProblemError('unauthorized', 'this server needs an API key: send Authorization: Bearer <key>', [], {
-          'www-authenticate': 'Bearer realm="rnn-serve"',
-        });
-      }
-      const match = BEARER.exec(header);
-      if (match === null) {
-        throw new ProblemError('unauthorized', 'the Authorization header is not of the form Bearer <key>', [], {
-          'www-authenticate': 'Bearer realm="rnn-serve", error="invalid_request"',
-        });
-      }
-      if (!keyMatches(match[1], keyDigests)) throw new ProblemError('forbidden', 'the API key is not valid for this server');
+    app.addHook('onRequest', (request, _reply, done) => {
+      done(refusal(request, protectMetrics, keyDigests));
     });
   },
   { name: 'api-keys', dependencies: ['problems'] },

@@ -1,10 +1,10 @@
 /**
  * A bound on compute requests admitted at once (computing, or received and waiting their turn): beyond
  * MAX_CONCURRENT_FORWARD a request is answered 503 problem+json with `Retry-After` at once instead of queueing
- * behind the others. Compute runs on the event loop, so admitted requests yield once before computing: that
- * lets every request already received be read, and counted, before the event loop is busy again.
+ * behind the others. Admission itself never waits: the compute runner (pool.ts) yields to the event loop once
+ * before an inline computation large enough to hold it, so that requests already received are read, and
+ * counted here, before it runs; small requests, the common case, go straight through.
  */
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../problems.js';
@@ -21,27 +21,28 @@ export default fp(
   async function forwardAdmission(app: FastifyInstance, { routes, maxConcurrent, retryAfterSeconds }: AdmissionOptions) {
     if (maxConcurrent === 0) return;
     const bounded = new Set(routes);
-    const admitted = new WeakSet<object>();
     let active = 0;
+    // 'close' comes once for every response (Node guards it), also when the client went away first: one
+    // shared listener releases the slot, with no per-request bookkeeping.
+    const release = () => {
+      active -= 1;
+    };
 
-    app.addHook('onRequest', async (request, reply) => {
-      if (!bounded.has(request.routeOptions.url ?? '')) return;
+    app.addHook('onRequest', (request, reply, done) => {
+      if (!bounded.has(request.routeOptions.url ?? '')) return done();
       if (active >= maxConcurrent) {
-        throw new ProblemError(
-          'overloaded',
-          `${active} compute requests are already running or waiting; the limit is ${maxConcurrent} (MAX_CONCURRENT_FORWARD); retry after ${retryAfterSeconds} s`,
-          [],
-          { 'retry-after': String(retryAfterSeconds) },
+        return done(
+          new ProblemError(
+            'overloaded',
+            `${active} compute requests are already running or waiting; the limit is ${maxConcurrent} (MAX_CONCURRENT_FORWARD); retry after ${retryAfterSeconds} s`,
+            [],
+            { 'retry-after': String(retryAfterSeconds) },
+          ),
         );
       }
       active += 1;
-      admitted.add(request);
-      reply.raw.once('close', () => {
-        if (admitted.delete(request)) active -= 1;
-      });
-    });
-    app.addHook('preHandler', async (request) => {
-      if (admitted.has(request)) await yieldToEventLoop();
+      reply.raw.on('close', release);
+      done();
     });
   },
   { name: 'forward-admission', dependencies: ['problems'] },

@@ -3,11 +3,14 @@
  * by route template, method and status; request latency; requests in flight; requests shed; the engine's
  * compute time and the batch sizes and time steps it sees; and prom-client's process metrics (event loop
  * lag, heap, RSS, CPU). Labels use the route template, never the raw URL, so their number stays bounded.
+ * What is recorded on every request goes to series of our own (metric-series.ts), which prom-client reads
+ * at scrape time: its own `inc`/`observe` hash their labels on every call, which cost more than all the rest.
  */
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { ProblemError } from '../problems.js';
+import { SeriesSet, registerCounter, registerHistogram } from './metric-series.js';
 
 /** The route label of a request no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
@@ -23,6 +26,8 @@ export interface Metrics {
    * (`ok`, or the problem kind) and times it per model. Labels come only from the repository, so they are bounded.
    */
   timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T>;
+  /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
+  observeForward(shape: readonly number[], computeSeconds: number): void;
 }
 
 declare module 'fastify' {
@@ -31,21 +36,21 @@ declare module 'fastify' {
   }
 }
 
-const inFlightRequests = new WeakSet<object>();
+/** A histogram without labels: its one series. */
+function unlabelled(registry: Registry, name: string, help: string, buckets: readonly number[]) {
+  const set = new SeriesSet([], buckets);
+  registerHistogram(registry, name, help, set);
+  return set.at();
+}
 
 export default fp(
   async function metrics(app: FastifyInstance) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
-    const labelNames = ['method', 'route', 'status_code'] as const;
-    const requests = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [registry] });
-    const latency = new Histogram({
-      name: 'http_request_duration_seconds',
-      help: 'Time from receiving a request to sending its answer',
-      labelNames,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
+    // One series per label set serves both: a request's count is its latency histogram's count.
+    const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY_BUCKETS);
+    registerCounter(registry, 'http_requests_total', 'HTTP requests answered', requests);
+    registerHistogram(registry, 'http_request_duration_seconds', 'Time from receiving a request to sending its answer', requests);
     const inFlight = new Gauge({ name: 'http_requests_in_flight', help: 'Requests received and not yet answered', registers: [registry] });
     const shed = new Counter({
       name: 'http_requests_shed_total',
@@ -53,44 +58,35 @@ export default fp(
       labelNames: ['reason'] as const,
       registers: [registry],
     });
-    const computeSeconds = new Histogram({
-      name: 'rnn_forward_compute_seconds',
-      help: 'Time of one forward pass: the engine and writing its JSON answer, inline or on a worker (not parsing or validation)',
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
-    const batchSize = new Histogram({
-      name: 'rnn_forward_batch_size',
-      help: 'Sequences per forward request',
-      buckets: POWERS_OF_TWO(1024),
-      registers: [registry],
-    });
-    const timeSteps = new Histogram({
-      name: 'rnn_forward_time_steps',
-      help: 'Time steps per forward request',
-      buckets: POWERS_OF_TWO(16384),
-      registers: [registry],
-    });
+    const computeSeconds = unlabelled(
+      registry,
+      'rnn_forward_compute_seconds',
+      'Time of one forward pass: the engine and writing its JSON answer, inline or on a worker (not parsing or validation)',
+      LATENCY_BUCKETS,
+    );
+    const batchSize = unlabelled(registry, 'rnn_forward_batch_size', 'Sequences per forward request', POWERS_OF_TWO(1024));
+    const timeSteps = unlabelled(registry, 'rnn_forward_time_steps', 'Time steps per forward request', POWERS_OF_TWO(16384));
 
-    const modelInferences = new Counter({
-      name: 'rnn_model_inferences_total',
-      help: 'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
-      labelNames: ['model', 'version', 'outcome'] as const,
-      registers: [registry],
-    });
-    const modelComputeSeconds = new Histogram({
-      name: 'rnn_model_compute_seconds',
-      help: 'Time of one forward pass of a served model, by model and version',
-      labelNames: ['model', 'version'] as const,
-      buckets: LATENCY_BUCKETS,
-      registers: [registry],
-    });
+    const modelInferences = new SeriesSet(['model', 'version', 'outcome']);
+    registerCounter(
+      registry,
+      'rnn_model_inferences_total',
+      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
+      modelInferences,
+    );
+    const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
+    registerHistogram(registry, 'rnn_model_compute_seconds', 'Time of one forward pass of a served model, by model and version', modelComputeSeconds);
 
+    const observeForward = (shape: readonly number[], seconds: number) => {
+      computeSeconds.observe(seconds);
+      batchSize.observe(shape[0]);
+      timeSteps.observe(shape[1]);
+    };
     app.decorate('metrics', {
       registry,
+      observeForward,
       async timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T> {
-        const stop = computeSeconds.startTimer();
-        const stopModel = model ? modelComputeSeconds.startTimer({ model: model.name, version: model.version }) : null;
+        const start = performance.now();
         let outcome = 'ok';
         try {
           return await compute();
@@ -98,31 +94,29 @@ export default fp(
           outcome = error instanceof ProblemError ? error.kind : 'error';
           throw error;
         } finally {
-          stop();
-          batchSize.observe(shape[0]);
-          timeSteps.observe(shape[1]);
-          if (model && stopModel) {
-            stopModel();
-            modelInferences.inc({ model: model.name, version: model.version, outcome });
+          const seconds = (performance.now() - start) / 1000;
+          observeForward(shape, seconds);
+          if (model) {
+            modelComputeSeconds.at(model.name, model.version).observe(seconds);
+            modelInferences.at(model.name, model.version, outcome).inc();
           }
         }
       },
     });
 
-    app.addHook('onRequest', async (request, reply) => {
+    // 'close' comes once for every response (Node guards it), also when the client went away before the
+    // answer was sent: one shared listener keeps the gauge exact with no per-request bookkeeping.
+    const answered = () => inFlight.dec();
+    app.addHook('onRequest', (_request, reply, done) => {
       inFlight.inc();
-      inFlightRequests.add(request);
-      // 'close' comes for every response, also when the client went away before it was sent.
-      reply.raw.once('close', () => {
-        if (inFlightRequests.delete(request)) inFlight.dec();
-      });
+      reply.raw.on('close', answered);
+      done();
     });
-    app.addHook('onResponse', async (request, reply) => {
-      const labels = { method: request.method, route: request.routeOptions.url ?? UNMATCHED_ROUTE, status_code: reply.statusCode };
-      requests.inc(labels);
-      latency.observe(labels, reply.elapsedTime / 1000);
+    app.addHook('onResponse', (request, reply, done) => {
+      requests.at(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode).observe(reply.elapsedTime / 1000);
       const kind = request.problem?.kind;
       if (kind === 'overloaded' || kind === 'rate-limited') shed.inc({ reason: kind });
+      done();
     });
   },
   { name: 'metrics', dependencies: ['problems'] },

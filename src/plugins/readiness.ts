@@ -40,8 +40,9 @@ export default fp(
     const state = new Readiness();
     app.decorate('readiness', state);
     // While draining, answers close their connection: keep-alive clients reconnect, and reach another instance.
-    app.addHook('onSend', async (_request, reply) => {
+    app.addHook('onSend', (_request, reply, payload, done) => {
       if (state.state === 'draining') reply.header('connection', 'close');
+      done(null, payload);
     });
   },
   { name: 'readiness' },

@@ -4,7 +4,8 @@
  * of the request as `reqId`. One `request completed` line per request replaces Fastify's two.
  */
 import { randomUUID } from 'node:crypto';
-import { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController, type RawRequestDefaultExpression } from 'fastify';
+import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController, type RawRequestDefaultExpression } from 'fastify';
+import type { Logger } from 'pino';
 import fp from 'fastify-plugin';
 
 const SANE_REQUEST_ID = /^[A-Za-z0-9._:\-]{1,128}$/;
@@ -23,23 +24,31 @@ export class AccessLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const line = {
-      method: request.method,
-      url: request.url,
-      statusCode: reply.statusCode,
-      responseTimeMs: Math.round(reply.elapsedTime * 1000) / 1000,
-      remoteAddress: request.ip,
-      ...(request.problem ? { problem: request.problem.kind, detail: request.problem.message } : {}),
-    };
-    if (error) reply.log.error({ ...line, err: error }, 'request errored');
-    else reply.log.info(line, 'request completed');
+    if (error) reply.log.error({ ...accessLine(request, reply), err: error }, 'request errored');
+    // The line is built only to be written: with `info` off (LOG_LEVEL=warn…) a request costs no log work.
+    else if ((reply.log as LevelAwareLogger).isLevelEnabled('info')) reply.log.info(accessLine(request, reply), 'request completed');
   }
+}
+
+/** pino's, which every logger of this app is (app.ts); Fastify's logger type leaves it out. */
+type LevelAwareLogger = FastifyBaseLogger & Pick<Logger, 'isLevelEnabled'>;
+
+function accessLine(request: FastifyRequest, reply: FastifyReply) {
+  return {
+    method: request.method,
+    url: request.url,
+    statusCode: reply.statusCode,
+    responseTimeMs: Math.round(reply.elapsedTime * 1000) / 1000,
+    remoteAddress: request.ip,
+    ...(request.problem ? { problem: request.problem.kind, detail: request.problem.message } : {}),
+  };
 }
 
 export default fp(
   async function requestLog(app: FastifyInstance) {
-    app.addHook('onRequest', async (request, reply) => {
+    app.addHook('onRequest', (request, reply, done) => {
       reply.header('x-request-id', request.id);
+      done();
     });
   },
   { name: 'request-log' },

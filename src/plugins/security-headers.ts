@@ -34,9 +34,10 @@ const DOCS_HEADERS = { ...SECURITY_HEADERS, 'content-security-policy': DOCS_CSP 
 
 export default fp(
   async function securityHeaders(app: FastifyInstance) {
-    app.addHook('onSend', async (request, reply) => {
+    app.addHook('onSend', (request, reply, payload, done) => {
       const url = request.routeOptions.url ?? '';
       reply.headers(url === '/docs' || url.startsWith('/docs/') ? DOCS_HEADERS : API_HEADERS);
+      done(null, payload);
     });
   },
   { name: 'security-headers' },

@@ -88,6 +88,8 @@ t.test('rate limiting: off by default; with RATE_LIMIT_MAX, 429 problem+json wit
   const retryAfter = Number(third.headers['retry-after']);
   t.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${third.headers['retry-after']}`);
   t.equal(third.json().type, 'urn:rnn-serve:problem:rate-limited');
+  t.equal(third.headers['content-security-policy'], API_CSP, 'with the security headers');
+  t.match(third.headers['x-request-id'], /^[0-9a-f-]{36}$/);
   t.match(third.json().detail, /more than 2 requests in 30000 ms from this client \(RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS\)/);
   for (const url of ['/healthz', '/readyz', '/healthz', '/metrics']) t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} exempt`);
   t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^http_requests_shed_total\{reason="rate-limited"\} 1$/m);
@@ -123,6 +125,27 @@ t.test('security headers: a CSP that allows nothing on the API, the one Swagger 
   t.equal(spec.json().info.title, 'rnn-serve');
 });
 
+t.test('security headers and x-request-id on every kind of answer: errors, probes, metrics, HEAD', async (t) => {
+  const { app } = await build(t);
+  const answers: [string, Awaited<ReturnType<typeof app.inject>>, number][] = [
+    ['unknown route', await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'id-1' } }), 404],
+    ['other method', await app.inject({ method: 'GET', url: '/rnn/forward', headers: { 'x-request-id': 'id-2' } }), 405],
+    ['bad JSON', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json', 'x-request-id': 'id-3' }, payload: '{' }), 400],
+    ['media type', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'text/plain', 'x-request-id': 'id-4' }, payload: 'x' }), 415],
+    ['schema', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json', 'x-request-id': 'id-5' }, payload: '{}' }), 400],
+    ['probe', await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'id-6' } }), 200],
+    ['HEAD', await app.inject({ method: 'HEAD', url: '/healthz', headers: { 'x-request-id': 'id-7' } }), 200],
+    ['metrics', await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-request-id': 'id-8' } }), 200],
+  ];
+  for (const [i, [what, res, status]] of answers.entries()) {
+    t.equal(res.statusCode, status, what);
+    t.equal(res.headers['content-security-policy'], API_CSP, `${what}: CSP`);
+    t.equal(res.headers['x-content-type-options'], 'nosniff', `${what}: nosniff`);
+    t.equal(res.headers['cross-origin-resource-policy'], 'same-origin', `${what}: CORP`);
+    t.equal(res.headers['x-request-id'], `id-${i + 1}`, `${what}: request id`);
+  }
+});
+
 t.test('CORS: no headers unless CORS_ORIGINS; then only for the listed origins, preflights answered', async (t) => {
   const off = (await build(t)).app;
   const plain = await forward(off, { origin: 'https://app.example' });
@@ -143,4 +166,5 @@ t.test('CORS: no headers unless CORS_ORIGINS; then only for the listed origins, 
   t.equal(preflight.statusCode, 204, 'a preflight needs no key');
   t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example');
   t.match(preflight.headers['access-control-allow-headers'], /authorization/);
+  t.equal(preflight.headers['content-security-policy'], API_CSP, 'with the security headers');
 });

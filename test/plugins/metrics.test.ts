@@ -1,3 +1,5 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import t from 'tap';
 import { build, HELLO, HELLO_BATCH } from '../helpers/build.js';
 
@@ -74,3 +76,31 @@ t.test('timeForward times a promise until it settles', async (t) => {
   t.equal(sample(text, 'rnn_forward_batch_size_sum'), 2);
   t.equal(sample(text, 'rnn_forward_time_steps_sum'), 3);
 });
+
+t.test('in flight stays exact when a client goes away before its answer', async (t) => {
+  const { app } = await build(t);
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const inFlight = async () => sample(await app.metrics.registry.metrics(), 'http_requests_in_flight');
+
+  // Headers and a part of the body: the request is received (its hooks ran) and waits for the rest.
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('POST /rnn/forward HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"inputs":');
+  await until(async () => (await inFlight()) === 1, 'the request to be received');
+  t.equal(await inFlight(), 1);
+
+  socket.destroy();
+  await until(async () => (await inFlight()) === 0, 'the abandoned request to be let go');
+  t.equal(await inFlight(), 0, 'never answered, still no longer in flight');
+  t.equal((await forward(app, HELLO)).statusCode, 200);
+  t.equal(await inFlight(), 0, 'and answered requests still count down');
+});
+
+async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

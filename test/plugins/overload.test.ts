@@ -1,4 +1,7 @@
+import { once } from 'node:events';
+import { type AddressInfo, connect } from 'node:net';
 import t from 'tap';
+import { API_CSP } from '../../src/plugins/security-headers.js';
 import { build, HELLO } from '../helpers/build.js';
 import { send, startServer } from '../helpers/server.js';
 
@@ -10,9 +13,9 @@ const SLOW = { inputs: [Array.from({ length: 300 }, (_, i) => [Math.cos(i)])], h
 const forward = (app: App, payload: unknown = HELLO) =>
   app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
 
-async function until(condition: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+async function until(condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  while (!(await condition())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
@@ -61,6 +64,7 @@ t.test('under pressure (heap above MAX_HEAP_USED_BYTES): compute is shed, probes
   t.match(res.headers['content-type'], /^application\/problem\+json/);
   t.equal(res.json().type, 'urn:rnn-serve:problem:overloaded');
   t.match(res.json().detail, /the heap in use is above 1 bytes \(MAX_HEAP_USED_BYTES\); retry after 2 s/);
+  t.equal(res.headers['content-security-policy'], API_CSP, 'with the security headers');
   for (const url of ['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready', '/metrics']) {
     t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} is exempt`);
   }
@@ -85,4 +89,28 @@ t.test('a blocked event loop (delay above MAX_EVENT_LOOP_DELAY_MS) sheds, then s
   t.equal((await app.inject({ method: 'GET', url: '/readyz' })).statusCode, 200, 'still ready: a busy instance is not a broken one');
   await until(() => !app.isUnderPressure(), 'the next calm sample');
   t.equal((await forward(app)).statusCode, 200, 'served again');
+});
+
+t.test('MAX_CONCURRENT_FORWARD: the slot of a client that went away is released', async (t) => {
+  const { app } = await build(t, { overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0, retryAfterSeconds: 4 } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const inFlight = async () => /^http_requests_in_flight (\d+)$/m.exec(await app.metrics.registry.metrics())?.[1];
+
+  // Headers and a part of the body: admitted, and holding the one slot while it waits for the rest.
+  const socket = connect(port, '127.0.0.1');
+  await once(socket, 'connect');
+  socket.write('POST /rnn/forward HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"inputs":');
+  await until(async () => (await inFlight()) === '1', 'the request to be admitted');
+  const refused = await send(port, 'POST', '/rnn/forward', HELLO, { 'x-request-id': 'refused-1' }).answer;
+  t.equal(refused.status, 503);
+  t.equal(refused.headers['retry-after'], '4');
+  t.equal(JSON.parse(refused.body).type, 'urn:rnn-serve:problem:overloaded');
+  t.equal(refused.headers['x-request-id'], 'refused-1');
+  t.equal(refused.headers['content-security-policy'], API_CSP, 'the security headers too');
+
+  socket.destroy();
+  // The slot is released by the same 'close' that takes the request out of the in-flight gauge.
+  await until(async () => (await inFlight()) === '0', 'the abandoned request to be let go');
+  t.equal((await send(port, 'POST', '/rnn/forward', HELLO).answer).status, 200, 'served: the abandoned request let its slot go');
 });
