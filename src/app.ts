@@ -120,7 +120,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   });
 
   for (const skipped of repository.skipped) app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
-  const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
+  const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') }, cache);
   app.addHook('onClose', () => runner.close());
   new Gauge({
     name: 'rnn_pool_queue_depth',
@@ -130,7 +130,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(runner.queueSize);
     },
   });
-  await app.register(forwardRoute, { limits: config.limits, cache, runner });
+  await app.register(forwardRoute, { limits: config.limits, cache, runner, minBodyBytes: config.pool.minBodyBytes });
   await app.register(weightsRoute, { limits: config.limits, cache, runner });
   await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner });
   await app.register(oipRoutes, {

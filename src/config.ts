@@ -3,7 +3,7 @@
  * hit is here, with its environment variable and default (the README's limits table lists the same).
  */
 import { z } from 'zod';
-import { DEFAULT_POOL_THREADS, type PoolSettings } from './pool.js';
+import { DEFAULT_POOL_MIN_BODY_BYTES, DEFAULT_POOL_NICE, DEFAULT_POOL_THREADS, type PoolSettings } from './pool.js';
 
 /**
  * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
@@ -39,6 +39,8 @@ export const ConfigFromEnv = z.object({
   POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
   POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
   POOL_MAX_QUEUE: positiveInt(64),
+  POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES),
+  POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
   REQUEST_TIMEOUT_MS: offOrInt(30_000),
   KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
   CONNECTION_TIMEOUT_MS: offOrInt(0),
@@ -158,7 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     seededWeightsCache: e.SEEDED_WEIGHTS_CACHE,
-    pool: { threads: e.POOL_THREADS, minCompute: e.POOL_MIN_COMPUTE, maxQueue: e.POOL_MAX_QUEUE },
+    pool: { threads: e.POOL_THREADS, minCompute: e.POOL_MIN_COMPUTE, maxQueue: e.POOL_MAX_QUEUE, minBodyBytes: e.POOL_MIN_BODY_BYTES, nice: e.POOL_NICE },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,

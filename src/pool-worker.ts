@@ -1,22 +1,42 @@
 /**
  * The worker side of the compute pool: runs one forward plan (compute and JSON writing, the two costly
- * parts), or answers one /rnn/weights request, off the event loop and hands back the response bytes, transferred, not copied. Seeded weights
- * are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
+ * parts), answers one POST /rnn/forward body received as bytes (parsing and validation too), or answers one
+ * /rnn/weights request, off the event loop, and hands back the answer; bytes are transferred, not copied.
+ * Seeded weights are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
  */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { Piscina } from 'piscina';
 import { forwardBody, type ForwardPlan } from './forward.js';
+import { forwardFromJson } from './forward-json.js';
+import type { JsonBody } from './json-writer.js';
 import { ProblemError } from './problems.js';
 import { SeededWeightsCache } from './weights-cache.js';
-import type { ForwardTask, ForwardTaskResult, WeightsTask } from './pool.js';
+import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
 import { describeWeights } from './weights.js';
 
 const cache = new SeededWeightsCache(16);
 
-/** JSON text → bytes that can be moved to the main thread. */
-const jsonBytes = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
+/**
+ * Lowers this thread's priority (POOL_NICE). Linux keeps a nice value per thread, and setpriority(2) with a
+ * thread id sets that thread's alone: the event loop keeps its own. Elsewhere, or where it is refused, the
+ * worker runs as it is.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
+  } catch {
+    // No /proc, or not allowed: not worth failing the pool for.
+  }
+}
 
-function answer(task: ForwardTask | WeightsTask): Uint8Array {
-  if (task.kind === 'weights') return jsonBytes(describeWeights(task.request, task.limits, cache));
+lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
+
+function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskResult {
+  if (task.kind === 'weights') return JSON.stringify(describeWeights(task.request, task.limits, cache));
+  if (task.kind === 'forward-json') return forwardFromJson(task.bytes, task.limits, cache);
   const { model } = task.plan;
   const plan: ForwardPlan = {
     ...task.plan,
@@ -25,10 +45,21 @@ function answer(task: ForwardTask | WeightsTask): Uint8Array {
   return forwardBody(plan);
 }
 
-export default function runTask(task: ForwardTask | WeightsTask): ForwardTaskResult | ReturnType<typeof Piscina.move> {
+/** Bytes are moved (their buffer is transferred), not copied; text (a small answer) is cloned. */
+function moved(result: ForwardTaskResult): unknown {
+  const bytes = (body: JsonBody) => (typeof body === 'string' ? [] : [body.buffer]);
+  if (typeof result === 'string' || result instanceof Uint8Array) return typeof result === 'string' ? result : Piscina.move(result);
+  if ('body' in result) {
+    // A movable object of our own: its value is cloned, the listed buffers are transferred.
+    const movable = { [Piscina.transferableSymbol]: bytes(result.body), [Piscina.valueSymbol]: result };
+    return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+  }
+  return result;
+}
+
+export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTask): unknown {
   try {
-    // The bytes are moved (their buffer is transferred), not copied.
-    return Piscina.move(answer(task));
+    return moved(answer(task));
   } catch (error) {
     if (error instanceof ProblemError) return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
     throw error;

@@ -5,14 +5,18 @@
  * bench/pool-threshold.ts. Typed arrays go to the worker and the response bytes come back by transfer.
  */
 import { availableParallelism } from 'node:os';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
 import type { ProblemDetail } from '../schemas/problem.js';
 import { computeCost } from './engine/index.js';
 import type { WeightsRequest } from '../schemas/weights.js';
 import type { Limits } from './config.js';
 import { type ForwardPlan, forwardBody } from './forward.js';
+import { type JsonForwardResult, forwardFromJson } from './forward-json.js';
+import type { JsonBody } from './json-writer.js';
 import type { ResolvedModel } from './model.js';
 import { ProblemError, type ProblemKind } from './problems.js';
+import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface PoolSettings {
   /** Worker threads; 0 runs everything inline. */
@@ -21,6 +25,10 @@ export interface PoolSettings {
   readonly minCompute: number;
   /** Tasks waiting for a worker beyond which new ones are refused (503). */
   readonly maxQueue: number;
+  /** POST /rnn/forward bodies of at least this many bytes are parsed and validated on a worker too; 0 = never. */
+  readonly minBodyBytes: number;
+  /** The workers' nice value (0-19; 0 leaves them as the process is). */
+  readonly nice: number;
   /** Called when a worker fails outside a task (it is replaced). */
   readonly onError?: (error: unknown) => void;
 }
@@ -31,10 +39,36 @@ export interface PoolSettings {
  */
 export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
 
+/**
+ * JSON.parse and zod take ~10-15 ms per MB of numbers on the event loop, during which no small request is
+ * answered; from 64 KiB (≲ 1 ms there) the worker round trip (~0.3 ms) is worth it (bench/http.ts, mixed load).
+ */
+export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
+
+/**
+ * Workers run at a lower priority than the event loop: when they compete for a core, small requests and
+ * probes go first and a large pass takes a little longer (bench/http.ts, mixed load).
+ */
+export const DEFAULT_POOL_NICE = 10;
+
+/**
+ * An inline pass of at least this many multiply-adds (≳ 0.4 ms) first yields to the event loop once, so that
+ * requests already received are read (and counted by the admission bound) before it holds the loop; smaller
+ * ones run at once (a turn of the event loop costs more than they do).
+ */
+const YIELD_MIN_COMPUTE = 250_000;
+
 /** What crosses to a worker: a forward plan with seeded weights left out (the worker rebuilds them) … */
 export interface ForwardTask {
   readonly kind: 'forward';
   readonly plan: Omit<ForwardPlan, 'model'> & { readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null } };
+}
+
+/** … or a POST /rnn/forward body as received, parsed, validated and answered on the worker … */
+export interface JsonForwardTask {
+  readonly kind: 'forward-json';
+  readonly bytes: Uint8Array;
+  readonly limits: Limits;
 }
 
 /** … or a POST /rnn/weights request, answered whole on the worker. */
@@ -44,16 +78,19 @@ export interface WeightsTask {
   readonly limits: Limits;
 }
 
-/** The response bytes, or the problem a worker found (ProblemError does not survive structured clone). */
+/** The response body, or the problem a worker found (ProblemError does not survive structured clone). */
 export type ForwardTaskResult =
-  | Uint8Array
+  | JsonBody
+  | JsonForwardResult
   | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
 
 export interface ForwardRunner {
   /** The response body for a plan, computed inline or on a worker. */
-  run(plan: ForwardPlan): Promise<Uint8Array>;
+  run(plan: ForwardPlan): Promise<JsonBody>;
+  /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
+  runJson(bytes: Uint8Array, limits: Limits): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
-  runWeights(task: WeightsTask, cost: number, inline: () => Uint8Array): Promise<Uint8Array>;
+  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody): Promise<JsonBody>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   readonly threads: number;
@@ -71,9 +108,24 @@ function transferables(plan: ForwardPlan): ArrayBuffer[] {
   return [...buffers];
 }
 
-export function createForwardRunner(settings: PoolSettings): ForwardRunner {
+/** Runs a plan on the event loop, yielding once first when it is large enough to hold the loop. */
+async function inline(plan: ForwardPlan, cost: number): Promise<JsonBody> {
+  if (cost >= YIELD_MIN_COMPUTE) await yieldToEventLoop();
+  return forwardBody(plan);
+}
+
+const costOf = (plan: ForwardPlan) => computeCost(plan.model.spec, plan.shape) + plan.model.buildCost;
+
+export function createForwardRunner(settings: PoolSettings, cache: SeededWeightsCache): ForwardRunner {
   if (settings.threads === 0) {
-    return { run: async (plan) => forwardBody(plan), runWeights: async (_task, _cost, inline) => inline(), queueSize: 0, threads: 0, close: async () => {} };
+    return {
+      run: (plan) => inline(plan, costOf(plan)),
+      runJson: async (bytes, limits) => forwardFromJson(bytes, limits, cache),
+      runWeights: async (_task, _cost, inline) => inline(),
+      queueSize: 0,
+      threads: 0,
+      close: async () => {},
+    };
   }
   const pool = new Piscina({
     // Running from source (tsx, tap) the worker is the .ts file, loaded by the same loader (workers inherit
@@ -83,30 +135,42 @@ export function createForwardRunner(settings: PoolSettings): ForwardRunner {
     maxThreads: settings.threads,
     maxQueue: settings.maxQueue,
     idleTimeout: 60_000,
+    workerData: { nice: settings.nice },
   });
   // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
   // request it ran fails with a 500, and the event is logged.
   pool.on('error', (error: unknown) => settings.onError?.(error));
   /** Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. */
-  async function onWorker(task: ForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<Uint8Array> {
+  async function onWorker(task: ForwardTask | JsonForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<JsonBody | JsonForwardResult> {
     if (pool.queueSize >= settings.maxQueue) {
       throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
     }
     const result = (await pool.run(task, { transferList })) as ForwardTaskResult;
-    if (result instanceof Uint8Array) return result;
+    if (typeof result === 'string' || result instanceof Uint8Array || 'body' in result) return result;
     throw ProblemError.at(result.problem.kind, result.problem.errors);
   }
+  const bodyOf = (result: JsonBody | JsonForwardResult): JsonBody => {
+    if (typeof result === 'string' || result instanceof Uint8Array) return result;
+    throw new Error('a worker answered a forward task with the result of a JSON task');
+  };
 
   return {
     async run(plan) {
-      if (computeCost(plan.model.spec, plan.shape) + plan.model.buildCost < settings.minCompute) return forwardBody(plan);
+      const cost = costOf(plan);
+      if (cost < settings.minCompute) return inline(plan, cost);
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
       const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
       const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
-      return onWorker({ kind: 'forward', plan: { ...plan, model } }, transferables(plan));
+      return bodyOf(await onWorker({ kind: 'forward', plan: { ...plan, model } }, transferables(plan)));
+    },
+    async runJson(bytes, limits) {
+      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
+      const result = await onWorker({ kind: 'forward-json', bytes, limits }, whole ? [bytes.buffer as ArrayBuffer] : []);
+      if (typeof result === 'string' || result instanceof Uint8Array) throw new Error('a worker answered a JSON task with a bare body');
+      return result;
     },
     async runWeights(task, cost, inline) {
-      return cost < settings.minCompute ? inline() : onWorker(task);
+      return cost < settings.minCompute ? inline() : bodyOf(await onWorker(task));
     },
     get queueSize() {
       return pool.queueSize;

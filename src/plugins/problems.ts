@@ -8,78 +8,10 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import type { ProblemDetail } from '../../schemas/problem.js';
-import { PROBLEM_CONTENT_TYPE, ProblemError, jsonPath, problemBody } from '../problems.js';
-import { suggestKey } from '../schema-keys.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../problems.js';
+import { type ValidationEntry, schemaProblems } from '../schema-problems.js';
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-
-interface ValidationEntry {
-  keyword: string;
-  instancePath: string;
-  message?: string;
-  params: Record<string, unknown>;
-}
-
-/** `/inputs/0/1` (the zod type provider's instancePath) → `['inputs', 0, 1]`. */
-function segmentsOf(instancePath: string): (string | number)[] {
-  return instancePath
-    .split('/')
-    .filter((s) => s !== '')
-    .map((s) => (/^\d+$/.test(s) ? Number(s) : s));
-}
-
-interface ZodIssueLike {
-  code: string;
-  path: PropertyKey[];
-  message: string;
-  expected?: string;
-  keys?: string[];
-  errors?: ZodIssueLike[][];
-}
-
-/**
- * A union failure (e.g. `inputs` as nested arrays or as a flat tensor) is reported through the branch
- * the value was meant for: the one whose errors are not "wrong type at the top". Its nested paths are
- * far more useful than zod's bare "Invalid input".
- */
-function expandIssue(issue: ZodIssueLike, base: PropertyKey[]): ZodIssueLike[] {
-  const path = [...base, ...issue.path];
-  if (issue.code !== 'invalid_union' || !issue.errors) return [{ ...issue, path }];
-  const meant = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0 && i.code === 'invalid_type'));
-  if (meant.length > 0) return meant[0].flatMap((inner) => expandIssue(inner, path));
-  const expected = [...new Set(issue.errors.flatMap((branch) => branch.map((i) => i.expected).filter((e) => e !== undefined)))];
-  return [{ ...issue, path, message: `Invalid input: expected ${expected.join(' or ')}` }];
-}
-
-function schemaProblems(request: FastifyRequest, entries: readonly ValidationEntry[]): ProblemDetail[] {
-  const bodySchema = (request.routeOptions.schema as { body?: unknown } | undefined)?.body;
-  const issues = entries.slice(0, 20).flatMap((entry) =>
-    expandIssue(
-      { code: entry.keyword, path: [], message: entry.message ?? entry.keyword, ...(entry.params as object) } as ZodIssueLike,
-      segmentsOf(entry.instancePath),
-    ),
-  );
-  const out: ProblemDetail[] = [];
-  for (const issue of issues.slice(0, 20)) {
-    const segments = issue.path as (string | number)[];
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys ?? []) {
-        const hint = suggestKey(bodySchema, segments, key);
-        out.push({
-          path: jsonPath([...segments, key]),
-          message: `is not a known field${hint === null ? '' : `; did you mean ${hint}?`}`,
-        });
-      }
-      continue;
-    }
-    let message = issue.message;
-    const missing = /^Invalid input: expected (\w+), received undefined$/.exec(message);
-    if (missing) message = `is required (expected ${missing[1]})`;
-    out.push({ path: jsonPath(segments), message });
-  }
-  return out;
-}
 
 /** Fastify's own 4xx errors, with messages that say what to send instead. */
 function transportProblem(error: FastifyError, request: FastifyRequest, bodyLimit: number): ProblemError | null {
@@ -155,7 +87,7 @@ export default fp(
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
       else if (hasZodFastifySchemaValidationErrors(error)) {
-        problem = ProblemError.at('invalid-request', schemaProblems(request, error.validation as ValidationEntry[]));
+        problem = ProblemError.at('invalid-request', schemaProblems((request.routeOptions.schema as { body?: unknown } | undefined)?.body, error.validation as ValidationEntry[]));
       } else problem = transportProblem(error, request, options.bodyLimit);
 
       if (problem === null) {

@@ -1,9 +1,10 @@
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../schemas/forward.js';
 import { jsonBodyErrorResponses } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { planForward } from '../forward.js';
-import { sendJsonBytes } from './json-reply.js';
+import { DeferredJson, deferLargeJson, passDeferred } from '../plugins/json-body.js';
+import { sendJson } from './json-reply.js';
 import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
@@ -11,9 +12,18 @@ export interface ForwardRouteOptions {
   limits: Limits;
   cache: SeededWeightsCache;
   runner: ForwardRunner;
+  /** Bodies of at least this many bytes are parsed and validated on a worker (POOL_MIN_BODY_BYTES; 0 = never). */
+  minBodyBytes: number;
 }
 
-const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner }) => {
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner, minBodyBytes }) => {
+  // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
+  // is answered): a worker parses and validates them with the same schema, then computes.
+  const deferring = runner.threads > 0 && minBodyBytes > 0;
+  if (deferring) {
+    deferLargeJson(app, minBodyBytes);
+    app.setValidatorCompiler(passDeferred(validatorCompiler));
+  }
   app.post('/rnn/forward', {
     schema: {
       tags: ['rnn'],
@@ -34,9 +44,15 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
       },
     },
     handler: async (request, reply) => {
+      const received: unknown = request.body;
+      if (received instanceof DeferredJson) {
+        const result = await runner.runJson(received.bytes, limits);
+        app.metrics.observeForward(result.shape, result.computeSeconds);
+        return sendJson(reply, result.body);
+      }
       const plan = planForward(request.body, limits, cache);
       const body = await app.metrics.timeForward(plan.shape, () => runner.run(plan));
-      return sendJsonBytes(reply, body);
+      return sendJson(reply, body);
     },
   });
 };

@@ -1,0 +1,31 @@
+/**
+ * A POST /rnn/forward body as bytes → its answer: parse, validate against the route's schema, plan, compute,
+ * write. What the route does in steps on the event loop, in one call, for the workers that take large bodies
+ * off it; rejections are the same problems, with the same JSON paths.
+ */
+import { ForwardRequest } from '../schemas/forward.js';
+import type { Limits } from './config.js';
+import type { Shape3 } from './engine/index.js';
+import { forwardBody, planForward } from './forward.js';
+import { parseJsonBody } from './json-parse.js';
+import type { JsonBody } from './json-writer.js';
+import { ProblemError } from './problems.js';
+import { schemaProblems, validationEntries } from './schema-problems.js';
+import type { SeededWeightsCache } from './weights-cache.js';
+
+export interface JsonForwardResult {
+  readonly body: JsonBody;
+  /** [batch, time, inputDim] of the request, for the metrics. */
+  readonly shape: Shape3;
+  /** The forward pass and the writing of its answer (not parsing or validation), as rnn_forward_compute_seconds counts it. */
+  readonly computeSeconds: number;
+}
+
+export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: SeededWeightsCache): JsonForwardResult {
+  const parsed = ForwardRequest.safeParse(parseJsonBody(bytes));
+  if (!parsed.success) throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+  const plan = planForward(parsed.data, limits, cache);
+  const start = performance.now();
+  const body = forwardBody(plan);
+  return { body, shape: plan.shape, computeSeconds: (performance.now() - start) / 1000 };
+}

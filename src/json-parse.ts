@@ -1,0 +1,29 @@
+/**
+ * A JSON request body → its value, or a problem that says why not: the parser's own message (with the
+ * position) for bad JSON, the byte offset for invalid UTF-8 (which a plain string decode would silently turn
+ * into U+FFFD), the key for `__proto__`/`constructor` poisoning. Used by the body parser on the event loop and
+ * by the workers that parse large bodies.
+ */
+import secureJson from 'secure-json-parse';
+import { ProblemError } from './problems.js';
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function invalid(message: string): ProblemError {
+  return ProblemError.at('invalid-json', [{ path: '$', message }]);
+}
+
+export function parseJsonBody(body: Uint8Array): unknown {
+  if (body.length === 0) throw invalid('is empty; expected a JSON object');
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw invalid('is not valid UTF-8');
+  }
+  try {
+    return secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' });
+  } catch (error) {
+    throw invalid(`is not valid JSON: ${(error as Error).message}`);
+  }
+}
