@@ -25,7 +25,9 @@ export function seededWeightsCost(spec: NetworkSpec): number {
 }
 
 export class SeededWeightsCache {
-  private readonly entries = new Map<string, NetworkWeights>();
+  /** Each set with the tick of its last use: a hit only updates a number (re-inserting into the Map on every hit, the usual LRU, showed in every small request's profile). */
+  private readonly entries = new Map<string, { weights: NetworkWeights; used: number }>();
+  private tick = 0;
   constructor(private readonly capacity: number) {}
 
   /** Whether this set is built already (a `get` would cost nothing). */
@@ -37,17 +39,28 @@ export class SeededWeightsCache {
     const key = cacheKey(seed, spec, inputDim);
     const hit = this.entries.get(key);
     if (hit !== undefined) {
-      // Map keeps insertion order: re-inserting marks the entry most recently used.
-      this.entries.delete(key);
-      this.entries.set(key, hit);
-      return hit;
+      hit.used = ++this.tick;
+      return hit.weights;
     }
     const weights = seededNetworkWeights(seed, spec, inputDim);
     if (this.capacity > 0) {
-      if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-      this.entries.set(key, weights);
+      if (this.entries.size >= this.capacity) this.evictLeastRecentlyUsed();
+      this.entries.set(key, { weights, used: ++this.tick });
     }
     return weights;
+  }
+
+  /** Only when a new set is built (a QR factorisation), so a scan of at most `capacity` entries is nothing. */
+  private evictLeastRecentlyUsed(): void {
+    let oldest: string | null = null;
+    let used = Infinity;
+    for (const [key, entry] of this.entries) {
+      if (entry.used < used) {
+        used = entry.used;
+        oldest = key;
+      }
+    }
+    if (oldest !== null) this.entries.delete(oldest);
   }
 
   get size(): number {

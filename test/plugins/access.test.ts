@@ -1,6 +1,6 @@
 import t from 'tap';
 import { keyMatches } from '../../src/plugins/api-keys.js';
-import { API_CSP, DOCS_CSP } from '../../src/plugins/security-headers.js';
+import { API_CSP, API_SECURITY_HEADERS, DOCS_CSP, DOCUMENT_SECURITY_HEADERS } from '../../src/plugins/security-headers.js';
 import { createHash } from 'node:crypto';
 import { build, HELLO } from '../helpers/build.js';
 
@@ -123,6 +123,23 @@ t.test('security headers: a CSP that allows nothing on the API, the one Swagger 
   const spec = await app.inject({ method: 'GET', url: '/docs/json' });
   t.equal(spec.statusCode, 200, 'the spec the UI loads');
   t.equal(spec.json().info.title, 'rnn-serve');
+});
+
+t.test('HTML documents get every helmet default; JSON answers only the ones that apply to an API', async (t) => {
+  const { app } = await build(t);
+  const pick = (headers: Record<string, unknown>, names: string[]) => Object.fromEntries(names.map((name) => [name, headers[name]]));
+  const apiNames = Object.keys(API_SECURITY_HEADERS);
+  const documentOnly = Object.keys(DOCUMENT_SECURITY_HEADERS).filter((name) => !apiNames.includes(name));
+  t.ok(documentOnly.length >= 5, `document-only headers: ${documentOnly}`);
+  for (const url of ['/docs/', '/']) {
+    const page = await app.inject({ method: 'GET', url });
+    t.match(page.headers['content-type'], /^text\/html/, `${url} is a document`);
+    t.same(pick(page.headers, Object.keys(DOCUMENT_SECURITY_HEADERS)), DOCUMENT_SECURITY_HEADERS, `${url}: all of them`);
+  }
+  for (const answer of [await forward(app), await app.inject({ method: 'GET', url: '/nope' }), await app.inject({ method: 'GET', url: '/healthz' })]) {
+    t.same(pick(answer.headers, apiNames), API_SECURITY_HEADERS, `${answer.headers['content-type']}: the API set`);
+    t.same(pick(answer.headers, documentOnly), Object.fromEntries(documentOnly.map((name) => [name, undefined])), 'and none of the document ones');
+  }
 });
 
 t.test('security headers and x-request-id on every kind of answer: errors, probes, metrics, HEAD', async (t) => {
