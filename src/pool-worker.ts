@@ -9,7 +9,6 @@ import { setPriority } from 'node:os';
 import { Piscina } from 'piscina';
 import { forwardBody, type ForwardPlan } from './forward.js';
 import { forwardFromJson } from './forward-json.js';
-import type { JsonBody } from './json-writer.js';
 import { ProblemError } from './problems.js';
 import { SeededWeightsCache } from './weights-cache.js';
 import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
@@ -47,11 +46,10 @@ function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskR
 
 /** Bytes are moved (their buffer is transferred), not copied; text (a small answer) is cloned. */
 function moved(result: ForwardTaskResult): unknown {
-  const bytes = (body: JsonBody) => (typeof body === 'string' ? [] : [body.buffer]);
-  if (typeof result === 'string' || result instanceof Uint8Array) return typeof result === 'string' ? result : Piscina.move(result);
-  if ('body' in result) {
-    // A movable object of our own: its value is cloned, the listed buffers are transferred.
-    const movable = { [Piscina.transferableSymbol]: bytes(result.body), [Piscina.valueSymbol]: result };
+  if (result instanceof Uint8Array) return Piscina.move(result);
+  if (typeof result === 'object' && 'body' in result && result.body instanceof Uint8Array) {
+    // A movable object of our own: its value is cloned, except the answer's buffer, which is transferred.
+    const movable = { [Piscina.transferableSymbol]: result.body.buffer, [Piscina.valueSymbol]: result };
     return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
   }
   return result;

@@ -2,7 +2,8 @@
  * Where a forward pass runs: small requests inline (a worker round trip costs more than they do), large
  * ones on a piscina worker pool so the event loop keeps answering small requests and health probes.
  * The split is a compute cost threshold (multiply-adds, as MAX_COMPUTE counts them), measured in
- * bench/pool-threshold.ts. Typed arrays go to the worker and the response bytes come back by transfer.
+ * bench/pool-threshold.ts. Large POST /rnn/forward bodies go to a worker unparsed (parsing them is costly too).
+ * Typed arrays go to the worker and the response bytes come back by transfer.
  */
 import { availableParallelism } from 'node:os';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
@@ -97,16 +98,22 @@ export interface ForwardRunner {
   close(): Promise<void>;
 }
 
+/** The buffer under `array` when the array spans all of it (so moving the buffer moves nothing else). */
+function wholeBuffer(array: ArrayBufferView | null | undefined): ArrayBuffer | null {
+  return array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength ? array.buffer : null;
+}
+
 function transferables(plan: ForwardPlan): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  const add = (array: ArrayBufferView | null | undefined) => {
-    if (array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength) buffers.add(array.buffer);
-  };
-  add(plan.inputs);
-  add(plan.mask);
-  plan.initialStates?.forEach(add);
+  for (const array of [plan.inputs, plan.mask, ...(plan.initialStates ?? [])]) {
+    const buffer = wholeBuffer(array);
+    if (buffer !== null) buffers.add(buffer);
+  }
   return [...buffers];
 }
+
+type WorkerProblem = Extract<ForwardTaskResult, { problem: unknown }>;
+const isProblem = (result: unknown): result is WorkerProblem => typeof result === 'object' && result !== null && 'problem' in result;
 
 /** Runs a plan on the event loop, yielding once first when it is large enough to hold the loop. */
 async function inline(plan: ForwardPlan, cost: number): Promise<JsonBody> {
@@ -140,19 +147,18 @@ export function createForwardRunner(settings: PoolSettings, cache: SeededWeights
   // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
   // request it ran fails with a 500, and the event is logged.
   pool.on('error', (error: unknown) => settings.onError?.(error));
-  /** Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. */
-  async function onWorker(task: ForwardTask | JsonForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<JsonBody | JsonForwardResult> {
+  /**
+   * Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. `T`: what
+   * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult).
+   */
+  async function onWorker<T>(task: ForwardTask | JsonForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<T> {
     if (pool.queueSize >= settings.maxQueue) {
       throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
     }
-    const result = (await pool.run(task, { transferList })) as ForwardTaskResult;
-    if (typeof result === 'string' || result instanceof Uint8Array || 'body' in result) return result;
-    throw ProblemError.at(result.problem.kind, result.problem.errors);
+    const result: unknown = await pool.run(task, { transferList });
+    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
+    return result as T;
   }
-  const bodyOf = (result: JsonBody | JsonForwardResult): JsonBody => {
-    if (typeof result === 'string' || result instanceof Uint8Array) return result;
-    throw new Error('a worker answered a forward task with the result of a JSON task');
-  };
 
   return {
     async run(plan) {
@@ -161,16 +167,14 @@ export function createForwardRunner(settings: PoolSettings, cache: SeededWeights
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
       const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
       const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
-      return bodyOf(await onWorker({ kind: 'forward', plan: { ...plan, model } }, transferables(plan)));
+      return onWorker<JsonBody>({ kind: 'forward', plan: { ...plan, model } }, transferables(plan));
     },
     async runJson(bytes, limits) {
-      const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer;
-      const result = await onWorker({ kind: 'forward-json', bytes, limits }, whole ? [bytes.buffer as ArrayBuffer] : []);
-      if (typeof result === 'string' || result instanceof Uint8Array) throw new Error('a worker answered a JSON task with a bare body');
-      return result;
+      const buffer = wholeBuffer(bytes);
+      return onWorker<JsonForwardResult>({ kind: 'forward-json', bytes, limits }, buffer === null ? [] : [buffer]);
     },
     async runWeights(task, cost, inline) {
-      return cost < settings.minCompute ? inline() : bodyOf(await onWorker(task));
+      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task);
     },
     get queueSize() {
       return pool.queueSize;

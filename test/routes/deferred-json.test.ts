@@ -25,6 +25,12 @@ const VALID: Record<string, unknown> = {
   'the lecture batch': HELLO_BATCH,
   text: { text: ['hello', 'eol'], hiddenSize: 3, seed: 1 },
   'a large flat stacked bidirectional batch': large,
+  'an answer above 64 KiB (sent as bytes)': {
+    ...large,
+    inputs: { shape: [8, 40, 12], data: randomNested(rng(14), [8 * 40 * 12]) as number[] },
+    bidirectional: { mergeMode: 'concat' },
+    outputFormat: 'nested',
+  },
   'explicit weights with a mask and an initial state': {
     inputs: [[[0.5, -1], [2, 0.25], [1, 1]]],
     mask: [[true, false, true]],
@@ -61,6 +67,7 @@ t.test('answers from a worker-parsed body are byte-identical to the event loop',
     t.equal(a.headers['content-type'], b.headers['content-type'], `${name}: same content type`);
     t.equal(a.body, b.body, `${name}: byte-identical`);
   }
+  t.ok(Buffer.byteLength((await inline.app.inject({ method: 'POST', url: '/rnn/forward', payload: VALID['an answer above 64 KiB (sent as bytes)'] as object })).body) > 64 * 1024, 'the large answer is above 64 KiB');
 });
 
 t.test('problems found on the worker are the problems the event loop reports', async (t) => {
