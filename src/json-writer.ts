@@ -191,8 +191,9 @@ export class JsonWriter {
 
   /** Gives the scratch buffer back for the next writer (this one is done). */
   private release(): void {
+    // A borrowed buffer is never above SCRATCH_MAX: reserve() stops borrowing when it grows past it.
     if (this.borrowed) {
-      scratch = this.buffer.length <= SCRATCH_MAX ? this.buffer : null;
+      scratch = this.buffer;
       this.borrowed = false;
     }
   }
