@@ -7,11 +7,12 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Gauge } from 'prom-client';
 import { type Config, defaultConfig } from './config.js';
 import { tidyOpenApi } from './openapi.js';
+import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from './problems.js';
 import problems from './plugins/problems.js';
 import jsonBody from './plugins/json-body.js';

@@ -4,6 +4,7 @@
  * off it; rejections are the same problems, with the same JSON paths.
  */
 import { ForwardRequest } from '../schemas/forward.js';
+import { parseCommonForwardRequest } from '../schemas/forward-shortcut.js';
 import type { Limits } from './config.js';
 import type { Shape3 } from './engine/index.js';
 import { forwardBody, planForward } from './forward.js';
@@ -22,9 +23,14 @@ export interface JsonForwardResult {
 }
 
 export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: SeededWeightsCache): JsonForwardResult {
-  const parsed = ForwardRequest.safeParse(parseJsonBody(bytes));
-  if (!parsed.success) throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
-  const plan = planForward(parsed.data, limits, cache);
+  const json = parseJsonBody(bytes);
+  let request = parseCommonForwardRequest(json);
+  if (request === null) {
+    const parsed = ForwardRequest.safeParse(json);
+    if (!parsed.success) throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+    request = parsed.data;
+  }
+  const plan = planForward(request, limits, cache);
   const start = performance.now();
   const body = forwardBody(plan);
   return { body, shape: plan.shape, computeSeconds: (performance.now() - start) / 1000 };

@@ -1,10 +1,11 @@
-import { type FastifyPluginAsyncZod, validatorCompiler } from 'fastify-type-provider-zod';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../schemas/forward.js';
 import { jsonBodyErrorResponses } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { planForward } from '../forward.js';
 import { DeferredJson, deferLargeJson, passDeferred } from '../plugins/json-body.js';
 import { sendJson } from './json-reply.js';
+import { validatorCompiler } from '../validation.js';
 import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
 
