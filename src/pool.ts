@@ -86,8 +86,11 @@ export type ForwardTaskResult =
   | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
 
 export interface ForwardRunner {
-  /** The response body for a plan, computed inline or on a worker. */
-  run(plan: ForwardPlan): Promise<JsonBody>;
+  /**
+   * The response body for a plan: at once when it runs inline without first yielding to the event loop
+   * (a small pass: no promise, no turn of the loop), else a promise (inline after a yield, or on a worker).
+   */
+  run(plan: ForwardPlan): JsonBody | Promise<JsonBody>;
   /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
   runJson(bytes: Uint8Array, limits: Limits): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
@@ -115,10 +118,9 @@ function transferables(plan: ForwardPlan): ArrayBuffer[] {
 type WorkerProblem = Extract<ForwardTaskResult, { problem: unknown }>;
 const isProblem = (result: unknown): result is WorkerProblem => typeof result === 'object' && result !== null && 'problem' in result;
 
-/** Runs a plan on the event loop, yielding once first when it is large enough to hold the loop. */
-async function inline(plan: ForwardPlan, cost: number): Promise<JsonBody> {
-  if (cost >= YIELD_MIN_COMPUTE) await yieldToEventLoop();
-  return forwardBody(plan);
+/** Runs a plan on the event loop: at once, or after yielding once when it is large enough to hold the loop. */
+function inline(plan: ForwardPlan, cost: number): JsonBody | Promise<JsonBody> {
+  return cost < YIELD_MIN_COMPUTE ? forwardBody(plan) : yieldToEventLoop().then(() => forwardBody(plan));
 }
 
 const costOf = (plan: ForwardPlan) => computeCost(plan.model.spec, plan.shape) + plan.model.buildCost;
@@ -161,7 +163,7 @@ export function createForwardRunner(settings: PoolSettings, cache: SeededWeights
   }
 
   return {
-    async run(plan) {
+    run(plan) {
       const cost = costOf(plan);
       if (cost < settings.minCompute) return inline(plan, cost);
       // Listed field by field: spreading the model would run its lazy `weights` getter here.

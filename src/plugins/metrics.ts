@@ -20,12 +20,13 @@ const POWERS_OF_TWO = (max: number) => Array.from({ length: Math.log2(max) + 1 }
 
 export interface Metrics {
   readonly registry: Registry;
-  /** Runs one forward pass, timing it and recording its batch size and time steps (`shape` = [batch, time, …]). */
   /**
-   * With `model` (a served model of the repository), also counts the inference by model, version and outcome
-   * (`ok`, or the problem kind) and times it per model. Labels come only from the repository, so they are bounded.
+   * Runs one forward pass, timing it and recording its batch size and time steps (`shape` = [batch, time, …]);
+   * `compute` may answer at once (then so does this, with no promise) or with a promise. With `model` (a served
+   * model of the repository), also counts the inference by model, version and outcome (`ok`, or the problem
+   * kind) and times it per model. Labels come only from the repository, so they are bounded.
    */
-  timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T>;
+  timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T;
   /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
   observeForward(shape: readonly number[], computeSeconds: number): void;
 }
@@ -85,22 +86,34 @@ export default fp(
     app.decorate('metrics', {
       registry,
       observeForward,
-      async timeForward<T>(shape: readonly number[], compute: () => Promise<T>, model?: { readonly name: string; readonly version: string }): Promise<T> {
+      timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T {
         const start = performance.now();
-        let outcome = 'ok';
-        try {
-          return await compute();
-        } catch (error) {
-          outcome = error instanceof ProblemError ? error.kind : 'error';
-          throw error;
-        } finally {
+        const record = (outcome: string) => {
           const seconds = (performance.now() - start) / 1000;
           observeForward(shape, seconds);
           if (model) {
             modelComputeSeconds.at(model.name, model.version).observe(seconds);
             modelInferences.at(model.name, model.version, outcome).inc();
           }
+        };
+        const failed = (error: unknown): never => {
+          record(error instanceof ProblemError ? error.kind : 'error');
+          throw error;
+        };
+        let result: T;
+        try {
+          result = compute();
+        } catch (error) {
+          return failed(error);
         }
+        if (!(result instanceof Promise)) {
+          record('ok');
+          return result;
+        }
+        return result.then((value: unknown) => {
+          record('ok');
+          return value;
+        }, failed) as T;
       },
     });
 
