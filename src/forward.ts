@@ -6,7 +6,7 @@
 import type { ForwardRequest } from '../schemas/forward.js';
 import type { Limits } from './config.js';
 import { computeCost, denseForward, directionsOf, embeddingLookup, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
-import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
 import { type JsonBody, JsonWriter } from './json-writer.js';
 import { ProblemList, count, readMatrix, storeFloat32 } from './tensors.js';
@@ -277,7 +277,7 @@ export function computeForward(plan: ForwardPlan): NetworkResult {
   return { ...result, outputs, outputShape };
 }
 
-/** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`. */
+/** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`, or null. */
 function firstNonFinite(data: Float32Array, shape: readonly number[], name: string): string | null {
   for (let i = 0; i < data.length; i++) {
     if (!Number.isFinite(data[i])) {
@@ -294,11 +294,23 @@ function firstNonFinite(data: Float32Array, shape: readonly number[], name: stri
   return null;
 }
 
+const allFinite = (data: Float32Array): boolean => {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  return true;
+};
+
+/** [batch, hiddenSize] of state i (states go layer by layer, each direction in turn). */
+function stateShape(plan: ForwardPlan, i: number): number[] {
+  const { spec } = plan.model;
+  return [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize];
+}
+
 /** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
-function checkFinite(result: NetworkResult, stateShapes: number[][]): void {
+function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
+  if (allFinite(result.outputs) && result.states.every(allFinite)) return;
   const nonFinite =
     firstNonFinite(result.outputs, result.outputShape, 'outputs') ??
-    result.states.map((s, i) => firstNonFinite(s, stateShapes[i], result.states.length === 1 ? 'states' : `states[${i}]`)).find((x) => x !== null) ??
+    result.states.map((s, i) => firstNonFinite(s, stateShape(plan, i), result.states.length === 1 ? 'states' : `states[${i}]`)).find((x) => x !== null) ??
     null;
   if (nonFinite !== null) {
     throw ProblemError.at('non-finite-result', [
@@ -310,41 +322,66 @@ function checkFinite(result: NetworkResult, stateShapes: number[][]): void {
   }
 }
 
+function writeTensor(writer: JsonWriter, format: ForwardPlan['outputFormat'], data: Float32Array, shape: readonly number[]): void {
+  if (format === 'flat') writer.flat(data, shape);
+  else writer.nested(data, shape);
+}
+
 /**
- * The response body, written straight from the typed arrays: the tensors by the JSON writer (nested or
- * flat), the small fields by JSON.stringify, in the order of the ForwardResponse schema.
+ * The `model` field: `JSON.stringify(modelSummary(model))` (test/routes/forward.test.ts holds them equal),
+ * written straight into the answer. Activations and merge modes are identifiers from fixed lists.
+ */
+function writeModelSummary(writer: JsonWriter, model: ResolvedModel): void {
+  const { layers, bidirectional } = model.spec;
+  writer.raw('{"inputDim":').int(model.inputDim).raw(',"hiddenSize":').int(layers[layers.length - 1].hiddenSize);
+  writer.raw(',"seed":');
+  if (model.seed === null) writer.raw('null');
+  else writer.int(model.seed);
+  writer.raw(',"layers":[');
+  for (let k = 0; k < layers.length; k++) {
+    const layer = layers[k];
+    writer.raw(k === 0 ? '{"hiddenSize":' : ',{"hiddenSize":').int(layer.hiddenSize);
+    writer.raw(`,"activation":"${layer.activation}","useBias":${layer.useBias},"goBackwards":${layer.goBackwards},"clip":${layer.clip === null ? 'null' : JSON.stringify(layer.clip)}}`);
+  }
+  writer.raw(bidirectional === null ? '],"bidirectional":null}' : bidirectional.mergeMode === null ? '],"bidirectional":{"mergeMode":null}}' : `],"bidirectional":{"mergeMode":"${bidirectional.mergeMode}"}}`);
+}
+
+/**
+ * The response body, written straight from the typed arrays in the order of the ForwardResponse schema:
+ * the tensors by the JSON writer (nested or flat), the shapes and the model summary too.
  */
 export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBody {
-  const batch = plan.shape[0];
-  const { spec } = plan.model;
-  const directions = directionsOf(spec);
-  const stateShapes = result.states.map((_, i) => [batch, spec.layers[Math.floor(i / directions)].hiddenSize]);
-  checkFinite(result, stateShapes);
-  const single = result.states.length === 1;
+  checkFinite(plan, result);
+  const { states } = result;
+  const single = states.length === 1;
+  const format = plan.outputFormat;
   const writer = new JsonWriter(64 + result.outputs.length * 12);
-  const tensor = (data: Float32Array, shape: readonly number[]) =>
-    plan.outputFormat === 'flat' ? writer.flat(data, shape) : writer.nested(data, shape);
   writer.raw('{"outputs":');
-  tensor(result.outputs, result.outputShape);
+  writeTensor(writer, format, result.outputs, result.outputShape);
   if (plan.returnState) {
     writer.raw(',"states":');
-    if (single) tensor(result.states[0], stateShapes[0]);
+    if (single) writeTensor(writer, format, states[0], stateShape(plan, 0));
     else {
-      writer.raw('[');
-      result.states.forEach((state, i) => {
-        if (i > 0) writer.raw(',');
-        tensor(state, stateShapes[i]);
-      });
+      for (let i = 0; i < states.length; i++) {
+        writer.raw(i === 0 ? '[' : ',');
+        writeTensor(writer, format, states[i], stateShape(plan, i));
+      }
       writer.raw(']');
     }
   }
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
-  const shapes = {
-    inputs: [...plan.shape],
-    outputs: [...result.outputShape],
-    ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}),
-  };
-  writer.raw(`,"shapes":${JSON.stringify(shapes)},"model":${JSON.stringify(modelSummary(plan.model))}}`);
+  writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
+  if (plan.returnState) {
+    writer.raw(',"states":');
+    if (single) writer.ints(stateShape(plan, 0));
+    else {
+      for (let i = 0; i < states.length; i++) writer.raw(i === 0 ? '[' : ',').ints(stateShape(plan, i));
+      writer.raw(']');
+    }
+  }
+  writer.raw('},"model":');
+  writeModelSummary(writer, plan.model);
+  writer.raw('}');
   return writer.body();
 }
 

@@ -43,13 +43,21 @@ function fits(a: number, e: number, p: number): boolean {
   return Math.fround(value) === a;
 }
 
-const digits = new Uint8Array(10);
+const digits = new Uint8Array(20);
+
+/** Nested empty arrays of `shape` (a dimension is 0, so there are no elements): `[]`, `[[],[]]`, ... */
+function emptyNested(shape: readonly number[]): unknown[] {
+  if (shape.length <= 1 || shape[0] === 0) return [];
+  return Array.from({ length: shape[0] }, () => emptyNested(shape.slice(1)));
+}
 
 export class JsonWriter {
   private buffer: Buffer;
   /** Whether `buffer` is the thread's scratch buffer (given back by `text`/`bytes`/`body`). */
   private borrowed: boolean;
   private length = 0;
+  /** Whether everything written so far is ASCII (the text is then read out as latin1, which is cheaper). */
+  private ascii = true;
 
   constructor(capacity = 1 << 12) {
     if (capacity <= SCRATCH_MAX) {
@@ -89,6 +97,7 @@ export class JsonWriter {
       const c = text.charCodeAt(i);
       if (c >= 0x80) {
         // Not ASCII: the rest through Node's UTF-8 encoder.
+        this.ascii = false;
         this.length = at + buf.write(text.slice(i), at, 'utf8');
         return this;
       }
@@ -155,30 +164,76 @@ export class JsonWriter {
     this.raw(float32Text(a));
   }
 
-  /** A row-major tensor as nested arrays of `shape`. */
+  /** Writes a non-negative safe integer (a size, an index, a seed). */
+  int(n: number): this {
+    if (!(Number.isSafeInteger(n) && n >= 0)) return this.raw(String(n));
+    this.reserve(16);
+    const buf = this.buffer;
+    let d = 0;
+    do {
+      digits[d++] = ZERO + (n % 10);
+      n = Math.floor(n / 10);
+    } while (n > 0);
+    while (d > 0) buf[this.length++] = digits[--d];
+    return this;
+  }
+
+  /** A shape: `[2,5,4]`. */
+  ints(values: readonly number[]): this {
+    this.reserve(1);
+    this.buffer[this.length++] = OPEN;
+    for (let i = 0; i < values.length; i++) {
+      if (i > 0) {
+        this.reserve(1);
+        this.buffer[this.length++] = COMMA;
+      }
+      this.int(values[i]);
+    }
+    this.reserve(1);
+    this.buffer[this.length++] = CLOSE;
+    return this;
+  }
+
+  /**
+   * A row-major tensor as nested arrays of `shape`, element by element: a bracket opens for every axis whose
+   * index just became 0 and closes for every axis whose index just wrapped (an odometer over the indices).
+   */
   nested(data: Float32Array, shape: readonly number[]): this {
-    const write = (offset: number, axis: number): void => {
-      this.reserve(1);
-      this.buffer[this.length++] = OPEN;
-      const stride = shape.slice(axis + 1).reduce((x, y) => x * y, 1);
-      for (let i = 0; i < shape[axis]; i++) {
-        if (i > 0) {
+    const rank = shape.length;
+    const total = data.length;
+    if (rank === 0 || total === 0) return this.raw(JSON.stringify(emptyNested(shape)));
+    const index = new Array<number>(rank).fill(0);
+    const last = shape[rank - 1];
+    this.reserve(rank);
+    for (let a = 0; a < rank; a++) this.buffer[this.length++] = OPEN;
+    for (let i = 0; i < total; i += last) {
+      for (let j = 0; j < last; j++) {
+        if (j > 0) {
           this.reserve(1);
           this.buffer[this.length++] = COMMA;
         }
-        if (axis === shape.length - 1) this.float32(data[offset + i]);
-        else write(offset + i * stride, axis + 1);
+        this.float32(data[i + j]);
       }
-      this.reserve(1);
-      this.buffer[this.length++] = CLOSE;
-    };
-    write(0, 0);
+      // Close the innermost row, then every axis that wraps; reopen as many after a comma.
+      let closed = 1;
+      for (let a = rank - 2; a >= 0; a--) {
+        if (++index[a] < shape[a]) break;
+        index[a] = 0;
+        closed++;
+      }
+      this.reserve(2 * closed + 1);
+      for (let c = 0; c < closed; c++) this.buffer[this.length++] = CLOSE;
+      if (i + last < total) {
+        this.buffer[this.length++] = COMMA;
+        for (let c = 0; c < closed; c++) this.buffer[this.length++] = OPEN;
+      }
+    }
     return this;
   }
 
   /** A tensor as `{"shape":[...],"data":[...]}`. */
   flat(data: Float32Array, shape: readonly number[]): this {
-    this.raw(`{"shape":${JSON.stringify(shape)},"data":[`);
+    this.raw('{"shape":').ints(shape).raw(',"data":[');
     for (let i = 0; i < data.length; i++) {
       if (i > 0) {
         this.reserve(1);
@@ -200,7 +255,7 @@ export class JsonWriter {
 
   /** The text written; the writer is done. */
   text(): string {
-    const text = this.buffer.toString('utf8', 0, this.length);
+    const text = this.buffer.toString(this.ascii ? 'latin1' : 'utf8', 0, this.length);
     this.release();
     return text;
   }

@@ -66,3 +66,22 @@ t.test('nested and flat tensors: the same text as JSON.stringify of the nested d
   t.equal(new JsonWriter(8).nested(data, shape).toString(), asNested);
   t.equal(new JsonWriter(8).flat(data, shape).toString(), JSON.stringify({ shape, data: nested(data, [24]) }));
 });
+
+t.test('nested tensors of every rank and size, empty dimensions included, match JSON.stringify', async (t) => {
+  const shapes = [[], [0], [1], [5], [1, 1], [2, 3], [3, 0], [0, 3], [1, 5, 2], [2, 1, 3], [2, 3, 0], [3, 2, 2, 2], [1, 1, 1, 1], [2, 0, 2, 2]];
+  for (const shape of shapes) {
+    const size = shape.reduce((a, b) => a * b, 1);
+    const data = Float32Array.from({ length: shape.length === 0 ? 0 : size }, (_, i) => Math.fround(Math.sin(i + 1) * 10 ** ((i % 9) - 4)));
+    const expected = shape.length === 0 ? '[]' : JSON.stringify(nested(data, shape));
+    t.equal(new JsonWriter(8).nested(data, shape).toString(), expected, `[${shape}]`);
+    t.equal(new JsonWriter(8).flat(data, shape).toString(), JSON.stringify({ shape, data: Array.from(data, shortestFloat32) }), `flat [${shape}]`);
+  }
+});
+
+t.test('integers and shapes as JSON.stringify writes them; text that is not ASCII survives', async (t) => {
+  for (const n of [0, 7, 10, 99, 100, 2147483646, 2 ** 53 - 1]) t.equal(new JsonWriter(8).int(n).toString(), JSON.stringify(n));
+  t.equal(new JsonWriter(8).ints([16, 100, 64]).toString(), '[16,100,64]');
+  t.equal(new JsonWriter(8).ints([]).toString(), '[]');
+  const text = new JsonWriter(8).raw('{"vocabulary":["h","é","😀"],"x":').ints([1]).raw('}').toString();
+  t.same(JSON.parse(text), { vocabulary: ['h', 'é', '😀'], x: [1] });
+});
