@@ -5,7 +5,7 @@
  */
 import type { ForwardRequest } from '../schemas/forward.js';
 import type { Limits } from './config.js';
-import { computeCost, denseForward, directionsOf, embeddingLookup, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
+import { computeCost, denseForward, directionsOf, embeddingLookup, float32Array, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
 import { type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
 import { type JsonBody, JsonWriter } from './json-writer.js';
@@ -75,7 +75,7 @@ function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'tex
 /** Copies the (possibly ragged) batch into [batch, time, features], zero-padded on the right. */
 function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList): Float32Array {
   const [batch, time, features] = shape;
-  const out = new Float32Array(batch * time * features);
+  const out = float32Array(batch * time * features);
   for (let b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
     for (let t = 0; t < sequence.length && !problems.full; t++) {
@@ -178,7 +178,7 @@ function flatLayout(shape: number[], data: number[], limits: Limits): InputLayou
 }
 
 function readFlat(data: number[], problems: ProblemList): Float32Array {
-  const out = new Float32Array(data.length);
+  const out = float32Array(data.length);
   storeFloat32(data, out, 0, (i) => `inputs.data[${i}]`, problems);
   return out;
 }

@@ -106,7 +106,7 @@ function wholeBuffer(array: ArrayBufferView | null | undefined): ArrayBuffer | n
   return array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength ? array.buffer : null;
 }
 
-function transferables(plan: ForwardPlan): ArrayBuffer[] {
+function transferables(plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialStates'>): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
   for (const array of [plan.inputs, plan.mask, ...(plan.initialStates ?? [])]) {
     const buffer = wholeBuffer(array);
@@ -169,7 +169,10 @@ export function createForwardRunner(settings: PoolSettings, cache: SeededWeights
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
       const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
       const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
-      return onWorker<JsonBody>({ kind: 'forward', plan: { ...plan, model } }, transferables(plan));
+      // Small inputs are views into a shared slab (engine/arrays.ts): a copy of their own is moved instead.
+      const inputs = wholeBuffer(plan.inputs) === null ? plan.inputs.slice() : plan.inputs;
+      const task = { ...plan, inputs, model };
+      return onWorker<JsonBody>({ kind: 'forward', plan: task }, transferables(task));
     },
     async runJson(bytes, limits) {
       const buffer = wholeBuffer(bytes);

@@ -5,4 +5,5 @@ export * from './network.js';
 export * from './seeded.js';
 export * from './layouts.js';
 export * from './dense.js';
+export { float32Array, float64Array, int32Array, uint8Array } from './arrays.js';
 export { glorotUniform, orthogonal } from './initializers.js';

@@ -12,6 +12,7 @@
  *   backward (PyTorch's h_n order). Initial states use the same order.
  */
 import type { ActivationName } from './activations.js';
+import { float32Array } from './arrays.js';
 import { type Shape3, type SimpleRnnWeights, simpleRnnForward } from './simple-rnn.js';
 
 export const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'] as const;
@@ -77,7 +78,7 @@ export function computeCost(spec: NetworkSpec, shape: Shape3): number {
 
 /** [batch, time, h] → the same with the time axis reversed. */
 function reverseTime(data: Float32Array, batch: number, time: number, h: number): Float32Array {
-  const out = new Float32Array(data.length);
+  const out = float32Array(data.length);
   for (let b = 0; b < batch; b++) {
     for (let t = 0; t < time; t++) {
       const from = (b * time + t) * h;
@@ -89,7 +90,7 @@ function reverseTime(data: Float32Array, batch: number, time: number, h: number)
 
 /** [batch, time, h] → [batch, h]: the output at the last processing position. */
 function lastStep(data: Float32Array, batch: number, time: number, h: number): Float32Array {
-  const out = new Float32Array(batch * h);
+  const out = float32Array(batch * h);
   for (let b = 0; b < batch; b++) {
     const from = (b * time + time - 1) * h;
     out.set(data.subarray(from, from + h), b * h);
@@ -100,14 +101,14 @@ function lastStep(data: Float32Array, batch: number, time: number, h: number): F
 /** Merges forward and backward outputs of `rows` rows of `h` features each. */
 function merge(mode: Exclude<MergeMode, null>, forward: Float32Array, backward: Float32Array, rows: number, h: number): Float32Array {
   if (mode === 'concat') {
-    const out = new Float32Array(rows * 2 * h);
+    const out = float32Array(rows * 2 * h);
     for (let r = 0; r < rows; r++) {
       out.set(forward.subarray(r * h, (r + 1) * h), r * 2 * h);
       out.set(backward.subarray(r * h, (r + 1) * h), r * 2 * h + h);
     }
     return out;
   }
-  const out = new Float32Array(rows * h);
+  const out = float32Array(rows * h);
   for (let i = 0; i < out.length; i++) {
     const a = forward[i];
     const b = backward[i];
@@ -163,7 +164,7 @@ export function runNetwork(
       const mode = spec.bidirectional!.mergeMode;
       if (mode === null) {
         if (!last) throw new RangeError('mergeMode null is only possible on the last layer');
-        const both = new Float32Array(2 * forward.length);
+        const both = float32Array(2 * forward.length);
         both.set(forward, 0);
         both.set(backward, forward.length);
         result = { outputs: both, outputShape: [2, batch, time, h], states };
@@ -183,7 +184,7 @@ export function runNetwork(
     }
     const mode = spec.bidirectional!.mergeMode;
     if (mode === null) {
-      const both = new Float32Array(2 * batch * h);
+      const both = float32Array(2 * batch * h);
       both.set(lasts[0], 0);
       both.set(lasts[1], batch * h);
       result = { outputs: both, outputShape: [2, batch, h], states };

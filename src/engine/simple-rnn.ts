@@ -23,6 +23,7 @@
  * initial state; we follow TF.js.
  */
 import { ACTIVATIONS, type ActivationName, DEFAULT_ACTIVATION } from './activations.js';
+import { float32Array, float64Array, int32Array } from './arrays.js';
 
 export interface SimpleRnnWeights {
   readonly inputDim: number;
@@ -193,9 +194,9 @@ export function simpleRnnForward(
   const rows = batch * time;
 
   // 1. pre [batch·time, hiddenSize] in input order, float64: bias + inputs · kernel, valid rows only.
-  const pre = new Float64Array(rows * hiddenSize);
-  const preRows = new Int32Array(rows);
-  const inputRows = new Int32Array(rows);
+  const pre = float64Array(rows * hiddenSize);
+  const preRows = int32Array(rows);
+  const inputRows = int32Array(rows);
   let valid = 0;
   for (let r = 0; r < rows; r++) {
     if (mask !== null && mask[r] === 0) continue;
@@ -208,11 +209,11 @@ export function simpleRnnForward(
 
   // 2. state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the
   // final states. Per step, the valid rows' pre rows (stepRows) and state rows (stateRows).
-  const outputs = new Float32Array(rows * hiddenSize);
-  const state = new Float32Array(batch * hiddenSize);
+  const outputs = float32Array(rows * hiddenSize);
+  const state = float32Array(batch * hiddenSize);
   if (options.initialState) state.set(options.initialState);
-  const stepRows = new Int32Array(batch);
-  const stateRows = new Int32Array(batch);
+  const stepRows = int32Array(batch);
+  const stateRows = int32Array(batch);
   for (let p = 0; p < time; p++) {
     const step = goBackwards ? time - 1 - p : p; // input step processed at position p
     let active = 0;
