@@ -21,7 +21,7 @@ import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
 import overload from './plugins/overload.js';
 import forwardAdmission from './plugins/forward-admission.js';
-import securityHeaders from './plugins/security-headers.js';
+import securityHeaders, { docsContext } from './plugins/security-headers.js';
 import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
@@ -104,7 +104,11 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     transform: jsonSchemaTransform,
     transformObject: tidyOpenApi,
   });
-  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  // In a context of its own: Swagger UI's answers get the policy and, for its pages, the headers it needs.
+  await app.register(async (docs) => {
+    await docsContext(docs);
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(requestLog);

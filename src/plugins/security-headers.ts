@@ -1,13 +1,13 @@
 /**
- * Security headers on every answer, as precomputed header objects set in one synchronous hook (helmet's
+ * Security headers on every answer, as precomputed header objects set in synchronous hooks (helmet's
  * per-request middleware cost ~35% of a small request's throughput). JSON answers get what matters for an
- * API; HTML documents (the playground, Swagger UI) get the rest of helmet's defaults too. The API answers
- * JSON only, so its Content-Security-Policy allows nothing; the Swagger UI under /docs gets the policy it
- * needs (its own scripts, styles and the spec from this origin, inline styles, data: images). No
- * `upgrade-insecure-requests`: the service is plain HTTP behind the cluster's TLS, and the docs must load
- * over plain HTTP on localhost too.
+ * API, set as the request comes in; HTML documents (the playground, Swagger UI) get the rest of helmet's
+ * defaults too, from hooks of their own routes. The API answers JSON only, so its Content-Security-Policy
+ * allows nothing; the Swagger UI under /docs gets the policy it needs (its own scripts, styles and the spec
+ * from this origin, inline styles, data: images). No `upgrade-insecure-requests`: the service is plain HTTP
+ * behind the cluster's TLS, and the docs must load over plain HTTP on localhost too.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 
 export const API_CSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
@@ -43,7 +43,6 @@ export const DOCUMENT_SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 const API_HEADERS = { ...API_SECURITY_HEADERS, 'content-security-policy': API_CSP };
-const DOCS_HEADERS = { ...API_SECURITY_HEADERS, 'content-security-policy': DOCS_CSP };
 const DOCUMENT_EXTRAS = Object.entries(DOCUMENT_SECURITY_HEADERS).filter(([name]) => !(name in API_SECURITY_HEADERS));
 
 /** Whether an answer is an HTML document (its Content-Type, as set by the route). */
@@ -51,14 +50,43 @@ function isDocument(type: unknown): boolean {
   return typeof type === 'string' && type.startsWith('text/html');
 }
 
+/**
+ * Gives an HTML answer the document-only headers and `csp` as its policy (other answers keep the API set).
+ * For the contexts and routes that serve documents, as their own onSend hook: an app-wide onSend hook costs
+ * every small API request ~5% of its throughput, for headers only a few pages need.
+ */
+export function documentHeaders(csp: string) {
+  return (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void => {
+    if (isDocument(reply.getHeader('content-type'))) {
+      reply.header('content-security-policy', csp);
+      for (const [name, value] of DOCUMENT_EXTRAS) reply.header(name, value);
+    }
+    done(null, payload);
+  };
+}
+
+/**
+ * Every answer gets the API's headers as the request comes in (errors and 404s included); the contexts that
+ * serve documents (Swagger UI, the playground) change the policy and add the document-only ones.
+ */
 export default fp(
   async function securityHeaders(app: FastifyInstance) {
-    app.addHook('onSend', (request, reply, payload, done) => {
-      const url = request.routeOptions.url ?? '';
-      reply.headers(url === '/docs' || url.startsWith('/docs/') ? DOCS_HEADERS : API_HEADERS);
-      if (isDocument(reply.getHeader('content-type'))) for (const [name, value] of DOCUMENT_EXTRAS) reply.header(name, value);
-      done(null, payload);
+    app.addHook('onRequest', (_request, reply, done) => {
+      reply.headers(API_HEADERS);
+      done();
     });
   },
   { name: 'security-headers' },
 );
+
+/**
+ * Swagger UI under /docs, in a context of its own: its pages and assets get DOCS_CSP (its own scripts and
+ * styles, inline styles, data: images) and, for its HTML, the document-only headers.
+ */
+export async function docsContext(app: FastifyInstance): Promise<void> {
+  app.addHook('onRequest', (_request, reply, done) => {
+    reply.header('content-security-policy', DOCS_CSP);
+    done();
+  });
+  app.addHook('onSend', documentHeaders(DOCS_CSP));
+}

@@ -14,6 +14,7 @@ import { z } from 'zod';
 import { problemResponse } from '../../schemas/problem.js';
 import { ACTIVATION_NAMES } from '../engine/activations.js';
 import { MERGE_MODES } from '../engine/network.js';
+import { documentHeaders } from '../plugins/security-headers.js';
 
 /** The page's policy: its own script, styles, icon and API, nothing inline, nothing from elsewhere. */
 export const PLAYGROUND_CSP =
@@ -82,11 +83,8 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
         500: problem('Unexpected server error (logged; no details exposed)'),
       },
     },
-    // Route-level, so it runs after the app-wide onSend that gives every answer the JSON API's policy.
-    onSend: async (_request, reply, payload) => {
-      if (reply.statusCode < 400) reply.header('content-security-policy', PLAYGROUND_CSP);
-      return payload;
-    },
+    // The page (not an error answer) gets its own policy and the headers an HTML document needs.
+    onSend: documentHeaders(PLAYGROUND_CSP),
     handler: async (_request, reply) => sendAsset(reply, page),
   });
 
