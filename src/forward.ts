@@ -76,11 +76,13 @@ function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'tex
 function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList): Float32Array {
   const [batch, time, features] = shape;
   const out = float32Array(batch * time * features);
-  for (let b = 0; b < batch && !problems.full; b++) {
+  // One closure for the whole batch (it reads b and t when a value is reported), not one per step.
+  let b = 0;
+  let t = 0;
+  const path = (f: number) => `inputs[${b}][${t}][${f}]`;
+  for (b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
-    for (let t = 0; t < sequence.length && !problems.full; t++) {
-      storeFloat32(sequence[t], out, (b * time + t) * features, (f) => `inputs[${b}][${t}][${f}]`, problems);
-    }
+    for (t = 0; t < sequence.length && !problems.full; t++) storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
   }
   return out;
 }
@@ -88,11 +90,11 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
 /** The mask from `lengths`, `mask` or a ragged batch (at most one of them), or null when all steps are valid. */
 function readMask(request: ForwardRequest, layout: InputLayout): Uint8Array | null {
   const [batch, time] = layout.shape;
-  const given = (['lengths', 'mask'] as const).filter((key) => request[key] !== undefined);
-  if (given.length === 2) fail('mask', 'cannot be combined with lengths; send one or the other');
-  if (layout.ragged && given.length === 1) {
+  if (request.lengths !== undefined && request.mask !== undefined) fail('mask', 'cannot be combined with lengths; send one or the other');
+  const given = request.lengths !== undefined ? 'lengths' : request.mask !== undefined ? 'mask' : null;
+  if (layout.ragged && given !== null) {
     const b = layout.lengths.findIndex((n) => n !== time);
-    fail(given[0], `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given[0]}`);
+    fail(given, `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given}`);
   }
   const lengths = request.lengths ?? (layout.ragged ? layout.lengths : null);
   if (lengths !== null) {
@@ -249,27 +251,29 @@ function embedded(plan: ForwardPlan): { inputs: Float32Array; shape: Shape3; mas
   return { inputs: embeddingLookup(ids, embedding), shape: [batch, time, embedding.outputDim], mask };
 }
 
-/** The request's mask and, for an imported model with Keras Masking, the steps whose features all equal its value. */
-function maskOf(plan: ForwardPlan): Uint8Array | null {
-  const maskValue = plan.model.maskValue ?? null;
-  if (maskValue === null) return plan.mask;
-  const [batch, time, features] = plan.shape;
-  const masked = maskFromValue(plan.inputs, batch, time, features, maskValue);
-  if (plan.mask !== null) for (let i = 0; i < masked.length; i++) masked[i] &= plan.mask[i];
+/** The mask and, for an imported model with Keras Masking, the steps whose features all equal its value. */
+function maskOf(model: ResolvedModel, inputs: Float32Array, shape: Shape3, mask: Uint8Array | null): Uint8Array | null {
+  const maskValue = model.maskValue ?? null;
+  if (maskValue === null) return mask;
+  const [batch, time, features] = shape;
+  const masked = maskFromValue(inputs, batch, time, features, maskValue);
+  if (mask !== null) for (let i = 0; i < masked.length; i++) masked[i] &= mask[i];
   return masked;
 }
 
 export function computeForward(plan: ForwardPlan): NetworkResult {
+  const { model } = plan;
   const input = embedded(plan);
-  const result = runNetwork(input.inputs, input.shape, plan.model.spec, plan.model.weights, {
+  const result = runNetwork(input.inputs, input.shape, model.spec, model.weights, {
     initialStates: plan.initialStates,
-    mask: maskOf({ ...plan, ...input }),
+    mask: maskOf(model, input.inputs, input.shape, input.mask),
     zeroOutputForMask: plan.zeroOutputForMask,
     returnSequences: plan.returnSequences,
   });
   // An imported model's Dense layers act on the last axis (Keras Dense on 3-d inputs, TimeDistributed(Dense)).
+  if (model.head === undefined || model.head.length === 0) return result;
   let { outputs, outputShape } = result;
-  for (const layer of plan.model.head ?? []) {
+  for (const layer of model.head) {
     const rows = outputs.length / layer.inputDim;
     outputs = denseForward(outputs, rows, layer);
     outputShape = [...outputShape.slice(0, -1), layer.units];

@@ -180,9 +180,15 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
 }
 
 /** Checks that only one source of weights is given and the layer fields are used one way or the other. */
+const WEIGHT_SOURCES = ['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const;
+
 function checkExclusive(model: ModelDescription): void {
-  const sources = (['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const).filter((key) => model[key] !== undefined);
-  if (sources.length > 1) fail(sources[1], `cannot be combined with ${sources[0]}; send one source of weights`);
+  let first: (typeof WEIGHT_SOURCES)[number] | null = null;
+  for (const key of WEIGHT_SOURCES) {
+    if (model[key] === undefined) continue;
+    if (first !== null) fail(key, `cannot be combined with ${first}; send one source of weights`);
+    first = key;
+  }
   if (model.layers !== undefined) {
     for (const key of SHORTHAND) {
       if (model[key] !== undefined) fail(key, `cannot be combined with layers; set it on each layer (layers[k].${key})`);
@@ -203,12 +209,14 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     }
   } else {
     // The single-layer fields apply to every layer the explicit weights describe (one when seeded).
-    described = Array.from({ length: fromWeights?.length ?? 1 }, () => model);
+    described = fromWeights === undefined ? [model] : fromWeights.map(() => model);
     hiddenPath = () => 'hiddenSize';
   }
   if (described.length > limits.maxLayers) limit('layers', 'the number of layers', described.length, limits.maxLayers, 'MAX_LAYERS');
 
-  return described.map((layer, k): LayerSpec => {
+  const specs: LayerSpec[] = [];
+  for (let k = 0; k < described.length; k++) {
+    const layer = described[k];
     const weightsHidden = fromWeights?.[k];
     if (layer.hiddenSize !== undefined && weightsHidden !== undefined && layer.hiddenSize !== weightsHidden) {
       fail(hiddenPath(k), `is ${layer.hiddenSize} but the weights of layer ${k} have ${weightsHidden} units; they must agree`);
@@ -219,14 +227,15 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     if (size > limits.maxHiddenSize) {
       limit(weightsHidden === undefined ? hiddenPath(k) : cells![k][0].paths.recurrentKernel, 'the hidden size', size, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
     }
-    return {
+    specs.push({
       hiddenSize: size,
       activation: layer.activation ?? DEFAULT_ACTIVATION,
       useBias: layer.useBias ?? true,
       goBackwards: layer.goBackwards ?? false,
       clip: layer.clip ?? null,
-    };
-  });
+    });
+  }
+  return specs;
 }
 
 /** Checks each cell against its layer: kernel [in, h], recurrent kernel [h, h], bias [h] iff useBias. */

@@ -69,19 +69,20 @@ export function checkForwardArguments(
 ): void {
   const [batch, time, inputDim] = shape;
   const { hiddenSize } = weights;
-  const expect = (name: string, actual: number, expected: number) => {
-    if (actual !== expected) throw new RangeError(`${name} has ${actual} elements; expected ${expected}`);
-  };
   if (inputDim !== weights.inputDim) {
     throw new RangeError(`inputs have ${inputDim} features; the kernel expects ${weights.inputDim}`);
   }
-  expect('inputs', inputs.length, batch * time * inputDim);
-  expect('kernel', weights.kernel.length, inputDim * hiddenSize);
-  expect('recurrentKernel', weights.recurrentKernel.length, hiddenSize * hiddenSize);
-  expect('bias', weights.bias.length, hiddenSize);
-  if (options.initialState) expect('initialState', options.initialState.length, batch * hiddenSize);
-  if (options.mask) expect('mask', options.mask.length, batch * time);
+  sizeIs('inputs', inputs.length, batch * time * inputDim);
+  sizeIs('kernel', weights.kernel.length, inputDim * hiddenSize);
+  sizeIs('recurrentKernel', weights.recurrentKernel.length, hiddenSize * hiddenSize);
+  sizeIs('bias', weights.bias.length, hiddenSize);
+  if (options.initialState) sizeIs('initialState', options.initialState.length, batch * hiddenSize);
+  if (options.mask) sizeIs('mask', options.mask.length, batch * time);
   if (options.clip != null && !(options.clip > 0)) throw new RangeError(`clip is ${options.clip}; expected > 0`);
+}
+
+function sizeIs(name: string, actual: number, expected: number): void {
+  if (actual !== expected) throw new RangeError(`${name} has ${actual} elements; expected ${expected}`);
 }
 
 /**
@@ -200,8 +201,11 @@ export function simpleRnnForward(
   let valid = 0;
   for (let r = 0; r < rows; r++) {
     if (mask !== null && mask[r] === 0) continue;
-    pre.set(bias, r * hiddenSize);
-    preRows[valid] = r * hiddenSize;
+    const at = r * hiddenSize;
+    // A call to set() costs more than copying a few values.
+    if (hiddenSize >= 16) pre.set(bias, at);
+    else for (let j = 0; j < hiddenSize; j++) pre[at + j] = bias[j];
+    preRows[valid] = at;
     inputRows[valid] = r * inputDim;
     valid++;
   }
