@@ -1,7 +1,7 @@
 /**
- * HTTP benchmarks on loopback, bounded in time. Each server runs in a child process of its own (`src/main.ts`,
- * or `bench/bare-server.ts` for the peer), so the load generator (autocannon, in this process) does not share
- * its event loop:
+ * HTTP benchmarks on loopback, bounded in time. Each server runs in a child process of its own (the service
+ * as `npm start` runs it, compiled first; `bench/bare-server.ts` for the peer), so the load generator
+ * (autocannon, in this process) does not share its event loop:
  *  1. POST /rnn/forward with the hello body vs a bare Fastify route answering a fixed JSON body of the same
  *     size, same logger settings: requests/s ratio and p50/p99.
  *  2. Mixed load: p99 of hello requests while large requests run, against the unloaded p99, for the pool
@@ -13,7 +13,7 @@
  *
  *   npm run bench -- http [--quick] [--mixed | --hello]      (BENCH_SECONDS: seconds per run, default 2)
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import autocannon from 'autocannon';
 
@@ -76,10 +76,13 @@ interface Child {
   stop(): Promise<void>;
 }
 
-/** Starts `script` (from source, through tsx) on a free loopback port and waits for its /readyz. */
+/**
+ * Starts `script` on a free loopback port and waits for its /readyz: the service as `npm start` runs it
+ * (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer from source through tsx.
+ */
 async function startServer(script: string, env: Record<string, string>): Promise<Child> {
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  const child: ChildProcess = spawn(process.execPath, script.endsWith('.ts') ? ['--import', 'tsx', script] : [script], {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -101,9 +104,17 @@ async function startServer(script: string, env: Record<string, string>): Promise
   };
 }
 
+/** The service as `npm start` runs it: compiled from the current source (`npm run build`). */
+const SERVICE = 'dist/src/main.js';
+
+function buildService(): void {
+  const { status } = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  if (status !== 0) throw new Error(`npm run build exited with ${status}`);
+}
+
 async function helloVsBare(): Promise<void> {
   const rounds = QUICK ? 5 : 11;
-  const app = await startServer('src/main.ts', { POOL_THREADS: '0' });
+  const app = await startServer(SERVICE, { POOL_THREADS: '0' });
   const helloUrl = `${app.url}/rnn/forward`;
   const sample = await (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: HELLO })).text();
   const bare = await startServer('bench/bare-server.ts', { BARE_BODY: sample });
@@ -162,7 +173,7 @@ async function mixedLoad(): Promise<void> {
   process.stdout.write(row(['configuration', 'hello unloaded p99 ms', 'hello loaded req/s', 'hello loaded p99 ms', 'loaded/unloaded p99', 'large req/s']));
   process.stdout.write(row(['---', '---', '---', '---', '---', '---']));
   for (const { name, env } of POOL_CASES) {
-    const server = await startServer('src/main.ts', { MAX_CONCURRENT_FORWARD: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+    const server = await startServer(SERVICE, { MAX_CONCURRENT_FORWARD: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
     const url = `${server.url}/rnn/forward`;
     await cannon(url, HELLO, 4, 1);
     await cannon(url, LARGE, 2, 2);
@@ -186,5 +197,6 @@ async function mixedLoad(): Promise<void> {
   process.stdout.write('\n(target: loaded/unloaded ≤ 3×; autocannon reports whole milliseconds, so an unloaded p99 below 1 ms counts as 1 ms)\n');
 }
 
+buildService();
 if (!ONLY_MIXED) await helloVsBare();
 if (!ONLY_HELLO) await mixedLoad();

@@ -5,7 +5,7 @@
  * before an inline computation large enough to hold it, so that requests already received are read, and
  * counted here, before it runs; small requests, the common case, go straight through.
  */
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, HookHandlerDoneFunction } from 'fastify';
 import fp from 'fastify-plugin';
 import { ProblemError } from '../problems.js';
 
@@ -28,8 +28,7 @@ export default fp(
       active -= 1;
     };
 
-    app.addHook('onRequest', (request, reply, done) => {
-      if (!bounded.has(request.routeOptions.url ?? '')) return done();
+    const admit = (_request: FastifyRequest, reply: FastifyReply, done: HookHandlerDoneFunction) => {
       if (active >= maxConcurrent) {
         return done(
           new ProblemError(
@@ -43,6 +42,12 @@ export default fp(
       active += 1;
       reply.raw.on('close', release);
       done();
+    };
+    // A hook of the bounded routes only (after the app-wide ones), so other requests pay nothing for it.
+    app.addHook('onRoute', (route) => {
+      if (!bounded.has(route.url)) return;
+      const own = route.onRequest;
+      route.onRequest = own === undefined ? [admit] : [...(Array.isArray(own) ? own : [own]), admit];
     });
   },
   { name: 'forward-admission', dependencies: ['problems'] },
