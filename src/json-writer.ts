@@ -126,23 +126,26 @@ export class JsonWriter {
     // The shortest p: most activations need 7 to 9 digits, so start at 7 and walk down while it still
     // reads back, or up until it does (round-tripping is monotone in p; see float-format.ts).
     let p = 7;
-    if (fits(a, e, p)) {
+    let found = fits(a, e, p);
+    if (found) {
       while (p > 1 && fits(a, e, p - 1)) p--;
     } else {
-      while (p < 9 && !fits(a, e, p)) p++;
+      while (p < 9 && !found) found = fits(a, e, ++p);
     }
     const k = p - 1 - e; // decimals after the point; negative: trailing zeros before it
-    if (p <= 9 && k >= -22 && k <= 22 && e < 21 && e >= -6 && fits(a, e, p)) {
-      let m = k >= 0 ? Math.round(a * POW10[k]) : Math.round(a / POW10[-k]);
+    if (found && e < 21 && e >= -6) {
+      // At most 9 digits: below 2^31, so integer arithmetic from here on.
+      let m = (k >= 0 ? Math.round(a * POW10[k]) : Math.round(a / POW10[-k])) | 0;
       let scale = k;
       while (scale > 0 && m % 10 === 0) {
-        m /= 10;
+        m = (m / 10) | 0;
         scale--;
       }
       let n = 0;
       do {
-        digits[n++] = ZERO + (m % 10);
-        m = Math.floor(m / 10);
+        const q = (m / 10) | 0;
+        digits[n++] = ZERO + (m - q * 10);
+        m = q;
       } while (m > 0);
       // As Number#toString lays out a decimal of n digits whose point sits after `point` of them.
       const point = n - scale;
