@@ -332,7 +332,7 @@ function writeTensor(writer: JsonWriter, format: ForwardPlan['outputFormat'], da
 }
 
 /**
- * The `model` field: `JSON.stringify(modelSummary(model))` (test/routes/forward.test.ts holds them equal),
+ * The `model` field: `JSON.stringify(modelSummary(model))` (test/forward-answer.test.ts holds them equal),
  * written straight into the answer. Activations and merge modes are identifiers from fixed lists.
  */
 function writeModelSummary(writer: JsonWriter, model: ResolvedModel): void {
