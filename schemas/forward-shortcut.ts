@@ -1,7 +1,7 @@
 /**
  * A shortcut past zod for the POST /rnn/forward bodies most callers send: numeric `inputs` (nested or flat)
- * and the single-layer seeded model fields. It either returns exactly what `ForwardRequest.parse` returns
- * (defaults filled in) or null, meaning "ask zod": anything else (another field, a wrong type, a value out of
+ * and the single-layer seeded model fields (and for a served model's body, `inputs` and the output options).
+ * It either returns exactly what the schema's `parse` returns (defaults filled in) or null, meaning "ask zod": anything else (another field, a wrong type, a value out of
  * range, an unknown key) goes to the schema, which stays the one source of truth and writes every error.
  * It may only ever say null where zod would accept, never accept what zod rejects:
  * test/schemas/forward-shortcut.test.ts holds it to that over generated valid and invalid bodies.
@@ -10,7 +10,8 @@
  * hello-sized request that was ~7 µs of ~75 µs of server CPU, and on a large body several times JSON.parse.
  */
 import { ACTIVATION_NAMES } from '../src/engine/activations.js';
-import { type ForwardRequest, MAX_SEED } from './forward.js';
+import { ForwardRequest, MAX_SEED } from './forward.js';
+import { ModelForwardRequest } from './models.js';
 
 const ACTIVATIONS: ReadonlySet<unknown> = new Set(ACTIVATION_NAMES);
 
@@ -44,55 +45,72 @@ function isFlatTensor(x: object): x is { shape: number[]; data: number[] } {
   return isNumberArray(data);
 }
 
-const isBoolean = (x: unknown): x is boolean => x === true || x === false;
+/** The fields a shortcut can check, and how. */
+const COVERED_FIELDS = [
+  'inputs',
+  'hiddenSize',
+  'seed',
+  'activation',
+  'clip',
+  'outputFormat',
+  'useBias',
+  'goBackwards',
+  'zeroOutputForMask',
+  'returnSequences',
+  'returnState',
+] as const;
+type CoveredField = (typeof COVERED_FIELDS)[number];
+
+/**
+ * A shortcut for a strict object schema built from ForwardRequest's fields (ForwardRequest itself, or a pick
+ * of it): it takes the bodies whose every key is one of the schema's fields it covers, `inputs` among them,
+ * and fills in the defaults the schema declares (read from the schema: what it makes of `{}`).
+ */
+function shortcutFor<T extends object>(schema: { shape: Record<string, unknown>; parse(body: unknown): T }): (body: unknown) => T | null {
+  const fields = new Set<string>(COVERED_FIELDS.filter((field) => field in schema.shape));
+  const defaults = schema.parse({}) as Record<string, unknown>;
+  return (body) => {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.getPrototypeOf(body) !== Object.prototype) return null;
+    const out: Record<string, unknown> = { ...defaults };
+    const given = body as Record<string, unknown>;
+    for (const key in given) {
+      if (!fields.has(key) || !valid(key as CoveredField, given[key])) return null;
+      out[key] = given[key];
+    }
+    return out.inputs === undefined ? null : (out as T);
+  };
+}
+
+/** Whether `value` passes the field's schema (which then returns it unchanged: no field here has a default inside). */
+function valid(field: CoveredField, value: unknown): boolean {
+  switch (field) {
+    case 'inputs':
+      if (typeof value !== 'object' || value === null) return false;
+      return Array.isArray(value) ? isNested3(value) : isFlatTensor(value);
+    case 'hiddenSize':
+      return Number.isSafeInteger(value) && (value as number) >= 1;
+    case 'seed':
+      return Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_SEED;
+    case 'activation':
+      return ACTIVATIONS.has(value);
+    case 'clip':
+      return isFiniteNumber(value) && value > 0;
+    case 'outputFormat':
+      return value === 'nested' || value === 'flat';
+    case 'useBias':
+    case 'goBackwards':
+    case 'zeroOutputForMask':
+    case 'returnSequences':
+    case 'returnState':
+      return value === true || value === false;
+  }
+}
 
 /**
  * `ForwardRequest.parse(body)` for the common fields, or null to let zod decide. The arrays of the result
  * are the body's own (zod copies them; nothing here writes to them).
  */
-export function parseCommonForwardRequest(body: unknown): ForwardRequest | null {
-  if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.getPrototypeOf(body) !== Object.prototype) return null;
-  const out: ForwardRequest = { zeroOutputForMask: false, returnSequences: true, returnState: true, outputFormat: 'nested' };
-  const fields = body as Record<string, unknown>;
-  for (const key in fields) {
-    const value = fields[key];
-    switch (key) {
-      case 'inputs':
-        if (typeof value !== 'object' || value === null) return null;
-        if (Array.isArray(value) ? !isNested3(value) : !isFlatTensor(value)) return null;
-        out.inputs = value as ForwardRequest['inputs'];
-        break;
-      case 'hiddenSize':
-        if (!(Number.isSafeInteger(value) && (value as number) >= 1)) return null;
-        out.hiddenSize = value as number;
-        break;
-      case 'seed':
-        if (!(Number.isSafeInteger(value) && (value as number) >= 0 && (value as number) <= MAX_SEED)) return null;
-        out.seed = value as number;
-        break;
-      case 'activation':
-        if (!ACTIVATIONS.has(value)) return null;
-        out.activation = value as ForwardRequest['activation'];
-        break;
-      case 'clip':
-        if (!(isFiniteNumber(value) && value > 0)) return null;
-        out.clip = value;
-        break;
-      case 'outputFormat':
-        if (value !== 'nested' && value !== 'flat') return null;
-        out.outputFormat = value;
-        break;
-      case 'useBias':
-      case 'goBackwards':
-      case 'zeroOutputForMask':
-      case 'returnSequences':
-      case 'returnState':
-        if (!isBoolean(value)) return null;
-        out[key] = value;
-        break;
-      default:
-        return null;
-    }
-  }
-  return out.inputs === undefined ? null : out;
-}
+export const parseCommonForwardRequest: (body: unknown) => ForwardRequest | null = shortcutFor(ForwardRequest);
+
+/** The same for `ModelForwardRequest` (a served model's body: `inputs` and the output options). */
+export const parseCommonModelForwardRequest: (body: unknown) => ModelForwardRequest | null = shortcutFor(ModelForwardRequest);

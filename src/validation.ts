@@ -7,9 +7,13 @@ import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
 import type { ZodType } from 'zod';
 import { ForwardRequest } from '../schemas/forward.js';
-import { parseCommonForwardRequest } from '../schemas/forward-shortcut.js';
+import { parseCommonForwardRequest, parseCommonModelForwardRequest } from '../schemas/forward-shortcut.js';
+import { ModelForwardRequest } from '../schemas/models.js';
 
-const SHORTCUTS = new Map<unknown, (data: unknown) => unknown>([[ForwardRequest, parseCommonForwardRequest]]);
+const SHORTCUTS = new Map<unknown, (data: unknown) => unknown>([
+  [ForwardRequest, parseCommonForwardRequest],
+  [ModelForwardRequest, parseCommonModelForwardRequest],
+]);
 
 export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
   const validate = zodValidatorCompiler(route);

@@ -1,12 +1,13 @@
 /**
- * The POST /rnn/forward validation shortcut against zod, over generated bodies: it must return exactly zod's
+ * The validation shortcuts (POST /rnn/forward, and a served model's body) against zod, over generated bodies: it must return exactly zod's
  * output or null, never accept what zod rejects, and accept every body zod accepts that uses only the
  * fields it covers (so it is not a shortcut that is never taken).
  */
 import { isDeepStrictEqual } from 'node:util';
 import t from 'tap';
 import { ForwardRequest, MAX_SEED } from '../../schemas/forward.js';
-import { parseCommonForwardRequest } from '../../schemas/forward-shortcut.js';
+import { parseCommonForwardRequest, parseCommonModelForwardRequest } from '../../schemas/forward-shortcut.js';
+import { ModelForwardRequest } from '../../schemas/models.js';
 import { rng } from '../helpers/random.js';
 
 const COVERED = new Set(['inputs', 'hiddenSize', 'seed', 'activation', 'useBias', 'goBackwards', 'clip', 'outputFormat', 'zeroOutputForMask', 'returnSequences', 'returnState']);
@@ -64,13 +65,14 @@ function corrupt(value: unknown, odd: unknown, random: () => number): unknown {
   return copy;
 }
 
-function generate(random: () => number): unknown {
+/** A body with some of `common` (often) and of the other fields (rarely), about half of them broken somewhere. */
+function generate(random: () => number, common: ReadonlySet<string>): unknown {
   const roll = random();
   if (roll < 0.02) return [null, [], 'body', 7, true][Math.floor(random() * 5)];
   const keys = [...COVERED, 'text', 'vocabulary', 'lengths', 'mask', 'layers', 'bidirectional', 'initialState', 'weights', 'bogus'];
   const body: Record<string, unknown> = {};
   if (random() < 0.9) body.inputs = validValue('inputs', random);
-  for (const key of keys) if (key !== 'inputs' && random() < (COVERED.has(key) ? 0.35 : 0.04)) body[key] = validValue(key, random);
+  for (const key of keys) if (key !== 'inputs' && random() < (common.has(key) ? 0.35 : 0.04)) body[key] = validValue(key, random);
   // Break roughly half of them somewhere.
   if (random() < 0.5) {
     const present = Object.keys(body);
@@ -87,32 +89,41 @@ function generate(random: () => number): unknown {
   return body;
 }
 
-t.test('the shortcut returns zod\'s output or null, and null only for what it does not cover', async (t) => {
-  const random = rng(20261129);
-  const mismatches: string[] = [];
-  let accepted = 0;
-  let rejectedByZod = 0;
-  const N = 20_000;
-  for (let i = 0; i < N; i++) {
-    const body = generate(random);
-    const shortcut = parseCommonForwardRequest(body);
-    const zod = ForwardRequest.safeParse(body);
-    if (!zod.success) rejectedByZod++;
-    if (shortcut !== null) {
-      accepted++;
-      if (!zod.success) mismatches.push(`accepted what zod rejects: ${JSON.stringify(body)} (${zod.error.issues[0].message})`);
-      else if (!isDeepStrictEqual(shortcut, zod.data)) mismatches.push(`differs from zod: ${JSON.stringify(body)}`);
-    } else if (zod.success) {
-      // JSON has no undefined: a key set to undefined is left to zod (which keeps it, as undefined).
-      const plain = typeof body === 'object' && body !== null && !Array.isArray(body);
-      const covered = plain && Object.entries(body).every(([key, value]) => COVERED.has(key) && value !== undefined) && 'inputs' in body;
-      if (covered) mismatches.push(`left to zod although covered: ${JSON.stringify(body)}`);
+const SCHEMAS = [
+  { name: 'ForwardRequest', schema: ForwardRequest, shortcut: parseCommonForwardRequest, seed: 20261129 },
+  { name: 'ModelForwardRequest', schema: ModelForwardRequest, shortcut: parseCommonModelForwardRequest, seed: 20261130 },
+];
+
+for (const { name, schema, shortcut: parseCommon, seed } of SCHEMAS) {
+  t.test(`${name}: the shortcut returns zod's output or null, and null only for what it does not cover`, async (t) => {
+    const random = rng(seed);
+    const covered = new Set([...COVERED].filter((key) => key in schema.shape));
+    const mismatches: string[] = [];
+    let accepted = 0;
+    let rejectedByZod = 0;
+    const N = 20_000;
+    for (let i = 0; i < N; i++) {
+      // Served-model bodies: mostly the fields that schema has, so that the shortcut is exercised.
+      const body = generate(random, name === 'ModelForwardRequest' ? covered : COVERED);
+      const shortcut = parseCommon(body);
+      const zod = schema.safeParse(body);
+      if (!zod.success) rejectedByZod++;
+      if (shortcut !== null) {
+        accepted++;
+        if (!zod.success) mismatches.push(`accepted what zod rejects: ${JSON.stringify(body)} (${zod.error.issues[0].message})`);
+        else if (!isDeepStrictEqual(shortcut, zod.data)) mismatches.push(`differs from zod: ${JSON.stringify(body)}`);
+      } else if (zod.success) {
+        // JSON has no undefined: a key set to undefined is left to zod (which keeps it, as undefined).
+        const plain = typeof body === 'object' && body !== null && !Array.isArray(body);
+        const takes = plain && Object.entries(body).every(([key, value]) => covered.has(key) && value !== undefined) && 'inputs' in body;
+        if (takes) mismatches.push(`left to zod although covered: ${JSON.stringify(body)}`);
+      }
     }
-  }
-  t.same(mismatches.slice(0, 5), [], `no mismatches over ${N} bodies (${mismatches.length} found)`);
-  t.ok(accepted > N / 5, `the shortcut took ${accepted} of ${N}`);
-  t.ok(rejectedByZod > N / 5, `zod rejected ${rejectedByZod} of ${N}`);
-});
+    t.same(mismatches.slice(0, 5), [], `no mismatches over ${N} bodies (${mismatches.length} found)`);
+    t.ok(accepted > N / 5, `the shortcut took ${accepted} of ${N}`);
+    t.ok(rejectedByZod > N / 5, `zod rejected ${rejectedByZod} of ${N}`);
+  });
+}
 
 t.test('common bodies take the shortcut, with zod\'s defaults', async (t) => {
   t.strictSame(parseCommonForwardRequest(HELLO), { ...HELLO, zeroOutputForMask: false, returnSequences: true, returnState: true, outputFormat: 'nested' });
