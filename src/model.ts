@@ -179,9 +179,9 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
   return null;
 }
 
-/** Checks that only one source of weights is given and the layer fields are used one way or the other. */
 const WEIGHT_SOURCES = ['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const;
 
+/** Checks that only one source of weights is given and the layer fields are used one way or the other. */
 function checkExclusive(model: ModelDescription): void {
   let first: (typeof WEIGHT_SOURCES)[number] | null = null;
   for (const key of WEIGHT_SOURCES) {
@@ -282,7 +282,9 @@ class SeededModel implements ResolvedModel {
     cache: SeededWeightsCache,
   ) {
     this.#cache = cache;
-    this.buildCost = cache.has(seed, spec, inputDim) ? 0 : seededWeightsCost(spec);
+    // Looked up once: a set already built is kept (nothing to build, here or on a worker).
+    this.#built = cache.find(seed, spec, inputDim);
+    this.buildCost = this.#built === null ? seededWeightsCost(spec) : 0;
   }
 
   get weights(): NetworkWeights {

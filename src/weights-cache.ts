@@ -35,19 +35,28 @@ export class SeededWeightsCache {
     return this.entries.has(cacheKey(seed, spec, inputDim));
   }
 
+  /** The set if it is built already, marked used as `get` marks it; else null. */
+  find(seed: number, spec: NetworkSpec, inputDim: number): NetworkWeights | null {
+    return this.hit(cacheKey(seed, spec, inputDim));
+  }
+
   get(seed: number, spec: NetworkSpec, inputDim: number): NetworkWeights {
     const key = cacheKey(seed, spec, inputDim);
-    const hit = this.entries.get(key);
-    if (hit !== undefined) {
-      hit.used = ++this.tick;
-      return hit.weights;
-    }
+    const hit = this.hit(key);
+    if (hit !== null) return hit;
     const weights = seededNetworkWeights(seed, spec, inputDim);
     if (this.capacity > 0) {
       if (this.entries.size >= this.capacity) this.evictLeastRecentlyUsed();
       this.entries.set(key, { weights, used: ++this.tick });
     }
     return weights;
+  }
+
+  private hit(key: string): NetworkWeights | null {
+    const entry = this.entries.get(key);
+    if (entry === undefined) return null;
+    entry.used = ++this.tick;
+    return entry.weights;
   }
 
   /** Only when a new set is built (a QR factorisation), so a scan of at most `capacity` entries is nothing. */

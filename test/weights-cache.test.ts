@@ -36,3 +36,15 @@ t.test('when full, the least recently used set is evicted', async (t) => {
   none.get(1, spec(2), 1);
   t.equal(none.size, 0, 'capacity 0 keeps nothing');
 });
+
+t.test('find: the built set or null, never building one, and a find counts as a use', async (t) => {
+  const cache = new SeededWeightsCache(2);
+  t.equal(cache.find(1, spec(2), 1), null, 'nothing built yet');
+  t.equal(cache.size, 0, 'and find built nothing');
+  const a = cache.get(1, spec(2), 1);
+  cache.get(2, spec(2), 1);
+  t.equal(cache.find(1, spec(2), 1), a, 'the very set');
+  cache.get(3, spec(2), 1);
+  t.ok(cache.has(1, spec(2), 1), 'a stays: found after b was built');
+  t.notOk(cache.has(2, spec(2), 1), 'b goes');
+});
