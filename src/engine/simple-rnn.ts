@@ -22,8 +22,8 @@
  * which is zero before the first valid step. They differ only for leading masked steps with a non-zero
  * initial state; we follow TF.js.
  */
-import { ACTIVATIONS, type ActivationName, DEFAULT_ACTIVATION } from './activations.js';
-import { float32Array, float64Array, int32Array } from './arrays.js';
+import { type ActivationName, DEFAULT_ACTIVATION, FLOAT32_ACTIVATIONS, tanhToFloat32 } from './activations.js';
+import { float32Array, float64Array, int32Array, scratchFloat64 } from './arrays.js';
 
 export interface SimpleRnnWeights {
   readonly inputDim: number;
@@ -86,35 +86,87 @@ function sizeIs(name: string, actual: number, expected: number): void {
 }
 
 /**
- * The register tile of `addRowsTimesMatrix`: ROW_BLOCK rows × COLUMN_BLOCK columns of float64
- * accumulators, kept in local variables for a whole dot product. Measured (bench/engine.ts shapes): 3 × 4
- * is the fastest; 2 × 4 reloads each weight for every 2 rows (~10 % slower on mid and large); 4 × 4,
- * 2 × 8 and unrolling the k loop by 2 make V8 spill more accumulators to the stack (no gain, or ~13 %
- * slower). 3 × 4 already spills a few of its 12 accumulators on x64, which costs less than the reloads.
+ * The register tile of `addPackedProduct`: ROW_BLOCK rows × COLUMN_BLOCK columns of float64 accumulators,
+ * kept in local variables for a whole dot product. Measured on packed operands (mid and large shapes): 3 × 4,
+ * 3 × 2 and 5 × 2 are equally fast (~5.5 GFLOP/s here); 2 × 4, 4 × 2, 1 × 8 and 2 × 8 are 10–20 % slower,
+ * 4 × 4 ~10 % slower (V8 has 15 float registers to give, and spills).
  */
 const ROW_BLOCK = 3;
 const COLUMN_BLOCK = 4;
 
+/** The work space slots of a forward pass (arrays.ts `scratchFloat64`): both are filled before they are read. */
+const SCRATCH_PRE = 0;
+const SCRATCH_PACKED_ROWS = 1;
+
 /**
- * acc[accRows[q] + j] += Σ_k a[aRows[q] + k] · w[k·n + j], k = 0 … depth-1 in that order, for the first
- * `count` listed rows q and every column j < n. A matrix product over a list of rows (the valid ones), so
- * masked rows cost nothing.
+ * A [depth, n] float32 matrix (Keras layout) as float64 column panels, the order in which the product
+ * reads it: panel j (columns j … j+3, for j < n - n % 4) holds w[k, j … j+3] for k = 0 … depth-1 at
+ * j·depth + 4k; each column j left over holds w[k, j] at j·depth + k. Float64 because every product is
+ * formed in float64 anyway (the conversion is exact), so the loop loads with no conversion; contiguous so
+ * that it streams. Cached per matrix: weights are treated as immutable once used.
+ */
+const packedMatrices = new WeakMap<Float32Array, { readonly n: number; readonly packed: Float64Array }>();
+
+export function packColumnPanels(w: Float32Array, depth: number, n: number): Float64Array {
+  const cached = packedMatrices.get(w);
+  if (cached !== undefined && cached.n === n && cached.packed.length === depth * n) return cached.packed;
+  const packed = float64Array(depth * n);
+  const nTiled = n - (n % COLUMN_BLOCK);
+  let o = 0;
+  for (let j = 0; j < nTiled; j += COLUMN_BLOCK) {
+    for (let k = 0, wk = j; k < depth; k++, wk += n) {
+      packed[o] = w[wk];
+      packed[o + 1] = w[wk + 1];
+      packed[o + 2] = w[wk + 2];
+      packed[o + 3] = w[wk + 3];
+      o += COLUMN_BLOCK;
+    }
+  }
+  for (let j = nTiled; j < n; j++) for (let k = 0, wk = j; k < depth; k++, wk += n) packed[o++] = w[wk];
+  packedMatrices.set(w, { n, packed });
+  return packed;
+}
+
+/**
+ * The first `count` rows listed in `rows` (offsets into `a`, `depth` values each) as float64, in the order
+ * `addPackedProduct` reads them: each group of ROW_BLOCK rows interleaved (row r of the group q … q+2 at
+ * q·depth + ROW_BLOCK·k + r), the rows left over one after the other (at q·depth + k).
+ */
+function packRows(packed: Float64Array, a: Float32Array, rows: Int32Array, count: number, depth: number): void {
+  let q = 0;
+  for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
+    const a0 = rows[q], a1 = rows[q + 1], a2 = rows[q + 2];
+    for (let k = 0, o = q * depth; k < depth; k++, o += ROW_BLOCK) {
+      packed[o] = a[a0 + k];
+      packed[o + 1] = a[a1 + k];
+      packed[o + 2] = a[a2 + k];
+    }
+  }
+  for (; q < count; q++) {
+    const a0 = rows[q];
+    for (let k = 0, o = q * depth; k < depth; k++, o++) packed[o] = a[a0 + k];
+  }
+}
+
+/**
+ * acc[accRows[q] + j] += Σ_k a_q[k] · w[k, j], k = 0 … depth-1 in that order, for the first `count` rows q
+ * and every column j < n: a matrix product over a list of rows (the valid ones), so masked rows cost nothing.
  *   acc  float64 accumulators, a row of n per listed row, at accRows[q]
- *   a    float32 rows of depth values, at aRows[q]
- *   w    [depth, n] float32, row-major (Keras layout)
+ *   a    the rows, packed by `packRows`
+ *   w    the [depth, n] matrix, packed by `packColumnPanels`
  *
  * Each accumulator still adds its terms one by one in k order, so every sum is the naive loop's sum, bit
  * for bit (the float32 × float32 products are exact in float64). The tiling only changes which elements
  * are computed together: each weight loaded serves ROW_BLOCK rows and each input value COLUMN_BLOCK
- * columns, and the sums live in local variables, not array elements, for the whole k loop.
+ * columns, and the sums live in local variables, not array elements, for the whole k loop. Both operands
+ * are read at consecutive addresses.
  */
-function addRowsTimesMatrix(
+function addPackedProduct(
   acc: Float64Array,
   accRows: Int32Array,
-  a: Float32Array,
-  aRows: Int32Array,
+  a: Float64Array,
   count: number,
-  w: Float32Array,
+  w: Float64Array,
   depth: number,
   n: number,
 ): void {
@@ -122,52 +174,94 @@ function addRowsTimesMatrix(
   let q = 0;
   for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
     const c0 = accRows[q], c1 = accRows[q + 1], c2 = accRows[q + 2];
-    const a0 = aRows[q], a1 = aRows[q + 1], a2 = aRows[q + 2];
-    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) {
-      let s00 = acc[c0 + j], s01 = acc[c0 + j + 1], s02 = acc[c0 + j + 2], s03 = acc[c0 + j + 3];
-      let s10 = acc[c1 + j], s11 = acc[c1 + j + 1], s12 = acc[c1 + j + 2], s13 = acc[c1 + j + 3];
-      let s20 = acc[c2 + j], s21 = acc[c2 + j + 1], s22 = acc[c2 + j + 2], s23 = acc[c2 + j + 3];
-      for (let k = 0, wk = j; k < depth; k++, wk += n) {
-        const x0 = a[a0 + k], x1 = a[a1 + k], x2 = a[a2 + k];
-        let v = w[wk];
-        s00 += x0 * v; s10 += x1 * v; s20 += x2 * v;
-        v = w[wk + 1];
-        s01 += x0 * v; s11 += x1 * v; s21 += x2 * v;
-        v = w[wk + 2];
-        s02 += x0 * v; s12 += x1 * v; s22 += x2 * v;
-        v = w[wk + 3];
-        s03 += x0 * v; s13 += x1 * v; s23 += x2 * v;
-      }
-      acc[c0 + j] = s00; acc[c0 + j + 1] = s01; acc[c0 + j + 2] = s02; acc[c0 + j + 3] = s03;
-      acc[c1 + j] = s10; acc[c1 + j + 1] = s11; acc[c1 + j + 2] = s12; acc[c1 + j + 3] = s13;
-      acc[c2 + j] = s20; acc[c2 + j + 1] = s21; acc[c2 + j + 2] = s22; acc[c2 + j + 3] = s23;
-    }
-    for (let j = nTiled; j < n; j++) {
-      let s0 = acc[c0 + j], s1 = acc[c1 + j], s2 = acc[c2 + j];
-      for (let k = 0, wk = j; k < depth; k++, wk += n) {
-        const v = w[wk];
-        s0 += a[a0 + k] * v; s1 += a[a1 + k] * v; s2 += a[a2 + k] * v;
-      }
-      acc[c0 + j] = s0; acc[c1 + j] = s1; acc[c2 + j] = s2;
-    }
+    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) addTile(acc, c0 + j, c1 + j, c2 + j, a, q * depth, w, j * depth, depth);
+    for (let j = nTiled; j < n; j++) addColumn(acc, c0 + j, c1 + j, c2 + j, a, q * depth, w, j * depth, depth);
   }
   // The rows left over (fewer than ROW_BLOCK; all of them with batch 1), one at a time.
   for (; q < count; q++) {
-    const c0 = accRows[q], a0 = aRows[q];
-    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) {
-      let s0 = acc[c0 + j], s1 = acc[c0 + j + 1], s2 = acc[c0 + j + 2], s3 = acc[c0 + j + 3];
-      for (let k = 0, wk = j; k < depth; k++, wk += n) {
-        const x = a[a0 + k];
-        s0 += x * w[wk]; s1 += x * w[wk + 1]; s2 += x * w[wk + 2]; s3 += x * w[wk + 3];
-      }
-      acc[c0 + j] = s0; acc[c0 + j + 1] = s1; acc[c0 + j + 2] = s2; acc[c0 + j + 3] = s3;
-    }
-    for (let j = nTiled; j < n; j++) {
-      let s = acc[c0 + j];
-      for (let k = 0, wk = j; k < depth; k++, wk += n) s += a[a0 + k] * w[wk];
-      acc[c0 + j] = s;
-    }
+    const c0 = accRows[q];
+    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) addRowTile(acc, c0 + j, a, q * depth, w, j * depth, depth);
+    for (let j = nTiled; j < n; j++) addRowColumn(acc, c0 + j, a, q * depth, w, j * depth, depth);
   }
+}
+
+/*
+ * The four kernels of addPackedProduct, each a small function of its own: V8 then optimises each on
+ * feedback from its own loop. As one function, a long first call got compiled mid-loop (on-stack
+ * replacement) before the other branches had run, deoptimised when they did, and the code it settled on
+ * ran mid ~1.5× slower in some processes than in others.
+ */
+
+/** Three rows × four columns: acc[c_r + 0 … 3] += Σ_k a[aAt + 3k + r] · w[wAt + 4k + 0 … 3]. */
+function addTile(
+  acc: Float64Array,
+  c0: number,
+  c1: number,
+  c2: number,
+  a: Float64Array,
+  aAt: number,
+  w: Float64Array,
+  wAt: number,
+  depth: number,
+): void {
+  let s00 = acc[c0], s01 = acc[c0 + 1], s02 = acc[c0 + 2], s03 = acc[c0 + 3];
+  let s10 = acc[c1], s11 = acc[c1 + 1], s12 = acc[c1 + 2], s13 = acc[c1 + 3];
+  let s20 = acc[c2], s21 = acc[c2 + 1], s22 = acc[c2 + 2], s23 = acc[c2 + 3];
+  const aEnd = aAt + ROW_BLOCK * depth;
+  for (let i = aAt, wk = wAt; i < aEnd; i += ROW_BLOCK, wk += COLUMN_BLOCK) {
+    const x0 = a[i], x1 = a[i + 1], x2 = a[i + 2];
+    let v = w[wk];
+    s00 += x0 * v; s10 += x1 * v; s20 += x2 * v;
+    v = w[wk + 1];
+    s01 += x0 * v; s11 += x1 * v; s21 += x2 * v;
+    v = w[wk + 2];
+    s02 += x0 * v; s12 += x1 * v; s22 += x2 * v;
+    v = w[wk + 3];
+    s03 += x0 * v; s13 += x1 * v; s23 += x2 * v;
+  }
+  acc[c0] = s00; acc[c0 + 1] = s01; acc[c0 + 2] = s02; acc[c0 + 3] = s03;
+  acc[c1] = s10; acc[c1 + 1] = s11; acc[c1 + 2] = s12; acc[c1 + 3] = s13;
+  acc[c2] = s20; acc[c2 + 1] = s21; acc[c2 + 2] = s22; acc[c2 + 3] = s23;
+}
+
+/** Three rows × one column left over: acc[c_r] += Σ_k a[aAt + 3k + r] · w[wAt + k]. */
+function addColumn(
+  acc: Float64Array,
+  c0: number,
+  c1: number,
+  c2: number,
+  a: Float64Array,
+  aAt: number,
+  w: Float64Array,
+  wAt: number,
+  depth: number,
+): void {
+  let s0 = acc[c0], s1 = acc[c1], s2 = acc[c2];
+  const aEnd = aAt + ROW_BLOCK * depth;
+  for (let i = aAt, wk = wAt; i < aEnd; i += ROW_BLOCK, wk++) {
+    const v = w[wk];
+    s0 += a[i] * v; s1 += a[i + 1] * v; s2 += a[i + 2] * v;
+  }
+  acc[c0] = s0; acc[c1] = s1; acc[c2] = s2;
+}
+
+/** One row × four columns: acc[c + 0 … 3] += Σ_k a[aAt + k] · w[wAt + 4k + 0 … 3]. */
+function addRowTile(acc: Float64Array, c: number, a: Float64Array, aAt: number, w: Float64Array, wAt: number, depth: number): void {
+  let s0 = acc[c], s1 = acc[c + 1], s2 = acc[c + 2], s3 = acc[c + 3];
+  const aEnd = aAt + depth;
+  for (let i = aAt, wk = wAt; i < aEnd; i++, wk += COLUMN_BLOCK) {
+    const x = a[i];
+    s0 += x * w[wk]; s1 += x * w[wk + 1]; s2 += x * w[wk + 2]; s3 += x * w[wk + 3];
+  }
+  acc[c] = s0; acc[c + 1] = s1; acc[c + 2] = s2; acc[c + 3] = s3;
+}
+
+/** One row × one column: acc[c] += Σ_k a[aAt + k] · w[wAt + k]. */
+function addRowColumn(acc: Float64Array, c: number, a: Float64Array, aAt: number, w: Float64Array, wAt: number, depth: number): void {
+  let s = acc[c];
+  const aEnd = aAt + depth;
+  for (let i = aAt, wk = wAt; i < aEnd; i++, wk++) s += a[i] * w[wk];
+  acc[c] = s;
 }
 
 /**
@@ -187,29 +281,22 @@ export function simpleRnnForward(
   checkForwardArguments(inputs, shape, weights, options);
   const [batch, time, inputDim] = shape;
   const { hiddenSize, kernel, recurrentKernel, bias } = weights;
-  const act = ACTIVATIONS[options.activation ?? DEFAULT_ACTIVATION];
+  const act = FLOAT32_ACTIVATIONS[options.activation ?? DEFAULT_ACTIVATION];
   const clip = options.clip ?? Infinity;
+  const plainTanh = act === tanhToFloat32 && clip === Infinity;
   const mask = options.mask ?? null;
   const goBackwards = options.goBackwards ?? false;
   const zeroOutputForMask = options.zeroOutputForMask ?? false;
   const rows = batch * time;
 
   // 1. pre [batch·time, hiddenSize] in input order, float64: bias + inputs · kernel, valid rows only.
-  const pre = float64Array(rows * hiddenSize);
+  const pre = scratchFloat64(SCRATCH_PRE, rows * hiddenSize);
   const preRows = int32Array(rows);
   const inputRows = int32Array(rows);
-  let valid = 0;
-  for (let r = 0; r < rows; r++) {
-    if (mask !== null && mask[r] === 0) continue;
-    const at = r * hiddenSize;
-    // A call to set() costs more than copying a few values.
-    if (hiddenSize >= 16) pre.set(bias, at);
-    else for (let j = 0; j < hiddenSize; j++) pre[at + j] = bias[j];
-    preRows[valid] = at;
-    inputRows[valid] = r * inputDim;
-    valid++;
-  }
-  addRowsTimesMatrix(pre, preRows, inputs, inputRows, valid, kernel, inputDim, hiddenSize);
+  const valid = listValidRows(pre, preRows, inputRows, mask, rows, bias, hiddenSize, inputDim);
+  const packedInputs = scratchFloat64(SCRATCH_PACKED_ROWS, valid * inputDim);
+  packRows(packedInputs, inputs, inputRows, valid, inputDim);
+  addPackedProduct(pre, preRows, packedInputs, valid, packColumnPanels(kernel, inputDim, hiddenSize), inputDim, hiddenSize);
 
   // 2. state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the
   // final states. Per step, the valid rows' pre rows (stepRows) and state rows (stateRows).
@@ -218,6 +305,8 @@ export function simpleRnnForward(
   if (options.initialState) state.set(options.initialState);
   const stepRows = int32Array(batch);
   const stateRows = int32Array(batch);
+  const packedState = scratchFloat64(SCRATCH_PACKED_ROWS, batch * hiddenSize); // phase 1 is done with it
+  const packedRecurrent = packColumnPanels(recurrentKernel, hiddenSize, hiddenSize);
   for (let p = 0; p < time; p++) {
     const step = goBackwards ? time - 1 - p : p; // input step processed at position p
     let active = 0;
@@ -230,19 +319,87 @@ export function simpleRnnForward(
       stateRows[active] = b * hiddenSize;
       active++;
     }
-    addRowsTimesMatrix(pre, stepRows, state, stateRows, active, recurrentKernel, hiddenSize, hiddenSize);
+    packRows(packedState, state, stateRows, active, hiddenSize);
+    addPackedProduct(pre, stepRows, packedState, active, packedRecurrent, hiddenSize, hiddenSize);
     // The state is overwritten only now: the product above read every row's whole previous state.
     for (let q = 0; q < active; q++) {
-      const row = stepRows[q];
       const s = stateRows[q]; // b·hiddenSize
       const out = s * time + p * hiddenSize; // (b·time + p)·hiddenSize
-      for (let j = 0; j < hiddenSize; j++) {
-        const z = pre[row + j];
-        const h = act(z > clip ? clip : z < -clip ? -clip : z);
-        outputs[out + j] = h; // both stores round to float32, once
-        state[s + j] = h;
-      }
+      if (plainTanh) activateRowTanh(pre, stepRows[q], outputs, out, state, s, hiddenSize);
+      else activateRow(pre, stepRows[q], outputs, out, state, s, hiddenSize, act, clip);
     }
   }
   return { outputs, states: state };
+}
+
+/**
+ * outputs[out + j] = state[s + j] = act(clip(pre[row + j])), j < n; both stores round to float32, once.
+ * Its own function, so that V8 optimises the loop on its own feedback (see addTile).
+ */
+function activateRow(
+  pre: Float64Array,
+  row: number,
+  outputs: Float32Array,
+  out: number,
+  state: Float32Array,
+  s: number,
+  n: number,
+  act: (x: number) => number,
+  clip: number,
+): void {
+  for (let j = 0; j < n; j++) {
+    const z = pre[row + j];
+    const h = act(z > clip ? clip : z < -clip ? -clip : z);
+    outputs[out + j] = h;
+    state[s + j] = h;
+  }
+}
+
+/**
+ * activateRow for the default (tanh, no clip), calling tanhToFloat32 directly: V8 inlines a direct call
+ * to a small function, while the call through `act` above is inlined only while it has seen one function.
+ */
+function activateRowTanh(
+  pre: Float64Array,
+  row: number,
+  outputs: Float32Array,
+  out: number,
+  state: Float32Array,
+  s: number,
+  n: number,
+): void {
+  for (let j = 0; j < n; j++) {
+    const h = tanhToFloat32(pre[row + j]);
+    outputs[out + j] = h;
+    state[s + j] = h;
+  }
+}
+
+/**
+ * Phase 1's row lists: for each valid row r of batch·time (in order), pre row r starts as the bias, and its
+ * offsets go to preRows and inputRows. Returns how many rows are valid. A function of its own, like the
+ * kernels, so that the forward pass itself has no long loop for V8 to compile in the middle of.
+ */
+function listValidRows(
+  pre: Float64Array,
+  preRows: Int32Array,
+  inputRows: Int32Array,
+  mask: Uint8Array | null,
+  rows: number,
+  bias: Float32Array,
+  hiddenSize: number,
+  inputDim: number,
+): number {
+  let valid = 0;
+  for (let r = 0; r < rows; r++) {
+    if (mask !== null && mask[r] === 0) continue;
+    const at = r * hiddenSize;
+    // A loop, not pre.set(bias, at): set() between element types converts value by value on a slow path,
+    // which cost as much as all of mid's activations.
+    for (let j = 0; j < hiddenSize; j++) pre[at + j] = bias[j];
+    preRows[valid] = at;
+    inputRows[valid] = r * inputDim;
+    valid++;
+  }
+  return valid;
 }

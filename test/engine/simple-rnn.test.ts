@@ -1,5 +1,5 @@
 import t from 'tap';
-import { simpleRnnForward, simpleRnnForwardReference, type SimpleRnnWeights } from '../../src/engine/index.js';
+import { packColumnPanels, simpleRnnForward, simpleRnnForwardReference, type SimpleRnnWeights } from '../../src/engine/index.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../helpers/tfjs.js';
 import { flat, nest, randomNested, rng } from '../helpers/random.js';
 
@@ -84,4 +84,42 @@ t.test('rejects arrays that do not match their shapes', async (t) => {
     /bias has 3 elements; expected 2/,
   );
   t.throws(() => simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: new Float32Array(1) }), /initialState has 1 elements/);
+});
+
+t.test('packColumnPanels: the layout the kernel reads, cached per matrix', async (t) => {
+  // [depth 3, n 6]: one panel of 4 columns, then 2 columns left over.
+  const w = Float32Array.from({ length: 18 }, (_, i) => i + 0.5);
+  const packed = packColumnPanels(w, 3, 6);
+  const expected = [];
+  for (let k = 0; k < 3; k++) for (let j = 0; j < 4; j++) expected.push(w[k * 6 + j]);
+  for (let j = 4; j < 6; j++) for (let k = 0; k < 3; k++) expected.push(w[k * 6 + j]);
+  t.same(Array.from(packed), expected);
+  t.equal(packColumnPanels(w, 3, 6), packed, 'the second call returns the cached panels');
+  const other = packColumnPanels(w, 6, 3);
+  t.not(other, packed, 'the same values read as another shape are packed again');
+  t.same(Array.from(other.subarray(0, 2)), [w[0], w[3]], 'as 3 single columns of depth 6');
+});
+
+t.test('calls of different shapes in any order, reusing weights and work space, stay equal to the reference', async (t) => {
+  // The work space (pre-activations, packed rows) is reused from call to call without being zeroed, and the
+  // packed weights are cached: a large masked call, then small ones, then large again must not see each
+  // other's leftovers.
+  const big = randomCase(101, 7, 30, 9, 10);
+  const small = randomCase(102, 2, 3, 9, 10);
+  const bigX = flat(big.inputs);
+  const smallX = flat(small.inputs);
+  const random = rng(103);
+  const bigMask = Uint8Array.from({ length: 7 * 30 }, () => (random() < 0.3 ? 0 : 1));
+  let mismatches = 0;
+  for (let i = 0; i < 6; i++) {
+    const [x, c, mask] = i % 3 === 2 ? [smallX, small, null] : [bigX, big, i % 2 === 0 ? bigMask : null];
+    // The small case uses the big case's weights too: one set of cached panels, two row counts.
+    for (const weights of [c.weights, big.weights]) {
+      const fast = simpleRnnForward(x, c.shape, weights, { mask, goBackwards: i === 4 });
+      const naive = simpleRnnForwardReference(x, c.shape, weights, { mask, goBackwards: i === 4 });
+      if (!fast.outputs.every((v, k) => Object.is(v, naive.outputs[k]))) mismatches++;
+      if (!fast.states.every((v, k) => Object.is(v, naive.states[k]))) mismatches++;
+    }
+  }
+  t.equal(mismatches, 0);
 });
