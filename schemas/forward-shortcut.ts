@@ -71,7 +71,11 @@ function shortcutFor<T extends object>(schema: { shape: Record<string, unknown>;
   const defaults = schema.parse({}) as Record<string, unknown>;
   return (body) => {
     if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.getPrototypeOf(body) !== Object.prototype) return null;
-    const out: Record<string, unknown> = { ...defaults };
+    // Built key by key on a literal, not as { ...defaults }: V8 does not cache the transitions of an object
+    // cloned by spread, so each property added to the clone took a slow path (~1.2 µs each, 4 µs a hello
+    // body), and the clone's maps made every later read of the request slower too (another ~5 µs).
+    const out: Record<string, unknown> = {};
+    for (const key in defaults) out[key] = defaults[key];
     const given = body as Record<string, unknown>;
     for (const key in given) {
       if (!fields.has(key) || !valid(key as CoveredField, given[key])) return null;
