@@ -403,3 +403,45 @@ function listValidRows(
   }
   return valid;
 }
+
+/**
+ * Runs a few tiny passes that take every branch of the kernels (row groups and rows left over, column tiles
+ * and columns left over, a mask, a clip, both directions), so that V8 has type feedback for all of them
+ * before it optimises any. Without it, the first large call was compiled mid-loop with no feedback for the
+ * branches it had not reached yet, and each later call deoptimised there again (the same code, up to 39
+ * times in a process): mid ran at ~21 ms in some processes and ~30 ms in others. Called once, when this
+ * module loads: ~12 ms, most of it compiling these functions, which the first call would do anyway.
+ * test/engine/optimisation.test.ts reads V8's deoptimisation log to hold this.
+ */
+function primeKernels(): void {
+  const values = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 8);
+  // Rounds, because V8 allots a function its feedback vector only after its first calls: what runs before
+  // that is not recorded.
+  for (let round = 0; round < PRIMING_ROUNDS; round++) {
+    for (const [batch, time, inputDim, hiddenSize] of [
+      [4, 2, 5, 6],
+      [2, 3, 4, 4],
+      [1, 2, 3, 5],
+    ] as const) {
+      const weights: SimpleRnnWeights = {
+        inputDim,
+        hiddenSize,
+        kernel: values(inputDim * hiddenSize),
+        recurrentKernel: values(hiddenSize * hiddenSize),
+        bias: values(hiddenSize),
+      };
+      const inputs = values(batch * time * inputDim);
+      const mask = Uint8Array.from({ length: batch * time }, (_, i) => (i % 3 === 1 ? 0 : 1));
+      simpleRnnForward(inputs, [batch, time, inputDim], weights);
+      simpleRnnForward(inputs, [batch, time, inputDim], weights, { mask, goBackwards: true, clip: 2 });
+    }
+    // Zero takes tanhToFloat32's rare branch (to Math.tanh, about one value in 3,000): inlined into the
+    // activation loop without feedback, its first use deoptimised the loop.
+    tanhToFloat32(0);
+  }
+}
+
+/** Enough for every function above to have its feedback vector before its last round. */
+const PRIMING_ROUNDS = 8;
+
+primeKernels();
