@@ -103,7 +103,8 @@ const SCRATCH_PACKED_ROWS = 1;
  * reads it: panel j (columns j … j+3, for j < n - n % 4) holds w[k, j … j+3] for k = 0 … depth-1 at
  * j·depth + 4k; each column j left over holds w[k, j] at j·depth + k. Float64 because every product is
  * formed in float64 anyway (the conversion is exact), so the loop loads with no conversion; contiguous so
- * that it streams. Cached per matrix: weights are treated as immutable once used.
+ * that it streams. Cached per matrix: weights are treated as immutable once used. Small panels are views
+ * into the slab (arrays.ts), so a cached small matrix keeps its 256 KiB slab alive as long as it lives.
  */
 const packedMatrices = new WeakMap<Float32Array, { readonly n: number; readonly packed: Float64Array }>();
 
