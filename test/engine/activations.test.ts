@@ -4,18 +4,7 @@
  */
 import t from 'tap';
 import { ACTIVATION_NAMES, ACTIVATIONS, FLOAT32_ACTIVATIONS, tanhToFloat32 } from '../../src/engine/activations.js';
-
-/** A seeded generator (mulberry32), so a failure reproduces. */
-function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let x = a;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng as random } from '../helpers/random.js';
 
 function firstMismatch(values: Iterable<number>): { x: number; ours: number; mathTanh: number } | null {
   for (const x of values) {
