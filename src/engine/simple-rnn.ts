@@ -87,7 +87,7 @@ function sizeIs(name: string, actual: number, expected: number): void {
 
 /**
  * The register tile of `addPackedProduct`: ROW_BLOCK rows × COLUMN_BLOCK columns of float64 accumulators,
- * kept in local variables for a whole dot product. Measured on packed operands (mid and large shapes): 3 × 4,
+ * kept in local variables for a whole dot product. Measured on packed operands (mid's two products): 3 × 4,
  * 3 × 2 and 5 × 2 are equally fast (~5.5 GFLOP/s here); 2 × 4, 4 × 2, 1 × 8 and 2 × 8 are 10–20 % slower,
  * 4 × 4 ~10 % slower (V8 has 15 float registers to give, and spills).
  */
@@ -188,9 +188,9 @@ function addPackedProduct(
 
 /*
  * The four kernels of addPackedProduct, each a small function of its own: V8 then optimises each on
- * feedback from its own loop. As one function, a long first call got compiled mid-loop (on-stack
- * replacement) before the other branches had run, deoptimised when they did, and the code it settled on
- * ran mid ~1.5× slower in some processes than in others.
+ * feedback from its own loop, and a branch the first long call has not reached yet is a separate function,
+ * not a hole in the feedback of a function compiled mid-loop. Splitting alone did not settle it (mid still
+ * ran ~1.45× slower in some processes than in others); primeKernels, at the end of this file, did.
  */
 
 /** Three rows × four columns: acc[c_r + 0 … 3] += Σ_k a[aAt + 3k + r] · w[wAt + 4k + 0 … 3]. */
