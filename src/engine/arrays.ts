@@ -50,24 +50,3 @@ export function uint8Array(length: number): Uint8Array {
   const at = carve(length);
   return at < 0 ? new Uint8Array(length) : new Uint8Array(slab, at, length);
 }
-
-/**
- * Work space a pass reuses from one call to the next, one buffer per slot: a view of `length` float64 values
- * that are NOT zeroed (whatever the previous call left), valid until the next call for the same slot. For
- * internal buffers a pass fills before it reads them (pre-activations, packed operands), never for anything
- * it returns. Fresh memory for a multi-megabyte buffer costs the kernel a page fault per 4 KiB and the pass
- * cold caches: ~15 % of mid's time was spent in the kernel so. Buffers up to SCRATCH_MAX_BYTES are kept
- * (per thread); larger ones are allocated per call, where the work dwarfs the allocation.
- */
-const SCRATCH_MAX_BYTES = 8 * 1024 * 1024;
-const scratch: Float64Array[] = [];
-
-export function scratchFloat64(slot: number, length: number): Float64Array {
-  if (length * 8 > SCRATCH_MAX_BYTES) return new Float64Array(length);
-  let buffer = scratch[slot];
-  if (buffer === undefined || buffer.length < length) {
-    buffer = new Float64Array(Math.max(length, 1024));
-    scratch[slot] = buffer;
-  }
-  return buffer.subarray(0, length);
-}

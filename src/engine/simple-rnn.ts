@@ -23,7 +23,8 @@
  * initial state; we follow TF.js.
  */
 import { type ActivationName, DEFAULT_ACTIVATION, FLOAT32_ACTIVATIONS, tanhToFloat32 } from './activations.js';
-import { float32Array, float64Array, int32Array, scratchFloat64 } from './arrays.js';
+import { float32Array, float64Array, int32Array } from './arrays.js';
+import { COLUMN_BLOCK, kernelHeap, ROW_BLOCK } from './asm-kernels.js';
 
 export interface SimpleRnnWeights {
   readonly inputDim: number;
@@ -86,192 +87,64 @@ function sizeIs(name: string, actual: number, expected: number): void {
 }
 
 /**
- * The register tile of `addPackedProduct`: ROW_BLOCK rows × COLUMN_BLOCK columns of float64 accumulators,
- * kept in local variables for a whole dot product. Measured on packed operands (mid's two products): 3 × 4,
- * 3 × 2 and 5 × 2 are equally fast (~5.5 GFLOP/s here); 2 × 4, 4 × 2, 1 × 8 and 2 × 8 are 10–20 % slower,
- * 4 × 4 ~10 % slower (V8 has 15 float registers to give, and spills).
+ * [W; U] (the kernel's inputDim rows, then the recurrent kernel's hiddenSize rows) as the float64 column
+ * panels the product kernel reads (asm-kernels.ts): depth inputDim + hiddenSize, n = hiddenSize. Stacked so
+ * that one product per step computes x_t · W + h_{t-1} · U, each sum in the reference's order (bias, the
+ * input terms, then the recurrent terms). Float64 because every product is formed in float64 anyway (the
+ * conversion is exact). Cached per kernel matrix: weights are treated as immutable once used. Small panels
+ * are views into the slab (arrays.ts), so a cached small matrix keeps its 256 KiB slab alive while it lives.
  */
-const ROW_BLOCK = 3;
-const COLUMN_BLOCK = 4;
+const packedWeights = new WeakMap<Float32Array, { readonly recurrentKernel: Float32Array; readonly packed: Float64Array }>();
 
-/** The work space slots of a forward pass (arrays.ts `scratchFloat64`): both are filled before they are read. */
-const SCRATCH_PRE = 0;
-const SCRATCH_PACKED_ROWS = 1;
-
-/**
- * A [depth, n] float32 matrix (Keras layout) as float64 column panels, the order in which the product
- * reads it: panel j (columns j … j+3, for j < n - n % 4) holds w[k, j … j+3] for k = 0 … depth-1 at
- * j·depth + 4k; each column j left over holds w[k, j] at j·depth + k. Float64 because every product is
- * formed in float64 anyway (the conversion is exact), so the loop loads with no conversion; contiguous so
- * that it streams. Cached per matrix: weights are treated as immutable once used. Small panels are views
- * into the slab (arrays.ts), so a cached small matrix keeps its 256 KiB slab alive as long as it lives.
- */
-const packedMatrices = new WeakMap<Float32Array, { readonly n: number; readonly packed: Float64Array }>();
-
-export function packColumnPanels(w: Float32Array, depth: number, n: number): Float64Array {
-  const cached = packedMatrices.get(w);
-  if (cached !== undefined && cached.n === n && cached.packed.length === depth * n) return cached.packed;
-  const packed = float64Array(depth * n);
+export function packStackedPanels(
+  kernel: Float32Array,
+  recurrentKernel: Float32Array,
+  inputDim: number,
+  hiddenSize: number,
+): Float64Array {
+  const depth = inputDim + hiddenSize;
+  const cached = packedWeights.get(kernel);
+  if (cached !== undefined && cached.recurrentKernel === recurrentKernel && cached.packed.length === depth * hiddenSize) {
+    return cached.packed;
+  }
+  const packed = float64Array(depth * hiddenSize);
+  const n = hiddenSize;
   const nTiled = n - (n % COLUMN_BLOCK);
   let o = 0;
   for (let j = 0; j < nTiled; j += COLUMN_BLOCK) {
-    for (let k = 0, wk = j; k < depth; k++, wk += n) {
-      packed[o] = w[wk];
-      packed[o + 1] = w[wk + 1];
-      packed[o + 2] = w[wk + 2];
-      packed[o + 3] = w[wk + 3];
+    for (let k = 0, wk = j; k < inputDim; k++, wk += n) {
+      packed[o] = kernel[wk];
+      packed[o + 1] = kernel[wk + 1];
+      packed[o + 2] = kernel[wk + 2];
+      packed[o + 3] = kernel[wk + 3];
+      o += COLUMN_BLOCK;
+    }
+    for (let k = 0, wk = j; k < hiddenSize; k++, wk += n) {
+      packed[o] = recurrentKernel[wk];
+      packed[o + 1] = recurrentKernel[wk + 1];
+      packed[o + 2] = recurrentKernel[wk + 2];
+      packed[o + 3] = recurrentKernel[wk + 3];
       o += COLUMN_BLOCK;
     }
   }
-  for (let j = nTiled; j < n; j++) for (let k = 0, wk = j; k < depth; k++, wk += n) packed[o++] = w[wk];
-  packedMatrices.set(w, { n, packed });
+  for (let j = nTiled; j < n; j++) {
+    for (let k = 0, wk = j; k < inputDim; k++, wk += n) packed[o++] = kernel[wk];
+    for (let k = 0, wk = j; k < hiddenSize; k++, wk += n) packed[o++] = recurrentKernel[wk];
+  }
+  packedWeights.set(kernel, { recurrentKernel, packed });
   return packed;
 }
 
 /**
- * The first `count` rows listed in `rows` (offsets into `a`, `depth` values each) as float64, in the order
- * `addPackedProduct` reads them: each group of ROW_BLOCK rows interleaved (row r of the group q … q+2 at
- * q·depth + ROW_BLOCK·k + r), the rows left over one after the other (at q·depth + k).
- */
-function packRows(packed: Float64Array, a: Float32Array, rows: Int32Array, count: number, depth: number): void {
-  let q = 0;
-  for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
-    const a0 = rows[q], a1 = rows[q + 1], a2 = rows[q + 2];
-    for (let k = 0, o = q * depth; k < depth; k++, o += ROW_BLOCK) {
-      packed[o] = a[a0 + k];
-      packed[o + 1] = a[a1 + k];
-      packed[o + 2] = a[a2 + k];
-    }
-  }
-  for (; q < count; q++) {
-    const a0 = rows[q];
-    for (let k = 0, o = q * depth; k < depth; k++, o++) packed[o] = a[a0 + k];
-  }
-}
-
-/**
- * acc[accRows[q] + j] += Σ_k a_q[k] · w[k, j], k = 0 … depth-1 in that order, for the first `count` rows q
- * and every column j < n: a matrix product over a list of rows (the valid ones), so masked rows cost nothing.
- *   acc  float64 accumulators, a row of n per listed row, at accRows[q]
- *   a    the rows, packed by `packRows`
- *   w    the [depth, n] matrix, packed by `packColumnPanels`
- *
- * Each accumulator still adds its terms one by one in k order, so every sum is the naive loop's sum, bit
- * for bit (the float32 × float32 products are exact in float64). The tiling only changes which elements
- * are computed together: each weight loaded serves ROW_BLOCK rows and each input value COLUMN_BLOCK
- * columns, and the sums live in local variables, not array elements, for the whole k loop. Both operands
- * are read at consecutive addresses.
- */
-function addPackedProduct(
-  acc: Float64Array,
-  accRows: Int32Array,
-  a: Float64Array,
-  count: number,
-  w: Float64Array,
-  depth: number,
-  n: number,
-): void {
-  const nTiled = n - (n % COLUMN_BLOCK);
-  let q = 0;
-  for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
-    const c0 = accRows[q], c1 = accRows[q + 1], c2 = accRows[q + 2];
-    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) addTile(acc, c0 + j, c1 + j, c2 + j, a, q * depth, w, j * depth, depth);
-    for (let j = nTiled; j < n; j++) addColumn(acc, c0 + j, c1 + j, c2 + j, a, q * depth, w, j * depth, depth);
-  }
-  // The rows left over (fewer than ROW_BLOCK; all of them with batch 1), one at a time.
-  for (; q < count; q++) {
-    const c0 = accRows[q];
-    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) addRowTile(acc, c0 + j, a, q * depth, w, j * depth, depth);
-    for (let j = nTiled; j < n; j++) addRowColumn(acc, c0 + j, a, q * depth, w, j * depth, depth);
-  }
-}
-
-/*
- * The four kernels of addPackedProduct, each a small function of its own: V8 then optimises each on
- * feedback from its own loop, and a branch the first long call has not reached yet is a separate function,
- * not a hole in the feedback of a function compiled mid-loop. Splitting alone did not settle it (mid still
- * ran ~1.45× slower in some processes than in others); primeKernels, at the end of this file, did.
- */
-
-/** Three rows × four columns: acc[c_r + 0 … 3] += Σ_k a[aAt + 3k + r] · w[wAt + 4k + 0 … 3]. */
-function addTile(
-  acc: Float64Array,
-  c0: number,
-  c1: number,
-  c2: number,
-  a: Float64Array,
-  aAt: number,
-  w: Float64Array,
-  wAt: number,
-  depth: number,
-): void {
-  let s00 = acc[c0], s01 = acc[c0 + 1], s02 = acc[c0 + 2], s03 = acc[c0 + 3];
-  let s10 = acc[c1], s11 = acc[c1 + 1], s12 = acc[c1 + 2], s13 = acc[c1 + 3];
-  let s20 = acc[c2], s21 = acc[c2 + 1], s22 = acc[c2 + 2], s23 = acc[c2 + 3];
-  const aEnd = aAt + ROW_BLOCK * depth;
-  for (let i = aAt, wk = wAt; i < aEnd; i += ROW_BLOCK, wk += COLUMN_BLOCK) {
-    const x0 = a[i], x1 = a[i + 1], x2 = a[i + 2];
-    let v = w[wk];
-    s00 += x0 * v; s10 += x1 * v; s20 += x2 * v;
-    v = w[wk + 1];
-    s01 += x0 * v; s11 += x1 * v; s21 += x2 * v;
-    v = w[wk + 2];
-    s02 += x0 * v; s12 += x1 * v; s22 += x2 * v;
-    v = w[wk + 3];
-    s03 += x0 * v; s13 += x1 * v; s23 += x2 * v;
-  }
-  acc[c0] = s00; acc[c0 + 1] = s01; acc[c0 + 2] = s02; acc[c0 + 3] = s03;
-  acc[c1] = s10; acc[c1 + 1] = s11; acc[c1 + 2] = s12; acc[c1 + 3] = s13;
-  acc[c2] = s20; acc[c2 + 1] = s21; acc[c2 + 2] = s22; acc[c2 + 3] = s23;
-}
-
-/** Three rows × one column left over: acc[c_r] += Σ_k a[aAt + 3k + r] · w[wAt + k]. */
-function addColumn(
-  acc: Float64Array,
-  c0: number,
-  c1: number,
-  c2: number,
-  a: Float64Array,
-  aAt: number,
-  w: Float64Array,
-  wAt: number,
-  depth: number,
-): void {
-  let s0 = acc[c0], s1 = acc[c1], s2 = acc[c2];
-  const aEnd = aAt + ROW_BLOCK * depth;
-  for (let i = aAt, wk = wAt; i < aEnd; i += ROW_BLOCK, wk++) {
-    const v = w[wk];
-    s0 += a[i] * v; s1 += a[i + 1] * v; s2 += a[i + 2] * v;
-  }
-  acc[c0] = s0; acc[c1] = s1; acc[c2] = s2;
-}
-
-/** One row × four columns: acc[c + 0 … 3] += Σ_k a[aAt + k] · w[wAt + 4k + 0 … 3]. */
-function addRowTile(acc: Float64Array, c: number, a: Float64Array, aAt: number, w: Float64Array, wAt: number, depth: number): void {
-  let s0 = acc[c], s1 = acc[c + 1], s2 = acc[c + 2], s3 = acc[c + 3];
-  const aEnd = aAt + depth;
-  for (let i = aAt, wk = wAt; i < aEnd; i++, wk += COLUMN_BLOCK) {
-    const x = a[i];
-    s0 += x * w[wk]; s1 += x * w[wk + 1]; s2 += x * w[wk + 2]; s3 += x * w[wk + 3];
-  }
-  acc[c] = s0; acc[c + 1] = s1; acc[c + 2] = s2; acc[c + 3] = s3;
-}
-
-/** One row × one column: acc[c] += Σ_k a[aAt + k] · w[wAt + k]. */
-function addRowColumn(acc: Float64Array, c: number, a: Float64Array, aAt: number, w: Float64Array, wAt: number, depth: number): void {
-  let s = acc[c];
-  const aEnd = aAt + depth;
-  for (let i = aAt, wk = wAt; i < aEnd; i++, wk++) s += a[i] * w[wk];
-  acc[c] = s;
-}
-
-/**
- * The fast path, in two phases, with no allocation inside the time loop:
- * 1. The input projection of every valid step at once: pre = b + x · W for all valid batch·time rows, as
- *    one tiled matrix product ([rows, inputDim] × [inputDim, hiddenSize]).
- * 2. The recurrence, one step at a time with the batch rows valid at that step together: pre += h_{t-1} · U
- *    as one tiled product (so U is streamed once per step for all rows, not once per row), then the
- *    activation. Masked rows are left out of the product; only their output is copied.
+ * The fast path, one step at a time with no allocation inside the time loop. Per step, the batch rows valid
+ * at that step go through one product in asm-kernels.ts:
+ *   acc  [count, hiddenSize]                    starts as the bias
+ *   a    [count, inputDim + hiddenSize]         each row [x_t, h_{t-1}], float64, packed in row pairs
+ *   w    [inputDim + hiddenSize, hiddenSize]    [W; U] as column panels (packStackedPanels)
+ * then the activation writes each row's output and new state. So W and U are streamed once per step for
+ * all rows, and masked rows cost nothing: only their output is copied. The heap (asm-kernels.ts
+ * `kernelHeap`) holds [w | acc | a] and is reused from call to call: its size depends on the weights and
+ * the batch, not on the number of steps.
  */
 export function simpleRnnForward(
   inputs: Float32Array,
@@ -288,57 +161,101 @@ export function simpleRnnForward(
   const mask = options.mask ?? null;
   const goBackwards = options.goBackwards ?? false;
   const zeroOutputForMask = options.zeroOutputForMask ?? false;
-  const rows = batch * time;
 
-  // 1. pre [batch·time, hiddenSize] in input order, float64: bias + inputs · kernel, valid rows only.
-  const pre = scratchFloat64(SCRATCH_PRE, rows * hiddenSize);
-  const preRows = int32Array(rows);
-  const inputRows = int32Array(rows);
-  const valid = listValidRows(pre, preRows, inputRows, mask, rows, bias, hiddenSize, inputDim);
-  const packedInputs = scratchFloat64(SCRATCH_PACKED_ROWS, valid * inputDim);
-  packRows(packedInputs, inputs, inputRows, valid, inputDim);
-  addPackedProduct(pre, preRows, packedInputs, valid, packColumnPanels(kernel, inputDim, hiddenSize), inputDim, hiddenSize);
+  // The heap, in float64 elements: [W; U] panels from 0, the accumulators from accAt, the packed rows from aAt.
+  const depth = inputDim + hiddenSize;
+  const accAt = depth * hiddenSize;
+  const aAt = accAt + batch * hiddenSize;
+  const { f64, kernels } = kernelHeap((aAt + batch * depth) * 8);
+  f64.set(packStackedPanels(kernel, recurrentKernel, inputDim, hiddenSize));
 
-  // 2. state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the
-  // final states. Per step, the valid rows' pre rows (stepRows) and state rows (stateRows).
-  const outputs = float32Array(rows * hiddenSize);
+  // state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the final
+  // states. active: the batch rows valid at this step.
+  const outputs = float32Array(batch * time * hiddenSize);
   const state = float32Array(batch * hiddenSize);
   if (options.initialState) state.set(options.initialState);
-  const stepRows = int32Array(batch);
-  const stateRows = int32Array(batch);
-  const packedState = scratchFloat64(SCRATCH_PACKED_ROWS, batch * hiddenSize); // phase 1 is done with it
-  const packedRecurrent = packColumnPanels(recurrentKernel, hiddenSize, hiddenSize);
+  const active = int32Array(batch);
   for (let p = 0; p < time; p++) {
     const step = goBackwards ? time - 1 - p : p; // input step processed at position p
-    let active = 0;
+    let count = 0;
     for (let b = 0; b < batch; b++) {
       if (mask !== null && mask[b * time + step] === 0) {
         if (!zeroOutputForMask) outputs.set(state.subarray(b * hiddenSize, (b + 1) * hiddenSize), (b * time + p) * hiddenSize);
         continue;
       }
-      stepRows[active] = (b * time + step) * hiddenSize;
-      stateRows[active] = b * hiddenSize;
-      active++;
+      active[count++] = b;
     }
-    packRows(packedState, state, stateRows, active, hiddenSize);
-    addPackedProduct(pre, stepRows, packedState, active, packedRecurrent, hiddenSize, hiddenSize);
-    // The state is overwritten only now: the product above read every row's whole previous state.
-    for (let q = 0; q < active; q++) {
-      const s = stateRows[q]; // b·hiddenSize
+    if (count === 0) continue;
+    packStep(f64, aAt, inputs, state, active, count, step, time, inputDim, hiddenSize);
+    fillBias(f64, accAt, bias, count, hiddenSize);
+    kernels.product(accAt * 8, aAt * 8, count, 0, depth, hiddenSize);
+    // The state is overwritten only now: packStep copied every row's whole previous state.
+    for (let q = 0; q < count; q++) {
+      const s = active[q] * hiddenSize; // b·hiddenSize
       const out = s * time + p * hiddenSize; // (b·time + p)·hiddenSize
-      if (plainTanh) activateRowTanh(pre, stepRows[q], outputs, out, state, s, hiddenSize);
-      else activateRow(pre, stepRows[q], outputs, out, state, s, hiddenSize, act, clip);
+      const row = accAt + q * hiddenSize;
+      if (plainTanh) activateRowTanh(f64, row, outputs, out, state, s, hiddenSize);
+      else activateRow(f64, row, outputs, out, state, s, hiddenSize, act, clip);
     }
   }
   return { outputs, states: state };
 }
 
 /**
- * outputs[out + j] = state[s + j] = act(clip(pre[row + j])), j < n; both stores round to float32, once.
- * Its own function, so that V8 optimises the loop on its own feedback (see addTile).
+ * The rows of this step's product (asm-kernels.ts layout `a`), from f64[aAt]: for each listed batch row b,
+ * its inputs at `step` then its state, as float64; rows 2g and 2g+1 interleaved, an odd last row alone.
+ */
+function packStep(
+  f64: Float64Array,
+  aAt: number,
+  inputs: Float32Array,
+  state: Float32Array,
+  rows: Int32Array,
+  count: number,
+  step: number,
+  time: number,
+  inputDim: number,
+  hiddenSize: number,
+): void {
+  const depth = inputDim + hiddenSize;
+  let q = 0;
+  for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
+    const b0 = rows[q], b1 = rows[q + 1];
+    const x0 = (b0 * time + step) * inputDim, x1 = (b1 * time + step) * inputDim;
+    const h0 = b0 * hiddenSize, h1 = b1 * hiddenSize;
+    let o = aAt + q * depth;
+    for (let k = 0; k < inputDim; k++, o += ROW_BLOCK) {
+      f64[o] = inputs[x0 + k];
+      f64[o + 1] = inputs[x1 + k];
+    }
+    for (let k = 0; k < hiddenSize; k++, o += ROW_BLOCK) {
+      f64[o] = state[h0 + k];
+      f64[o + 1] = state[h1 + k];
+    }
+  }
+  if (q < count) {
+    const b0 = rows[q];
+    const x0 = (b0 * time + step) * inputDim, h0 = b0 * hiddenSize;
+    let o = aAt + q * depth;
+    for (let k = 0; k < inputDim; k++) f64[o++] = inputs[x0 + k];
+    for (let k = 0; k < hiddenSize; k++) f64[o++] = state[h0 + k];
+  }
+}
+
+/**
+ * count rows of n accumulators from f64[accAt], each the bias. A loop, not f64.set(bias): set() between
+ * element types converts value by value on a slow path, which cost as much as all of mid's activations.
+ */
+function fillBias(f64: Float64Array, accAt: number, bias: Float32Array, count: number, n: number): void {
+  for (let q = 0, o = accAt; q < count; q++) for (let j = 0; j < n; j++) f64[o++] = bias[j];
+}
+
+/**
+ * outputs[out + j] = state[s + j] = act(clip(f64[row + j])), j < n; both stores round to float32, once.
+ * Its own function, so that V8 optimises the loop on its own feedback.
  */
 function activateRow(
-  pre: Float64Array,
+  f64: Float64Array,
   row: number,
   outputs: Float32Array,
   out: number,
@@ -349,7 +266,7 @@ function activateRow(
   clip: number,
 ): void {
   for (let j = 0; j < n; j++) {
-    const z = pre[row + j];
+    const z = f64[row + j];
     const h = act(z > clip ? clip : z < -clip ? -clip : z);
     outputs[out + j] = h;
     state[s + j] = h;
@@ -361,7 +278,7 @@ function activateRow(
  * to a small function, while the call through `act` above is inlined only while it has seen one function.
  */
 function activateRowTanh(
-  pre: Float64Array,
+  f64: Float64Array,
   row: number,
   outputs: Float32Array,
   out: number,
@@ -370,49 +287,21 @@ function activateRowTanh(
   n: number,
 ): void {
   for (let j = 0; j < n; j++) {
-    const h = tanhToFloat32(pre[row + j]);
+    const h = tanhToFloat32(f64[row + j]);
     outputs[out + j] = h;
     state[s + j] = h;
   }
 }
 
 /**
- * Phase 1's row lists: for each valid row r of batch·time (in order), pre row r starts as the bias, and its
- * offsets go to preRows and inputRows. Returns how many rows are valid. A function of its own, like the
- * kernels, so that the forward pass itself has no long loop for V8 to compile in the middle of.
- */
-function listValidRows(
-  pre: Float64Array,
-  preRows: Int32Array,
-  inputRows: Int32Array,
-  mask: Uint8Array | null,
-  rows: number,
-  bias: Float32Array,
-  hiddenSize: number,
-  inputDim: number,
-): number {
-  let valid = 0;
-  for (let r = 0; r < rows; r++) {
-    if (mask !== null && mask[r] === 0) continue;
-    const at = r * hiddenSize;
-    // A loop, not pre.set(bias, at): set() between element types converts value by value on a slow path,
-    // which cost as much as all of mid's activations.
-    for (let j = 0; j < hiddenSize; j++) pre[at + j] = bias[j];
-    preRows[valid] = at;
-    inputRows[valid] = r * inputDim;
-    valid++;
-  }
-  return valid;
-}
-
-/**
- * Runs a few tiny passes that take every branch of the kernels (row groups and rows left over, column tiles
- * and columns left over, a mask, a clip, both directions), so that V8 has type feedback for all of them
- * before it optimises any. Without it, the first large call was compiled mid-loop with no feedback for the
- * branches it had not reached yet, and each later call deoptimised there again (the same code, up to 39
- * times in a process): mid ran at ~21 ms in some processes and ~30 ms in others. Called once, when this
- * module loads: ~12 ms, most of it compiling these functions, which the first call would do anyway.
- * test/engine/optimisation.test.ts reads V8's deoptimisation log to hold this.
+ * Runs a few tiny passes that take every branch of the pass (row pairs and an odd row left over, column
+ * tiles and columns left over, a mask, a clip, both directions), so that V8 has type feedback for all of
+ * them before it optimises any. Without it, the first large call was compiled mid-loop with no feedback for
+ * the branches it had not reached yet, and each later call deoptimised there again (the same code, up to 39
+ * times in a process): mid ran at ~21 ms in some processes and ~30 ms in others. The first pass also links
+ * the asm.js kernels, which compiles them (~9 ms). Called once, when this module loads: ~20 ms, most of it
+ * compiling, which the first call would do anyway. test/engine/optimisation.test.ts reads V8's
+ * deoptimisation log to hold this.
  */
 function primeKernels(): void {
   const values = (n: number) => Float32Array.from({ length: n }, (_, i) => ((i % 7) - 3) / 8);
@@ -421,7 +310,7 @@ function primeKernels(): void {
   for (let round = 0; round < PRIMING_ROUNDS; round++) {
     for (const [batch, time, inputDim, hiddenSize] of [
       [4, 2, 5, 6],
-      [2, 3, 4, 4],
+      [3, 3, 4, 4],
       [1, 2, 3, 5],
     ] as const) {
       const weights: SimpleRnnWeights = {

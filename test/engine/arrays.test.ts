@@ -1,5 +1,5 @@
 import t from 'tap';
-import { float32Array, float64Array, int32Array, scratchFloat64, uint8Array } from '../../src/engine/arrays.js';
+import { float32Array, float64Array, int32Array, uint8Array } from '../../src/engine/arrays.js';
 
 t.test('small arrays: zeroed, disjoint, aligned, from a shared slab; others with a buffer of their own', async (t) => {
   const arrays = [];
@@ -22,22 +22,4 @@ t.test('small arrays: zeroed, disjoint, aligned, from a shared slab; others with
   t.equal(tiny.byteLength, tiny.buffer.byteLength, 'a 16-byte array is a plain one (V8 keeps it on its heap)');
   const large = float64Array(100_000);
   t.equal(large.byteLength, large.buffer.byteLength, 'a large array has its own buffer');
-});
-
-t.test('scratch: one reused buffer per slot, grown on demand, none kept above 8 MiB', async (t) => {
-  const a = scratchFloat64(7, 3000);
-  t.equal(a.length, 3000);
-  a.fill(5);
-  const b = scratchFloat64(7, 2000);
-  t.equal(b.buffer, a.buffer, 'a shorter request reuses the buffer');
-  t.equal(b[1999], 5, 'and is not zeroed (the caller fills it)');
-  const other = scratchFloat64(8, 2000);
-  t.not(other.buffer, a.buffer, 'each slot has its own buffer');
-  const grown = scratchFloat64(7, 5000);
-  t.not(grown.buffer, a.buffer, 'a longer request gets a larger buffer');
-  t.equal(scratchFloat64(7, 10).buffer, grown.buffer, 'which is kept from then on');
-  const huge = scratchFloat64(7, 2 * 1024 * 1024); // 16 MiB
-  t.equal(huge.length, 2 * 1024 * 1024);
-  t.not(huge.buffer, grown.buffer);
-  t.equal(scratchFloat64(7, 10).buffer, grown.buffer, 'a buffer above 8 MiB is not kept');
 });

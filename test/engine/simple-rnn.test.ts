@@ -1,5 +1,5 @@
 import t from 'tap';
-import { packColumnPanels, simpleRnnForward, simpleRnnForwardReference, type SimpleRnnWeights } from '../../src/engine/index.js';
+import { packStackedPanels, simpleRnnForward, simpleRnnForwardReference, type SimpleRnnWeights } from '../../src/engine/index.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../helpers/tfjs.js';
 import { flat, nest, randomNested, rng } from '../helpers/random.js';
 
@@ -86,23 +86,29 @@ t.test('rejects arrays that do not match their shapes', async (t) => {
   t.throws(() => simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: new Float32Array(1) }), /initialState has 1 elements/);
 });
 
-t.test('packColumnPanels: the layout the kernel reads, cached per matrix', async (t) => {
-  // [depth 3, n 6]: one panel of 4 columns, then 2 columns left over.
-  const w = Float32Array.from({ length: 18 }, (_, i) => i + 0.5);
-  const packed = packColumnPanels(w, 3, 6);
+t.test('packStackedPanels: [W; U] in the layout the kernel reads, cached per weights', async (t) => {
+  // inputDim 2, hiddenSize 6: depth 8; one panel of 4 columns, then 2 columns left over.
+  const kernel = Float32Array.from({ length: 12 }, (_, i) => i + 0.5);
+  const recurrentKernel = Float32Array.from({ length: 36 }, (_, i) => -i - 0.25);
+  const stacked = (k: number, j: number) => (k < 2 ? kernel[k * 6 + j] : recurrentKernel[(k - 2) * 6 + j]);
+  const packed = packStackedPanels(kernel, recurrentKernel, 2, 6);
   const expected = [];
-  for (let k = 0; k < 3; k++) for (let j = 0; j < 4; j++) expected.push(w[k * 6 + j]);
-  for (let j = 4; j < 6; j++) for (let k = 0; k < 3; k++) expected.push(w[k * 6 + j]);
+  for (let k = 0; k < 8; k++) for (let j = 0; j < 4; j++) expected.push(stacked(k, j));
+  for (let j = 4; j < 6; j++) for (let k = 0; k < 8; k++) expected.push(stacked(k, j));
   t.same(Array.from(packed), expected);
-  t.equal(packColumnPanels(w, 3, 6), packed, 'the second call returns the cached panels');
-  const other = packColumnPanels(w, 6, 3);
-  t.not(other, packed, 'the same values read as another shape are packed again');
-  t.same(Array.from(other.subarray(0, 2)), [w[0], w[3]], 'as 3 single columns of depth 6');
+  t.equal(packStackedPanels(kernel, recurrentKernel, 2, 6), packed, 'the second call returns the cached panels');
+  const otherRecurrent = recurrentKernel.slice();
+  otherRecurrent[0] = 7;
+  const other = packStackedPanels(kernel, otherRecurrent, 2, 6);
+  t.not(other, packed, 'the same kernel with another recurrent kernel is packed again');
+  t.equal(other[8], 7, 'from the new recurrent kernel');
+  const reshaped = packStackedPanels(kernel, recurrentKernel.subarray(0, 9), 4, 3);
+  t.same(Array.from(reshaped.subarray(0, 4)), [kernel[0], kernel[3], kernel[6], kernel[9]], 'and read as another shape, again');
 });
 
 t.test('calls of different shapes in any order, reusing weights and work space, stay equal to the reference', async (t) => {
-  // The work space (pre-activations, packed rows) is reused from call to call without being zeroed, and the
-  // packed weights are cached: a large masked call, then small ones, then large again must not see each
+  // The kernels' heap (weights, accumulators, packed rows) is reused from call to call without being zeroed,
+  // and the packed weights are cached: a large masked call, then small ones, then large again must not see each
   // other's leftovers.
   const big = randomCase(101, 7, 30, 9, 10);
   const small = randomCase(102, 2, 3, 9, 10);
