@@ -3,7 +3,7 @@
  * @tensorflow/tfjs (CPU backend, `tf.layers.simpleRNN`) and onnxruntime-node (CPU, one thread, an ONNX
  * `RNN` node) on the same weights, then how our time scales with the work b·t·(f·h + h·h).
  *
- *   node --import tsx bench/engine.ts [--quick]
+ *   npm run bench -- engine [--quick]     (compiled first: see bench/run.ts)
  *
  * What one call includes, for each contestant, starting from a Float32Array of inputs in its own layout
  * (ours and tfjs [batch, time, features], ONNX [time, batch, features]) and ending with the outputs and

@@ -16,6 +16,7 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 
 const QUICK = process.argv.includes('--quick');
@@ -79,11 +80,11 @@ interface Child {
 
 /**
  * Starts `script` on a free loopback port and waits for its /readyz: the service as `npm start` runs it
- * (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer from source through tsx.
+ * (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer as compiled with this script.
  */
 async function startServer(script: string, env: Record<string, string>, cpu: number | null = null): Promise<Child> {
   const port = await freePort();
-  const args = script.endsWith('.ts') ? ['--import', 'tsx', script] : [script];
+  const args = [script];
   const [command, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
   const child: ChildProcess = spawn(command, argv, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DELAY_MS: '0', ...env },
@@ -132,7 +133,7 @@ async function helloVsBare(): Promise<void> {
   const app = await startServer(SERVICE, { POOL_THREADS: '0' }, serverCpu);
   const helloUrl = `${app.url}/rnn/forward`;
   const sample = await (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: HELLO })).text();
-  const bare = await startServer('bench/bare-server.ts', { BARE_BODY: sample }, serverCpu);
+  const bare = await startServer(fileURLToPath(new URL('bare-server.js', import.meta.url)), { BARE_BODY: sample }, serverCpu);
   const bareUrl = `${bare.url}/bare`;
 
   await cannon(helloUrl, HELLO, 10, 2); // warm-up

@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: runs every benchmark script in its own process (a fresh JIT and heap each, so one
- * cannot warm up or fragment the other), one after the other.
+ * cannot warm up or fragment the other), one after the other. Compiled by tsc first (`tsconfig.bench.json`,
+ * to `dist/bench/`), not run through tsx: tsx's esbuild drops the engine's "use asm" directive, and the
+ * kernels would run as ordinary JavaScript (src/engine/asm-kernels.ts).
  *
  *   npm run bench                      all of them
  *   npm run bench -- engine            only the named ones (file name without .ts)
@@ -20,8 +22,8 @@ const options = args.filter((a) => a.startsWith('--'));
 
 let failed = false;
 for (const script of names.length > 0 ? names : SCRIPTS) {
-  const path = fileURLToPath(new URL(`${script}.ts`, import.meta.url));
-  const { status } = spawnSync(process.execPath, ['--import', 'tsx', path, ...options], { stdio: 'inherit' });
+  const path = fileURLToPath(new URL(`${script}.js`, import.meta.url));
+  const { status } = spawnSync(process.execPath, [path, ...options], { stdio: 'inherit' });
   if (status !== 0) {
     process.stderr.write(`bench: ${script} exited with ${status}\n`);
     failed = true;
