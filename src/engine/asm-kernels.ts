@@ -6,9 +6,9 @@
  * JavaScript but with the types already known. The loads are then a bounds check and a load each. In
  * ordinary optimised JavaScript, each typed-array load also re-checks the array's map and reloads its
  * length and data pointer every iteration, and each index add is checked for overflow. On mid's product,
- * that is ~90 instructions per iteration of the 3 × 4 tile, and ~40 here for the 2 × 4 tile. Measured side
- * by side in one process: 1.5–1.6× the GFLOP/s of the best plain kernel, and the whole mid pass 1.47×
- * faster.
+ * that is ~90 instructions per iteration of the plain 3 × 4 tile (24 flops), and ~45 here for the 2 × 4 tile
+ * (16 flops, no spills). Measured side by side in one process: ~1.57× the GFLOP/s of the best plain kernel;
+ * the whole mid pass ~1.4× faster (BENCHMARKS.md, "Fast path, session 5").
  *
  * It is still plain JavaScript, with no WebAssembly module, no binary and no native code of ours. An engine
  * that does not validate asm.js (or a build step that rewrites the code, as esbuild does: it drops the
@@ -54,7 +54,7 @@ export interface ProductKernels {
 
 /**
  * The asm.js module. Tiles: 2 rows × 4 columns (8 accumulators, 2 row values and a weight: all in
- * registers; a 3 × 4 tile spills, and measured ~25 % slower here), then the columns left over (2 × 1), then
+ * registers; a 3 × 4 tile spills, and measured ~23 % slower here), then the columns left over (2 × 1), then
  * an odd last row (1 × 4, 1 × 1). Each accumulator is read from the heap once per tile and written once.
  */
 export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayBuffer): ProductKernels {

@@ -106,7 +106,7 @@ t.test('packStackedPanels: [W; U] in the layout the kernel reads, cached per wei
   t.same(Array.from(reshaped.subarray(0, 4)), [kernel[0], kernel[3], kernel[6], kernel[9]], 'and read as another shape, again');
 });
 
-t.test('calls of different shapes in any order, reusing weights and work space, stay equal to the reference', async (t) => {
+t.test('calls of different shapes in any order, reusing weights and the kernels\' heap, stay equal to the reference', async (t) => {
   // The kernels' heap (weights, accumulators, packed rows) is reused from call to call without being zeroed,
   // and the packed weights are cached: a large masked call, then small ones, then large again must not see each
   // other's leftovers.
