@@ -3,7 +3,8 @@
  * as `npm start` runs it, compiled first; `bench/bare-server.ts` for the peer), so the load generator
  * (autocannon, in this process) does not share its event loop:
  *  1. POST /rnn/forward with the hello body vs a bare Fastify route answering a fixed JSON body of the same
- *     size, same logger settings: requests/s ratio and p50/p99.
+ *     size, same logger settings: requests/s ratio and p50/p99, and each server's CPU time per request (from
+ *     /proc), whose ratio does not depend on whether the load generator kept up with the faster server.
  *  2. Mixed load: p99 of hello requests while large requests run, against the unloaded p99, for the pool
  *     configurations that matter (none, one worker as it was, one worker parsing large bodies at a lower
  *     priority, two workers).
@@ -14,6 +15,7 @@
  *   npm run bench -- http [--quick] [--mixed | --hello]      (BENCH_SECONDS: seconds per run, default 2)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +36,8 @@ const LARGE = JSON.stringify({
 
 interface Run {
   rps: number;
+  /** Requests completed in the run. */
+  requests: number;
   p50: number;
   p99: number;
   non2xx: number;
@@ -49,12 +53,46 @@ async function cannon(url: string, body: string, connections: number, seconds = 
     connections,
     duration: seconds,
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return {
+    rps: result.requests.average,
+    requests: result.requests.total,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+  };
+}
+
+/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we know of). */
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
+
+/**
+ * CPU seconds a process has used so far (user + system, all its threads), from /proc/<pid>/stat; null where
+ * there is no /proc. 10 ms resolution: a 2 s round of a busy server is ~200 ticks.
+ */
+function cpuSeconds(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+  } catch {
+    return null;
+  }
+}
+
+/** A run of `cannon` with the server's CPU time per request and its busy share of the run (null without /proc). */
+async function measured(child: Child, url: string, body: string, connections: number): Promise<Run & { cpuPerRequest: number | null; busy: number | null }> {
+  const before = cpuSeconds(child.pid);
+  const run = await cannon(url, body, connections);
+  const after = cpuSeconds(child.pid);
+  if (before === null || after === null || run.requests === 0) return { ...run, cpuPerRequest: null, busy: null };
+  return { ...run, cpuPerRequest: (after - before) / run.requests, busy: (after - before) / SECONDS };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const medianRun = (runs: Run[]): Run => ({
   rps: median(runs.map((r) => r.rps)),
+  requests: median(runs.map((r) => r.requests)),
   p50: median(runs.map((r) => r.p50)),
   p99: median(runs.map((r) => r.p99)),
   non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
@@ -75,6 +113,7 @@ async function freePort(): Promise<number> {
 
 interface Child {
   url: string;
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -100,6 +139,7 @@ async function startServer(script: string, env: Record<string, string>, cpu: num
   }
   return {
     url: base,
+    pid: child.pid, // taskset execs node: the same process
     stop: () =>
       new Promise((resolve) => {
         child.once('exit', () => resolve());
@@ -141,16 +181,29 @@ async function helloVsBare(): Promise<void> {
   const ours: Run[] = [];
   const peer: Run[] = [];
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
+  const busy: { ours: number[]; peer: number[] } = { ours: [], peer: [] };
+  const cpu: { ours: number[]; peer: number[] } = { ours: [], peer: [] };
   for (let round = 0; round < rounds; round++) {
     // Alternate who goes first, so a drift in the machine's speed does not favour either.
-    const [a, b] = round % 2 === 0 ? [helloUrl, bareUrl] : [bareUrl, helloUrl];
-    const first = await cannon(a, HELLO, 10);
-    const second = await cannon(b, HELLO, 10);
+    const first = round % 2 === 0 ? await measured(app, helloUrl, HELLO, 10) : await measured(bare, bareUrl, HELLO, 10);
+    const second = round % 2 === 0 ? await measured(bare, bareUrl, HELLO, 10) : await measured(app, helloUrl, HELLO, 10);
     const [o, p] = round % 2 === 0 ? [first, second] : [second, first];
     ours.push(o);
     peer.push(p);
     ratios.push(o.rps / p.rps);
-    process.stderr.write(`  round ${round + 1}/${rounds}: ours ${o.rps.toFixed(0)} req/s, bare ${p.rps.toFixed(0)} req/s, ratio ${(o.rps / p.rps).toFixed(2)}\n`);
+    let cpuNote = '';
+    if (o.cpuPerRequest !== null && p.cpuPerRequest !== null && o.busy !== null && p.busy !== null) {
+      cpuRatios.push(p.cpuPerRequest / o.cpuPerRequest);
+      busy.ours.push(o.busy);
+      busy.peer.push(p.busy);
+      cpu.ours.push(o.cpuPerRequest);
+      cpu.peer.push(p.cpuPerRequest);
+      cpuNote = `; CPU per request ${(o.cpuPerRequest * 1e6).toFixed(1)} vs ${(p.cpuPerRequest * 1e6).toFixed(1)} µs (ratio ${(p.cpuPerRequest / o.cpuPerRequest).toFixed(2)}), busy ${o.busy.toFixed(2)} vs ${p.busy.toFixed(2)}`;
+    }
+    process.stderr.write(
+      `  round ${round + 1}/${rounds}: ours ${o.rps.toFixed(0)} req/s, bare ${p.rps.toFixed(0)} req/s, ratio ${(o.rps / p.rps).toFixed(2)}${cpuNote}\n`,
+    );
   }
   await bare.stop();
   await app.stop();
@@ -159,14 +212,33 @@ async function helloVsBare(): Promise<void> {
   const o = medianRun(ours);
   const p = medianRun(peer);
   process.stdout.write(`\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}.\n\n`);
-  process.stdout.write(row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors']) + row(['---', '---', '---', '---', '---', '---']));
-  process.stdout.write(row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors]));
-  process.stdout.write(row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors]));
-  const sorted = [...ratios].sort((x, y) => x - y);
+  process.stdout.write(row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU per request', 'server busy']));
+  process.stdout.write(row(['---', '---', '---', '---', '---', '---', '---', '---']));
+  const perRequest = (xs: number[]) => (xs.length > 0 ? `${(median(xs) * 1e6).toFixed(1)} µs` : 'n/a');
+  const share = (xs: number[]) => (xs.length > 0 ? median(xs).toFixed(2) : 'n/a');
+  process.stdout.write(row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors, perRequest(cpu.ours), share(busy.ours)]));
+  process.stdout.write(row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors, perRequest(cpu.peer), share(busy.peer)]));
+  const range = (xs: number[]) => {
+    const sorted = [...xs].sort((x, y) => x - y);
+    return `${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)}`;
+  };
   process.stdout.write(
     `\nratio ours/bare requests/s: median of per-round ratios **${median(ratios).toFixed(2)}** (target ≥ 0.70); ` +
-      `range ${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)}; ratio of medians ${(o.rps / p.rps).toFixed(2)}\n`,
+      `range ${range(ratios)}; ratio of medians ${(o.rps / p.rps).toFixed(2)}\n`,
   );
+  if (cpuRatios.length > 0) {
+    // req/s measures the server only while the server is what limits it: a load generator that cannot keep up
+    // with the faster contestant (busy well under 1) caps it and flatters the slower one.
+    const saturated = median(busy.peer) >= 0.9 && median(busy.ours) >= 0.9;
+    process.stdout.write(
+      `ratio by server CPU per request (bare's over ours; independent of how fast the load generator is): median of ` +
+        `per-round ratios **${median(cpuRatios).toFixed(2)}**, range ${range(cpuRatios)}. ` +
+        (saturated
+          ? 'Both servers were busy ≥ 90 % of each round, so the two ratios measure the same thing.\n'
+          : `**The servers were not saturated** (median busy: ours ${median(busy.ours).toFixed(2)}, bare ${median(busy.peer).toFixed(2)}): ` +
+            'the load generator set the pace, and the requests/s ratio is not the servers\' ratio; the CPU one is.\n'),
+    );
+  }
 }
 
 interface PoolCase {
