@@ -221,6 +221,12 @@ const MIN_HEAP_BYTES = 64 * 1024;
  */
 const KEPT_HEAP_MAX_BYTES = 16 * 1024 * 1024;
 
+/**
+ * The largest heap: byte offsets, and the ends of the loops over them, must stay int32 (below 2^31). Far above
+ * what the default limits allow (~92 MiB); only raised limits can ask for more, and then the call fails.
+ */
+export const MAX_HEAP_BYTES = 2 ** 30;
+
 let kept: KernelHeap | null = null;
 
 function link(bytes: number): KernelHeap {
@@ -233,6 +239,9 @@ function link(bytes: number): KernelHeap {
 /** A heap of at least `bytes` with its kernels. Its contents are whatever the last call left: fill before reading. */
 export function kernelHeap(bytes: number): KernelHeap {
   if (kept !== null && kept.f64.byteLength >= bytes) return kept;
+  if (!(bytes <= MAX_HEAP_BYTES)) {
+    throw new RangeError(`this forward pass needs ${bytes} bytes of kernel heap; at most ${MAX_HEAP_BYTES} (1 GiB)`);
+  }
   const heap = link(bytes);
   if (heap.f64.byteLength <= KEPT_HEAP_MAX_BYTES) kept = heap;
   return heap;

@@ -112,27 +112,21 @@ export function packStackedPanels(
   const nTiled = n - (n % COLUMN_BLOCK);
   let o = 0;
   for (let j = 0; j < nTiled; j += COLUMN_BLOCK) {
-    for (let k = 0, wk = j; k < inputDim; k++, wk += n) {
-      packed[o] = kernel[wk];
-      packed[o + 1] = kernel[wk + 1];
-      packed[o + 2] = kernel[wk + 2];
-      packed[o + 3] = kernel[wk + 3];
-      o += COLUMN_BLOCK;
-    }
-    for (let k = 0, wk = j; k < hiddenSize; k++, wk += n) {
-      packed[o] = recurrentKernel[wk];
-      packed[o + 1] = recurrentKernel[wk + 1];
-      packed[o + 2] = recurrentKernel[wk + 2];
-      packed[o + 3] = recurrentKernel[wk + 3];
-      o += COLUMN_BLOCK;
-    }
+    o = appendPanel(packed, o, kernel, inputDim, n, j, COLUMN_BLOCK);
+    o = appendPanel(packed, o, recurrentKernel, hiddenSize, n, j, COLUMN_BLOCK);
   }
   for (let j = nTiled; j < n; j++) {
-    for (let k = 0, wk = j; k < inputDim; k++, wk += n) packed[o++] = kernel[wk];
-    for (let k = 0, wk = j; k < hiddenSize; k++, wk += n) packed[o++] = recurrentKernel[wk];
+    o = appendPanel(packed, o, kernel, inputDim, n, j, 1);
+    o = appendPanel(packed, o, recurrentKernel, hiddenSize, n, j, 1);
   }
   packedWeights.set(kernel, { recurrentKernel, packed });
   return packed;
+}
+
+/** Appends columns j … j+width-1 of the [rows, n] matrix w, row by row, to packed from o; returns the new end. */
+function appendPanel(packed: Float64Array, o: number, w: Float32Array, rows: number, n: number, j: number, width: number): number {
+  for (let k = 0, wk = j; k < rows; k++, wk += n) for (let c = 0; c < width; c++) packed[o++] = w[wk + c];
+  return o;
 }
 
 /**

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
-import { COLUMN_BLOCK, kernelHeap, productKernels, ROW_BLOCK } from '../../src/engine/asm-kernels.js';
+import { COLUMN_BLOCK, kernelHeap, MAX_HEAP_BYTES, ROW_BLOCK } from '../../src/engine/asm-kernels.js';
 import { rng } from '../helpers/random.js';
 import { TYPESCRIPT_CHILD_ARGS } from '../helpers/typescript-child.js';
 
@@ -117,6 +117,7 @@ t.test('kernelHeap: one heap kept per thread, grown on demand, none kept above 1
   huge.f64[9] = 3;
   huge.kernels.product(0, 64, 1, 72, 1, 1);
   t.equal(huge.f64[0], 6, "the huge heap's kernels work on the huge heap");
+  t.throws(() => kernelHeap(MAX_HEAP_BYTES + 8), /needs 1073741832 bytes of kernel heap; at most 1073741824 \(1 GiB\)/, 'beyond 1 GiB: refused, never wrapped offsets');
 });
 
 t.test('run as ordinary JavaScript (asm.js off), the forward pass gives the same bits', async (t) => {

@@ -25,7 +25,7 @@ for (let i = 0; i < 40; i++) sum += simpleRnnForward(inputs, [batch, time, input
 console.log('done', Number.isFinite(sum));
 `;
 
-const KERNELS = /<JSFunction (packStep|fillBias|activateRow|activateRowTanh|simpleRnnForward|packStackedPanels) /;
+const KERNELS = /<JSFunction (packStep|fillBias|activateRow|activateRowTanh|simpleRnnForward|packStackedPanels|appendPanel) /;
 
 t.test('no kernel deoptimises for lack of type feedback', async (t) => {
   const run = spawnSync(process.execPath, [...TYPESCRIPT_CHILD_ARGS, '--trace-deopt', '--input-type=module', '-e', SCRIPT], {
