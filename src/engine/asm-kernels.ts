@@ -210,14 +210,19 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
 export interface KernelHeap {
   readonly f64: Float64Array;
   readonly kernels: ProductKernels;
+  /** The packed weights the heap holds at its start (f64[0 … weights.length)), as the last call left them. */
+  weights: Float64Array | null;
 }
 
 /** The smallest heap; every heap is a power of two bytes from here (asm.js accepts those up to 2^24). */
 const MIN_HEAP_BYTES = 64 * 1024;
 /**
- * Heaps up to this size are kept (per thread) for the next call; a call that needs more gets a heap of its
- * own, freed with it. 16 MiB is mid's 0.3 MiB and large's 1.4 MiB many times over; the largest a request
- * within the default limits can need is ~92 MiB (4096 features, 1024 units, batch 1024).
+ * A heap is kept (per thread) for the next call when it is at most this size, or at most 4× the packed
+ * weights it was made for (which their cache keeps anyway while the weights live); a call that needs more
+ * gets a heap of its own, freed with it. 16 MiB is mid's 0.3 MiB and large's 1.4 MiB many times over. Without
+ * the second rule, weights of 1024 × 1024 units (16 MiB packed) took a fresh 32 MiB heap on every call: one
+ * step of such a stream took 63 ms instead of ~1. The largest heap a request within the default limits can
+ * need is ~92 MiB (4096 features, 1024 units, batch 1024), with 42 MiB of weights: kept.
  */
 const KEPT_HEAP_MAX_BYTES = 16 * 1024 * 1024;
 
@@ -233,16 +238,28 @@ function link(bytes: number): KernelHeap {
   let size = MIN_HEAP_BYTES;
   while (size < bytes) size *= 2;
   const buffer = new ArrayBuffer(size);
-  return { f64: new Float64Array(buffer), kernels: productKernels(globalThis, null, buffer) };
+  return { f64: new Float64Array(buffer), kernels: productKernels(globalThis, null, buffer), weights: null };
 }
 
-/** A heap of at least `bytes` with its kernels. Its contents are whatever the last call left: fill before reading. */
-export function kernelHeap(bytes: number): KernelHeap {
-  if (kept !== null && kept.f64.byteLength >= bytes) return kept;
-  if (!(bytes <= MAX_HEAP_BYTES)) {
-    throw new RangeError(`this forward pass needs ${bytes} bytes of kernel heap; at most ${MAX_HEAP_BYTES} (1 GiB)`);
+/**
+ * A heap of at least `bytes` with its kernels, holding `weights` (packed, immutable) at its start. They are
+ * copied only when the heap does not hold them already: a pass with the previous pass's weights skips the
+ * copy. That matters when the weights are large and the pass is short (one step of a stream with
+ * 256 units: the copy took longer than the step). Callers must not write the weights' part of the heap. The
+ * rest is whatever the last call left: fill it before reading it.
+ */
+export function kernelHeap(bytes: number, weights: Float64Array): KernelHeap {
+  let heap = kept;
+  if (heap === null || heap.f64.byteLength < bytes) {
+    if (!(bytes <= MAX_HEAP_BYTES)) {
+      throw new RangeError(`this forward pass needs ${bytes} bytes of kernel heap; at most ${MAX_HEAP_BYTES} (1 GiB)`);
+    }
+    heap = link(bytes);
+    if (heap.f64.byteLength <= Math.max(KEPT_HEAP_MAX_BYTES, 4 * weights.byteLength)) kept = heap;
   }
-  const heap = link(bytes);
-  if (heap.f64.byteLength <= KEPT_HEAP_MAX_BYTES) kept = heap;
+  if (heap.weights !== weights) {
+    heap.f64.set(weights);
+    heap.weights = weights;
+  }
   return heap;
 }

@@ -160,8 +160,7 @@ export function simpleRnnForward(
   const depth = inputDim + hiddenSize;
   const accAt = depth * hiddenSize;
   const aAt = accAt + batch * hiddenSize;
-  const { f64, kernels } = kernelHeap((aAt + batch * depth) * 8);
-  f64.set(packStackedPanels(kernel, recurrentKernel, inputDim, hiddenSize));
+  const { f64, kernels } = kernelHeap((aAt + batch * depth) * 8, packStackedPanels(kernel, recurrentKernel, inputDim, hiddenSize));
 
   // state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the final
   // states. active: the batch rows valid at this step.
