@@ -80,13 +80,19 @@ function cpuSeconds(pid: number | undefined): number | null {
   }
 }
 
-/** A run of `cannon` with the server's CPU time per request and its busy share of the run (null without /proc). */
-async function measured(child: Child, url: string, body: string, connections: number): Promise<Run & { cpuPerRequest: number | null; busy: number | null }> {
+/** The server's side of a run: CPU seconds per request, and the share of the run it was busy. */
+interface ServerCpu {
+  perRequest: number;
+  busy: number;
+}
+
+/** A run of `cannon` with the server's CPU time (null without /proc). */
+async function measured(child: Child, url: string, body: string, connections: number): Promise<{ run: Run; cpu: ServerCpu | null }> {
   const before = cpuSeconds(child.pid);
   const run = await cannon(url, body, connections);
   const after = cpuSeconds(child.pid);
-  if (before === null || after === null || run.requests === 0) return { ...run, cpuPerRequest: null, busy: null };
-  return { ...run, cpuPerRequest: (after - before) / run.requests, busy: (after - before) / SECONDS };
+  if (before === null || after === null || run.requests === 0) return { run, cpu: null };
+  return { run, cpu: { perRequest: (after - before) / run.requests, busy: (after - before) / SECONDS } };
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -180,29 +186,23 @@ async function helloVsBare(): Promise<void> {
   await cannon(bareUrl, HELLO, 10, 2);
   const ours: Run[] = [];
   const peer: Run[] = [];
-  const ratios: number[] = [];
-  const cpuRatios: number[] = [];
-  const busy: { ours: number[]; peer: number[] } = { ours: [], peer: [] };
-  const cpu: { ours: number[]; peer: number[] } = { ours: [], peer: [] };
+  const cpus: { ours: ServerCpu; peer: ServerCpu }[] = [];
   for (let round = 0; round < rounds; round++) {
     // Alternate who goes first, so a drift in the machine's speed does not favour either.
     const first = round % 2 === 0 ? await measured(app, helloUrl, HELLO, 10) : await measured(bare, bareUrl, HELLO, 10);
     const second = round % 2 === 0 ? await measured(bare, bareUrl, HELLO, 10) : await measured(app, helloUrl, HELLO, 10);
     const [o, p] = round % 2 === 0 ? [first, second] : [second, first];
-    ours.push(o);
-    peer.push(p);
-    ratios.push(o.rps / p.rps);
+    ours.push(o.run);
+    peer.push(p.run);
     let cpuNote = '';
-    if (o.cpuPerRequest !== null && p.cpuPerRequest !== null && o.busy !== null && p.busy !== null) {
-      cpuRatios.push(p.cpuPerRequest / o.cpuPerRequest);
-      busy.ours.push(o.busy);
-      busy.peer.push(p.busy);
-      cpu.ours.push(o.cpuPerRequest);
-      cpu.peer.push(p.cpuPerRequest);
-      cpuNote = `; CPU per request ${(o.cpuPerRequest * 1e6).toFixed(1)} vs ${(p.cpuPerRequest * 1e6).toFixed(1)} µs (ratio ${(p.cpuPerRequest / o.cpuPerRequest).toFixed(2)}), busy ${o.busy.toFixed(2)} vs ${p.busy.toFixed(2)}`;
+    if (o.cpu !== null && p.cpu !== null) {
+      cpus.push({ ours: o.cpu, peer: p.cpu });
+      cpuNote =
+        `; CPU per request ${(o.cpu.perRequest * 1e6).toFixed(1)} vs ${(p.cpu.perRequest * 1e6).toFixed(1)} µs ` +
+        `(ratio ${(p.cpu.perRequest / o.cpu.perRequest).toFixed(2)}), busy ${o.cpu.busy.toFixed(2)} vs ${p.cpu.busy.toFixed(2)}`;
     }
     process.stderr.write(
-      `  round ${round + 1}/${rounds}: ours ${o.rps.toFixed(0)} req/s, bare ${p.rps.toFixed(0)} req/s, ratio ${(o.rps / p.rps).toFixed(2)}${cpuNote}\n`,
+      `  round ${round + 1}/${rounds}: ours ${o.run.rps.toFixed(0)} req/s, bare ${p.run.rps.toFixed(0)} req/s, ratio ${(o.run.rps / p.run.rps).toFixed(2)}${cpuNote}\n`,
     );
   }
   await bare.stop();
@@ -214,28 +214,31 @@ async function helloVsBare(): Promise<void> {
   process.stdout.write(`\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}.\n\n`);
   process.stdout.write(row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU per request', 'server busy']));
   process.stdout.write(row(['---', '---', '---', '---', '---', '---', '---', '---']));
-  const perRequest = (xs: number[]) => (xs.length > 0 ? `${(median(xs) * 1e6).toFixed(1)} µs` : 'n/a');
-  const share = (xs: number[]) => (xs.length > 0 ? median(xs).toFixed(2) : 'n/a');
-  process.stdout.write(row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors, perRequest(cpu.ours), share(busy.ours)]));
-  process.stdout.write(row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors, perRequest(cpu.peer), share(busy.peer)]));
+  const perRequest = (side: 'ours' | 'peer') => (cpus.length > 0 ? `${(median(cpus.map((c) => c[side].perRequest)) * 1e6).toFixed(1)} µs` : 'n/a');
+  const busy = (side: 'ours' | 'peer') => median(cpus.map((c) => c[side].busy));
+  const share = (side: 'ours' | 'peer') => (cpus.length > 0 ? busy(side).toFixed(2) : 'n/a');
+  process.stdout.write(row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors, perRequest('ours'), share('ours')]));
+  process.stdout.write(row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors, perRequest('peer'), share('peer')]));
   const range = (xs: number[]) => {
     const sorted = [...xs].sort((x, y) => x - y);
     return `${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)}`;
   };
+  const ratios = ours.map((run, i) => run.rps / peer[i].rps);
   process.stdout.write(
     `\nratio ours/bare requests/s: median of per-round ratios **${median(ratios).toFixed(2)}** (target ≥ 0.70); ` +
       `range ${range(ratios)}; ratio of medians ${(o.rps / p.rps).toFixed(2)}\n`,
   );
-  if (cpuRatios.length > 0) {
+  if (cpus.length > 0) {
     // req/s measures the server only while the server is what limits it: a load generator that cannot keep up
     // with the faster contestant (busy well under 1) caps it and flatters the slower one.
-    const saturated = median(busy.peer) >= 0.9 && median(busy.ours) >= 0.9;
+    const cpuRatios = cpus.map((c) => c.peer.perRequest / c.ours.perRequest);
+    const saturated = busy('peer') >= 0.9 && busy('ours') >= 0.9;
     process.stdout.write(
       `ratio by server CPU per request (bare's over ours; independent of how fast the load generator is): median of ` +
         `per-round ratios **${median(cpuRatios).toFixed(2)}**, range ${range(cpuRatios)}. ` +
         (saturated
           ? 'Both servers were busy ≥ 90 % of each round, so the two ratios measure the same thing.\n'
-          : `**The servers were not saturated** (median busy: ours ${median(busy.ours).toFixed(2)}, bare ${median(busy.peer).toFixed(2)}): ` +
+          : `**The servers were not saturated** (median busy: ours ${busy('ours').toFixed(2)}, bare ${busy('peer').toFixed(2)}): ` +
             'the load generator set the pace, and the requests/s ratio is not the servers\' ratio; the CPU one is.\n'),
     );
   }
