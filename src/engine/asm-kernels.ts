@@ -214,7 +214,7 @@ export interface KernelHeap {
   weights: Float64Array | null;
 }
 
-/** The smallest heap; every heap is a power of two bytes from here (asm.js accepts those up to 2^24). */
+/** The smallest heap; every heap is a power of two bytes from here (asm.js takes powers of two from 2^12 to 2^24, multiples of 2^24 beyond). */
 const MIN_HEAP_BYTES = 64 * 1024;
 /**
  * A heap is kept (per thread) for the next call when it is at most this size, or at most 4× the packed
@@ -244,8 +244,8 @@ function link(bytes: number): KernelHeap {
 /**
  * A heap of at least `bytes` with its kernels, holding `weights` (packed, immutable) at its start. They are
  * copied only when the heap does not hold them already: a pass with the previous pass's weights skips the
- * copy. That matters when the weights are large and the pass is short (one step of a stream with
- * 256 units: the copy took longer than the step). Callers must not write the weights' part of the heap. The
+ * copy. That matters when the weights are large and the pass is short: one step with 256 units copied
+ * 1 MiB per call and took 100 µs instead of 62. Callers must not write the weights' part of the heap. The
  * rest is whatever the last call left: fill it before reading it.
  */
 export function kernelHeap(bytes: number, weights: Float64Array): KernelHeap {
