@@ -10,6 +10,29 @@
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 10^22
 
+/** 10^e for e in [-EXPONENT_BIAS, EXPONENT_BIAS] at [e + EXPONENT_BIAS], as `10 ** e` gives it. */
+const EXPONENT_BIAS = 50;
+const TENS = Array.from({ length: 2 * EXPONENT_BIAS + 1 }, (_, i) => 10 ** (i - EXPONENT_BIAS));
+const LOG10_2 = Math.log10(2);
+const double = new Float64Array(1);
+const words = new Uint32Array(double.buffer);
+/** The word of a double holding its sign and exponent: the second on little-endian machines. */
+const HIGH_WORD = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+
+/**
+ * The decimal exponent of a positive finite float32: the e with 10^e <= a < 10^(e+1). Estimated from the
+ * binary exponent (floor(e2·log10 2) is e or e - 1) and settled against a table, instead of Math.log10 and
+ * `10 ** e`, which cost most of the time a hello answer spent writing its twelve numbers.
+ */
+export function decimalExponent(a: number): number {
+  double[0] = a;
+  const e2 = ((words[HIGH_WORD] >>> 20) & 0x7ff) - 1023;
+  let e = Math.floor(e2 * LOG10_2);
+  while (TENS[e + EXPONENT_BIAS] > a) e--;
+  while (TENS[e + 1 + EXPONENT_BIAS] <= a) e++;
+  return e;
+}
+
 /** The slow path: JavaScript's own shortest text of the double nearest the p-digit decimal. */
 function slowText(x: number): string {
   for (let p = 1; p < 9; p++) {
@@ -28,10 +51,7 @@ export function float32Text(x: number): string {
   if (!Number.isFinite(x)) return String(x);
   const negative = x < 0;
   const a = negative ? -x : x;
-  let e = Math.floor(Math.log10(a));
-  // log10 can be off by one next to powers of ten: settle e so that 10^e <= a < 10^(e+1).
-  if (10 ** e > a) e--;
-  else if (10 ** (e + 1) <= a) e++;
+  const e = decimalExponent(a);
   for (let p = 1; p <= 9; p++) {
     const k = p - 1 - e; // decimals after the point at p significant digits
     if (k > 22 || k < -22) return slowText(x);

@@ -9,7 +9,7 @@
  * (writing is synchronous; a writer made while another holds it gets its own buffer) and hand the result
  * out once, as a string when small, as an exactly sized copy when large.
  */
-import { float32Text } from './float-format.js';
+import { decimalExponent, float32Text } from './float-format.js';
 
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 10^22
 const MINUS = 45;
@@ -30,6 +30,13 @@ const SCRATCH_MAX = 1 << 20;
 
 /** A JSON body ready to send: text when small, UTF-8 bytes when large. */
 export type JsonBody = string | Uint8Array;
+
+/** Text written into many answers (a model's summary), encoded once: its bytes when it is ASCII, else the text. */
+export type PreparedText = Uint8Array | string;
+
+export function prepareText(text: string): PreparedText {
+  return /^[\x00-\x7f]*$/.test(text) ? Buffer.from(text, 'latin1') : text;
+}
 
 let scratch: Buffer | null = Buffer.allocUnsafeSlow(1 << 14);
 
@@ -107,6 +114,15 @@ export class JsonWriter {
     return this;
   }
 
+  /** Writes prepared text: ASCII bytes copied as they are (no per-character loop), other text as `raw` does. */
+  prepared(text: PreparedText): this {
+    if (typeof text === 'string') return this.raw(text);
+    this.reserve(text.length);
+    this.buffer.set(text, this.length);
+    this.length += text.length;
+    return this;
+  }
+
   /** Writes a float32 value (finite: non-finite values have no JSON form and are rejected before). */
   float32(x: number): void {
     this.reserve(32);
@@ -120,9 +136,7 @@ export class JsonWriter {
       buf[this.length++] = MINUS;
       a = -a;
     }
-    let e = Math.floor(Math.log10(a));
-    if (10 ** e > a) e--;
-    else if (10 ** (e + 1) <= a) e++;
+    const e = decimalExponent(a);
     // The shortest p: most activations need 7 to 9 digits, so start at 7 and walk down while it still
     // reads back, or up until it does (round-tripping is monotone in p; see float-format.ts).
     let p = 7;

@@ -4,8 +4,8 @@
  * JSON.stringify's notation. The JSON writer (bytes) and float32Text / shortestFloat32 must all equal it.
  */
 import t from 'tap';
-import { float32Text } from '../src/float-format.js';
-import { JsonWriter } from '../src/json-writer.js';
+import { decimalExponent, float32Text } from '../src/float-format.js';
+import { JsonWriter, prepareText } from '../src/json-writer.js';
 import { nested, shortestFloat32 } from '../src/tensors.js';
 import { rng } from './helpers/random.js';
 
@@ -38,6 +38,32 @@ t.test('edge values: writer, float32Text and shortestFloat32 equal the reference
   }
   t.equal(writerText(0), '0');
   t.equal(writerText(-0), '0', 'negative zero is written as JSON writes it');
+});
+
+t.test('decimalExponent: next to every power of ten a float32 reaches, the exponent of the exact decimal', async (t) => {
+  const bits = new Uint32Array(1);
+  const value = new Float32Array(bits.buffer);
+  let checked = 0;
+  const wrong: string[] = [];
+  const check = (x: number) => {
+    // toExponential's digits identify the double uniquely, so its exponent is that of the exact value.
+    const expected = Number(x.toExponential().split('e')[1]);
+    checked++;
+    if (decimalExponent(x) !== expected) wrong.push(`${x}: ${decimalExponent(x)}, expected ${expected}`);
+  };
+  for (let e = -46; e <= 39; e++) {
+    value[0] = 10 ** e;
+    const near = bits[0];
+    for (let d = -4; d <= 4; d++) {
+      bits[0] = near + d;
+      if (value[0] > 0 && Number.isFinite(value[0])) check(value[0]);
+    }
+  }
+  for (const pattern of [1, 2, 0x007fffff, 0x00800000, 0x7f7fffff]) {
+    bits[0] = pattern; // the smallest subnormals, the largest subnormal, the smallest normal, the largest float32
+    check(value[0]);
+  }
+  t.same(wrong, [], `${checked} values checked`);
 });
 
 t.test('200,000 random float32 bit patterns: the writer equals the reference', async (t) => {
@@ -84,4 +110,17 @@ t.test('integers and shapes as JSON.stringify writes them; text that is not ASCI
   t.equal(new JsonWriter(8).ints([]).toString(), '[]');
   const text = new JsonWriter(8).raw('{"vocabulary":["h","é","😀"],"x":').ints([1]).raw('}').toString();
   t.same(JSON.parse(text), { vocabulary: ['h', 'é', '😀'], x: [1] });
+});
+
+t.test('prepared text: ASCII as bytes, other text as it is, both written as raw writes them', async (t) => {
+  const ascii = '{"inputDim":4,"layers":[{"activation":"tanh","clip":null}]}';
+  const prepared = prepareText(ascii);
+  t.ok(prepared instanceof Uint8Array, 'ASCII text is kept as its bytes');
+  const other = prepareText('{"token":"é😀"}');
+  t.equal(typeof other, 'string', 'other text stays text');
+  for (const [text, p] of [[ascii, prepared], ['{"token":"é😀"}', other]] as const) {
+    // After a long prefix, so the copy must grow the buffer, and in the middle of other output.
+    const expected = new JsonWriter(8).raw('['.repeat(40)).raw(text).int(5).toString();
+    t.equal(new JsonWriter(8).raw('['.repeat(40)).prepared(p).int(5).toString(), expected);
+  }
 });
