@@ -6,9 +6,9 @@
 import type { ForwardRequest } from '../schemas/forward.js';
 import type { Limits } from './config.js';
 import { computeCost, denseForward, directionsOf, embeddingLookup, float32Array, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from './engine/index.js';
-import { type ResolvedModel, resolveModel } from './model.js';
+import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
-import { type JsonBody, JsonWriter } from './json-writer.js';
+import { type JsonBody, JsonWriter, type PreparedText, prepareText } from './json-writer.js';
 import { ProblemList, count, readMatrix, storeFloat32 } from './tensors.js';
 import { oneHotTexts } from './text.js';
 import type { SeededWeightsCache } from './weights-cache.js';
@@ -331,28 +331,21 @@ function writeTensor(writer: JsonWriter, format: ForwardPlan['outputFormat'], da
   else writer.nested(data, shape);
 }
 
-/**
- * The `model` field: `JSON.stringify(modelSummary(model))` (test/forward-answer.test.ts holds them equal),
- * written straight into the answer. Activations and merge modes are identifiers from fixed lists.
- */
-function writeModelSummary(writer: JsonWriter, model: ResolvedModel): void {
-  const { layers, bidirectional } = model.spec;
-  writer.raw('{"inputDim":').int(model.inputDim).raw(',"hiddenSize":').int(layers[layers.length - 1].hiddenSize);
-  writer.raw(',"seed":');
-  if (model.seed === null) writer.raw('null');
-  else writer.int(model.seed);
-  writer.raw(',"layers":[');
-  for (let k = 0; k < layers.length; k++) {
-    const layer = layers[k];
-    writer.raw(k === 0 ? '{"hiddenSize":' : ',{"hiddenSize":').int(layer.hiddenSize);
-    writer.raw(`,"activation":"${layer.activation}","useBias":${layer.useBias},"goBackwards":${layer.goBackwards},"clip":${layer.clip === null ? 'null' : JSON.stringify(layer.clip)}}`);
+/** The `model` field of each model's answers, made once per model (models are kept: model.ts, the repository). */
+const summaries = new WeakMap<ResolvedModel, PreparedText>();
+
+function modelSummaryText(model: ResolvedModel): PreparedText {
+  let text = summaries.get(model);
+  if (text === undefined) {
+    text = prepareText(JSON.stringify(modelSummary(model)));
+    summaries.set(model, text);
   }
-  writer.raw(bidirectional === null ? '],"bidirectional":null}' : bidirectional.mergeMode === null ? '],"bidirectional":{"mergeMode":null}}' : `],"bidirectional":{"mergeMode":"${bidirectional.mergeMode}"}}`);
+  return text;
 }
 
 /**
  * The response body, written straight from the typed arrays in the order of the ForwardResponse schema:
- * the tensors by the JSON writer (nested or flat), the shapes and the model summary too.
+ * the tensors by the JSON writer (nested or flat), then the shapes and the model summary.
  */
 export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBody {
   checkFinite(plan, result);
@@ -383,9 +376,7 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBod
       writer.raw(']');
     }
   }
-  writer.raw('},"model":');
-  writeModelSummary(writer, plan.model);
-  writer.raw('}');
+  writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
   return writer.body();
 }
 

@@ -22,7 +22,7 @@ import {
 } from './engine/index.js';
 import { ProblemError } from './problems.js';
 import { type Matrix, ProblemList, count, readRectangular, readVector } from './tensors.js';
-import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
+import { type SeededWeightsCache, seededWeightsCost, seededWeightsKey } from './weights-cache.js';
 
 type FieldsOf<T extends Record<string, z.ZodType>> = { [K in keyof T]?: z.output<T[K]> };
 export type ModelDescription = FieldsOf<typeof ModelFields>;
@@ -266,14 +266,17 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
 
 /**
  * A seeded model, its weights built on first use: where the pass runs on a worker, the worker builds them (a
- * QR for a large hidden size would otherwise hold the event loop), and the main thread never does. A class,
- * not an object literal with a getter: V8 builds those on a slow path, which showed in every small request.
- * (Spreading one would lose `weights`: copy its fields by name, as pool.ts does.)
+ * QR for a large hidden size would otherwise hold the event loop), and the main thread never does. The
+ * weights stay in the weights cache, not here: a model is kept across requests (`resolveModel`), and must not
+ * keep a set the cache has let go. A class, not an object literal with getters: V8 builds those on a slow
+ * path, which showed in every small request. (Spreading one would lose `weights` and `buildCost`: copy its
+ * fields by name, as pool.ts does.)
  */
 class SeededModel implements ResolvedModel {
-  readonly buildCost: number;
-  #built: NetworkWeights | null = null;
   readonly #cache: SeededWeightsCache;
+  /** The weights cache's key of this model's set, made once. */
+  readonly #key: string;
+  readonly #cost: number;
 
   constructor(
     readonly spec: NetworkSpec,
@@ -282,18 +285,114 @@ class SeededModel implements ResolvedModel {
     cache: SeededWeightsCache,
   ) {
     this.#cache = cache;
-    // Looked up once: a set already built is kept (nothing to build, here or on a worker).
-    this.#built = cache.find(seed, spec, inputDim);
-    this.buildCost = this.#built === null ? seededWeightsCost(spec) : 0;
+    this.#key = seededWeightsKey(seed, spec, inputDim);
+    this.#cost = seededWeightsCost(spec);
   }
 
+  /** Nothing once the cache holds the set (built by an earlier request, here or on a worker). */
+  get buildCost(): number {
+    return this.#cache.hasKey(this.#key) ? 0 : this.#cost;
+  }
+
+  /** From the cache, built if it does not hold them (read it once per use: with SEEDED_WEIGHTS_CACHE=0 every read builds). */
   get weights(): NetworkWeights {
-    this.#built ??= this.#cache.get(this.seed, this.spec, this.inputDim);
-    return this.#built;
+    return this.#cache.getKeyed(this.#key, this.seed, this.spec, this.inputDim);
   }
 }
 
+/** The description fields of a seeded model in the single-layer shorthand: all that resolving one reads. */
+export const SEEDED_SHORTHAND_FIELDS = ['seed', ...SHORTHAND, 'bidirectional'] as const;
+
+/** A seeded shorthand description's fields (`merge`: the merge mode, or '-' when not bidirectional) and input size. */
+interface Shorthand {
+  readonly inputDim: number;
+  readonly seed: number | undefined;
+  readonly hiddenSize: number | undefined;
+  readonly activation: string | undefined;
+  readonly useBias: boolean | undefined;
+  readonly goBackwards: boolean | undefined;
+  readonly clip: number | undefined;
+  readonly merge: string | null | undefined;
+}
+
+/** Whether a description is seeded and in the single-layer shorthand (no `layers`, no explicit weights). */
+function isSeededShorthand(model: ModelDescription): boolean {
+  return model.layers === undefined && model.weights === undefined && model.pytorchWeights === undefined && model.onnxWeights === undefined;
+}
+
+const mergeOf = (model: ModelDescription): string | null | undefined => (model.bidirectional === undefined ? '-' : model.bidirectional.mergeMode);
+
+function shorthandOf(model: ModelDescription, inputDim: number): Shorthand {
+  const { seed, hiddenSize, activation, useBias, goBackwards, clip } = model;
+  return { inputDim, seed, hiddenSize, activation, useBias, goBackwards, clip, merge: mergeOf(model) };
+}
+
+/** Whether a seeded shorthand description with this input size is the one `known` holds. */
+function describes(known: Shorthand, model: ModelDescription, inputDim: number): boolean {
+  return (
+    known.inputDim === inputDim &&
+    known.seed === model.seed &&
+    known.hiddenSize === model.hiddenSize &&
+    known.activation === model.activation &&
+    known.useBias === model.useBias &&
+    known.goBackwards === model.goBackwards &&
+    known.clip === model.clip &&
+    known.merge === mergeOf(model)
+  );
+}
+
+const shorthandKey = (d: Shorthand): string => `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge}`;
+
+/** At most this many seeded shorthand models are kept per weights cache (each is a few small objects). */
+const RESOLVED_MAX = 256;
+
+interface Resolved {
+  readonly shorthand: Shorthand;
+  readonly limits: Limits;
+  readonly model: ResolvedModel;
+}
+
+/**
+ * Seeded shorthand models resolved before, per weights cache (one per app) and with the limits they passed:
+ * by key, and the last one on its own (a client sending one model again and again, the common case, is
+ * recognised by comparing eight fields, without making a key).
+ */
+interface ResolvedModels {
+  readonly byKey: Map<string, Resolved>;
+  last: Resolved | null;
+}
+
+const resolvedSeeded = new WeakMap<SeededWeightsCache, ResolvedModels>();
+
+/**
+ * The description → its model: checked against the limits and the weights. A seeded shorthand description
+ * (the common request: `hiddenSize`, `seed`, the layer options) resolved before under the same limits is not
+ * checked again: the same model is returned, and its summary text is written once (forward.ts). Resolving
+ * one anew cost a hello request over 5 % of its throughput (bench/http.ts).
+ */
 export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+  if (!isSeededShorthand(model)) return resolveDescription(model, inputDim, limits, cache);
+  let resolved = resolvedSeeded.get(cache);
+  if (resolved === undefined) {
+    resolved = { byKey: new Map(), last: null };
+    resolvedSeeded.set(cache, resolved);
+  }
+  const { last } = resolved;
+  if (last !== null && last.limits === limits && describes(last.shorthand, model, inputDim)) return last.model;
+  const shorthand = shorthandOf(model, inputDim);
+  const key = shorthandKey(shorthand);
+  let known = resolved.byKey.get(key);
+  if (known === undefined || known.limits !== limits) {
+    known = { shorthand, limits, model: resolveDescription(model, inputDim, limits, cache) };
+    // Full: the oldest goes (Maps keep insertion order).
+    if (!resolved.byKey.has(key) && resolved.byKey.size >= RESOLVED_MAX) resolved.byKey.delete(resolved.byKey.keys().next().value as string);
+    resolved.byKey.set(key, known);
+  }
+  resolved.last = known;
+  return known.model;
+}
+
+function resolveDescription(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
   checkExclusive(model);
   const bidirectional = model.bidirectional === undefined ? null : { mergeMode: model.bidirectional.mergeMode ?? null };
   const directions = bidirectional === null ? 1 : 2;

@@ -9,7 +9,7 @@ import { type NetworkSpec, type NetworkWeights, seededNetworkWeights } from './e
  * Only what seeded weights depend on: seed, input size, layer sizes and the directions and merge (which
  * set each layer's input size). Activation, bias use and clip do not change them.
  */
-function cacheKey(seed: number, spec: NetworkSpec, inputDim: number): string {
+export function seededWeightsKey(seed: number, spec: NetworkSpec, inputDim: number): string {
   let key = `${seed} ${inputDim} ${spec.bidirectional === null ? 'none' : spec.bidirectional.mergeMode}`;
   for (const layer of spec.layers) key += ` ${layer.hiddenSize}`;
   return key;
@@ -32,16 +32,20 @@ export class SeededWeightsCache {
 
   /** Whether this set is built already (a `get` would cost nothing). */
   has(seed: number, spec: NetworkSpec, inputDim: number): boolean {
-    return this.entries.has(cacheKey(seed, spec, inputDim));
+    return this.hasKey(seededWeightsKey(seed, spec, inputDim));
   }
 
-  /** The set if it is built already, marked used as `get` marks it; else null. */
-  find(seed: number, spec: NetworkSpec, inputDim: number): NetworkWeights | null {
-    return this.hit(cacheKey(seed, spec, inputDim));
+  /** `has` by the set's key (seededWeightsKey), for callers that keep it. */
+  hasKey(key: string): boolean {
+    return this.entries.has(key);
   }
 
   get(seed: number, spec: NetworkSpec, inputDim: number): NetworkWeights {
-    const key = cacheKey(seed, spec, inputDim);
+    return this.getKeyed(seededWeightsKey(seed, spec, inputDim), seed, spec, inputDim);
+  }
+
+  /** `get` by the set's key (seededWeightsKey(seed, spec, inputDim)), for callers that keep it. */
+  getKeyed(key: string, seed: number, spec: NetworkSpec, inputDim: number): NetworkWeights {
     const hit = this.hit(key);
     if (hit !== null) return hit;
     const weights = seededNetworkWeights(seed, spec, inputDim);

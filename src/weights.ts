@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import type { WeightsRequest, WeightsResponse } from '../schemas/weights.js';
 import type { Limits } from './config.js';
-import { directionsOf, outputFeatures, pytorchKey, transpose } from './engine/index.js';
+import { directionsOf, type NetworkWeights, outputFeatures, pytorchKey, transpose } from './engine/index.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError } from './problems.js';
 import { nested } from './tensors.js';
@@ -19,14 +19,14 @@ export const DIGEST_COVERS =
   'float32 little-endian bytes of, per layer and direction (forward, then backward): kernel [inputDim, hiddenSize], ' +
   'recurrentKernel [hiddenSize, hiddenSize], bias [hiddenSize] when useBias; each row-major';
 
-export function weightsDigest(model: ResolvedModel): string {
+export function weightsDigest(model: ResolvedModel, weights: NetworkWeights = model.weights): string {
   const hash = createHash('sha256');
   const add = (data: Float32Array) => {
     const bytes = Buffer.alloc(data.length * 4);
     for (let i = 0; i < data.length; i++) bytes.writeFloatLE(data[i], i * 4);
     hash.update(bytes);
   };
-  model.weights.forEach((layer, k) => {
+  weights.forEach((layer, k) => {
     for (const cell of layer) {
       add(cell.kernel);
       add(cell.recurrentKernel);
@@ -70,7 +70,9 @@ export function describeModel(model: ResolvedModel): WeightsResponse {
   const keras: WeightsResponse['keras'] = [];
   const pytorch: WeightsResponse['pytorch'] = {};
   const onnx: WeightsResponse['onnx'] = [];
-  model.weights.forEach((layer, k) => {
+  // Read once: a seeded model's weights come from the cache, built again on every read when it keeps none.
+  const { weights } = model;
+  weights.forEach((layer, k) => {
     const { useBias, hiddenSize: h } = model.spec.layers[k];
     const node: WeightsResponse['onnx'][number] = { W: [], R: [], ...(useBias ? { B: [] } : {}) };
     layer.forEach((cell, d) => {
@@ -92,12 +94,12 @@ export function describeModel(model: ResolvedModel): WeightsResponse {
     });
     onnx.push(node);
   });
-  if (keras.length !== model.weights.length * directions) throw new Error('every layer has a cell per direction');
+  if (keras.length !== weights.length * directions) throw new Error('every layer has a cell per direction');
   return {
     model: modelSummary(model),
     keras,
     pytorch,
     onnx,
-    digest: { algorithm: 'sha256', value: weightsDigest(model), covers: DIGEST_COVERS },
+    digest: { algorithm: 'sha256', value: weightsDigest(model, weights), covers: DIGEST_COVERS },
   };
 }

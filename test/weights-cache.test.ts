@@ -4,7 +4,7 @@
  */
 import t from 'tap';
 import { type NetworkSpec, seededNetworkWeights } from '../src/engine/index.js';
-import { SeededWeightsCache } from '../src/weights-cache.js';
+import { SeededWeightsCache, seededWeightsKey } from '../src/weights-cache.js';
 
 const spec = (hiddenSize: number, mergeMode: 'sum' | null | undefined = undefined): NetworkSpec => ({
   layers: [{ hiddenSize, activation: 'tanh', useBias: true, goBackwards: false, clip: null }],
@@ -37,14 +37,17 @@ t.test('when full, the least recently used set is evicted', async (t) => {
   t.equal(none.size, 0, 'capacity 0 keeps nothing');
 });
 
-t.test('find: the built set or null, never building one, and a find counts as a use', async (t) => {
+t.test('by key: hasKey never builds, getKeyed is get, and a keyed get counts as a use', async (t) => {
   const cache = new SeededWeightsCache(2);
-  t.equal(cache.find(1, spec(2), 1), null, 'nothing built yet');
-  t.equal(cache.size, 0, 'and find built nothing');
-  const a = cache.get(1, spec(2), 1);
+  const key = seededWeightsKey(1, spec(2), 1);
+  t.notOk(cache.hasKey(key), 'nothing built yet');
+  t.equal(cache.size, 0, 'and hasKey built nothing');
+  const a = cache.getKeyed(key, 1, spec(2), 1);
+  t.equal(cache.get(1, spec(2), 1), a, 'the very set get returns');
   cache.get(2, spec(2), 1);
-  t.equal(cache.find(1, spec(2), 1), a, 'the very set');
+  t.equal(cache.getKeyed(key, 1, spec(2), 1), a);
   cache.get(3, spec(2), 1);
-  t.ok(cache.has(1, spec(2), 1), 'a stays: found after b was built');
+  t.ok(cache.hasKey(key), 'a stays: used after b was built');
   t.notOk(cache.has(2, spec(2), 1), 'b goes');
+  t.equal(seededWeightsKey(1, { ...spec(2), layers: [{ ...spec(2).layers[0], clip: 3 }] }, 1), key, 'the key leaves out what the weights do not depend on');
 });
