@@ -1,9 +1,9 @@
 import { Writable } from 'node:stream';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest, RawRequestDefaultExpression } from 'fastify';
 import pino from 'pino';
 import t from 'tap';
 import { buildApp } from '../../src/app.js';
-import { AccessLog } from '../../src/plugins/request-log.js';
+import { AccessLog, requestId } from '../../src/plugins/request-log.js';
 import { ProblemError } from '../../src/problems.js';
 import { configWith, HELLO } from '../helpers/build.js';
 
@@ -74,4 +74,16 @@ t.test('the app at LOG_LEVEL=warn answers as usual and writes no access lines', 
   t.equal(res.headers['x-request-id'], 'quiet-1');
   t.equal((await app.inject({ method: 'GET', url: '/nope' })).statusCode, 404);
   t.same(lines.filter((line) => line.msg === 'request completed'), []);
+});
+
+t.test('request ids: a sane incoming id is kept; otherwise a UUIDv8, one per request, in sequence', async (t) => {
+  const raw = (id?: string) => ({ headers: id === undefined ? {} : { 'x-request-id': id } }) as unknown as RawRequestDefaultExpression;
+  t.equal(requestId(raw('trace-7.a:b_c')), 'trace-7.a:b_c');
+  const made = [raw(), raw('has space'), raw('x'.repeat(129)), raw('ünïcode'), raw()].map(requestId);
+  const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  for (const id of made) t.match(id, UUID_V8, `${id}: version 8, RFC 9562 variant`);
+  t.equal(new Set(made).size, made.length, 'all different');
+  t.equal(new Set(made.map((id) => id.slice(0, 24))).size, 1, 'one random part per process');
+  const sequence = made.map((id) => Number.parseInt(id.slice(24), 16));
+  t.same(sequence, sequence.map((_, i) => sequence[0] + i), 'then consecutive numbers');
 });
