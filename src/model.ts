@@ -368,7 +368,8 @@ const resolvedSeeded = new WeakMap<SeededWeightsCache, ResolvedModels>();
  * The description → its model: checked against the limits and the weights. A seeded shorthand description
  * (the common request: `hiddenSize`, `seed`, the layer options) resolved before under the same limits is not
  * checked again: the same model is returned, and its summary text is written once (forward.ts). Resolving
- * one anew cost a hello request over 5 % of its throughput (bench/http.ts).
+ * one anew and writing its summary cost a hello request ~5 % of its throughput on the server (BENCHMARKS.md,
+ * session 6).
  */
 export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
   if (!isSeededShorthand(model)) return resolveDescription(model, inputDim, limits, cache);
