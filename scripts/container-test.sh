@@ -254,7 +254,20 @@ else
   pm logs "$NAME" 2>&1 | tail -10
   fail "SIGTERM: wait '$code', state '$state' after ${took} s (want exit code 0)"
 fi
-if pm logs "$NAME" 2>&1 | grep -q 'shutting down'; then pass "logged 'shutting down'"; else fail "no 'shutting down' log line"; fi
+# Read a few times: once in CI the line was missing from `podman logs` right after a clean exit (drained, exit
+# code 0), and present in three reruns. The cause is not confirmed (podman's cleanup of the exited container
+# racing the read, or the log file not written yet); on a real miss, what podman answered is shown.
+logged=""
+for _ in 1 2 3 4 5; do
+  if pm logs "$NAME" >"$WORK/container-stdout.log" 2>&1 && grep -q 'shutting down' "$WORK/container-stdout.log"; then logged=yes; break; fi
+  sleep 1
+done
+if [ -n "$logged" ]; then
+  pass "logged 'shutting down'"
+else
+  tail -5 "$WORK/container-stdout.log"
+  fail "no 'shutting down' log line"
+fi
 pm rm -f "$NAME" >/dev/null 2>&1 || true
 # Keep the cache bounded: old dangling images from earlier builds (recent ones stay as the layer cache).
 pm image prune -f --filter until=72h >/dev/null 2>&1 || true
