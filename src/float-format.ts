@@ -8,7 +8,8 @@
  * shortest. Outside the exponents where 10^k is an exact double the slow, obviously right path is used.
  */
 
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 10^22
+/** 10^k for k in 0 … 22: the powers of ten a double holds exactly (the JSON writer uses them too). */
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 
 /** 10^e for e in [-EXPONENT_BIAS, EXPONENT_BIAS] at [e + EXPONENT_BIAS], as `10 ** e` gives it. */
 const EXPONENT_BIAS = 50;

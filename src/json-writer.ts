@@ -9,9 +9,8 @@
  * (writing is synchronous; a writer made while another holds it gets its own buffer) and hand the result
  * out once, as a string when small, as an exactly sized copy when large.
  */
-import { decimalExponent, float32Text } from './float-format.js';
+import { decimalExponent, float32Text, POW10 } from './float-format.js';
 
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i); // exact doubles up to 10^22
 const MINUS = 45;
 const ZERO = 48;
 const DOT = 46;
