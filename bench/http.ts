@@ -20,6 +20,7 @@ import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { SERVICE_ENTRY, serviceNodeFlags } from '../scripts/start-command.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
@@ -124,12 +125,19 @@ interface Child {
 }
 
 /**
- * Starts `script` on a free loopback port and waits for its /readyz: the service as `npm start` runs it
- * (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer as compiled with this script.
+ * The Node options of `npm start` (package.json): the service runs with them as in production, and so does
+ * its peer ("same process settings").
+ */
+const NODE_FLAGS = serviceNodeFlags();
+
+/**
+ * Starts `script` on a free loopback port with NODE_FLAGS and waits for its /readyz: the service as `npm start`
+ * runs it (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer as compiled with this
+ * script.
  */
 async function startServer(script: string, env: Record<string, string>, cpu: number | null = null): Promise<Child> {
   const port = await freePort();
-  const args = [script];
+  const args = [...NODE_FLAGS, script];
   const [command, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
   const child: ChildProcess = spawn(command, argv, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DELAY_MS: '0', ...env },
@@ -155,7 +163,7 @@ async function startServer(script: string, env: Record<string, string>, cpu: num
 }
 
 /** The service as `npm start` runs it: compiled from the current source (`npm run build`). */
-const SERVICE = 'dist/src/main.js';
+const SERVICE = SERVICE_ENTRY;
 
 function buildService(): void {
   const { status } = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
@@ -211,7 +219,7 @@ async function helloVsBare(): Promise<void> {
   if (pinned) spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
   const o = medianRun(ours);
   const p = medianRun(peer);
-  process.stdout.write(`\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}.\n\n`);
+  process.stdout.write(`\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}; both servers run with \`npm start\`'s Node options (${NODE_FLAGS.length > 0 ? NODE_FLAGS.map((f) => `\`${f}\``).join(' ') : 'none'}).\n\n`);
   process.stdout.write(row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU per request', 'server busy']));
   process.stdout.write(row(['---', '---', '---', '---', '---', '---', '---', '---']));
   const perRequest = (side: 'ours' | 'peer') => (cpus.length > 0 ? `${(median(cpus.map((c) => c[side].perRequest)) * 1e6).toFixed(1)} µs` : 'n/a');

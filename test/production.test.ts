@@ -1,8 +1,8 @@
 /**
  * The path the container image takes, without a container: a clean folder with only what the image gets
  * (package.json, package-lock.json, .npmrc, src/public/, models/ and a `dist/` compiled from the working tree), production
- * dependencies from `npm ci --omit=dev --ignore-scripts`, and `node dist/src/main.js` as the image's CMD runs
- * it. Its answer must be byte-identical to the in-process app's, and SIGTERM must end it with exit code 0.
+ * dependencies from `npm ci --omit=dev --ignore-scripts`, and `node <flags> dist/src/main.js` as the image's CMD
+ * and `npm start` run it (the same command: checked here). Its answer must be byte-identical to the in-process app's, and SIGTERM must end it with exit code 0.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { build, HELLO } from './helpers/build.js';
+import { nodeFlagsOf, SERVICE_ENTRY, serviceNodeFlags } from '../scripts/start-command.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** What the Dockerfile's runtime stage copies from the build context (dist/ comes from the build stage). */
@@ -72,7 +73,23 @@ t.test('the runtime stage of the Dockerfile copies these files and dist/ from th
   const fromContext = copies.filter((args) => !args[0].startsWith('--from=')).flatMap((args) => args.slice(0, -1));
   t.same(fromContext.map((source) => source.replace(/\/$/, '')).sort(), [...IMAGE_FILES].sort(), 'COPY from the context');
   t.ok(copies.some((args) => args[0] === '--from=build' && /\/dist\/?$/.test(args[1])), 'COPY --from=build .../dist/');
-  t.match(runtime, /^CMD \["node", "dist\/src\/main\.js"\]$/m, 'CMD runs dist/src/main.js like `npm start`');
+  const cmd = runtime.match(/^CMD (\[.*\])$/m);
+  t.ok(cmd, 'a CMD in exec form');
+  const argv = JSON.parse(cmd?.[1] ?? '[]') as string[];
+  t.same(argv, ['node', ...serviceNodeFlags(ROOT), SERVICE_ENTRY], 'CMD runs what `npm start` runs, Node options included');
+});
+
+t.test('the start command is `node [options] dist/src/main.js`, and only that', async (t) => {
+  t.same(nodeFlagsOf('node dist/src/main.js'), []);
+  t.same(nodeFlagsOf('node --use-largepages=silent --max-old-space-size=512 dist/src/main.js'), [
+    '--use-largepages=silent',
+    '--max-old-space-size=512',
+  ]);
+  t.throws(() => nodeFlagsOf('tsx src/main.ts'), /expected "node \[flags\] dist\/src\/main\.js"/);
+  t.throws(() => nodeFlagsOf('node dist/src/main.js --port 1'), /expected/);
+  t.throws(() => nodeFlagsOf('node -r x dist/src/main.js'), /"-r" .* is not a Node option/);
+  // Huge pages for Node's own code: 'silent' starts the same where the system has none (no warning).
+  t.ok(serviceNodeFlags(ROOT).includes('--use-largepages=silent'), 'npm start maps Node\'s code to large pages where it can');
 });
 
 t.test('a clean folder gets the image files and a dist/ compiled from the working tree', async (t) => {
@@ -109,11 +126,11 @@ t.test('npm ci --omit=dev installs the production dependencies and no devDepende
   t.same(devPackages, [], 'no installed package is dev-only');
 });
 
-t.test('node dist/src/main.js answers like the in-process app and exits 0 on SIGTERM', async (t) => {
+t.test('node <npm start\'s options> dist/src/main.js answers like the in-process app and exits 0 on SIGTERM', async (t) => {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   // SHUTDOWN_DELAY_MS shortens the drain so the test stays fast; everything else is the production default.
-  const child = spawn(process.execPath, ['dist/src/main.js'], {
+  const child = spawn(process.execPath, [...serviceNodeFlags(ROOT), SERVICE_ENTRY], {
     cwd: tmp,
     env: { ...cleanEnv, NODE_ENV: 'production', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', SHUTDOWN_DELAY_MS: '3000' },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,6 +151,13 @@ t.test('node dist/src/main.js answers like the in-process app and exits 0 on SIG
     t.fail(`${String(error)}\n${output.slice(-2000)}`);
     return;
   }
+
+  // --use-largepages: where the kernel offers transparent huge pages ('always' or 'madvise'), Node's code
+  // sits on them (AnonHugePages); where it does not, the service starts all the same (checked below: no warning).
+  const thp = await readFile('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8').catch(() => '[never]');
+  const rollup = await readFile(`/proc/${child.pid}/smaps_rollup`, 'utf8').catch(() => null);
+  if (thp.includes('[never]') || rollup === null) t.comment(`no transparent huge pages here (${thp.trim()}): not checked`);
+  else t.ok(Number(/^AnonHugePages:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) >= 2048, `Node's code on huge pages (THP ${thp.trim()})`);
 
   const { app } = await build(t);
   const expected = await app.inject({
@@ -176,4 +200,6 @@ t.test('node dist/src/main.js answers like the in-process app and exits 0 on SIG
   const took = Date.now() - signalled;
   if (!t.same(result, { code: 0, signal: null }, `exit code 0 after SIGTERM (${took} ms)`)) t.comment(output.slice(-2000));
   t.ok(took < 10_000, 'exited within 10 s');
+  const stray = output.split('\n').filter((line) => line.trim() !== '' && !line.startsWith('{'));
+  t.same(stray, [], 'everything the process printed is JSON log lines (no Node warning)');
 });
