@@ -28,6 +28,7 @@ import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
 import { createForwardRunner } from './pool.js';
 import forwardRoute from './routes/forward.js';
+import { EndOfTurnAnswers } from './routes/end-of-turn.js';
 import weightsRoute from './routes/weights.js';
 import healthRoutes from './routes/health.js';
 import metricsRoute from './routes/metrics.js';
@@ -135,9 +136,10 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(runner.queueSize);
     },
   });
-  await app.register(forwardRoute, { limits: config.limits, cache, runner, minBodyBytes: config.pool.minBodyBytes });
+  const endOfTurn = new EndOfTurnAnswers({ onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers), log: app.log });
+  await app.register(forwardRoute, { limits: config.limits, cache, runner, endOfTurn, minBodyBytes: config.pool.minBodyBytes });
   await app.register(weightsRoute, { limits: config.limits, cache, runner });
-  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner });
+  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn });
   await app.register(oipRoutes, {
     repository,
     limits: config.limits,

@@ -29,6 +29,8 @@ export interface Metrics {
   timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T;
   /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
   observeForward(shape: readonly number[], computeSeconds: number): void;
+  /** Records how many forward answers one event-loop turn computed back to back (src/routes/end-of-turn.ts). */
+  observeAnswersPerTurn(answers: number): void;
 }
 
 declare module 'fastify' {
@@ -76,6 +78,12 @@ export default fp(
     );
     const batchSize = unlabelled(registry, 'rnn_forward_batch_size', 'Sequences per forward request', POWERS_OF_TWO(1024));
     const timeSteps = unlabelled(registry, 'rnn_forward_time_steps', 'Time steps per forward request', POWERS_OF_TWO(16384));
+    const answersPerTurn = unlabelled(
+      registry,
+      'rnn_forward_answers_per_turn',
+      'Forward answers computed back to back at the end of one event-loop turn (more than 1 under concurrent load)',
+      POWERS_OF_TWO(1024),
+    );
 
     const modelInferences = new SeriesSet(['model', 'version', 'outcome']);
     registerCounter(
@@ -95,6 +103,7 @@ export default fp(
     app.decorate('metrics', {
       registry,
       observeForward,
+      observeAnswersPerTurn: (answers: number) => answersPerTurn.observe(answers),
       timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T {
         const start = performance.now();
         const record = (outcome: string) => {

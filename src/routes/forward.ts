@@ -8,16 +8,19 @@ import { sendJson } from './json-reply.js';
 import { validatorCompiler } from '../validation.js';
 import type { ForwardRunner } from '../pool.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
+import type { EndOfTurnAnswers } from './end-of-turn.js';
 
 export interface ForwardRouteOptions {
   limits: Limits;
   cache: SeededWeightsCache;
   runner: ForwardRunner;
+  /** Where passes parsed on the event loop are computed: at the end of the turn, with the turn's others. */
+  endOfTurn: EndOfTurnAnswers;
   /** Bodies of at least this many bytes are parsed and validated on a worker (POOL_MIN_BODY_BYTES; 0 = never). */
   minBodyBytes: number;
 }
 
-const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner, minBodyBytes }) => {
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner, endOfTurn, minBodyBytes }) => {
   // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
   // is answered): a worker parses and validates them with the same schema, then computes.
   const deferring = runner.threads > 0 && minBodyBytes > 0;
@@ -44,7 +47,7 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
         ),
       },
     },
-    // Not async: a small pass is answered within this call, with no promise and no turn of the event loop.
+    // Not async: the answer is sent by endOfTurn (or by the worker's promise), with no promise of our own.
     handler: (request, reply) => {
       const received: unknown = request.body;
       if (received instanceof DeferredJson) {
@@ -53,14 +56,11 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
           sendJson(reply, result.body);
         });
       }
-      const plan = planForward(request.body, limits, cache);
-      const body = app.metrics.timeForward(plan.shape, () => runner.run(plan));
-      if (body instanceof Promise) {
-        return body.then((written) => {
-          sendJson(reply, written);
-        });
-      }
-      sendJson(reply, body);
+      const body = request.body;
+      endOfTurn.answer(reply, () => {
+        const plan = planForward(body, limits, cache);
+        return app.metrics.timeForward(plan.shape, () => runner.run(plan));
+      });
     },
   });
 };

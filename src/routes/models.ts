@@ -9,11 +9,10 @@ import { problemResponse } from '../../schemas/problem.js';
 import type { Limits } from '../config.js';
 import { modelSummary } from '../model.js';
 import type { ForwardRunner } from '../pool.js';
-import type { JsonBody } from '../json-writer.js';
-import { sendJson } from './json-reply.js';
 import type { ModelRepository, ServedModel } from '../repository.js';
 import { inputsOf, outputsOf, planServed } from '../served.js';
 import type { SeededWeightsCache } from '../weights-cache.js';
+import type { Answer, EndOfTurnAnswers } from './end-of-turn.js';
 
 const problem = problemResponse;
 
@@ -24,9 +23,11 @@ export interface ModelsRouteOptions {
   limits: Limits;
   cache: SeededWeightsCache;
   runner: ForwardRunner;
+  /** Where forward passes are computed: at the end of the turn, with the turn's others (as POST /rnn/forward). */
+  endOfTurn: EndOfTurnAnswers;
 }
 
-const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { repository, limits, cache, runner }) => {
+const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { repository, limits, cache, runner, endOfTurn }) => {
   const versionsOf = (name: string) => repository.versions(name).map((v) => v.version);
   const metadata = (served: ServedModel): ModelVersionMetadata => ({
     name: served.name,
@@ -65,7 +66,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
       500: problem('Unexpected server error (logged; no details exposed)'),
     },
   });
-  const forward = async (served: ServedModel, body: ModelForwardRequest): Promise<JsonBody> => {
+  const forward = (served: ServedModel, body: ModelForwardRequest): Answer => {
     const plan = planServed(served, body, limits, cache);
     return app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
   };
@@ -97,14 +98,16 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
   });
   app.post(MODEL_FORWARD_ROUTES[0], {
     schema: { ...forwardSchema('Run a batch through the latest version of a served model'), params: ModelParams },
-    handler: async (request, reply) => {
-      return sendJson(reply, await forward(repository.get(request.params.name), request.body));
+    handler: (request, reply) => {
+      const served = repository.get(request.params.name);
+      endOfTurn.answer(reply, () => forward(served, request.body));
     },
   });
   app.post(MODEL_FORWARD_ROUTES[1], {
     schema: { ...forwardSchema('Run a batch through one version of a served model'), params: ModelVersionParams },
-    handler: async (request, reply) => {
-      return sendJson(reply, await forward(repository.get(request.params.name, request.params.version), request.body));
+    handler: (request, reply) => {
+      const served = repository.get(request.params.name, request.params.version);
+      endOfTurn.answer(reply, () => forward(served, request.body));
     },
   });
 };
