@@ -56,9 +56,8 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { l
           sendJson(reply, result.body);
         });
       }
-      const body = request.body;
       endOfTurn.answer(reply, () => {
-        const plan = planForward(body, limits, cache);
+        const plan = planForward(request.body, limits, cache);
         return app.metrics.timeForward(plan.shape, () => runner.run(plan));
       });
     },
