@@ -2,17 +2,12 @@ import { once } from 'node:events';
 import { type AddressInfo, connect } from 'node:net';
 import t from 'tap';
 import { build, HELLO, HELLO_BATCH } from '../helpers/build.js';
+import { sample } from '../helpers/metrics.js';
 
 type App = Awaited<ReturnType<typeof build>>['app'];
 
 const forward = (app: App, payload: unknown) =>
   app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
-
-/** The value of one sample line, `name{labels} value`; labels must match exactly as exposed. */
-function sample(text: string, name: string, labels = ''): number | undefined {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels === '' ? '' : `{${labels}}`} `));
-  return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
 
 t.test('GET /metrics: Prometheus text with request, latency, engine and process metrics', async (t) => {
   const { app } = await build(t);

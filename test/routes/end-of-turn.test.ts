@@ -10,7 +10,8 @@ import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import t from 'tap';
 import { EndOfTurnAnswers } from '../../src/routes/end-of-turn.js';
 import { ProblemError } from '../../src/problems.js';
-import { SHIPPED_MODELS, build } from '../helpers/build.js';
+import { HELLO, SHIPPED_MODELS, build } from '../helpers/build.js';
+import { sample } from '../helpers/metrics.js';
 
 /** A reply that records what was done to it, in one log shared by all (sends and computations interleave there). */
 function fakeReply(name: string, events: string[], sent: unknown[], failSend = false): FastifyReply {
@@ -107,8 +108,6 @@ t.test('a send that throws is logged, and the turn\'s other answers still go out
   t.same(turns, [2]);
 });
 
-const HELLO = { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 };
-
 /** Requests of every outcome the end of the turn produces: answers, planning problems (400), overflow (422), a served model. */
 function mixedRequests(): { url: string; payload: unknown }[] {
   const requests: { url: string; payload: unknown }[] = [];
@@ -132,18 +131,13 @@ function comparable(body: string): unknown {
   return parsed;
 }
 
-function metric(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.slice(line.lastIndexOf(' ') + 1));
-}
-
 t.test('requests answered together get what each gets alone', async (t) => {
   const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
   const requests = mixedRequests();
   const inject = (r: { url: string; payload: unknown }) => app.inject({ method: 'POST', url: r.url, payload: r.payload as object });
   const turns = async () => {
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    return { count: metric(text, 'rnn_forward_answers_per_turn_count'), sum: metric(text, 'rnn_forward_answers_per_turn_sum') };
+    return { count: sample(text, 'rnn_forward_answers_per_turn_count') ?? Number.NaN, sum: sample(text, 'rnn_forward_answers_per_turn_sum') ?? Number.NaN };
   };
   const start = await turns();
   const alone = [];
