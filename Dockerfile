@@ -38,8 +38,9 @@ RUN --mount=type=secret,id=npm_ca,required=false \
     npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
     && npm cache clean --force \
     && rm -rf /root/.npm /tmp/*
-# The playground's static files are read at start-up from src/public/ beside dist/ (src/routes/playground.ts).
-COPY src/public/ src/public/
+# The playground's static files are read at start-up from their source folder beside dist/
+# (src/http/routes/playground/playground-route.ts).
+COPY src/http/routes/playground/public/ src/http/routes/playground/public/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
 COPY --from=build /app/dist/ dist/

@@ -150,7 +150,7 @@ async function comparison(): Promise<Map<string, Timing[]>> {
     });
   const header = ['case', 'b×t×f→h', 'MFLOP', 'ours', 'tfjs', 'onnxruntime', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ort GFLOP/s', 'tfjs/ours', 'ort/ours'];
   const rounds = CASES.map((c) => `${c.name} ${results.get(c.name)![0].rounds}`).join(', ');
-  console.log('### Per forward call: median wall time (interleaved rounds: ' + rounds + ')\n');
+  console.log(`### Per forward call: median wall time (interleaved rounds: ${rounds})\n`);
   console.log(table(header, rowsBy((t) => t.wallMs)));
   console.log('\n### The same runs: median CPU time of the process per call\n');
   console.log(table(header, rowsBy((t) => t.cpuMs)));

@@ -6,11 +6,11 @@
  */
 import { performance } from 'node:perf_hooks';
 import { ForwardRequest } from '../schemas/forward.js';
-import { defaultConfig } from '../src/config.js';
+import { defaultConfig } from '../src/config/config.js';
 import { computeCost } from '../src/engine/index.js';
-import { forwardBody, planForward } from '../src/forward.js';
-import { createForwardRunner } from '../src/pool.js';
-import { SeededWeightsCache } from '../src/weights-cache.js';
+import { forwardBody, planForward } from '../src/inference/forward-pass.js';
+import { createForwardRunner } from '../src/runtime/pool.js';
+import { SeededWeightsCache } from '../src/inference/weights-cache.js';
 
 const cache = new SeededWeightsCache(16);
 const pool = createForwardRunner({ threads: 1, minCompute: 0, maxQueue: 1000, minBodyBytes: 0, nice: 0 }, cache);

@@ -1,4 +1,6 @@
 /**
+ * Fast path of: the zod schemas in forward.ts and models.ts (held equal by test/schemas/forward-shortcut.test.ts).
+ *
  * A shortcut past zod for the POST /rnn/forward bodies most callers send: numeric `inputs` (nested or flat)
  * and the single-layer seeded model fields (and for a served model's body, `inputs` and the output options).
  * It either returns exactly what the schema's `parse` returns (defaults filled in) or null, meaning "ask zod": anything else (another field, a wrong type, a value out of

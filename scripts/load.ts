@@ -16,8 +16,8 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import pino from 'pino';
-import { buildApp } from '../src/app.js';
-import { type Config, defaultConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { type Config, defaultConfig } from '../src/config/config.js';
 
 export interface LoadOptions {
   /** A running server (http://127.0.0.1:<port>); without it one is started in-process. */

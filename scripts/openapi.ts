@@ -6,8 +6,8 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { Document, isScalar, visit } from 'yaml';
-import { buildApp } from '../src/app.js';
-import { defaultConfig } from '../src/config.js';
+import { buildApp } from '../src/http/app.js';
+import { defaultConfig } from '../src/config/config.js';
 
 const target = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 

@@ -3,12 +3,13 @@
  * The only place that listens or touches `process`.
  */
 import pino from 'pino';
-import { buildApp } from './app.js';
-import { ConfigError, loadConfig } from './config.js';
-import { ModelLoadError } from './repository.js';
+import { buildApp } from './http/app.js';
+import type { FastifyInstance } from 'fastify';
+import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { ModelLoadError } from './models/repository.js';
 
 async function main(): Promise<void> {
-  let config;
+  let config: Config;
   try {
     config = loadConfig(process.env);
   } catch (error) {
@@ -19,7 +20,7 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel });
-  let app;
+  let app: FastifyInstance;
   try {
     app = await buildApp(config, { logger });
   } catch (error) {

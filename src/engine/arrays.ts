@@ -6,7 +6,7 @@
  *
  * The slab is only ever bumped, never reused, so every array starts zeroed (a new ArrayBuffer is), and a
  * slab is freed once no array in it is alive. An array from the slab shares its `buffer`, so it must not be
- * transferred (pool.ts transfers only arrays that span their whole buffer); the weights, which live long,
+ * transferred (src/runtime/pool.ts transfers only arrays that span their whole buffer); the weights, which live long,
  * are allocated as usual.
  */
 

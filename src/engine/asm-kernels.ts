@@ -8,14 +8,18 @@
  * length and data pointer every iteration, and each index add is checked for overflow. On mid's product,
  * that is ~90 instructions per iteration of the plain 3 × 4 tile (24 flops), and ~45 here for the 2 × 4 tile
  * (16 flops, no spills). Measured side by side in one process: ~1.57× the GFLOP/s of the best plain kernel;
- * the whole mid pass ~1.4× faster (BENCHMARKS.md, "Fast path, session 5").
+ * the whole mid pass ~1.4× faster (BENCHMARKS.md, "The fast path").
  *
  * It is still plain JavaScript, with no WebAssembly module, no binary and no native code of ours. An engine
  * that does not validate asm.js (or a build step that rewrites the code, as esbuild does: it drops the
  * "use asm" directive and prints `0.0` as `0`) runs the same functions as ordinary JavaScript. The results
- * are the same, bit for bit, only slower: ~0.84× the old plain kernel on mid. The compiler is tsc, which
+ * are the same, bit for bit, only slower: ~0.84× a plain-loop kernel on mid. The compiler is tsc, which
  * keeps the code as written; test/engine/asm-kernels.test.ts checks that V8 validates this module as the
  * tests load it.
+ *
+ * Fast path of: the plain loops of the naive reference (reference.ts). test/engine/asm-kernels.test.ts holds
+ * the kernels bit-equal to plain loops (and run as ordinary JavaScript), and test/engine/simple-rnn.test.ts and
+ * test/engine/properties.test.ts hold the whole layer bit-equal to the reference.
  *
  * The rules it follows (asm.js 1.0): parameters and locals are declared with their types at the top of each
  * function, `var` only; heap offsets are byte offsets, `F64[byteOffset >> 3]`; every int result is coerced
@@ -57,6 +61,7 @@ export interface ProductKernels {
  * registers; a 3 × 4 tile spills, and measured ~23 % slower here), then the columns left over (2 × 1), then
  * an odd last row (1 × 4, 1 × 1). Each accumulator is read from the heap once per tile and written once.
  */
+// biome-ignore lint/correctness/noUnusedFunctionParameters: asm.js fixes the module's parameters (stdlib, foreign, heap)
 export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayBuffer): ProductKernels {
   "use asm";
 

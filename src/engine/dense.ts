@@ -6,7 +6,7 @@
  * - softmax over the last axis, as tfjs computes it: exp(x - max) / Σ exp(x - max).
  * - Embedding: ids [rows] → table rows [rows, outputDim]; `maskZero` masks id 0.
  *
- * Each optimised kernel has a naive reference beside it (`*Reference`), held equal by the tests.
+ * Each optimised kernel has a naive reference beside it in `reference.ts`, held equal by the tests.
  */
 import { ACTIVATIONS, type ActivationName } from './activations.js';
 
@@ -65,30 +65,6 @@ export function denseForward(x: Float32Array, rows: number, layer: DenseWeights)
     for (let j = 0; j < units; j++) out[r * units + j] = acc[j];
   }
   return activate(out, rows, layer);
-}
-
-/** The definition, one output at a time: the reference denseForward is held to. */
-export function denseReference(x: Float32Array, rows: number, layer: DenseWeights): Float32Array {
-  const { inputDim, units, kernel, bias } = layer;
-  const out = new Float32Array(rows * units);
-  for (let r = 0; r < rows; r++) {
-    for (let j = 0; j < units; j++) {
-      let sum = bias === null ? 0 : bias[j];
-      for (let i = 0; i < inputDim; i++) sum += x[r * inputDim + i] * kernel[i * units + j];
-      out[r * units + j] = sum;
-    }
-  }
-  if (layer.activation === 'softmax') {
-    for (let r = 0; r < rows; r++) {
-      const row = Array.from(out.subarray(r * units, (r + 1) * units));
-      const max = Math.max(...row);
-      const exps = row.map((v) => Math.exp(v - max));
-      const total = exps.reduce((a, b) => a + b, 0);
-      exps.forEach((e, j) => (out[r * units + j] = e / total));
-    }
-    return out;
-  }
-  return out.map((v) => ACTIVATIONS[layer.activation as ActivationName](v));
 }
 
 export interface EmbeddingWeights {

@@ -1,6 +1,5 @@
 export * from './activations.js';
 export * from './simple-rnn.js';
-export * from './reference.js';
 export * from './network.js';
 export * from './seeded.js';
 export * from './layouts.js';

@@ -14,7 +14,8 @@
  * Float32 semantics as in Keras: every stored tensor is float32 and the state carried from one step to the
  * next is the float32 output. Each pre-activation is accumulated in float64 (bias, then the input terms in
  * feature order, then the recurrent terms in unit order), clipped if asked, activated, and rounded once.
- * The naive reference in `reference.ts` adds in exactly that order, so the two agree bit for bit.
+ * The naive reference in `reference.ts` adds in exactly that order, so the two agree bit for bit
+ * (fast path of the reference: held bit-equal by test/engine/simple-rnn.test.ts and test/engine/properties.test.ts).
  *
  * Masking (Keras): at a masked step the state is carried unchanged and the output repeats it (or is zero
  * with `zeroOutputForMask`). Masked steps are not computed at all.

@@ -145,7 +145,8 @@ t.test('run as ordinary JavaScript (asm.js off), the forward pass gives the same
   // plain JavaScript. 7 rows (pairs and one left over), 30 units (tiles and 2 columns left over), a mask.
   const script = `
     const { productKernels } = await import('./src/engine/asm-kernels.ts');
-    const { simpleRnnForward, simpleRnnForwardReference } = await import('./src/engine/index.ts');
+    const { simpleRnnForward } = await import('./src/engine/index.ts');
+    const { simpleRnnForwardReference } = await import('./src/engine/reference.ts');
     const [batch, time, inputDim, hiddenSize] = [7, 9, 11, 30];
     const values = (n, seed) => Float32Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * seed + 1) / 2));
     const weights = { inputDim, hiddenSize, kernel: values(inputDim * hiddenSize, 1), recurrentKernel: values(hiddenSize * hiddenSize, 2), bias: values(hiddenSize, 3) };

@@ -2,7 +2,8 @@
  * Dense, softmax and Embedding: the optimised kernels equal their naive references, and both equal tfjs.
  */
 import t from 'tap';
-import { type DenseWeights, denseForward, denseReference, embeddingLookup, softmaxRows } from '../../src/engine/dense.js';
+import { type DenseWeights, denseForward, embeddingLookup, softmaxRows } from '../../src/engine/dense.js';
+import { denseReference } from '../../src/engine/reference.js';
 import { randomNested, rng } from '../helpers/random.js';
 import { maxAbsDiff, tf } from '../helpers/tfjs.js';
 

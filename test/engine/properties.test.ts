@@ -8,10 +8,10 @@ import {
   ACTIVATION_NAMES,
   type ActivationName,
   simpleRnnForward,
-  simpleRnnForwardReference,
   type SimpleRnnOptions,
   type SimpleRnnWeights,
 } from '../../src/engine/index.js';
+import { simpleRnnForwardReference } from '../../src/engine/reference.js';
 
 const RUNS = 60;
 const f32 = fc.float({ min: -2, max: 2, noNaN: true, noDefaultInfinity: true }).map(Math.fround);

@@ -1,5 +1,6 @@
 import t from 'tap';
-import { packStackedPanels, simpleRnnForward, simpleRnnForwardReference, type SimpleRnnWeights } from '../../src/engine/index.js';
+import { packStackedPanels, simpleRnnForward, type SimpleRnnWeights } from '../../src/engine/index.js';
+import { simpleRnnForwardReference } from '../../src/engine/reference.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../helpers/tfjs.js';
 import { flat, nest, randomNested, rng } from '../helpers/random.js';
 

@@ -6,8 +6,8 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
-import { buildApp } from '../../src/app.js';
-import { type Config, defaultConfig } from '../../src/config.js';
+import { buildApp } from '../../src/http/app.js';
+import { type Config, defaultConfig } from '../../src/config/config.js';
 
 /** The shipped model repository (models/ at the root), for tests that serve it. */
 export const SHIPPED_MODELS = fileURLToPath(new URL('../../models', import.meta.url));

@@ -170,6 +170,7 @@ t.test('the compiled client against the real server on 127.0.0.1', async (t) => 
     await sameAsInject(t, answer, { inputs: [[[1]]], hidden_size: 2 });
   });
 
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: names the TypeScript template literal type
   await t.test('a `${string}/json` media filter mistypes problem+json errors', async (t) => {
     const { typedLookup, actual } = await client.problemWithJsonOnlyMedia(baseUrl);
     t.equal(typedLookup, undefined, "the typed lookup error['application/problem+json'] is undefined at run time");

@@ -173,7 +173,10 @@ t.test('request bodies: every object schema with properties rejects unknown fiel
   const loose: string[] = [];
   let objects = 0;
   const walk = (node: unknown, at: string): void => {
-    if (Array.isArray(node)) return node.forEach((item, i) => walk(item, `${at}[${i}]`));
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => walk(item, `${at}[${i}]`));
+      return;
+    }
     if (node === null || typeof node !== 'object') return;
     const schema = resolve(node as Json);
     if (seen.has(schema)) return;

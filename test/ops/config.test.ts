@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ConfigError, ConfigFromEnv, defaultConfig, loadConfig } from '../../src/config.js';
+import { ConfigError, ConfigFromEnv, defaultConfig, loadConfig } from '../../src/config/config.js';
 import { build } from '../helpers/build.js';
 import { spawnServer } from '../helpers/server.js';
 

@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import t from 'tap';
 import { parseAllDocuments } from 'yaml';
-import { ConfigFromEnv, loadConfig } from '../../src/config.js';
+import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
 import { build } from '../helpers/build.js';
 
 const DIR = new URL('../../deploy/kubernetes/', import.meta.url);

@@ -237,7 +237,7 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
     await t.test('options: both directions, a stack of two layers, go backwards', async (t) => {
       await page.click('[data-preset="hello"]');
       await settled({ sequences: 1 });
-      // Seed 7, not 42: src/weights-cache.ts keys mergeMode null like a unidirectional layer (reported), so
+      // Seed 7, not 42: src/inference/weights-cache.ts keys mergeMode null like a unidirectional layer (reported), so
       // after the unidirectional runs above seed 42 would hit their one-direction weights.
       await page.fill('#seed', '7');
       await page.selectOption('#bidirectional', 'none');

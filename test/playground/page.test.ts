@@ -8,10 +8,10 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ACTIVATION_NAMES } from '../../src/engine/activations.js';
 import { MERGE_MODES } from '../../src/engine/network.js';
-import { loadPlayground, PLAYGROUND_CSP, PUBLIC_DIR_CANDIDATES } from '../../src/routes/playground.js';
+import { loadPlayground, PLAYGROUND_CSP, PUBLIC_DIR_CANDIDATES } from '../../src/http/routes/playground/playground-route.js';
 import { build } from '../helpers/build.js';
 
-const PUBLIC = new URL('../../src/public/', import.meta.url);
+const PUBLIC = new URL('../../src/http/routes/playground/public/', import.meta.url);
 
 t.test('GET / is the page, as text/html under a same-origin Content-Security-Policy', async (t) => {
   const { app } = await build(t);
@@ -89,13 +89,14 @@ t.test('every asset the page references is served with its type; nothing else is
   }
 });
 
-t.test('the files are found from source and from dist/src/routes/ (both resolve to <root>/src/public/)', async (t) => {
+t.test('the files are found from source and from dist/ (both resolve to the folder under <root>/src/)', async (t) => {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const dirs = PUBLIC_DIR_CANDIDATES.map((u) => fileURLToPath(u));
-  t.equal(dirs[0], fileURLToPath(PUBLIC), 'from source: next to src/routes/');
-  // From the compiled module the same relative URLs are taken against dist/src/routes/playground.js.
-  const compiled = new URL('../../dist/src/routes/playground.js', import.meta.url);
-  t.equal(fileURLToPath(new URL('../../../src/public/', compiled)), `${root}src/public/`, 'from dist: <root>/src/public/');
+  t.equal(dirs[0], fileURLToPath(PUBLIC), 'from source: next to the route module');
+  // From the compiled module the same relative URLs are taken against its place under dist/.
+  const compiled = new URL('../../dist/src/http/routes/playground/playground-route.js', import.meta.url);
+  const fromDist = `${root}src/http/routes/playground/public/`;
+  t.equal(fileURLToPath(new URL('../../../../../src/http/routes/playground/public/', compiled)), fromDist, 'from dist: under <root>/src/');
   const { page, assets } = loadPlayground(PUBLIC);
   t.ok(page.body.length > 1000);
   t.same([...assets.keys()].sort(), ['favicon.svg', 'playground.css', 'playground.js']);

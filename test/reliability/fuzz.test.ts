@@ -332,7 +332,7 @@ t.test('HTTP fuzzing: never a 5xx, every error a problem with paths, the app kee
 
   await t.test('regression: seeded bidirectional mergeMode null after a unidirectional model with the same seed', async (t) => {
     // The weights cache keyed mergeMode null like "not bidirectional": the second request got one direction
-    // of weights and failed with a 500 (src/weights-cache.ts). The warm-up caches the hello model, seed 42.
+    // of weights and failed with a 500 (src/inference/weights-cache.ts). The warm-up caches the hello model, seed 42.
     const res = await send(app, '/rnn/forward', 'regression', JSON.stringify({ ...HELLO, bidirectional: { mergeMode: null } }));
     t.equal(res.statusCode, 200);
     t.same(res.json().shapes.outputs, [2, 1, 5, 2]);

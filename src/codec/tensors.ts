@@ -1,0 +1,112 @@
+/**
+ * Nested JSON arrays ⇄ flat float32 tensors. Reading checks that a nested batch is rectangular and that
+ * every number fits float32, and names the first offending indices; writing gives each float32 its
+ * shortest decimal that reads back to the same float32 (what Keras and NumPy print).
+ */
+import type { ProblemDetail } from '../../schemas/problem.js';
+import { float32Text } from './float-format.js';
+
+/** The largest finite float32. A JSON number above it (in magnitude) would become Infinity. */
+export const FLOAT32_MAX = 3.4028234663852886e38;
+
+/** Stops collecting after this many problems: one body can hold millions of bad values. */
+const MAX_REPORTED = 20;
+
+export class ProblemList {
+  readonly items: ProblemDetail[] = [];
+  add(path: string, message: string): void {
+    if (this.items.length < MAX_REPORTED) this.items.push({ path, message });
+  }
+  get full(): boolean {
+    return this.items.length >= MAX_REPORTED;
+  }
+  get empty(): boolean {
+    return this.items.length === 0;
+  }
+}
+
+/** `count(1, 'row')` → `1 row`; `count(3, 'row')` → `3 rows`. */
+export function count(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Why a JSON number cannot be read as float32: it would become ±Infinity. */
+export function outOfFloat32(value: number): string {
+  return `${value} is outside the float32 range (±${FLOAT32_MAX})`;
+}
+
+/**
+ * Stores `values` at `out[offset...]` as float32 and reports each that float32 cannot hold (stored as 0);
+ * `path(i)` names value i. The check is on the stored value, so the loop allocates nothing per number.
+ */
+export function storeFloat32(values: readonly number[], out: Float32Array, offset: number, path: (i: number) => string, problems: ProblemList): void {
+  const n = values.length;
+  for (let i = 0; i < n; i++) {
+    out[offset + i] = values[i];
+    const f = out[offset + i];
+    if (f === Infinity || f === -Infinity) {
+      problems.add(path(i), outOfFloat32(values[i]));
+      out[offset + i] = 0;
+    }
+  }
+}
+
+/** Copies a vector `[n]` into a Float32Array (length already checked). */
+export function readVector(values: readonly number[], name: string, problems: ProblemList): Float32Array {
+  const out = new Float32Array(values.length);
+  storeFloat32(values, out, 0, (i) => `${name}[${i}]`, problems);
+  return out;
+}
+
+/**
+ * Copies a matrix `[rows][cols]` into a row-major Float32Array, checking every row has `cols` entries.
+ * `expected` says where `cols` comes from, for the message.
+ */
+export function readMatrix(
+  rows: readonly (readonly number[])[],
+  cols: number,
+  name: string,
+  expected: string,
+  problems: ProblemList,
+): Float32Array {
+  const out = new Float32Array(rows.length * cols);
+  for (let r = 0; r < rows.length && !problems.full; r++) {
+    const row = rows[r];
+    if (row.length !== cols) {
+      problems.add(`${name}[${r}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${cols} (${expected})`);
+      continue;
+    }
+    storeFloat32(row, out, r * cols, (c) => `${name}[${r}][${c}]`, problems);
+  }
+  return out;
+}
+
+/** The shortest decimal that reads back (through Math.fround) as the same float32, as a JS number. */
+export function shortestFloat32(x: number): number {
+  return x === 0 || !Number.isFinite(x) ? x : Number(float32Text(x));
+}
+
+/** Row-major data of `shape` → nested arrays of shortest float32 decimals. */
+export function nested(data: Float32Array, shape: readonly number[]): unknown[] {
+  if (shape.length === 1) {
+    const out = new Array<number>(shape[0]);
+    for (let i = 0; i < shape[0]; i++) out[i] = shortestFloat32(data[i]);
+    return out;
+  }
+  const stride = data.length / shape[0];
+  const out = new Array<unknown>(shape[0]);
+  for (let i = 0; i < shape[0]; i++) out[i] = nested(data.subarray(i * stride, (i + 1) * stride), shape.slice(1));
+  return out;
+}
+
+export interface Matrix {
+  readonly data: Float32Array;
+  readonly rows: number;
+  readonly cols: number;
+}
+
+/** A nested matrix of unknown shape: its width is that of row 0 and every row must match it. */
+export function readRectangular(rows: readonly (readonly number[])[], name: string, problems: ProblemList): Matrix {
+  const cols = rows.length === 0 ? 0 : rows[0].length;
+  return { data: readMatrix(rows, cols, name, `the width of ${name}[0]`, problems), rows: rows.length, cols };
+}

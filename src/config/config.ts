@@ -1,0 +1,232 @@
+/**
+ * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can
+ * hit is here, with its environment variable and default (the README's limits table lists the same).
+ */
+import { availableParallelism } from 'node:os';
+import { z } from 'zod';
+
+/**
+ * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
+ * round trip at ~0.29 ms and inline compute at ~1.6 ms per million multiply-adds: from ~1.85 M the round
+ * trip costs under 10% of the work it moves off the event loop.
+ */
+export const DEFAULT_POOL_MIN_COMPUTE = 2_000_000;
+
+/** The worker pool for large forward passes (src/runtime/pool.ts). */
+export interface PoolSettings {
+  /** Worker threads; 0 runs everything inline. */
+  readonly threads: number;
+  /** Plans costing at least this many multiply-adds run on a worker. */
+  readonly minCompute: number;
+  /** Tasks waiting for a worker beyond which new ones are refused (503). */
+  readonly maxQueue: number;
+  /** POST /rnn/forward bodies of at least this many bytes are parsed and validated on a worker too; 0 = never. */
+  readonly minBodyBytes: number;
+  /** The workers' nice value (0-19; 0 leaves them as the process is). */
+  readonly nice: number;
+}
+
+/**
+ * One core is left to the event loop (parsing, validation, small requests, probes): with all cores on
+ * workers, bench/http.ts measured small-request p99 under load 3× worse on 2 cores.
+ */
+export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
+
+/**
+ * JSON.parse and zod take ~10-15 ms per MB of numbers on the event loop, during which no small request is
+ * answered; from 64 KiB (≲ 1 ms there) the worker round trip (~0.3 ms) is worth it (bench/http.ts, mixed load).
+ */
+export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
+
+/**
+ * Workers run at a lower priority than the event loop: when they compete for a core, small requests and
+ * probes go first and a large pass takes a little longer (bench/http.ts, mixed load).
+ */
+export const DEFAULT_POOL_NICE = 10;
+
+const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+/** A whole number ≥ 0 where 0 means "off". */
+const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
+/** `true`/`false`/`1`/`0`; `z.coerce.boolean()` would read the string `false` as true. */
+const flag = (fallback: boolean) =>
+  z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+/** A comma-separated list; blanks around entries and empty entries are dropped. */
+const list = z
+  .string()
+  .default('')
+  .transform((v) => v.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+
+export const ConfigFromEnv = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
+  MAX_BATCH: positiveInt(1024),
+  MAX_TIME_STEPS: positiveInt(10_000),
+  MAX_FEATURES: positiveInt(4096),
+  MAX_HIDDEN_SIZE: positiveInt(1024),
+  MAX_LAYERS: positiveInt(8),
+  MAX_COMPUTE: positiveInt(1_000_000_000),
+  SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
+  POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
+  POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
+  POOL_MAX_QUEUE: positiveInt(64),
+  POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES),
+  POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
+  REQUEST_TIMEOUT_MS: offOrInt(30_000),
+  KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
+  CONNECTION_TIMEOUT_MS: offOrInt(0),
+  SHUTDOWN_DELAY_MS: offOrInt(5_000),
+  SHUTDOWN_GRACE_MS: positiveInt(20_000),
+  MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
+  MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
+  MAX_HEAP_USED_BYTES: offOrInt(0),
+  MAX_RSS_BYTES: offOrInt(0),
+  PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
+  MAX_CONCURRENT_FORWARD: offOrInt(64),
+  RETRY_AFTER_SECONDS: positiveInt(1),
+  API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
+    message: 'each key must be at least 16 printable ASCII characters without spaces',
+  }),
+  METRICS_AUTH: flag(false),
+  RATE_LIMIT_MAX: offOrInt(0),
+  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
+  CORS_ORIGINS: list,
+  MODELS_DIR: z.string().min(1).default('./models'),
+  MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
+});
+
+export interface Limits {
+  /** Largest request body, in bytes (413 above it). */
+  readonly bodyLimitBytes: number;
+  readonly maxBatch: number;
+  readonly maxTimeSteps: number;
+  readonly maxFeatures: number;
+  readonly maxHiddenSize: number;
+  /** Most layers in a stack. */
+  readonly maxLayers: number;
+  /** Largest `batch · time · (inputDim + hiddenSize) · hiddenSize`: the multiply-adds of one request. */
+  readonly maxCompute: number;
+}
+
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: z.infer<typeof ConfigFromEnv>['LOG_LEVEL'];
+  readonly limits: Limits;
+  /** How many seeded weight sets are kept, so a repeated seed costs nothing. 0 disables the cache. */
+  readonly seededWeightsCache: number;
+  /** The worker pool for large forward passes. */
+  readonly pool: PoolSettings;
+  readonly http: HttpTimeouts;
+  readonly shutdown: Shutdown;
+  readonly overload: Overload;
+  readonly access: Access;
+  readonly models: Models;
+}
+
+/** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
+export interface Models {
+  readonly dir: string;
+  /** `fail`: a bad model stops start-up; `skip`: it is left out, logged, and listed by /readyz. */
+  readonly onError: 'fail' | 'skip';
+}
+
+/** Node's HTTP server timeouts (0 = none). */
+export interface HttpTimeouts {
+  /** Longest time to receive a whole request (headers and body); slow clients get 408. */
+  readonly requestTimeoutMs: number;
+  /** How long an idle keep-alive connection is kept; above the load balancer's idle timeout. */
+  readonly keepAliveTimeoutMs: number;
+  /** Socket inactivity timeout. */
+  readonly connectionTimeoutMs: number;
+}
+
+/** Used by `main.ts` only: SIGTERM → not ready at once → serve for `delayMs` → close, exit within `graceMs`. */
+export interface Shutdown {
+  readonly delayMs: number;
+  readonly graceMs: number;
+}
+
+/** Load shedding: 503 with Retry-After instead of growing latency. A 0 threshold is off. */
+export interface Overload {
+  readonly maxEventLoopDelayMs: number;
+  readonly maxEventLoopUtilization: number;
+  readonly maxHeapUsedBytes: number;
+  readonly maxRssBytes: number;
+  readonly sampleIntervalMs: number;
+  /** POST /rnn/forward requests admitted at once (computing or waiting); 0 = unbounded. */
+  readonly maxConcurrentForward: number;
+  readonly retryAfterSeconds: number;
+}
+
+export interface Access {
+  /** Bearer keys; empty means no authentication. */
+  readonly apiKeys: readonly string[];
+  /** Whether GET /metrics needs a key too (when keys are configured). */
+  readonly metricsAuth: boolean;
+  /** Requests per client address per window; 0 = no rate limit. */
+  readonly rateLimitMax: number;
+  readonly rateLimitWindowMs: number;
+  /** Origins allowed by CORS; empty means no CORS headers at all. */
+  readonly corsOrigins: readonly string[];
+}
+
+export class ConfigError extends Error {}
+
+const SECRET_VARIABLES = new Set(['API_KEYS']);
+
+/** Reads the settings from environment variables; a bad value throws one line naming the variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = ConfigFromEnv.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const name = String(issue.path[0]);
+    // Secrets are named, never echoed: this line ends up in logs.
+    const value = SECRET_VARIABLES.has(name) ? '(redacted)' : JSON.stringify(env[name]);
+    throw new ConfigError(`invalid environment variable ${name}=${value}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    logLevel: e.LOG_LEVEL,
+    seededWeightsCache: e.SEEDED_WEIGHTS_CACHE,
+    pool: { threads: e.POOL_THREADS, minCompute: e.POOL_MIN_COMPUTE, maxQueue: e.POOL_MAX_QUEUE, minBodyBytes: e.POOL_MIN_BODY_BYTES, nice: e.POOL_NICE },
+    http: {
+      requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
+      keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
+      connectionTimeoutMs: e.CONNECTION_TIMEOUT_MS,
+    },
+    shutdown: { delayMs: e.SHUTDOWN_DELAY_MS, graceMs: e.SHUTDOWN_GRACE_MS },
+    overload: {
+      maxEventLoopDelayMs: e.MAX_EVENT_LOOP_DELAY_MS,
+      maxEventLoopUtilization: e.MAX_EVENT_LOOP_UTILIZATION,
+      maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
+      maxRssBytes: e.MAX_RSS_BYTES,
+      sampleIntervalMs: e.PRESSURE_SAMPLE_INTERVAL_MS,
+      maxConcurrentForward: e.MAX_CONCURRENT_FORWARD,
+      retryAfterSeconds: e.RETRY_AFTER_SECONDS,
+    },
+    access: {
+      apiKeys: e.API_KEYS,
+      metricsAuth: e.METRICS_AUTH,
+      rateLimitMax: e.RATE_LIMIT_MAX,
+      rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
+      corsOrigins: e.CORS_ORIGINS,
+    },
+    models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    limits: {
+      bodyLimitBytes: e.BODY_LIMIT_BYTES,
+      maxBatch: e.MAX_BATCH,
+      maxTimeSteps: e.MAX_TIME_STEPS,
+      maxFeatures: e.MAX_FEATURES,
+      maxHiddenSize: e.MAX_HIDDEN_SIZE,
+      maxLayers: e.MAX_LAYERS,
+      maxCompute: e.MAX_COMPUTE,
+    },
+  };
+}
+
+/** The defaults, as `loadConfig({})` gives them; tests and the OpenAPI generator start from here. */
+export const defaultConfig: Config = loadConfig({});

@@ -1,0 +1,164 @@
+/**
+ * buildApp(config) returns a ready Fastify instance with no side effects: no listen, no process handlers,
+ * no environment reads (`main.ts` does those). Order: external plugins (security headers, CORS, load
+ * shedding, rate limits, OpenAPI, docs), then our own (request log, problem details, readiness, metrics,
+ * API keys, compute admission), then routes; the warm-up forward pass runs in onReady.
+ */
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
+import pino, { type Logger } from 'pino';
+import { Gauge } from 'prom-client';
+import { type Config, defaultConfig } from '../config/config.js';
+import { tidyOpenApi } from './openapi.js';
+import { validatorCompiler } from './validation.js';
+import { clientErrorResponse } from '../errors/problem-error.js';
+import problems from './plugins/error-handler.js';
+import jsonBody from './plugins/json-body.js';
+import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
+import readiness from './plugins/readiness.js';
+import metrics from './plugins/metrics.js';
+import overload from './plugins/overload.js';
+import forwardAdmission from './plugins/forward-admission.js';
+import securityHeaders, { docsContext } from './plugins/security-headers.js';
+import cors from './plugins/cors.js';
+import clientRateLimit from './plugins/rate-limit.js';
+import apiKeys from './plugins/api-keys.js';
+import opsResponses from './plugins/ops-responses.js';
+import { createForwardRunner } from '../runtime/pool.js';
+import forwardRoute from './routes/rnn/forward-route.js';
+import { EndOfTurnAnswers } from './end-of-turn.js';
+import weightsRoute from './routes/rnn/weights-route.js';
+import healthRoutes from './routes/ops/health-route.js';
+import metricsRoute from './routes/ops/metrics-route.js';
+import playgroundRoute from './routes/playground/playground-route.js';
+import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
+import { loadRepository } from '../models/repository.js';
+import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
+import { warmUp } from '../runtime/warm-up.js';
+import { SeededWeightsCache } from '../inference/weights-cache.js';
+
+export const SERVICE_VERSION = '0.1.0';
+
+export interface BuildOptions {
+  /** A pino logger to use instead of one made from `config.logLevel` (tests pass one writing to a stream). */
+  logger?: Logger;
+}
+
+export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  // The model repository is read first: a bad model stops start-up before anything else is built.
+  const cache = new SeededWeightsCache(config.seededWeightsCache);
+  const repository = await loadRepository(config.models, config.limits, cache);
+  const app = Fastify({
+    loggerInstance: logger as FastifyBaseLogger,
+    bodyLimit: config.limits.bodyLimitBytes,
+    genReqId: requestId,
+    logController: new AccessLog(),
+    return503OnClosing: true,
+    requestTimeout: config.http.requestTimeoutMs,
+    // Node checks no request timeout at all while headersTimeout (60 s by default) exceeds requestTimeout.
+    http: config.http.requestTimeoutMs > 0 ? { headersTimeout: Math.min(60_000, config.http.requestTimeoutMs) } : {},
+    keepAliveTimeout: config.http.keepAliveTimeoutMs,
+    connectionTimeout: config.http.connectionTimeoutMs,
+    clientErrorHandler(error: Error & { code?: string }, socket) {
+      // A reset connection has nobody left to answer.
+      if (error.code === 'ECONNRESET' || socket.destroyed) return;
+      logger.debug({ err: error }, 'client error');
+      if (socket.writable) socket.write(clientErrorResponse(error.code));
+      socket.destroy(error);
+    },
+  });
+  app.setValidatorCompiler(validatorCompiler);
+  // Responses are built by our own code from typed arrays; they are documented by their zod schemas but
+  // serialised without re-validating every float.
+  app.setSerializerCompiler(serializerCompiler);
+
+  // Registered before /docs (so it gets their hooks too); their onRequest hooks run in this order, before
+  // ours: security headers, CORS preflights, load shedding, rate limits.
+  await app.register(securityHeaders);
+  await app.register(cors, { origins: config.access.corsOrigins });
+  await app.register(overload, config.overload);
+  await app.register(clientRateLimit, { max: config.access.rateLimitMax, windowMs: config.access.rateLimitWindowMs });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'rnn-serve',
+        version: SERVICE_VERSION,
+        description:
+          'Keras-style SimpleRNN inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
+          'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
+          '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires.',
+      },
+      tags: [
+        { name: 'rnn', description: 'Recurrent network inference' },
+        { name: 'models', description: 'Models served from the model repository (MODELS_DIR)' },
+        { name: 'inference protocol', description: 'The Open Inference Protocol (KServe v2) over the model repository; errors are `{"error": ...}`' },
+        { name: 'health', description: 'Liveness and readiness probes (also as Open Inference Protocol aliases)' },
+        { name: 'operations', description: 'Metrics for monitoring' },
+        { name: 'playground', description: 'A browser page that runs /rnn/forward and draws the results' },
+      ],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: tidyOpenApi,
+  });
+  // In a context of its own: Swagger UI's answers get the policy and, for its pages, the headers it needs.
+  await app.register(async (docs) => {
+    await docsContext(docs);
+    await docs.register(fastifySwaggerUi, { routePrefix: '/docs' });
+  });
+  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(requestLog);
+  await app.register(jsonBody);
+  await app.register(problems, { bodyLimit: config.limits.bodyLimitBytes });
+  await app.register(readiness);
+  await app.register(metrics);
+  await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
+  await app.register(opsResponses);
+  await app.register(forwardAdmission, {
+    routes: ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES],
+    maxConcurrent: config.overload.maxConcurrentForward,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
+
+  for (const skipped of repository.skipped) app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
+  const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') }, cache);
+  app.addHook('onClose', () => runner.close());
+  new Gauge({
+    name: 'rnn_pool_queue_depth',
+    help: 'Forward passes waiting for a worker thread',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(runner.queueSize);
+    },
+  });
+  const endOfTurn = new EndOfTurnAnswers({ onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers), log: app.log });
+  await app.register(forwardRoute, { limits: config.limits, cache, runner, endOfTurn, minBodyBytes: config.pool.minBodyBytes });
+  await app.register(weightsRoute, { limits: config.limits, cache, runner });
+  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn });
+  await app.register(oipRoutes, {
+    repository,
+    limits: config.limits,
+    cache,
+    runner,
+    serverName: 'rnn-serve',
+    serverVersion: SERVICE_VERSION,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
+  await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds, skippedModels: repository.skipped });
+  await app.register(metricsRoute);
+  await app.register(playgroundRoute);
+
+  // Ready only after one forward pass through the route's own code path has worked.
+  app.addHook('onReady', async () => {
+    warmUp(cache);
+    app.readiness.markReady();
+  });
+
+  await app.ready();
+  return app;
+}

@@ -1,0 +1,156 @@
+/**
+ * Prometheus metrics in a registry of this app's own (several apps in one process do not clash): requests
+ * by route template, method and status; request latency; requests in flight; requests shed; the engine's
+ * compute time and the batch sizes and time steps it sees; and prom-client's process metrics (event loop
+ * lag, heap, RSS, CPU). Labels use the route template, never the raw URL, so their number stays bounded.
+ * What is recorded on every request goes to series of our own (metric-series.ts), which prom-client reads
+ * at scrape time: its own `inc`/`observe` hash their labels on every call, which cost more than all the rest.
+ */
+import type { FastifyInstance } from 'fastify';
+import fp from 'fastify-plugin';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { ProblemError } from '../../errors/problem-error.js';
+import { SeriesSet, registerCounter, registerHistogram } from '../metric-series.js';
+
+/** The route label of a request no route matched. */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+const POWERS_OF_TWO = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
+
+export interface Metrics {
+  readonly registry: Registry;
+  /**
+   * Runs one forward pass, timing it and recording its batch size and time steps (`shape` = [batch, time, …]);
+   * `compute` may answer at once (then so does this, with no promise) or with a promise. With `model` (a served
+   * model of the repository), also counts the inference by model, version and outcome (`ok`, or the problem
+   * kind) and times it per model. Labels come only from the repository, so they are bounded.
+   */
+  timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T;
+  /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
+  observeForward(shape: readonly number[], computeSeconds: number): void;
+  /** Records how many forward answers one event-loop turn computed back to back (src/http/end-of-turn.ts). */
+  observeAnswersPerTurn(answers: number): void;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    metrics: Metrics;
+  }
+}
+
+/** A histogram without labels: its one series. */
+function unlabelled(registry: Registry, name: string, help: string, buckets: readonly number[]) {
+  const set = new SeriesSet([], buckets);
+  registerHistogram(registry, name, help, set);
+  return set.at();
+}
+
+export default fp(
+  async function metrics(app: FastifyInstance) {
+    const registry = new Registry();
+    collectDefaultMetrics({ register: registry });
+    // One series per label set serves both: a request's count is its latency histogram's count.
+    const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY_BUCKETS);
+    registerCounter(registry, 'http_requests_total', 'HTTP requests answered', requests);
+    registerHistogram(registry, 'http_request_duration_seconds', 'Time from receiving a request to sending its answer', requests);
+    // Counted here and read at scrape time (prom-client's inc/dec on every request cost more).
+    let inFlight = 0;
+    new Gauge({
+      name: 'http_requests_in_flight',
+      help: 'Requests received and not yet answered',
+      registers: [registry],
+      collect() {
+        this.set(inFlight);
+      },
+    });
+    const shed = new Counter({
+      name: 'http_requests_shed_total',
+      help: 'Requests refused to protect latency (overloaded: 503, rate-limited: 429)',
+      labelNames: ['reason'] as const,
+      registers: [registry],
+    });
+    const computeSeconds = unlabelled(
+      registry,
+      'rnn_forward_compute_seconds',
+      'Time of one forward pass: the engine and writing its JSON answer, inline or on a worker (not parsing or validation)',
+      LATENCY_BUCKETS,
+    );
+    const batchSize = unlabelled(registry, 'rnn_forward_batch_size', 'Sequences per forward request', POWERS_OF_TWO(1024));
+    const timeSteps = unlabelled(registry, 'rnn_forward_time_steps', 'Time steps per forward request', POWERS_OF_TWO(16384));
+    const answersPerTurn = unlabelled(
+      registry,
+      'rnn_forward_answers_per_turn',
+      'Forward answers computed back to back at the end of one event-loop turn (more than 1 under concurrent load)',
+      POWERS_OF_TWO(1024),
+    );
+
+    const modelInferences = new SeriesSet(['model', 'version', 'outcome']);
+    registerCounter(
+      registry,
+      'rnn_model_inferences_total',
+      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
+      modelInferences,
+    );
+    const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
+    registerHistogram(registry, 'rnn_model_compute_seconds', 'Time of one forward pass of a served model, by model and version', modelComputeSeconds);
+
+    const observeForward = (shape: readonly number[], seconds: number) => {
+      computeSeconds.observe(seconds);
+      batchSize.observe(shape[0]);
+      timeSteps.observe(shape[1]);
+    };
+    app.decorate('metrics', {
+      registry,
+      observeForward,
+      observeAnswersPerTurn: (answers: number) => answersPerTurn.observe(answers),
+      timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T {
+        const start = performance.now();
+        const record = (outcome: string) => {
+          const seconds = (performance.now() - start) / 1000;
+          observeForward(shape, seconds);
+          if (model) {
+            modelComputeSeconds.at(model.name, model.version).observe(seconds);
+            modelInferences.at(model.name, model.version, outcome).inc();
+          }
+        };
+        const failed = (error: unknown): never => {
+          record(error instanceof ProblemError ? error.kind : 'error');
+          throw error;
+        };
+        let result: T;
+        try {
+          result = compute();
+        } catch (error) {
+          return failed(error);
+        }
+        if (!(result instanceof Promise)) {
+          record('ok');
+          return result;
+        }
+        return result.then((value: unknown) => {
+          record('ok');
+          return value;
+        }, failed) as T;
+      },
+    });
+
+    // 'close' comes once for every response (Node guards it), also when the client went away before the
+    // answer was sent: one shared listener keeps the gauge exact with no per-request bookkeeping.
+    const answered = () => {
+      inFlight -= 1;
+    };
+    app.addHook('onRequest', (_request, reply, done) => {
+      inFlight += 1;
+      reply.raw.on('close', answered);
+      done();
+    });
+    app.addHook('onResponse', (request, reply, done) => {
+      requests.at(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode).observe(reply.elapsedTime / 1000);
+      const kind = request.problem?.kind;
+      if (kind === 'overloaded' || kind === 'rate-limited') shed.inc({ reason: kind });
+      done();
+    });
+  },
+  { name: 'metrics', dependencies: ['problems'] },
+);

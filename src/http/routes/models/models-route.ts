@@ -1,0 +1,115 @@
+/**
+ * The served models of the repository: list, metadata, and forward passes through the same plan and
+ * runner as POST /rnn/forward. A request names no model description: the repository has it.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ForwardResponse } from '../../../../schemas/forward.js';
+import { ModelForwardRequest, ModelList, ModelParams, ModelVersionMetadata, ModelVersionParams } from '../../../../schemas/models.js';
+import { problemResponse } from '../../../../schemas/problem.js';
+import type { Limits } from '../../../config/config.js';
+import { modelSummary } from '../../../inference/model.js';
+import type { ForwardRunner } from '../../../runtime/pool.js';
+import type { ModelRepository, ServedModel } from '../../../models/repository.js';
+import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
+import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
+
+const problem = problemResponse;
+
+export const MODEL_FORWARD_ROUTES = ['/models/:name/forward', '/models/:name/versions/:version/forward'];
+
+export interface ModelsRouteOptions {
+  repository: ModelRepository;
+  limits: Limits;
+  cache: SeededWeightsCache;
+  runner: ForwardRunner;
+  /** Where forward passes are computed: at the end of the turn, with the turn's others (as POST /rnn/forward). */
+  endOfTurn: EndOfTurnAnswers;
+}
+
+const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { repository, limits, cache, runner, endOfTurn }) => {
+  const versionsOf = (name: string) => repository.versions(name).map((v) => v.version);
+  const metadata = (served: ServedModel): ModelVersionMetadata => ({
+    name: served.name,
+    version: served.version,
+    versions: versionsOf(served.name),
+    ready: app.readiness.ready,
+    inputs: inputsOf(served),
+    outputs: outputsOf(served),
+    vocabulary: served.vocabulary,
+    model: modelSummary(served.model),
+  });
+  const metadataSchema = (summary: string) => ({
+    tags: ['models'],
+    summary,
+    response: {
+      200: { description: 'The model version', content: { 'application/json': { schema: ModelVersionMetadata } } },
+      404: problem('No such model or version (the detail names what exists)'),
+      405: problem('Known route, other method (see `Allow`)'),
+      500: problem('Unexpected server error (logged; no details exposed)'),
+    },
+  });
+  const forwardSchema = (summary: string) => ({
+    tags: ['models'],
+    summary,
+    description:
+      'The body of POST /rnn/forward without the model description (`hiddenSize`, `layers`, `seed`, `weights`, ...): ' +
+      'the model is the repository\'s. `text` is one-hot encoded over the model\'s vocabulary.',
+    body: ModelForwardRequest,
+    response: {
+      200: { description: 'The outputs and final states, as POST /rnn/forward answers', content: { 'application/json': { schema: ForwardResponse } } },
+      400: problem('Invalid request: unknown fields (model description fields included), shapes that disagree with the model, or a limit exceeded'),
+      404: problem('No such model or version (the detail names what exists)'),
+      405: problem('Known route, other method (see `Allow`)'),
+      413: problem('Request body larger than BODY_LIMIT_BYTES'),
+      415: problem('Content-Type is not application/json'),
+      500: problem('Unexpected server error (logged; no details exposed)'),
+    },
+  });
+  const forward = (served: ServedModel, body: ModelForwardRequest): Answer => {
+    const plan = planServed(served, body, limits, cache);
+    return app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
+  };
+
+  app.get('/models', {
+    schema: {
+      tags: ['models'],
+      summary: 'The served models, their versions and readiness',
+      response: {
+        200: { description: 'Every model of MODELS_DIR that loaded', content: { 'application/json': { schema: ModelList } } },
+        405: problem('Known route, other method (see `Allow`)'),
+        500: problem('Unexpected server error (logged; no details exposed)'),
+      },
+    },
+    handler: async () => ({
+      models: repository.names().map((name) => {
+        const versions = versionsOf(name);
+        return { name, versions, latest: versions[versions.length - 1], ready: app.readiness.ready };
+      }),
+    }),
+  });
+  app.get('/models/:name', {
+    schema: { ...metadataSchema('The latest version of a model: inputs and outputs with shapes'), params: ModelParams },
+    handler: async (request) => metadata(repository.get(request.params.name)),
+  });
+  app.get('/models/:name/versions/:version', {
+    schema: { ...metadataSchema('One version of a model: inputs and outputs with shapes'), params: ModelVersionParams },
+    handler: async (request) => metadata(repository.get(request.params.name, request.params.version)),
+  });
+  app.post(MODEL_FORWARD_ROUTES[0], {
+    schema: { ...forwardSchema('Run a batch through the latest version of a served model'), params: ModelParams },
+    handler: (request, reply) => {
+      const served = repository.get(request.params.name);
+      endOfTurn.answer(reply, () => forward(served, request.body));
+    },
+  });
+  app.post(MODEL_FORWARD_ROUTES[1], {
+    schema: { ...forwardSchema('Run a batch through one version of a served model'), params: ModelVersionParams },
+    handler: (request, reply) => {
+      const served = repository.get(request.params.name, request.params.version);
+      endOfTurn.answer(reply, () => forward(served, request.body));
+    },
+  });
+};
+
+export default modelsRoutes;

@@ -1,0 +1,84 @@
+/**
+ * Liveness and readiness probes, with the Open Inference Protocol (KServe v2) aliases. Live is 200 while
+ * the process answers; ready is 503 problem+json while starting (before the warm-up) or draining (after
+ * SIGTERM), 200 otherwise.
+ */
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { HealthStatus, ServerLive, ServerReady } from '../../../../schemas/health.js';
+import { problemResponse } from '../../../../schemas/problem.js';
+import { ProblemError } from '../../../errors/problem-error.js';
+import type { Readiness } from '../../plugins/readiness.js';
+import type { SkippedModel } from '../../../models/repository.js';
+
+const problem = problemResponse;
+const notReady = problem('Starting (warm-up not yet run) or draining (shutting down); `Retry-After` says when to ask again');
+/** What any probe can answer besides its own statuses. */
+export const COMMON_PROBLEMS = {
+  405: problem('Known route, other method (see `Allow`)'),
+  500: problem('Unexpected server error (logged; no details exposed)'),
+};
+
+export const PROBE_PATHS = { live: '/healthz', ready: '/readyz', oipLive: '/v2/health/live', oipReady: '/v2/health/ready' } as const;
+
+function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
+  if (readiness.ready) return;
+  const detail =
+    readiness.state === 'starting'
+      ? 'the server is starting: the warm-up forward pass has not run yet'
+      : 'the server is shutting down and no longer takes new work';
+  throw new ProblemError('not-ready', detail, [], { 'retry-after': String(retryAfterSeconds) });
+}
+
+export interface HealthRouteOptions {
+  retryAfterSeconds: number;
+  /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
+  skippedModels?: readonly SkippedModel[];
+}
+
+const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { retryAfterSeconds, skippedModels = [] }) => {
+  const probe = { probe: true };
+  app.get(PROBE_PATHS.live, {
+    config: probe,
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness: 200 while the process answers',
+      response: { 200: { description: 'Alive', content: { 'application/json': { schema: HealthStatus } } }, ...COMMON_PROBLEMS },
+    },
+    handler: async () => ({ status: 'live' as const }),
+  });
+  app.get(PROBE_PATHS.ready, {
+    config: probe,
+    schema: {
+      tags: ['health'],
+      summary: 'Readiness: 200 once warmed up, 503 while starting or shutting down',
+      response: { 200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } }, 503: notReady, ...COMMON_PROBLEMS },
+    },
+    handler: async () => {
+      assertReady(app.readiness, retryAfterSeconds);
+      return { status: 'ready' as const, ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}) };
+    },
+  });
+  app.get(PROBE_PATHS.oipLive, {
+    config: probe,
+    schema: {
+      tags: ['health'],
+      summary: 'Open Inference Protocol server liveness',
+      response: { 200: { description: 'Alive', content: { 'application/json': { schema: ServerLive } } }, ...COMMON_PROBLEMS },
+    },
+    handler: async () => ({ live: true }),
+  });
+  app.get(PROBE_PATHS.oipReady, {
+    config: probe,
+    schema: {
+      tags: ['health'],
+      summary: 'Open Inference Protocol server readiness',
+      response: { 200: { description: 'Ready for traffic', content: { 'application/json': { schema: ServerReady } } }, 503: notReady, ...COMMON_PROBLEMS },
+    },
+    handler: async () => {
+      assertReady(app.readiness, retryAfterSeconds);
+      return { ready: true };
+    },
+  });
+};
+
+export default healthRoutes;

@@ -1,0 +1,67 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../../../schemas/forward.js';
+import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
+import type { Limits } from '../../../config/config.js';
+import { planForward } from '../../../inference/forward-pass.js';
+import { DeferredJson, deferLargeJson, passDeferred } from '../../plugins/json-body.js';
+import { sendJson } from '../../reply.js';
+import { validatorCompiler } from '../../validation.js';
+import type { ForwardRunner } from '../../../runtime/pool.js';
+import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+import type { EndOfTurnAnswers } from '../../end-of-turn.js';
+
+export interface ForwardRouteOptions {
+  limits: Limits;
+  cache: SeededWeightsCache;
+  runner: ForwardRunner;
+  /** Where passes parsed on the event loop are computed: at the end of the turn, with the turn's others. */
+  endOfTurn: EndOfTurnAnswers;
+  /** Bodies of at least this many bytes are parsed and validated on a worker (POOL_MIN_BODY_BYTES; 0 = never). */
+  minBodyBytes: number;
+}
+
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner, endOfTurn, minBodyBytes }) => {
+  // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
+  // is answered): a worker parses and validates them with the same schema, then computes.
+  const deferring = runner.threads > 0 && minBodyBytes > 0;
+  if (deferring) {
+    deferLargeJson(app, minBodyBytes);
+    app.setValidatorCompiler(passDeferred(validatorCompiler));
+  }
+  app.post('/rnn/forward', {
+    schema: {
+      tags: ['rnn'],
+      summary: 'Run a batch of sequences through a SimpleRNN',
+      description:
+        'Keras SimpleRNN semantics, `h_t = tanh(x_t·W + h_{t-1}·U + b)`, `h_0 = 0`, float32. Weights are seeded ' +
+        '(`hiddenSize` + `seed`, reproducible in TF.js) or explicit (`weights`, Keras layout). ' +
+        `Hello example: ${JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 })}`,
+      body: ForwardRequest,
+      response: {
+        200: {
+          description: 'The outputs and final states, with their shapes and the model that computed them',
+          content: { 'application/json': { schema: ForwardResponse } },
+        },
+        ...jsonBodyErrorResponses(
+          'Invalid request: invalid JSON, wrong types, unknown fields, shapes that disagree, or a limit exceeded; `errors` names each JSON path',
+        ),
+      },
+    },
+    // Not async: the answer is sent by endOfTurn (or by the worker's promise), with no promise of our own.
+    handler: (request, reply) => {
+      const received: unknown = request.body;
+      if (received instanceof DeferredJson) {
+        return runner.runJson(received.bytes, limits).then((result) => {
+          app.metrics.observeForward(result.shape, result.computeSeconds);
+          sendJson(reply, result.body);
+        });
+      }
+      endOfTurn.answer(reply, () => {
+        const plan = planForward(request.body, limits, cache);
+        return app.metrics.timeForward(plan.shape, () => runner.run(plan));
+      });
+    },
+  });
+};
+
+export default forwardRoute;

@@ -1,0 +1,39 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { WeightsRequest, WeightsResponse } from '../../../../schemas/weights.js';
+import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
+import type { Limits } from '../../../config/config.js';
+import type { ForwardRunner } from '../../../runtime/pool.js';
+import { sendJson } from '../../reply.js';
+import { describeCost, describeModel, resolveWeightsRequest } from '../../../inference/weights-export.js';
+import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+
+const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache; runner: ForwardRunner }> = async (
+  app,
+  { limits, cache, runner },
+) => {
+  app.post('/rnn/weights', {
+    schema: {
+      tags: ['rnn'],
+      summary: 'The weights of a model, in Keras, PyTorch and ONNX layouts, with a content digest',
+      description:
+        'Takes the model description of POST /rnn/forward (without inputs) plus `inputDim`, and returns its weights in ' +
+        'every layout /rnn/forward accepts, so a client can rebuild the identical model in TF.js, Keras, PyTorch or ' +
+        'ONNX, and a sha256 digest to check it is identical.',
+      body: WeightsRequest,
+      response: {
+        200: { description: 'The weights and their digest', content: { 'application/json': { schema: WeightsResponse } } },
+        ...jsonBodyErrorResponses(
+          'Invalid model description or a limit exceeded; `errors` names each JSON path',
+        ),
+      },
+    },
+    handler: async (request, reply) => {
+      // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
+      const model = resolveWeightsRequest(request.body, limits, cache);
+      const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () => JSON.stringify(describeModel(model)));
+      return sendJson(reply, body);
+    },
+  });
+};
+
+export default weightsRoute;

@@ -1,0 +1,37 @@
+/**
+ * A POST /rnn/forward body as bytes → its answer: parse, validate against the route's schema, plan, compute,
+ * write. What the route does in steps on the event loop, in one call, for the workers that take large bodies
+ * off it; rejections are the same problems, with the same JSON paths.
+ */
+import { ForwardRequest } from '../../schemas/forward.js';
+import { parseCommonForwardRequest } from '../../schemas/forward-shortcut.js';
+import type { Limits } from '../config/config.js';
+import type { Shape3 } from '../engine/index.js';
+import { forwardBody, planForward } from './forward-pass.js';
+import { parseJsonBody } from '../codec/json-parse.js';
+import type { JsonBody } from '../codec/json-writer.js';
+import { ProblemError } from '../errors/problem-error.js';
+import { schemaProblems, validationEntries } from '../errors/schema-problems.js';
+import type { SeededWeightsCache } from './weights-cache.js';
+
+export interface JsonForwardResult {
+  readonly body: JsonBody;
+  /** [batch, time, inputDim] of the request, for the metrics. */
+  readonly shape: Shape3;
+  /** The forward pass and the writing of its answer (not parsing or validation), as rnn_forward_compute_seconds counts it. */
+  readonly computeSeconds: number;
+}
+
+export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: SeededWeightsCache): JsonForwardResult {
+  const json = parseJsonBody(bytes);
+  let request = parseCommonForwardRequest(json);
+  if (request === null) {
+    const parsed = ForwardRequest.safeParse(json);
+    if (!parsed.success) throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+    request = parsed.data;
+  }
+  const plan = planForward(request, limits, cache);
+  const start = performance.now();
+  const body = forwardBody(plan);
+  return { body, shape: plan.shape, computeSeconds: (performance.now() - start) / 1000 };
+}

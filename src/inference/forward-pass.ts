@@ -1,0 +1,378 @@
+/**
+ * POST /rnn/forward, between the validated JSON and the engine: checks what the schema cannot (shapes that
+ * must agree, configured limits, float32 range, contradictions), turns the request into typed arrays, runs
+ * the network and shapes the answer. Every rejection names the JSON path of the offending value.
+ */
+import type { ForwardRequest } from '../../schemas/forward.js';
+import type { Limits } from '../config/config.js';
+import { computeCost, denseForward, directionsOf, embeddingLookup, float32Array, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from '../engine/index.js';
+import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { type JsonBody, JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
+import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.js';
+import { oneHotTexts } from './text.js';
+import type { SeededWeightsCache } from './weights-cache.js';
+
+export interface ForwardPlan {
+  readonly inputs: Float32Array;
+  readonly shape: Shape3;
+  readonly outputFormat: 'nested' | 'flat';
+  /** The one-hot order of `text`; null for numeric `inputs`. */
+  readonly vocabulary: string[] | null;
+  readonly model: ResolvedModel;
+  /** [batch, time], 1 = valid; null when every step is valid. */
+  readonly mask: Uint8Array | null;
+  readonly initialStates: Float32Array[] | null;
+  readonly zeroOutputForMask: boolean;
+  readonly returnSequences: boolean;
+  readonly returnState: boolean;
+}
+
+interface InputLayout {
+  readonly shape: Shape3;
+  /** Steps of each sequence; all equal to `time` unless the batch is ragged. */
+  readonly lengths: number[];
+  readonly ragged: boolean;
+}
+
+/** Checks `inputs` is a non-empty batch within the limits, every step with the same features. */
+function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'text'): InputLayout {
+  const batch = inputs.length;
+  if (batch === 0) invalidAt(name, 'is empty; expected at least 1 sequence');
+  if (batch > limits.maxBatch) throw limitExceeded(name, 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
+  const lengths = inputs.map((sequence) => sequence.length);
+  const empty = lengths.indexOf(0);
+  if (empty >= 0) invalidAt(`${name}[${empty}]`, 'has no time steps; expected at least 1');
+  const time = Math.max(...lengths);
+  if (time > limits.maxTimeSteps) {
+    const longest = lengths.indexOf(time);
+    throw limitExceeded(`${name}[${longest}]`, 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
+  }
+  const features = inputs[0][0].length;
+  if (features === 0) invalidAt('inputs[0][0]', 'has no features; expected at least 1');
+  if (features > limits.maxFeatures) throw limitExceeded('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
+  const problems = new ProblemList();
+  for (let b = 0; b < batch && !problems.full; b++) {
+    const sequence = inputs[b];
+    for (let t = 0; t < sequence.length && !problems.full; t++) {
+      if (sequence[t].length !== features) {
+        problems.add(`inputs[${b}][${t}]`, `has ${count(sequence[t].length, 'feature')}; expected ${features} (inputs[0][0])`);
+      }
+    }
+  }
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  return { shape: [batch, time, features], lengths, ragged: lengths.some((n) => n !== time) };
+}
+
+/** Copies the (possibly ragged) batch into [batch, time, features], zero-padded on the right. */
+function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList): Float32Array {
+  const [batch, time, features] = shape;
+  const out = float32Array(batch * time * features);
+  // One closure for the whole batch (it reads b and t when a value is reported), not one per step.
+  let b = 0;
+  let t = 0;
+  const path = (f: number) => `inputs[${b}][${t}][${f}]`;
+  for (b = 0; b < batch && !problems.full; b++) {
+    const sequence = inputs[b];
+    for (t = 0; t < sequence.length && !problems.full; t++) storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
+  }
+  return out;
+}
+
+/** The mask from `lengths`, `mask` or a ragged batch (at most one of them), or null when all steps are valid. */
+function readMask(request: ForwardRequest, layout: InputLayout): Uint8Array | null {
+  const [batch, time] = layout.shape;
+  if (request.lengths !== undefined && request.mask !== undefined) invalidAt('mask', 'cannot be combined with lengths; send one or the other');
+  const given = request.lengths !== undefined ? 'lengths' : request.mask !== undefined ? 'mask' : null;
+  if (layout.ragged && given !== null) {
+    const b = layout.lengths.findIndex((n) => n !== time);
+    invalidAt(given, `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given}`);
+  }
+  const lengths = request.lengths ?? (layout.ragged ? layout.lengths : null);
+  if (lengths !== null) {
+    if (lengths.length !== batch) invalidAt('lengths', `has ${count(lengths.length, 'entry', 'entries')}; expected ${batch} (one per sequence in inputs)`);
+    const mask = new Uint8Array(batch * time);
+    lengths.forEach((length, b) => {
+      if (length > time) invalidAt(`lengths[${b}]`, `is ${length}, longer than the sequence (inputs[${b}] has ${count(time, 'time step')})`);
+      mask.fill(1, b * time, b * time + length);
+    });
+    return mask;
+  }
+  if (request.mask !== undefined) {
+    const rows = request.mask;
+    if (rows.length !== batch) invalidAt('mask', `has ${count(rows.length, 'row')}; expected ${batch} (one per sequence in inputs)`);
+    const mask = new Uint8Array(batch * time);
+    rows.forEach((row, b) => {
+      if (row.length !== time) invalidAt(`mask[${b}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${time} (the time steps of inputs[${b}])`);
+      row.forEach((valid, t) => (mask[b * time + t] = valid ? 1 : 0));
+    });
+    return mask;
+  }
+  return null;
+}
+
+/** `initialState` → one [batch, hiddenSize] per layer and direction, in state order. */
+function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch: number): Float32Array[] | null {
+  const given = request.initialState;
+  if (given === undefined) return null;
+  const { spec } = model;
+  const directions = directionsOf(spec);
+  const entries = spec.layers.length * directions;
+  const single = entries === 1;
+  // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
+  const isList = given.some((row) => row.some((item) => Array.isArray(item)));
+  if (single && isList) invalidAt('initialState', 'is a list of states, but the model has one layer and direction: send [batch, hiddenSize]');
+  if (!single && !isList) {
+    invalidAt('initialState', `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`);
+  }
+  const list = (single ? [given] : given) as number[][][];
+  if (list.length !== entries) invalidAt('initialState', `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`);
+  const problems = new ProblemList();
+  const states = list.map((state, i) => {
+    const path = single ? 'initialState' : `initialState[${i}]`;
+    const h = spec.layers[Math.floor(i / directions)].hiddenSize;
+    if (state.length !== batch) invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
+    return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
+  });
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  return states;
+}
+
+type Batch =
+  | { readonly kind: 'nested'; readonly inputs: number[][][]; readonly vocabulary: string[] | null }
+  | { readonly kind: 'flat'; readonly shape: number[]; readonly data: number[] };
+
+/** The numeric batch: `inputs` as sent (nested or flat), or the one-hot encoding of `text`. */
+function batchOf(request: ForwardRequest, limits: Limits): Batch {
+  if (request.inputs !== undefined && request.text !== undefined) invalidAt('text', 'cannot be combined with inputs; send one or the other');
+  if (request.vocabulary !== undefined && request.text === undefined) invalidAt('vocabulary', 'only applies to text; send text, or drop vocabulary');
+  if (request.inputs !== undefined) {
+    return Array.isArray(request.inputs)
+      ? { kind: 'nested', inputs: request.inputs, vocabulary: null }
+      : { kind: 'flat', shape: request.inputs.shape, data: request.inputs.data };
+  }
+  if (request.text === undefined) invalidAt('inputs', 'is required (or text)');
+  if (request.text.length > limits.maxBatch) throw limitExceeded('text', 'the batch size', request.text.length, limits.maxBatch, 'MAX_BATCH');
+  return { kind: 'nested', ...oneHotTexts(request.text, request.vocabulary, limits) };
+}
+
+/** A flat `{shape, data}` batch: three non-zero dimensions within the limits, and as many elements. */
+function flatLayout(shape: number[], data: number[], limits: Limits): InputLayout {
+  if (shape.length !== 3) invalidAt('inputs.shape', `has ${count(shape.length, 'dimension')}; expected 3 ([batch, time, inputDim])`);
+  const [batch, time, features] = shape;
+  const names = ['batch', 'time', 'inputDim'];
+  shape.forEach((n, i) => n === 0 && invalidAt(`inputs.shape[${i}]`, `is 0; ${names[i]} must be at least 1`));
+  if (batch > limits.maxBatch) throw limitExceeded('inputs.shape[0]', 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
+  if (time > limits.maxTimeSteps) throw limitExceeded('inputs.shape[1]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
+  if (features > limits.maxFeatures) throw limitExceeded('inputs.shape[2]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
+  if (data.length !== batch * time * features) {
+    invalidAt('inputs.data', `has ${count(data.length, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`);
+  }
+  return { shape: [batch, time, features], lengths: new Array<number>(batch).fill(time), ragged: false };
+}
+
+function readFlat(data: number[], problems: ProblemList): Float32Array {
+  const out = float32Array(data.length);
+  storeFloat32(data, out, 0, (i) => `inputs.data[${i}]`, problems);
+  return out;
+}
+
+/**
+ * Checks and converts a request into a plan. `served`: a model resolved once, in advance (a model of the
+ * repository); the request's model description fields are then not read, and the inputs must have its inputDim.
+ */
+export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache, served?: ResolvedModel): ForwardPlan {
+  const batch = batchOf(request, limits);
+  const layout =
+    batch.kind === 'flat'
+      ? flatLayout(batch.shape, batch.data, limits)
+      : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
+  const { shape } = layout;
+  if (served !== undefined && shape[2] !== served.inputDim) {
+    const [path, what] = batch.kind === 'flat' ? ['inputs.shape[2]', `is ${shape[2]}`] : batch.vocabulary === null ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`] : ['vocabulary', `has ${count(shape[2], 'token')}`];
+    invalidAt(path, `${what}; the model takes ${served.inputDim} (inputDim)`);
+  }
+  const model = served ?? resolveModel(request, shape[2], limits, cache);
+  const cost = computeCost(model.spec, shape);
+  if (cost > limits.maxCompute) {
+    const [batch, time, inputDim] = shape;
+    const what =
+      model.spec.layers.length === 1 && model.spec.bidirectional === null
+        ? `the compute cost batch·time·(inputDim + hiddenSize)·hiddenSize = ${batch}·${time}·(${inputDim} + ${model.spec.layers[0].hiddenSize})·${model.spec.layers[0].hiddenSize}`
+        : 'the compute cost Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
+    throw limitExceeded('$', what, cost, limits.maxCompute, 'MAX_COMPUTE');
+  }
+  const mask = readMask(request, layout);
+  const initialStates = readInitialStates(request, model, shape[0]);
+  const problems = new ProblemList();
+  const inputs = batch.kind === 'flat' ? readFlat(batch.data, problems) : readInputs(batch.inputs, shape, problems);
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  return {
+    inputs,
+    shape,
+    vocabulary: batch.kind === 'nested' ? batch.vocabulary : null,
+    outputFormat: request.outputFormat ?? 'nested',
+    model,
+    mask,
+    initialStates,
+    zeroOutputForMask: request.zeroOutputForMask ?? false,
+    returnSequences: request.returnSequences ?? true,
+    returnState: request.returnState ?? true,
+  };
+}
+
+/**
+ * An imported model's Embedding: ids [batch, time, 1] → [batch, time, outputDim], and with `maskZero` the
+ * mask of id 0. A bad id is a 400 naming its position.
+ */
+function embedded(plan: ForwardPlan): { inputs: Float32Array; shape: Shape3; mask: Uint8Array | null } {
+  const embedding = plan.model.embedding ?? null;
+  if (embedding === null) return { inputs: plan.inputs, shape: plan.shape, mask: plan.mask };
+  const [batch, time] = plan.shape;
+  const ids = plan.inputs;
+  for (let i = 0; i < ids.length; i++) {
+    if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= embedding.inputDim) {
+      invalidAt(`inputs[${Math.floor(i / time)}][${i % time}][0]`, `is ${ids[i]}; expected an id, an integer in [0, ${embedding.inputDim}) (the Embedding's input_dim)`);
+    }
+  }
+  let mask = plan.mask;
+  if (embedding.maskZero) {
+    mask = new Uint8Array(batch * time);
+    for (let i = 0; i < mask.length; i++) mask[i] = ids[i] !== 0 && (plan.mask === null || plan.mask[i] === 1) ? 1 : 0;
+  }
+  return { inputs: embeddingLookup(ids, embedding), shape: [batch, time, embedding.outputDim], mask };
+}
+
+/** The mask and, for an imported model with Keras Masking, the steps whose features all equal its value. */
+function maskOf(model: ResolvedModel, inputs: Float32Array, shape: Shape3, mask: Uint8Array | null): Uint8Array | null {
+  const maskValue = model.maskValue ?? null;
+  if (maskValue === null) return mask;
+  const [batch, time, features] = shape;
+  const masked = maskFromValue(inputs, batch, time, features, maskValue);
+  if (mask !== null) for (let i = 0; i < masked.length; i++) masked[i] &= mask[i];
+  return masked;
+}
+
+export function computeForward(plan: ForwardPlan): NetworkResult {
+  const { model } = plan;
+  const input = embedded(plan);
+  const result = runNetwork(input.inputs, input.shape, model.spec, model.weights, {
+    initialStates: plan.initialStates,
+    mask: maskOf(model, input.inputs, input.shape, input.mask),
+    zeroOutputForMask: plan.zeroOutputForMask,
+    returnSequences: plan.returnSequences,
+  });
+  // An imported model's Dense layers act on the last axis (Keras Dense on 3-d inputs, TimeDistributed(Dense)).
+  if (model.head === undefined || model.head.length === 0) return result;
+  let { outputs, outputShape } = result;
+  for (const layer of model.head) {
+    const rows = outputs.length / layer.inputDim;
+    outputs = denseForward(outputs, rows, layer);
+    outputShape = [...outputShape.slice(0, -1), layer.units];
+  }
+  return { ...result, outputs, outputShape };
+}
+
+/** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`, or null. */
+function firstNonFinite(data: Float32Array, shape: readonly number[], name: string): string | null {
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isFinite(data[i])) {
+      let rest = i;
+      const index = shape.map((_, axis) => {
+        const stride = shape.slice(axis + 1).reduce((a, b) => a * b, 1);
+        const at = Math.floor(rest / stride);
+        rest -= at * stride;
+        return at;
+      });
+      return `${name}${index.map((n) => `[${n}]`).join('')} is ${data[i]}`;
+    }
+  }
+  return null;
+}
+
+const allFinite = (data: Float32Array): boolean => {
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) return false;
+  return true;
+};
+
+/** [batch, hiddenSize] of state i (states go layer by layer, each direction in turn). */
+function stateShape(plan: ForwardPlan, i: number): number[] {
+  const { spec } = plan.model;
+  return [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize];
+}
+
+/** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
+function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
+  if (allFinite(result.outputs) && result.states.every(allFinite)) return;
+  const nonFinite =
+    firstNonFinite(result.outputs, result.outputShape, 'outputs') ??
+    result.states.map((s, i) => firstNonFinite(s, stateShape(plan, i), result.states.length === 1 ? 'states' : `states[${i}]`)).find((x) => x !== null) ??
+    null;
+  if (nonFinite !== null) {
+    throw ProblemError.at('non-finite-result', [
+      {
+        path: nonFinite.split(' ')[0],
+        message: `${nonFinite.slice(nonFinite.indexOf(' ') + 1)}: the result overflows float32 (an unbounded activation with large weights or inputs), which JSON cannot carry`,
+      },
+    ]);
+  }
+}
+
+function writeTensor(writer: JsonWriter, format: ForwardPlan['outputFormat'], data: Float32Array, shape: readonly number[]): void {
+  if (format === 'flat') writer.flat(data, shape);
+  else writer.nested(data, shape);
+}
+
+/** The `model` field of each model's answers, made once per model (models are kept: model.ts, the repository). */
+const summaries = new WeakMap<ResolvedModel, PreparedText>();
+
+function modelSummaryText(model: ResolvedModel): PreparedText {
+  let text = summaries.get(model);
+  if (text === undefined) {
+    text = prepareText(JSON.stringify(modelSummary(model)));
+    summaries.set(model, text);
+  }
+  return text;
+}
+
+/**
+ * The response body, written straight from the typed arrays in the order of the ForwardResponse schema:
+ * the tensors by the JSON writer (nested or flat), then the shapes and the model summary.
+ */
+export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBody {
+  checkFinite(plan, result);
+  const { states } = result;
+  const single = states.length === 1;
+  const format = plan.outputFormat;
+  const writer = new JsonWriter(64 + result.outputs.length * 12);
+  writer.raw('{"outputs":');
+  writeTensor(writer, format, result.outputs, result.outputShape);
+  if (plan.returnState) {
+    writer.raw(',"states":');
+    if (single) writeTensor(writer, format, states[0], stateShape(plan, 0));
+    else {
+      for (let i = 0; i < states.length; i++) {
+        writer.raw(i === 0 ? '[' : ',');
+        writeTensor(writer, format, states[i], stateShape(plan, i));
+      }
+      writer.raw(']');
+    }
+  }
+  if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
+  writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
+  if (plan.returnState) {
+    writer.raw(',"states":');
+    if (single) writer.ints(stateShape(plan, 0));
+    else {
+      for (let i = 0; i < states.length; i++) writer.raw(i === 0 ? '[' : ',').ints(stateShape(plan, i));
+      writer.raw(']');
+    }
+  }
+  writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
+  return writer.body();
+}
+
+/** Plan → compute → the response body: what the route sends (inline or on a worker). */
+export function forwardBody(plan: ForwardPlan): JsonBody {
+  return writeResponse(plan, computeForward(plan));
+}

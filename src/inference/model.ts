@@ -1,0 +1,426 @@
+/**
+ * The model description shared by POST /rnn/forward and POST /rnn/weights → an engine network: its
+ * layer specs and its weights (seeded, or explicit in Keras, PyTorch or ONNX layout, converted to Keras).
+ * Every contradiction or shape mismatch is a 400 naming the JSON path, what it has and what was expected.
+ */
+import type { z } from 'zod';
+import type { ModelFields, ModelSummary } from '../../schemas/forward.js';
+import type { Limits } from '../config/config.js';
+import {
+  DEFAULT_ACTIVATION,
+  type DenseWeights,
+  type EmbeddingWeights,
+  type LayerSpec,
+  type NetworkSpec,
+  type NetworkWeights,
+  type SimpleRnnWeights,
+  addBiases,
+  directionsOf,
+  outputFeatures,
+  pytorchKey,
+  transpose,
+} from '../engine/index.js';
+import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { type Matrix, ProblemList, count, readRectangular, readVector } from '../codec/tensors.js';
+import { type SeededWeightsCache, seededWeightsCost, seededWeightsKey } from './weights-cache.js';
+
+type FieldsOf<T extends Record<string, z.ZodType>> = { [K in keyof T]?: z.output<T[K]> };
+export type ModelDescription = FieldsOf<typeof ModelFields>;
+
+export interface ResolvedModel {
+  readonly spec: NetworkSpec;
+  readonly weights: NetworkWeights;
+  readonly inputDim: number;
+  readonly seed: number | null;
+  /** Multiply-adds still needed to build the weights (seeded and not cached yet), else 0. */
+  readonly buildCost: number;
+  /** Imported models only: Keras Masking before the recurrent layers (steps whose features all equal it are masked). */
+  readonly maskValue?: number | null;
+  /**
+   * Imported models only: Keras Embedding before the recurrent layers. The inputs are then ids,
+   * [batch, time, 1] (`inputDim` is 1), looked up into [batch, time, outputDim] for the first recurrent layer.
+   */
+  readonly embedding?: EmbeddingWeights | null;
+  /** Imported models only: Dense layers after the recurrent layers, on the last axis of the outputs. */
+  readonly head?: readonly DenseWeights[];
+}
+
+/** Features of the outputs a client receives: the last Dense layer's units, else the last recurrent layer's. */
+export function modelOutputFeatures(model: ResolvedModel): number {
+  const head = model.head ?? [];
+  return head.length > 0 ? head[head.length - 1].units : outputFeatures(model.spec, model.spec.layers.length - 1);
+}
+
+const SHORTHAND = ['hiddenSize', 'activation', 'useBias', 'goBackwards', 'clip'] as const;
+
+/** One layer and direction's weights as read from the request, before they are checked against the spec. */
+interface RawCell {
+  /** JSON path of each tensor, for messages. */
+  readonly paths: { kernel: string; recurrentKernel: string; bias: string };
+  /** Keras layout [inputDim, hidden]. */
+  readonly kernel: Matrix;
+  /** Keras layout [hidden, hidden]. */
+  readonly recurrentKernel: Matrix;
+  /** null when the request has no bias for this cell. */
+  readonly bias: Float32Array | null;
+  /** ONNX only: B may be left out, meaning zeros (as ONNX defines it), even when the layer uses a bias. */
+  readonly biasMayBeAbsent?: boolean;
+}
+
+const transposed = (m: Matrix): Matrix => ({ data: transpose(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows });
+
+/** Explicit weights in whichever layout was sent → cells grouped [layer][direction], or null when seeded. */
+function readExplicitCells(model: ModelDescription, directions: number, problems: ProblemList): RawCell[][] | null {
+  if (model.weights !== undefined) {
+    const list = Array.isArray(model.weights) ? model.weights : [model.weights];
+    const base = Array.isArray(model.weights) ? (i: number) => `weights[${i}]` : () => 'weights';
+    if (list.length === 0) invalidAt('weights', 'is empty; expected one cell per layer and direction');
+    if (list.length % directions !== 0) {
+      invalidAt('weights', `has ${count(list.length, 'cell')}; a bidirectional model needs 2 per layer (forward, backward)`);
+    }
+    const cells = list.map((cell, i): RawCell => {
+      const p = base(i);
+      const paths = { kernel: `${p}.kernel`, recurrentKernel: `${p}.recurrentKernel`, bias: `${p}.bias` };
+      return {
+        paths,
+        kernel: readRectangular(cell.kernel, paths.kernel, problems),
+        recurrentKernel: readRectangular(cell.recurrentKernel, paths.recurrentKernel, problems),
+        bias: cell.bias === undefined ? null : readVector(cell.bias, paths.bias, problems),
+      };
+    });
+    const layers: RawCell[][] = [];
+    for (let k = 0; k < cells.length / directions; k++) layers.push(cells.slice(k * directions, (k + 1) * directions));
+    return layers;
+  }
+
+  if (model.pytorchWeights !== undefined) {
+    const dict = model.pytorchWeights;
+    const KEY = /^(weight_ih|weight_hh|bias_ih|bias_hh)_l(\d+)(_reverse)?$/;
+    let layerCount = 0;
+    for (const key of Object.keys(dict)) {
+      const m = KEY.exec(key);
+      if (m === null) invalidAt(`pytorchWeights.${key}`, 'is not an nn.RNN parameter (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with _reverse for the backward direction)');
+      if (m[3] !== undefined && directions === 1) invalidAt(`pytorchWeights.${key}`, 'is a backward-direction parameter but the model is not bidirectional');
+      layerCount = Math.max(layerCount, Number(m[2]) + 1);
+    }
+    if (layerCount === 0) invalidAt('pytorchWeights', 'has no parameters; expected weight_ih_l0, weight_hh_l0, ...');
+    const layers: RawCell[][] = [];
+    for (let k = 0; k < layerCount; k++) {
+      const directionCells: RawCell[] = [];
+      for (let d = 0; d < directions; d++) {
+        const key = (kind: Parameters<typeof pytorchKey>[0]) => pytorchKey(kind, k, d);
+        const path = (kind: Parameters<typeof pytorchKey>[0]) => `pytorchWeights.${key(kind)}`;
+        const matrixAt = (kind: 'weight_ih' | 'weight_hh'): Matrix => {
+          const value = dict[key(kind)];
+          if (value === undefined) invalidAt(path(kind), 'is missing');
+          if (!Array.isArray(value[0])) invalidAt(path(kind), 'is a vector; expected a matrix');
+          return transposed(readRectangular(value as number[][], path(kind), problems));
+        };
+        const vectorAt = (kind: 'bias_ih' | 'bias_hh'): Float32Array | null => {
+          const value = dict[key(kind)];
+          if (value === undefined) return null;
+          if (value.length > 0 && Array.isArray(value[0])) invalidAt(path(kind), 'is a matrix; expected a vector');
+          return readVector(value as number[], path(kind), problems);
+        };
+        const biasIh = vectorAt('bias_ih');
+        const biasHh = vectorAt('bias_hh');
+        if ((biasIh === null) !== (biasHh === null)) {
+          invalidAt(path(biasIh === null ? 'bias_ih' : 'bias_hh'), `is missing; nn.RNN has both biases or neither (${key(biasIh === null ? 'bias_hh' : 'bias_ih')} is present)`);
+        }
+        let bias: Float32Array | null = null;
+        if (biasIh !== null && biasHh !== null) {
+          if (biasIh.length !== biasHh.length) invalidAt(path('bias_hh'), `has ${count(biasHh.length, 'entry', 'entries')}; expected ${biasIh.length} (${key('bias_ih')})`);
+          bias = addBiases(biasIh, biasHh);
+        }
+        directionCells.push({
+          paths: { kernel: path('weight_ih'), recurrentKernel: path('weight_hh'), bias: path('bias_ih') },
+          kernel: matrixAt('weight_ih'),
+          recurrentKernel: matrixAt('weight_hh'),
+          bias,
+        });
+      }
+      layers.push(directionCells);
+    }
+    return layers;
+  }
+
+  if (model.onnxWeights !== undefined) {
+    if (model.onnxWeights.length === 0) invalidAt('onnxWeights', 'is empty; expected one RNN node per layer');
+    return model.onnxWeights.map((node, k) => {
+      const p = `onnxWeights[${k}]`;
+      for (const [name, tensor] of [['W', node.W], ['R', node.R], ['B', node.B]] as const) {
+        if (tensor !== undefined && tensor.length !== directions) {
+          invalidAt(`${p}.${name}`, `has ${tensor.length} directions; expected ${directions} (${directions === 2 ? 'bidirectional' : 'forward'})`);
+        }
+      }
+      return Array.from({ length: directions }, (_, d): RawCell => {
+        const paths = { kernel: `${p}.W[${d}]`, recurrentKernel: `${p}.R[${d}]`, bias: `${p}.B[${d}]` };
+        const kernel = transposed(readRectangular(node.W[d], paths.kernel, problems));
+        const recurrentKernel = transposed(readRectangular(node.R[d], paths.recurrentKernel, problems));
+        let bias: Float32Array | null = null;
+        if (node.B !== undefined) {
+          const both = readVector(node.B[d], paths.bias, problems);
+          const h = recurrentKernel.rows;
+          if (both.length !== 2 * h) invalidAt(paths.bias, `has ${count(both.length, 'entry', 'entries')}; expected ${2 * h} (2·hiddenSize: Wb then Rb)`);
+          bias = addBiases(both.subarray(0, h), both.subarray(h));
+        }
+        return { paths, kernel, recurrentKernel, bias, biasMayBeAbsent: true };
+      });
+    });
+  }
+  return null;
+}
+
+const WEIGHT_SOURCES = ['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const;
+
+/** Checks that only one source of weights is given and the layer fields are used one way or the other. */
+function checkExclusive(model: ModelDescription): void {
+  let first: (typeof WEIGHT_SOURCES)[number] | null = null;
+  for (const key of WEIGHT_SOURCES) {
+    if (model[key] === undefined) continue;
+    if (first !== null) invalidAt(key, `cannot be combined with ${first}; send one source of weights`);
+    first = key;
+  }
+  if (model.layers !== undefined) {
+    for (const key of SHORTHAND) {
+      if (model[key] !== undefined) invalidAt(key, `cannot be combined with layers; set it on each layer (layers[k].${key})`);
+    }
+  }
+}
+
+function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: Limits): LayerSpec[] {
+  const fromWeights = cells?.map((layer) => layer[0].recurrentKernel.rows);
+  let described: { hiddenSize?: number; activation?: LayerSpec['activation']; useBias?: boolean; goBackwards?: boolean; clip?: number }[];
+  let hiddenPath: (k: number) => string;
+  if (model.layers !== undefined) {
+    if (model.layers.length === 0) invalidAt('layers', 'is empty; expected at least 1 layer');
+    described = model.layers;
+    hiddenPath = (k) => `layers[${k}].hiddenSize`;
+    if (fromWeights !== undefined && fromWeights.length !== model.layers.length) {
+      invalidAt('layers', `has ${count(model.layers.length, 'layer')} but the weights describe ${fromWeights.length}`);
+    }
+  } else {
+    // The single-layer fields apply to every layer the explicit weights describe (one when seeded).
+    described = fromWeights === undefined ? [model] : fromWeights.map(() => model);
+    hiddenPath = () => 'hiddenSize';
+  }
+  if (described.length > limits.maxLayers) throw limitExceeded('layers', 'the number of layers', described.length, limits.maxLayers, 'MAX_LAYERS');
+
+  const specs: LayerSpec[] = [];
+  for (let k = 0; k < described.length; k++) {
+    const layer = described[k];
+    const weightsHidden = fromWeights?.[k];
+    if (layer.hiddenSize !== undefined && weightsHidden !== undefined && layer.hiddenSize !== weightsHidden) {
+      invalidAt(hiddenPath(k), `is ${layer.hiddenSize} but the weights of layer ${k} have ${weightsHidden} units; they must agree`);
+    }
+    const size = layer.hiddenSize ?? weightsHidden;
+    if (size === undefined) invalidAt(hiddenPath(k), 'is required unless weights are given');
+    if (size === 0) invalidAt(cells![k][0].paths.recurrentKernel, 'is empty; expected [hiddenSize, hiddenSize]');
+    if (size > limits.maxHiddenSize) {
+      throw limitExceeded(weightsHidden === undefined ? hiddenPath(k) : cells![k][0].paths.recurrentKernel, 'the hidden size', size, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
+    }
+    specs.push({
+      hiddenSize: size,
+      activation: layer.activation ?? DEFAULT_ACTIVATION,
+      useBias: layer.useBias ?? true,
+      goBackwards: layer.goBackwards ?? false,
+      clip: layer.clip ?? null,
+    });
+  }
+  return specs;
+}
+
+/** Checks each cell against its layer: kernel [in, h], recurrent kernel [h, h], bias [h] iff useBias. */
+function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number): NetworkWeights {
+  let layerInput = inputDim;
+  const problems = new ProblemList();
+  const weights = cells.map((layer, k) => {
+    const { hiddenSize: h, useBias } = spec.layers[k];
+    const expectedInput = k === 0 ? `inputDim, the features of inputs` : `the output features of layer ${k - 1}`;
+    const result = layer.map((cell): SimpleRnnWeights => {
+      const { kernel, recurrentKernel, bias, paths, biasMayBeAbsent } = cell;
+      if (kernel.rows !== layerInput) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`);
+      else if (kernel.cols !== h) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`);
+      if (recurrentKernel.cols !== h || recurrentKernel.rows !== h) {
+        problems.add(paths.recurrentKernel, `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`);
+      }
+      if (bias === null && useBias && !biasMayBeAbsent) problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+      if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
+      if (bias !== null && bias.length !== h) problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
+      return { inputDim: layerInput, hiddenSize: h, kernel: kernel.data, recurrentKernel: recurrentKernel.data, bias: bias ?? new Float32Array(h) };
+    });
+    layerInput = outputFeatures(spec, k);
+    return result;
+  });
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  return weights;
+}
+
+/**
+ * A seeded model, its weights built on first use: where the pass runs on a worker, the worker builds them (a
+ * QR for a large hidden size would otherwise hold the event loop), and the main thread never does. The
+ * weights stay in the weights cache, not here: a model is kept across requests (`resolveModel`), and must not
+ * keep a set the cache has let go. A class, not an object literal with getters: V8 builds those on a slow
+ * path, which showed in every small request. (Spreading one would lose `weights` and `buildCost`: copy its
+ * fields by name, as src/runtime/pool.ts does.)
+ */
+class SeededModel implements ResolvedModel {
+  readonly #cache: SeededWeightsCache;
+  /** The weights cache's key of this model's set, made once. */
+  readonly #key: string;
+  readonly #cost: number;
+
+  constructor(
+    readonly spec: NetworkSpec,
+    readonly inputDim: number,
+    readonly seed: number,
+    cache: SeededWeightsCache,
+  ) {
+    this.#cache = cache;
+    this.#key = seededWeightsKey(seed, spec, inputDim);
+    this.#cost = seededWeightsCost(spec);
+  }
+
+  /** Nothing once the cache holds the set (built by an earlier request, here or on a worker). */
+  get buildCost(): number {
+    return this.#cache.hasKey(this.#key) ? 0 : this.#cost;
+  }
+
+  /** From the cache, built if it does not hold them (read it once per use: with SEEDED_WEIGHTS_CACHE=0 every read builds). */
+  get weights(): NetworkWeights {
+    return this.#cache.getKeyed(this.#key, this.seed, this.spec, this.inputDim);
+  }
+}
+
+/** The description fields of a seeded model in the single-layer shorthand: all that resolving one reads. */
+export const SEEDED_SHORTHAND_FIELDS = ['seed', ...SHORTHAND, 'bidirectional'] as const;
+
+/** A seeded shorthand description's fields (`merge`: the merge mode, or '-' when not bidirectional) and input size. */
+interface Shorthand {
+  readonly inputDim: number;
+  readonly seed: number | undefined;
+  readonly hiddenSize: number | undefined;
+  readonly activation: string | undefined;
+  readonly useBias: boolean | undefined;
+  readonly goBackwards: boolean | undefined;
+  readonly clip: number | undefined;
+  readonly merge: string | null | undefined;
+}
+
+/** Whether a description is seeded and in the single-layer shorthand (no `layers`, no explicit weights). */
+function isSeededShorthand(model: ModelDescription): boolean {
+  return model.layers === undefined && model.weights === undefined && model.pytorchWeights === undefined && model.onnxWeights === undefined;
+}
+
+const mergeOf = (model: ModelDescription): string | null | undefined => (model.bidirectional === undefined ? '-' : model.bidirectional.mergeMode);
+
+function shorthandOf(model: ModelDescription, inputDim: number): Shorthand {
+  const { seed, hiddenSize, activation, useBias, goBackwards, clip } = model;
+  return { inputDim, seed, hiddenSize, activation, useBias, goBackwards, clip, merge: mergeOf(model) };
+}
+
+/** Whether a seeded shorthand description with this input size is the one `known` holds. */
+function describes(known: Shorthand, model: ModelDescription, inputDim: number): boolean {
+  return (
+    known.inputDim === inputDim &&
+    known.seed === model.seed &&
+    known.hiddenSize === model.hiddenSize &&
+    known.activation === model.activation &&
+    known.useBias === model.useBias &&
+    known.goBackwards === model.goBackwards &&
+    known.clip === model.clip &&
+    known.merge === mergeOf(model)
+  );
+}
+
+const shorthandKey = (d: Shorthand): string => `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge}`;
+
+/** At most this many seeded shorthand models are kept per weights cache (each is a few small objects). */
+const RESOLVED_MAX = 256;
+
+interface Resolved {
+  readonly shorthand: Shorthand;
+  readonly limits: Limits;
+  readonly model: ResolvedModel;
+}
+
+/**
+ * Seeded shorthand models resolved before, per weights cache (one per app) and with the limits they passed:
+ * by key, and the last one on its own (a client sending one model again and again, the common case, is
+ * recognised by comparing eight fields, without making a key).
+ */
+interface ResolvedModels {
+  readonly byKey: Map<string, Resolved>;
+  last: Resolved | null;
+}
+
+const resolvedSeeded = new WeakMap<SeededWeightsCache, ResolvedModels>();
+
+/**
+ * The description → its model: checked against the limits and the weights. A seeded shorthand description
+ * (the common request: `hiddenSize`, `seed`, the layer options) resolved before under the same limits is not
+ * checked again: the same model is returned, and its summary text is written once (forward-pass.ts). Resolving
+ * one anew and writing its summary cost a hello request ~5 % of its throughput on the server (BENCHMARKS.md,
+ * "Where the time goes").
+ *
+ * Fast path of: resolveDescription. test/inference/model-memo.test.ts holds the memo to it (the same
+ * description gives the same model; each of the fields that make a model gives another).
+ */
+export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+  if (!isSeededShorthand(model)) return resolveDescription(model, inputDim, limits, cache);
+  let resolved = resolvedSeeded.get(cache);
+  if (resolved === undefined) {
+    resolved = { byKey: new Map(), last: null };
+    resolvedSeeded.set(cache, resolved);
+  }
+  const { last } = resolved;
+  if (last !== null && last.limits === limits && describes(last.shorthand, model, inputDim)) return last.model;
+  const shorthand = shorthandOf(model, inputDim);
+  const key = shorthandKey(shorthand);
+  let known = resolved.byKey.get(key);
+  if (known === undefined || known.limits !== limits) {
+    known = { shorthand, limits, model: resolveDescription(model, inputDim, limits, cache) };
+    // Full: the oldest goes (Maps keep insertion order).
+    if (!resolved.byKey.has(key) && resolved.byKey.size >= RESOLVED_MAX) resolved.byKey.delete(resolved.byKey.keys().next().value as string);
+    resolved.byKey.set(key, known);
+  }
+  resolved.last = known;
+  return known.model;
+}
+
+function resolveDescription(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+  checkExclusive(model);
+  const bidirectional = model.bidirectional === undefined ? null : { mergeMode: model.bidirectional.mergeMode ?? null };
+  const directions = bidirectional === null ? 1 : 2;
+  const problems = new ProblemList();
+  const cells = readExplicitCells(model, directions, problems);
+  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+
+  const layers = layerSpecs(model, cells, limits);
+  if (bidirectional !== null) {
+    layers.forEach((layer, k) => {
+      if (layer.goBackwards) invalidAt(model.layers ? `layers[${k}].goBackwards` : 'goBackwards', 'cannot be combined with bidirectional (its backward direction already runs backwards)');
+    });
+    if (bidirectional.mergeMode === null && layers.length > 1) {
+      invalidAt('bidirectional.mergeMode', 'is null, which returns two sequences: only possible for a single layer (a stack needs one merged sequence between layers)');
+    }
+  }
+  const spec: NetworkSpec = { layers, bidirectional };
+  if (cells === null) {
+    return new SeededModel(spec, inputDim, model.seed ?? 0, cache);
+  }
+  return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null, buildCost: 0 };
+}
+
+export function modelSummary(model: ResolvedModel): ModelSummary {
+  const { spec } = model;
+  return {
+    inputDim: model.inputDim,
+    hiddenSize: spec.layers[spec.layers.length - 1].hiddenSize,
+    seed: model.seed,
+    layers: spec.layers.map((layer) => ({ ...layer })),
+    bidirectional: spec.bidirectional,
+  };
+}
+
+export { directionsOf };

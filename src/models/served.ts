@@ -1,0 +1,72 @@
+/**
+ * A repository model in front of the forward pass: a request without a model description becomes the
+ * /rnn/forward request planForward takes, with the model resolved at start-up; and the model's inputs and
+ * outputs, with shapes (-1 where any size is accepted), for the metadata routes.
+ */
+import type { ForwardRequest } from '../../schemas/forward.js';
+import type { ModelForwardRequest } from '../../schemas/models.js';
+import type { Limits } from '../config/config.js';
+import { directionsOf } from '../engine/index.js';
+import { type ForwardPlan, planForward } from '../inference/forward-pass.js';
+import { modelOutputFeatures } from '../inference/model.js';
+import { ProblemError } from '../errors/problem-error.js';
+import type { ServedModel } from './repository.js';
+import type { SeededWeightsCache } from '../inference/weights-cache.js';
+
+export interface TensorMetadata {
+  name: string;
+  shape: number[];
+  description: string;
+}
+
+/** The plan for a served model: the stored description and vocabulary, the client's inputs and options. */
+export function planServed(served: ServedModel, body: ModelForwardRequest, limits: Limits, cache: SeededWeightsCache): ForwardPlan {
+  if (body.text !== undefined && served.vocabulary === null) {
+    throw ProblemError.at('invalid-request', [
+      { path: 'text', message: `model '${served.name}' version ${served.version} has no vocabulary (${served.file}); send inputs` },
+    ]);
+  }
+  const request: ForwardRequest = {
+    ...served.description,
+    ...body,
+    zeroOutputForMask: false,
+    ...(body.text !== undefined && served.vocabulary !== null ? { vocabulary: served.vocabulary } : {}),
+  };
+  return planForward(request, limits, cache, served.model);
+}
+
+export function inputsOf(served: ServedModel): TensorMetadata[] {
+  return [{ name: 'inputs', shape: [-1, -1, served.model.inputDim], description: '[batch, time, inputDim]' }];
+}
+
+/**
+ * The outputs: `outputs` with every step (returnSequences true, the default) or the last step
+ * (returnSequences false), and the final state of each layer and direction.
+ */
+export function outputsOf(served: ServedModel): TensorMetadata[] {
+  const { spec } = served.model;
+  const both = spec.bidirectional?.mergeMode === null;
+  const features = modelOutputFeatures(served.model);
+  const lead = both ? [2] : [];
+  const directions = directionsOf(spec);
+  const states = spec.layers.flatMap((layer, k) =>
+    Array.from({ length: directions }, (_, d) => ({
+      name: directions * spec.layers.length === 1 ? 'states' : `states[${k * directions + d}]`,
+      shape: [-1, layer.hiddenSize],
+      description: `final state of layer ${k}${directions === 2 ? (d === 0 ? ' forward' : ' backward') : ''}, [batch, hiddenSize]`,
+    })),
+  );
+  return [
+    {
+      name: 'outputs',
+      shape: [...lead, -1, -1, features],
+      description: `returnSequences true (default): every step, ${both ? '[2, batch, time, hiddenSize], forward first' : '[batch, time, features]'}`,
+    },
+    {
+      name: 'outputs',
+      shape: [...lead, -1, features],
+      description: `returnSequences false: the last step, ${both ? '[2, batch, hiddenSize], forward first' : '[batch, features]'}`,
+    },
+    ...states,
+  ];
+}

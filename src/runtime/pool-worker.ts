@@ -1,0 +1,65 @@
+/**
+ * The worker side of the compute pool: runs one forward plan (compute and JSON writing, the two costly
+ * parts), answers one POST /rnn/forward body received as bytes (parsing and validation too), or answers one
+ * /rnn/weights request, off the event loop, and hands back the answer; bytes are transferred, not copied.
+ * Seeded weights are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
+ */
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { Piscina } from 'piscina';
+import { forwardBody, type ForwardPlan } from '../inference/forward-pass.js';
+import { forwardFromJson } from '../inference/forward-from-json.js';
+import { ProblemError } from '../errors/problem-error.js';
+import { SeededWeightsCache } from '../inference/weights-cache.js';
+import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
+import { describeWeights } from '../inference/weights-export.js';
+
+const cache = new SeededWeightsCache(16);
+
+/**
+ * Lowers this thread's priority (POOL_NICE). Linux keeps a nice value per thread, and setpriority(2) with a
+ * thread id sets that thread's alone: the event loop keeps its own. Elsewhere, or where it is refused, the
+ * worker runs as it is.
+ */
+function lowerPriority(nice: number): void {
+  if (nice <= 0 || process.platform !== 'linux') return;
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
+  } catch {
+    // No /proc, or not allowed: not worth failing the pool for.
+  }
+}
+
+lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
+
+function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskResult {
+  if (task.kind === 'weights') return JSON.stringify(describeWeights(task.request, task.limits, cache));
+  if (task.kind === 'forward-json') return forwardFromJson(task.bytes, task.limits, cache);
+  const { model } = task.plan;
+  const plan: ForwardPlan = {
+    ...task.plan,
+    model: { ...model, buildCost: 0, weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim) },
+  };
+  return forwardBody(plan);
+}
+
+/** Bytes are moved (their buffer is transferred), not copied; text (a small answer) is cloned. */
+function moved(result: ForwardTaskResult): unknown {
+  if (result instanceof Uint8Array) return Piscina.move(result);
+  if (typeof result === 'object' && 'body' in result && result.body instanceof Uint8Array) {
+    // A movable object of our own: its value is cloned, except the answer's buffer, which is transferred.
+    const movable = { [Piscina.transferableSymbol]: result.body.buffer, [Piscina.valueSymbol]: result };
+    return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+  }
+  return result;
+}
+
+export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTask): unknown {
+  try {
+    return moved(answer(task));
+  } catch (error) {
+    if (error instanceof ProblemError) return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
+    throw error;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * Where a forward pass runs: small requests inline (a worker round trip costs more than they do), large
+ * ones on a piscina worker pool so the event loop keeps answering small requests and health probes.
+ * The split is a compute cost threshold (multiply-adds, as MAX_COMPUTE counts them), measured in
+ * bench/pool-threshold.ts. Large POST /rnn/forward bodies go to a worker unparsed (parsing them is costly too).
+ * Typed arrays go to the worker and the response bytes come back by transfer.
+ */
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { Piscina } from 'piscina';
+import type { ProblemDetail } from '../../schemas/problem.js';
+import { computeCost } from '../engine/index.js';
+import type { WeightsRequest } from '../../schemas/weights.js';
+import type { Limits, PoolSettings } from '../config/config.js';
+import { type ForwardPlan, forwardBody } from '../inference/forward-pass.js';
+import { type JsonForwardResult, forwardFromJson } from '../inference/forward-from-json.js';
+import type { JsonBody } from '../codec/json-writer.js';
+import type { ResolvedModel } from '../inference/model.js';
+import { ProblemError, type ProblemKind } from '../errors/problem-error.js';
+import type { SeededWeightsCache } from '../inference/weights-cache.js';
+
+export interface PoolOptions extends PoolSettings {
+  /** Called when a worker fails outside a task (it is replaced). */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * An inline pass of at least this many multiply-adds (≳ 0.4 ms) first yields to the event loop once, so that
+ * requests already received are read (and counted by the admission bound) before it holds the loop; smaller
+ * ones run at once (a turn of the event loop costs more than they do).
+ */
+const YIELD_MIN_COMPUTE = 250_000;
+
+/** What crosses to a worker: a forward plan with seeded weights left out (the worker rebuilds them) … */
+export interface ForwardTask {
+  readonly kind: 'forward';
+  readonly plan: Omit<ForwardPlan, 'model'> & { readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null } };
+}
+
+/** … or a POST /rnn/forward body as received, parsed, validated and answered on the worker … */
+export interface JsonForwardTask {
+  readonly kind: 'forward-json';
+  readonly bytes: Uint8Array;
+  readonly limits: Limits;
+}
+
+/** … or a POST /rnn/weights request, answered whole on the worker. */
+export interface WeightsTask {
+  readonly kind: 'weights';
+  readonly request: WeightsRequest;
+  readonly limits: Limits;
+}
+
+/** The response body, or the problem a worker found (ProblemError does not survive structured clone). */
+export type ForwardTaskResult =
+  | JsonBody
+  | JsonForwardResult
+  | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
+
+export interface ForwardRunner {
+  /**
+   * The response body for a plan: at once when it runs inline without first yielding to the event loop
+   * (a small pass: no promise, no turn of the loop), else a promise (inline after a yield, or on a worker).
+   */
+  run(plan: ForwardPlan): JsonBody | Promise<JsonBody>;
+  /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
+  runJson(bytes: Uint8Array, limits: Limits): Promise<JsonForwardResult>;
+  /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
+  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody): Promise<JsonBody>;
+  /** Tasks waiting for a worker. */
+  readonly queueSize: number;
+  readonly threads: number;
+  close(): Promise<void>;
+}
+
+/** The buffer under `array` when the array spans all of it (so moving the buffer moves nothing else). */
+function wholeBuffer(array: ArrayBufferView | null | undefined): ArrayBuffer | null {
+  return array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength ? array.buffer : null;
+}
+
+function transferables(plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialStates'>): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const array of [plan.inputs, plan.mask, ...(plan.initialStates ?? [])]) {
+    const buffer = wholeBuffer(array);
+    if (buffer !== null) buffers.add(buffer);
+  }
+  return [...buffers];
+}
+
+type WorkerProblem = Extract<ForwardTaskResult, { problem: unknown }>;
+const isProblem = (result: unknown): result is WorkerProblem => typeof result === 'object' && result !== null && 'problem' in result;
+
+/** Runs a plan on the event loop: at once, or after yielding once when it is large enough to hold the loop. */
+function inline(plan: ForwardPlan, cost: number): JsonBody | Promise<JsonBody> {
+  return cost < YIELD_MIN_COMPUTE ? forwardBody(plan) : yieldToEventLoop().then(() => forwardBody(plan));
+}
+
+const costOf = (plan: ForwardPlan) => computeCost(plan.model.spec, plan.shape) + plan.model.buildCost;
+
+export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsCache): ForwardRunner {
+  if (settings.threads === 0) {
+    return {
+      run: (plan) => inline(plan, costOf(plan)),
+      runJson: async (bytes, limits) => forwardFromJson(bytes, limits, cache),
+      runWeights: async (_task, _cost, inline) => inline(),
+      queueSize: 0,
+      threads: 0,
+      close: async () => {},
+    };
+  }
+  const pool = new Piscina({
+    // Running from source (tsx, tap) the worker is the .ts file, loaded by the same loader (workers inherit
+    // execArgv); from dist/ it is the compiled .js.
+    filename: new URL(`./pool-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url).href,
+    minThreads: settings.threads,
+    maxThreads: settings.threads,
+    maxQueue: settings.maxQueue,
+    idleTimeout: 60_000,
+    workerData: { nice: settings.nice },
+  });
+  // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
+  // request it ran fails with a 500, and the event is logged.
+  pool.on('error', (error: unknown) => settings.onError?.(error));
+  /**
+   * Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. `T`: what
+   * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult).
+   */
+  async function onWorker<T>(task: ForwardTask | JsonForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<T> {
+    if (pool.queueSize >= settings.maxQueue) {
+      throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
+    }
+    const result: unknown = await pool.run(task, { transferList });
+    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
+    return result as T;
+  }
+
+  return {
+    run(plan) {
+      const cost = costOf(plan);
+      if (cost < settings.minCompute) return inline(plan, cost);
+      // Listed field by field: spreading the model would run its lazy `weights` getter here.
+      const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
+      const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
+      // Small inputs are views into a shared slab (engine/arrays.ts): a copy of their own is moved instead.
+      const inputs = wholeBuffer(plan.inputs) === null ? plan.inputs.slice() : plan.inputs;
+      const task = { ...plan, inputs, model };
+      return onWorker<JsonBody>({ kind: 'forward', plan: task }, transferables(task));
+    },
+    async runJson(bytes, limits) {
+      const buffer = wholeBuffer(bytes);
+      return onWorker<JsonForwardResult>({ kind: 'forward-json', bytes, limits }, buffer === null ? [] : [buffer]);
+    },
+    async runWeights(task, cost, inline) {
+      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task);
+    },
+    get queueSize() {
+      return pool.queueSize;
+    },
+    threads: settings.threads,
+    // close, not destroy: tasks still running (their client may have gone) finish instead of failing with a
+    // logged 500 "Terminating worker thread"; piscina's closeTimeout (30 s) bounds the wait.
+    close: () => pool.close(),
+  };
+}
