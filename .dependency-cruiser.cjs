@@ -1,0 +1,105 @@
+/**
+ * The layers of src/ and the one direction imports may go (README, "Architecture"). Checked by `npm run deps`,
+ * part of `npm test`. Type-only imports count as imports (tsPreCompilationDeps), so a circle through types fails too.
+ *
+ *   config, engine  →  (nothing of ours)
+ *   schemas         →  engine
+ *   errors          →  schemas
+ *   codec           →  errors, schemas
+ *   inference       →  codec, errors, engine, config, schemas
+ *   models          →  inference and below
+ *   runtime         →  models, inference and below
+ *   http            →  every layer (app.ts wires them)
+ *   main.ts         →  http, models, config
+ */
+const LAYERS = {
+  config: [],
+  engine: [],
+  schemas: ['engine'],
+  errors: ['schemas'],
+  codec: ['errors', 'schemas'],
+  inference: ['codec', 'errors', 'engine', 'config', 'schemas'],
+  models: ['inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  runtime: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  http: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+};
+const ALL = Object.keys(LAYERS);
+const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);
+
+/** @type {import('dependency-cruiser').IConfiguration} */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'An import circle, type imports included.',
+      from: {},
+      to: { circular: true },
+    },
+    ...Object.entries(LAYERS).map(([layer, allowed]) => ({
+      name: `layer-${layer}`,
+      severity: 'error',
+      comment: `src/${layer === 'schemas' ? '../schemas' : layer} may import only from: ${allowed.join(', ') || 'nothing of ours'}.`,
+      from: { path: folder(layer) },
+      to: {
+        path: `^(src|schemas)/`,
+        pathNot: [folder(layer), ...allowed.map(folder)],
+      },
+    })),
+    {
+      name: 'main-is-the-top',
+      severity: 'error',
+      comment: 'src/main.ts is the process; nothing imports it.',
+      from: {},
+      to: { path: '^src/main\\.ts$' },
+    },
+    {
+      name: 'main-imports',
+      severity: 'error',
+      comment: 'src/main.ts builds the app (http), reads the config and reports model load errors.',
+      from: { path: '^src/main\\.ts$' },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|models|config)/'] },
+    },
+    {
+      name: 'src-is-not-tests',
+      severity: 'error',
+      comment: 'The product never imports its tests, benchmarks or scripts.',
+      from: { path: '^(src|schemas)/' },
+      to: { path: '^(test|bench|scripts)/' },
+    },
+    {
+      name: 'src-top-level',
+      severity: 'error',
+      comment: 'The top of src/ holds main.ts and the layer folders only.',
+      from: { path: `^src/(?!main\\.ts$|(${ALL.join('|')})/)` },
+      to: {},
+    },
+    {
+      name: 'src-top-level-orphan',
+      severity: 'error',
+      comment: 'The top of src/ holds main.ts and the layer folders only (a file there without imports too).',
+      from: { orphan: true, path: `^src/(?!main\\.ts$|(${ALL.join('|')})/)` },
+      to: {},
+    },
+    {
+      name: 'not-to-unresolvable',
+      severity: 'error',
+      from: {},
+      to: { couldNotResolve: true },
+    },
+    {
+      name: 'no-dev-dependencies-in-production',
+      severity: 'error',
+      comment: 'src/ and schemas/ run in the image, which has production dependencies only.',
+      from: { path: '^(src|schemas)/' },
+      to: { dependencyTypes: ['npm-dev'] },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['import', 'require', 'node', 'default'] },
+    reporterOptions: { text: { highlightFocused: true } },
+  },
+};
