@@ -77,7 +77,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 
 function agree(what: string, a: Float32Array, b: Float32Array): void {
   const d = maxAbsDiff(a, b);
-  if (!(d <= TOLERANCE)) throw new Error(`${what}: max |diff| ${d} > ${TOLERANCE}; refusing to time outputs that disagree`);
+  if (!(d <= TOLERANCE))
+    throw new Error(`${what}: max |diff| ${d} > ${TOLERANCE}; refusing to time outputs that disagree`);
 }
 
 async function contestants(c: Case): Promise<Contestant[]> {
@@ -110,7 +111,11 @@ async function contestants(c: Case): Promise<Contestant[]> {
   const xTimeMajor = swapLeadingAxes(x, batch, time, features);
   const ortCall = () => session.run({ X: new ort.Tensor('float32', xTimeMajor, [time, batch, features]) });
   const result = await ortCall();
-  agree(`${c.name}: onnxruntime outputs`, swapLeadingAxes(result.Y.data as Float32Array, time, batch, hidden), ours.outputs);
+  agree(
+    `${c.name}: onnxruntime outputs`,
+    swapLeadingAxes(result.Y.data as Float32Array, time, batch, hidden),
+    ours.outputs,
+  );
   agree(`${c.name}: onnxruntime states`, result.Y_h.data as Float32Array, ours.states);
 
   return [
@@ -148,13 +153,35 @@ async function comparison(): Promise<Map<string, Timing[]>> {
         ratio(onnx, ours),
       ];
     });
-  const header = ['case', 'b×t×f→h', 'MFLOP', 'ours', 'tfjs', 'onnxruntime', 'ours GFLOP/s', 'tfjs GFLOP/s', 'ort GFLOP/s', 'tfjs/ours', 'ort/ours'];
+  const header = [
+    'case',
+    'b×t×f→h',
+    'MFLOP',
+    'ours',
+    'tfjs',
+    'onnxruntime',
+    'ours GFLOP/s',
+    'tfjs GFLOP/s',
+    'ort GFLOP/s',
+    'tfjs/ours',
+    'ort/ours',
+  ];
   const rounds = CASES.map((c) => `${c.name} ${results.get(c.name)![0].rounds}`).join(', ');
   console.log(`### Per forward call: median wall time (interleaved rounds: ${rounds})\n`);
-  console.log(table(header, rowsBy((t) => t.wallMs)));
+  console.log(
+    table(
+      header,
+      rowsBy((t) => t.wallMs),
+    ),
+  );
   console.log('\n### The same runs: median CPU time of the process per call\n');
-  console.log(table(header, rowsBy((t) => t.cpuMs)));
-  console.log('\ntfjs/ours and ort/ours: the peer\'s time over ours, so > 1× means we are faster.\n');
+  console.log(
+    table(
+      header,
+      rowsBy((t) => t.cpuMs),
+    ),
+  );
+  console.log("\ntfjs/ours and ort/ours: the peer's time over ours, so > 1× means we are faster.\n");
   return results;
 }
 
@@ -167,7 +194,9 @@ function targets(results: Map<string, Timing[]>): void {
   console.log('### Targets (wall-time medians above)\n');
   console.log(`- engine ≥ 5× tfjs on mid: ${ratio(mTfjs, mOurs)}, ${check(mTfjs / mOurs >= 5)}`);
   console.log(`- engine ≥ 5× tfjs on large: ${ratio(lTfjs, lOurs)}, ${check(lTfjs / lOurs >= 5)}`);
-  console.log(`- ≥ 1/4 of onnxruntime's single-thread GFLOP/s on mid: ${(mOrt / mOurs).toFixed(2)} of it, ${check(mOrt / mOurs >= 0.25)}`);
+  console.log(
+    `- ≥ 1/4 of onnxruntime's single-thread GFLOP/s on mid: ${(mOrt / mOurs).toFixed(2)} of it, ${check(mOrt / mOurs >= 0.25)}`,
+  );
   console.log(`- faster than onnxruntime per call on hello: ${ratio(hOrt, hOurs)}, ${check(hOrt / hOurs > 1)}\n`);
 }
 
@@ -186,19 +215,34 @@ async function scaling(): Promise<void> {
     for (const c of points) {
       const weights = weightsFor(c);
       const x = uniform(c.batch * c.time * c.features, 11, 1);
-      const [t] = await race([{ name: 'ours', run: () => simpleRnnForward(x, [c.batch, c.time, c.features], weights) }], SCALING_BUDGET);
+      const [t] = await race(
+        [{ name: 'ours', run: () => simpleRnnForward(x, [c.batch, c.time, c.features], weights) }],
+        SCALING_BUDGET,
+      );
       const f = flopsOf(c);
       const perFlop = t.cpuMs / f;
       if (first === 0) first = perFlop;
-      rows.push([axis, shapeOf(c), (f / 1e6).toFixed(1), formatMs(t.wallMs), formatMs(t.cpuMs), gflops(f, t.cpuMs), (perFlop / first).toFixed(2)]);
+      rows.push([
+        axis,
+        shapeOf(c),
+        (f / 1e6).toFixed(1),
+        formatMs(t.wallMs),
+        formatMs(t.cpuMs),
+        gflops(f, t.cpuMs),
+        (perFlop / first).toFixed(2),
+      ]);
     }
   }
   console.log('### Scaling of our fast path (b×t×f→h around mid)\n');
-  console.log(table(['axis', 'b×t×f→h', 'MFLOP', 'wall', 'CPU', 'GFLOP/s (CPU)', 'CPU time per FLOP vs first point'], rows));
+  console.log(
+    table(['axis', 'b×t×f→h', 'MFLOP', 'wall', 'CPU', 'GFLOP/s (CPU)', 'CPU time per FLOP vs first point'], rows),
+  );
   console.log('\nA flat last column means time grows linearly in b·t·(f·h + h·h).\n');
 }
 
 await tf.setBackend('cpu');
-console.log(`## Engine (node ${process.version}, tfjs ${tf.version.tfjs} cpu backend, onnxruntime-node ${ort.env.versions.common}, 1 thread)\n`);
+console.log(
+  `## Engine (node ${process.version}, tfjs ${tf.version.tfjs} cpu backend, onnxruntime-node ${ort.env.versions.common}, 1 thread)\n`,
+);
 targets(await comparison());
 await scaling();

@@ -62,7 +62,10 @@ export async function race(contestants: readonly Contestant[], budget: Budget): 
   const cpu: number[][] = contestants.map(() => []);
   const start = performance.now();
   let rounds = 0;
-  while (rounds < budget.maxRounds && (rounds < budget.minRounds || performance.now() - start < budget.seconds * 1000)) {
+  while (
+    rounds < budget.maxRounds &&
+    (rounds < budget.minRounds || performance.now() - start < budget.seconds * 1000)
+  ) {
     for (let c = 0; c < contestants.length; c++) {
       const s = await sample(contestants[c].run, repeats[c]);
       wall[c].push(s.wallMs);
@@ -70,7 +73,13 @@ export async function race(contestants: readonly Contestant[], budget: Budget): 
     }
     rounds++;
   }
-  return contestants.map((c, i) => ({ name: c.name, wallMs: median(wall[i]), cpuMs: median(cpu[i]), rounds, callsPerSample: repeats[i] }));
+  return contestants.map((c, i) => ({
+    name: c.name,
+    wallMs: median(wall[i]),
+    cpuMs: median(cpu[i]),
+    rounds,
+    callsPerSample: repeats[i],
+  }));
 }
 
 /** A fixed-width markdown table. */

@@ -26,7 +26,19 @@ const QUICK = process.argv.includes('--quick');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ONLY_MIXED = process.argv.includes('--mixed');
 const ONLY_HELLO = process.argv.includes('--hello');
-const HELLO = JSON.stringify({ inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 });
+const HELLO = JSON.stringify({
+  inputs: [
+    [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+  ],
+  hiddenSize: 2,
+  seed: 42,
+});
 const LARGE = JSON.stringify({
   inputs: { shape: [16, 100, 64], data: Array.from({ length: 16 * 100 * 64 }, (_, i) => Math.sin(i)) },
   hiddenSize: 256,
@@ -88,7 +100,12 @@ interface ServerCpu {
 }
 
 /** A run of `cannon` with the server's CPU time (null without /proc). */
-async function measured(child: Child, url: string, body: string, connections: number): Promise<{ run: Run; cpu: ServerCpu | null }> {
+async function measured(
+  child: Child,
+  url: string,
+  body: string,
+  connections: number,
+): Promise<{ run: Run; cpu: ServerCpu | null }> {
   const before = cpuSeconds(child.pid);
   const run = await cannon(url, body, connections);
   const after = cpuSeconds(child.pid);
@@ -138,7 +155,8 @@ const NODE_FLAGS = serviceNodeFlags();
 async function startServer(script: string, env: Record<string, string>, cpu: number | null = null): Promise<Child> {
   const port = await freePort();
   const args = [...NODE_FLAGS, script];
-  const [command, argv] = cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
+  const [command, argv] =
+    cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
   const child: ChildProcess = spawn(command, argv, {
     env: { ...process.env, HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'warn', SHUTDOWN_DELAY_MS: '0', ...env },
     stdio: ['ignore', 'ignore', 'inherit'],
@@ -147,7 +165,10 @@ async function startServer(script: string, env: Record<string, string>, cpu: num
   const deadline = Date.now() + 60_000;
   for (;;) {
     if (Date.now() > deadline) throw new Error(`${script} did not become ready`);
-    const ready = await fetch(`${base}/readyz`).then((r) => r.ok, () => false);
+    const ready = await fetch(`${base}/readyz`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ready) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
@@ -186,8 +207,14 @@ async function helloVsBare(): Promise<void> {
   const serverCpu = pinned ? 0 : null;
   const app = await startServer(SERVICE, { POOL_THREADS: '0' }, serverCpu);
   const helloUrl = `${app.url}/rnn/forward`;
-  const sample = await (await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: HELLO })).text();
-  const bare = await startServer(fileURLToPath(new URL('bare-server.js', import.meta.url)), { BARE_BODY: sample }, serverCpu);
+  const sample = await (
+    await fetch(helloUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: HELLO })
+  ).text();
+  const bare = await startServer(
+    fileURLToPath(new URL('bare-server.js', import.meta.url)),
+    { BARE_BODY: sample },
+    serverCpu,
+  );
   const bareUrl = `${bare.url}/bare`;
 
   await cannon(helloUrl, HELLO, 10, 2); // warm-up
@@ -198,7 +225,8 @@ async function helloVsBare(): Promise<void> {
   for (let round = 0; round < rounds; round++) {
     // Alternate who goes first, so a drift in the machine's speed does not favour either.
     const first = round % 2 === 0 ? await measured(app, helloUrl, HELLO, 10) : await measured(bare, bareUrl, HELLO, 10);
-    const second = round % 2 === 0 ? await measured(bare, bareUrl, HELLO, 10) : await measured(app, helloUrl, HELLO, 10);
+    const second =
+      round % 2 === 0 ? await measured(bare, bareUrl, HELLO, 10) : await measured(app, helloUrl, HELLO, 10);
     const [o, p] = round % 2 === 0 ? [first, second] : [second, first];
     ours.push(o.run);
     peer.push(p.run);
@@ -216,17 +244,27 @@ async function helloVsBare(): Promise<void> {
   await bare.stop();
   await app.stop();
   // The mixed-load part needs both CPUs (workers): unpin.
-  if (pinned) spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+  if (pinned)
+    spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
   const o = medianRun(ours);
   const p = medianRun(peer);
-  process.stdout.write(`\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}; both servers run with \`npm start\`'s Node options (${NODE_FLAGS.length > 0 ? NODE_FLAGS.map((f) => `\`${f}\``).join(' ') : 'none'}).\n\n`);
-  process.stdout.write(row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU per request', 'server busy']));
+  process.stdout.write(
+    `\n### HTTP hello vs a bare route\n\n10 connections, ${rounds} interleaved rounds of ${SECONDS} s per contestant, response ${sample.length} bytes; medians over rounds; ${pinned ? 'servers pinned to CPU 0, load generator to CPU 1' : 'not pinned'}; both servers run with \`npm start\`'s Node options (${NODE_FLAGS.length > 0 ? NODE_FLAGS.map((f) => `\`${f}\``).join(' ') : 'none'}).\n\n`,
+  );
+  process.stdout.write(
+    row(['route', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors', 'server CPU per request', 'server busy']),
+  );
   process.stdout.write(row(['---', '---', '---', '---', '---', '---', '---', '---']));
-  const perRequest = (side: 'ours' | 'peer') => (cpus.length > 0 ? `${(median(cpus.map((c) => c[side].perRequest)) * 1e6).toFixed(1)} µs` : 'n/a');
+  const perRequest = (side: 'ours' | 'peer') =>
+    cpus.length > 0 ? `${(median(cpus.map((c) => c[side].perRequest)) * 1e6).toFixed(1)} µs` : 'n/a';
   const busy = (side: 'ours' | 'peer') => median(cpus.map((c) => c[side].busy));
   const share = (side: 'ours' | 'peer') => (cpus.length > 0 ? busy(side).toFixed(2) : 'n/a');
-  process.stdout.write(row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors, perRequest('ours'), share('ours')]));
-  process.stdout.write(row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors, perRequest('peer'), share('peer')]));
+  process.stdout.write(
+    row(['`/rnn/forward`', o.rps.toFixed(0), o.p50, o.p99, o.non2xx, o.errors, perRequest('ours'), share('ours')]),
+  );
+  process.stdout.write(
+    row(['bare route', p.rps.toFixed(0), p.p50, p.p99, p.non2xx, p.errors, perRequest('peer'), share('peer')]),
+  );
   const range = (xs: number[]) => {
     const sorted = [...xs].sort((x, y) => x - y);
     return `${sorted[0].toFixed(2)}–${sorted[sorted.length - 1].toFixed(2)}`;
@@ -247,7 +285,7 @@ async function helloVsBare(): Promise<void> {
         (saturated
           ? 'Both servers were busy ≥ 90 % of each round, so the two ratios measure the same thing.\n'
           : `**The servers were not saturated** (median busy: ours ${busy('ours').toFixed(2)}, bare ${busy('peer').toFixed(2)}): ` +
-            'the load generator set the pace, and the requests/s ratio is not the servers\' ratio; the CPU one is.\n'),
+            "the load generator set the pace, and the requests/s ratio is not the servers' ratio; the CPU one is.\n"),
     );
   }
 }
@@ -259,7 +297,10 @@ interface PoolCase {
 
 const POOL_CASES: PoolCase[] = [
   { name: 'no pool (all inline)', env: { POOL_THREADS: '0' } },
-  { name: '1 worker, bodies parsed on the event loop, nice 0', env: { POOL_THREADS: '1', POOL_MIN_BODY_BYTES: '0', POOL_NICE: '0' } },
+  {
+    name: '1 worker, bodies parsed on the event loop, nice 0',
+    env: { POOL_THREADS: '1', POOL_MIN_BODY_BYTES: '0', POOL_NICE: '0' },
+  },
   { name: '1 worker, large bodies parsed on it, nice 10 (default on 2 cores)', env: { POOL_THREADS: '1' } },
   { name: '2 workers (default settings otherwise)', env: { POOL_THREADS: '2' } },
 ];
@@ -271,7 +312,16 @@ async function mixedLoad(): Promise<void> {
       `${(LARGE.length / 1e6).toFixed(1)} MB of JSON each), against hello's unloaded p99 on the same server; ${rounds} rounds of ` +
       `${SECONDS * 2} s each (unloaded, then loaded), medians. MAX_CONCURRENT_FORWARD and event-loop shedding are off, so nothing is refused.\n\n`,
   );
-  process.stdout.write(row(['configuration', 'hello unloaded p99 ms', 'hello loaded req/s', 'hello loaded p99 ms', 'loaded/unloaded p99', 'large req/s']));
+  process.stdout.write(
+    row([
+      'configuration',
+      'hello unloaded p99 ms',
+      'hello loaded req/s',
+      'hello loaded p99 ms',
+      'loaded/unloaded p99',
+      'large req/s',
+    ]),
+  );
   process.stdout.write(row(['---', '---', '---', '---', '---', '---']));
   for (const { name, env } of POOL_CASES) {
     const server = await startServer(SERVICE, { MAX_CONCURRENT_FORWARD: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
@@ -295,7 +345,9 @@ async function mixedLoad(): Promise<void> {
     process.stderr.write(`  ${name}: unloaded p99 ${u.p99} ms, loaded p99 ${l.p99} ms (${factor.toFixed(1)}×)\n`);
     process.stdout.write(row([name, u.p99, l.rps.toFixed(0), l.p99, `**${factor.toFixed(1)}×**`, b.rps.toFixed(1)]));
   }
-  process.stdout.write('\n(target: loaded/unloaded ≤ 3×; autocannon reports whole milliseconds, so an unloaded p99 below 1 ms counts as 1 ms)\n');
+  process.stdout.write(
+    '\n(target: loaded/unloaded ≤ 3×; autocannon reports whole milliseconds, so an unloaded p99 below 1 ms counts as 1 ms)\n',
+  );
 }
 
 buildService();

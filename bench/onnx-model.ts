@@ -63,7 +63,12 @@ function tensor(name: string, dims: number[], data: Float32Array): Uint8Array {
   const raw = new Uint8Array(data.length * 4);
   const view = new DataView(raw.buffer);
   data.forEach((v, i) => view.setFloat32(i * 4, v, true));
-  return concat([...dims.map((d) => intField(1, d)), intField(2, TENSOR_FLOAT), stringField(8, name), bytesField(9, raw)]);
+  return concat([
+    ...dims.map((d) => intField(1, d)),
+    intField(2, TENSOR_FLOAT),
+    stringField(8, name),
+    bytesField(9, raw),
+  ]);
 }
 
 function valueInfo(name: string, dims: number[]): Uint8Array {
@@ -80,12 +85,17 @@ export interface OnnxRnnShape {
 }
 
 /** The serialized ModelProto of one forward tanh RNN layer with these weights and fixed input shape. */
-export function onnxSimpleRnnModel(weights: SimpleRnnWeights, { batch, time, initialState = false }: OnnxRnnShape): Uint8Array {
+export function onnxSimpleRnnModel(
+  weights: SimpleRnnWeights,
+  { batch, time, initialState = false }: OnnxRnnShape,
+): Uint8Array {
   const { inputDim, hiddenSize: h } = weights;
   const b = new Float32Array(2 * h);
   b.set(weights.bias, 0); // Wb = Keras bias, Rb = 0
   const node = concat([
-    ...(initialState ? ['X', 'W', 'R', 'B', '', 'initial_h'] : ['X', 'W', 'R', 'B']).map((name) => stringField(1, name)),
+    ...(initialState ? ['X', 'W', 'R', 'B', '', 'initial_h'] : ['X', 'W', 'R', 'B']).map((name) =>
+      stringField(1, name),
+    ),
     stringField(2, 'Y'),
     stringField(2, 'Y_h'),
     stringField(4, 'RNN'),

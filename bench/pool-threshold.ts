@@ -28,7 +28,10 @@ for (const [batch, time, features, hidden] of [
   [32, 100, 128, 256],
 ]) {
   const request = ForwardRequest.parse({
-    inputs: { shape: [batch, time, features], data: Array.from({ length: batch * time * features }, (_, i) => Math.sin(i)) },
+    inputs: {
+      shape: [batch, time, features],
+      data: Array.from({ length: batch * time * features }, (_, i) => Math.sin(i)),
+    },
     hiddenSize: hidden,
     seed: 1,
   });
@@ -52,10 +55,16 @@ for (const [batch, time, features, hidden] of [
   const i = median(inline);
   const p = median(pooled);
   rows.push({ cost, overhead: p - i, inline: i });
-  process.stdout.write(`${String(cost).padStart(14)} ${i.toFixed(3).padStart(11)} ${p.toFixed(3).padStart(9)} ${(p - i).toFixed(3).padStart(13)} ${(((p - i) / i) * 100).toFixed(0).padStart(11)}%\n`);
+  process.stdout.write(
+    `${String(cost).padStart(14)} ${i.toFixed(3).padStart(11)} ${p.toFixed(3).padStart(9)} ${(p - i).toFixed(3).padStart(13)} ${(((p - i) / i) * 100).toFixed(0).padStart(11)}%\n`,
+  );
 }
 const overhead = median(rows.slice(0, 3).map((r) => r.overhead));
 const perMac = median(rows.slice(-3).map((r) => r.inline / r.cost));
-process.stdout.write(`\nround trip ≈ ${overhead.toFixed(3)} ms; inline ≈ ${(perMac * 1e6).toFixed(3)} ms per million MACs\n`);
-process.stdout.write(`overhead under 10% from ≈ ${Math.round(overhead / 0.1 / perMac).toLocaleString('en')} MACs (POOL_MIN_COMPUTE default: ${defaultConfig.pool.minCompute.toLocaleString('en')})\n`);
+process.stdout.write(
+  `\nround trip ≈ ${overhead.toFixed(3)} ms; inline ≈ ${(perMac * 1e6).toFixed(3)} ms per million MACs\n`,
+);
+process.stdout.write(
+  `overhead under 10% from ≈ ${Math.round(overhead / 0.1 / perMac).toLocaleString('en')} MACs (POOL_MIN_COMPUTE default: ${defaultConfig.pool.minCompute.toLocaleString('en')})\n`,
+);
 await pool.close();

@@ -17,7 +17,8 @@ const SCRIPTS = ['engine', 'pool-threshold', 'http'];
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));
 const unknown = names.filter((n) => !SCRIPTS.includes(n));
-if (unknown.length > 0) throw new Error(`unknown benchmark ${unknown.join(', ')}; expected some of ${SCRIPTS.join(', ')}`);
+if (unknown.length > 0)
+  throw new Error(`unknown benchmark ${unknown.join(', ')}; expected some of ${SCRIPTS.join(', ')}`);
 const options = args.filter((a) => a.startsWith('--'));
 
 let failed = false;

@@ -3,7 +3,8 @@
  *
  * A shortcut past zod for the POST /rnn/forward bodies most callers send: numeric `inputs` (nested or flat)
  * and the single-layer seeded model fields (and for a served model's body, `inputs` and the output options).
- * It either returns exactly what the schema's `parse` returns (defaults filled in) or null, meaning "ask zod": anything else (another field, a wrong type, a value out of
+ * It either returns exactly what the schema's `parse` returns (defaults filled in) or null, meaning "ask zod": anything
+ * else (another field, a wrong type, a value out of
  * range, an unknown key) goes to the schema, which stays the one source of truth and writes every error.
  * It may only ever say null where zod would accept, never accept what zod rejects:
  * test/schemas/forward-shortcut.test.ts holds it to that over generated valid and invalid bodies.
@@ -68,11 +69,20 @@ type CoveredField = (typeof COVERED_FIELDS)[number];
  * of it): it takes the bodies whose every key is one of the schema's fields it covers, `inputs` among them,
  * and fills in the defaults the schema declares (read from the schema: what it makes of `{}`).
  */
-function shortcutFor<T extends object>(schema: { shape: Record<string, unknown>; parse(body: unknown): T }): (body: unknown) => T | null {
+function shortcutFor<T extends object>(schema: {
+  shape: Record<string, unknown>;
+  parse(body: unknown): T;
+}): (body: unknown) => T | null {
   const fields = new Set<string>(COVERED_FIELDS.filter((field) => field in schema.shape));
   const defaults = schema.parse({}) as Record<string, unknown>;
   return (body) => {
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || Object.getPrototypeOf(body) !== Object.prototype) return null;
+    if (
+      typeof body !== 'object' ||
+      body === null ||
+      Array.isArray(body) ||
+      Object.getPrototypeOf(body) !== Object.prototype
+    )
+      return null;
     // Built key by key on a literal, not as { ...defaults }: V8 does not cache the transitions of an object
     // cloned by spread, so each property added to the clone took a slow path (~1.2 µs each, 4 µs a hello
     // body), and the clone's maps made every later read of the request slower too (another ~5 µs).
@@ -119,4 +129,5 @@ function valid(field: CoveredField, value: unknown): boolean {
 export const parseCommonForwardRequest: (body: unknown) => ForwardRequest | null = shortcutFor(ForwardRequest);
 
 /** The same for `ModelForwardRequest` (a served model's body: `inputs` and the output options). */
-export const parseCommonModelForwardRequest: (body: unknown) => ModelForwardRequest | null = shortcutFor(ModelForwardRequest);
+export const parseCommonModelForwardRequest: (body: unknown) => ModelForwardRequest | null =
+  shortcutFor(ModelForwardRequest);

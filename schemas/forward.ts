@@ -20,7 +20,10 @@ export const FlatTensor = z
     shape: z.array(z.number().int().min(0)).describe('The dimensions, outermost first'),
     data: vector.describe('The elements in row-major order; as many as the product of `shape`'),
   })
-  .meta({ id: 'FlatTensor', description: 'A row-major tensor: `shape` and its elements in `data` (Open Inference Protocol style)' });
+  .meta({
+    id: 'FlatTensor',
+    description: 'A row-major tensor: `shape` and its elements in `data` (Open Inference Protocol style)',
+  });
 
 // ---- the model: one layer (shorthand fields) or a stack, optionally bidirectional, seeded or explicit
 
@@ -29,7 +32,9 @@ const activation = z.enum(ACTIVATION_NAMES).describe('Activation, as TF.js defin
 const useBias = z.boolean().describe('Whether the layer has a bias (default true)');
 const goBackwards = z
   .boolean()
-  .describe('Process each sequence last step first; outputs stay in processing order (Keras `go_backwards`, default false)');
+  .describe(
+    'Process each sequence last step first; outputs stay in processing order (Keras `go_backwards`, default false)',
+  );
 const clip = z.number().positive().describe('ONNX `clip`: clamp the pre-activation to [-clip, clip] (default: none)');
 
 export const LayerSpec = z
@@ -105,10 +110,7 @@ export const ModelFields = {
       'Explicit weights as a PyTorch `nn.RNN` state_dict: `weight_ih_l{k}[_reverse]` `[hidden, input]`, ' +
         '`weight_hh_l{k}[_reverse]` `[hidden, hidden]`, `bias_ih_l{k}[_reverse]` and `bias_hh_l{k}[_reverse]` `[hidden]` (summed)',
     ),
-  onnxWeights: z
-    .array(OnnxRnnWeights)
-    .optional()
-    .describe('Explicit weights as ONNX `RNN` inputs, one node per layer'),
+  onnxWeights: z.array(OnnxRnnWeights).optional().describe('Explicit weights as ONNX `RNN` inputs, one node per layer'),
 };
 
 export const ForwardRequest = z
@@ -163,7 +165,9 @@ export const ForwardRequest = z
     outputFormat: z
       .enum(['nested', 'flat'])
       .default('nested')
-      .describe('`nested`: arrays of arrays; `flat`: each tensor as `{shape, data}` (row-major), cheaper for large answers'),
+      .describe(
+        '`nested`: arrays of arrays; `flat`: each tensor as `{shape, data}` (row-major), cheaper for large answers',
+      ),
   })
   .meta({
     id: 'ForwardRequest',
@@ -207,7 +211,9 @@ export const ForwardResponse = z
     states: z
       .union([matrix, z.array(matrix), FlatTensor, z.array(FlatTensor)])
       .optional()
-      .describe('Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and direction'),
+      .describe(
+        'Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and direction',
+      ),
     vocabulary: z.array(z.string()).optional().describe('With `text`: the tokens in one-hot order'),
     shapes: z
       .object({

@@ -30,8 +30,20 @@ export const ModelForwardRequest = ForwardRequest.pick({
   outputFormat: true,
 }).meta({
   id: 'ModelForwardRequest',
-  description: 'A batch of sequences for a served model: the fields of ForwardRequest that are not the model description.',
-  examples: [{ text: ['hello'] }, { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0]]], returnSequences: false }],
+  description:
+    'A batch of sequences for a served model: the fields of ForwardRequest that are not the model description.',
+  examples: [
+    { text: ['hello'] },
+    {
+      inputs: [
+        [
+          [1, 0, 0, 0],
+          [0, 1, 0, 0],
+        ],
+      ],
+      returnSequences: false,
+    },
+  ],
 });
 export type ModelForwardRequest = z.infer<typeof ModelForwardRequest>;
 
@@ -53,10 +65,16 @@ export const ModelVersionMetadata = z
     ready: z.boolean(),
     inputs: z.array(TensorMetadata),
     outputs: z.array(TensorMetadata),
-    vocabulary: z.array(z.string()).nullable().describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
+    vocabulary: z
+      .array(z.string())
+      .nullable()
+      .describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
     model: ModelSummary,
   })
-  .meta({ id: 'ModelVersionMetadata', description: 'A served model version: its inputs and outputs (with shapes) and its layers' });
+  .meta({
+    id: 'ModelVersionMetadata',
+    description: 'A served model version: its inputs and outputs (with shapes) and its layers',
+  });
 
 export const ModelList = z
   .object({
@@ -72,5 +90,7 @@ export const ModelList = z
   .meta({ id: 'ModelList' });
 
 export const ModelParams = z.object({ name: z.string().describe('Model name (a directory of MODELS_DIR)') });
-export const ModelVersionParams = ModelParams.extend({ version: z.string().describe('Model version (a numbered subdirectory)') });
+export const ModelVersionParams = ModelParams.extend({
+  version: z.string().describe('Model version (a numbered subdirectory)'),
+});
 export type ModelVersionMetadata = z.infer<typeof ModelVersionMetadata>;

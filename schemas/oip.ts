@@ -8,13 +8,16 @@ import { z } from 'zod';
 export const OIP_DATATYPE = 'FP32';
 
 /** $parameters: name → string, number or boolean. We define none and ignore any given. */
-const Parameters = z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).describe('Protocol parameters (none defined here; ignored)');
+const Parameters = z
+  .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
+  .describe('Protocol parameters (none defined here; ignored)');
 
 const numbers = z.array(z.number());
 /** Our one input is 3-dimensional: its data is flat, or nested up to 3 levels. */
-const TensorData = z
-  .union([numbers, z.array(numbers), z.array(z.array(numbers))])
-  .meta({ id: 'OipTensorData', description: 'The elements in row-major order: flat, or nested in the natural multi-dimensional form' });
+const TensorData = z.union([numbers, z.array(numbers), z.array(z.array(numbers))]).meta({
+  id: 'OipTensorData',
+  description: 'The elements in row-major order: flat, or nested in the natural multi-dimensional form',
+});
 
 export const OipServerMetadata = z
   .object({ name: z.string(), version: z.string(), extensions: z.array(z.string()) })
@@ -86,9 +89,10 @@ export const OipInferenceResponse = z
   .meta({ id: 'OipInferenceResponse', description: 'Open Inference Protocol $inference_response' });
 export type OipInferenceResponse = z.infer<typeof OipInferenceResponse>;
 
-export const OipError = z
-  .object({ error: z.string().describe('What went wrong') })
-  .meta({ id: 'OipError', description: 'Open Inference Protocol error response ($inference_error_response and the like)' });
+export const OipError = z.object({ error: z.string().describe('What went wrong') }).meta({
+  id: 'OipError',
+  description: 'Open Inference Protocol error response ($inference_error_response and the like)',
+});
 
 /** A documented error of an Open Inference Protocol route: `{"error": ...}` as application/json. */
 export const oipErrorResponse = (description: string) => ({

@@ -17,11 +17,17 @@ export const WeightsResponse = z
     model: ModelSummary,
     keras: z
       .array(KerasCellWeights)
-      .describe('Keras layout, one cell per layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...); send it back as `weights`'),
+      .describe(
+        'Keras layout, one cell per layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...); send it back as `weights`',
+      ),
     pytorch: z
       .record(z.string(), z.union([z.array(z.array(z.number())), z.array(z.number())]))
-      .describe('PyTorch `nn.RNN` state_dict (bias_hh zeros: the whole bias is in bias_ih); send it back as `pytorchWeights`'),
-    onnx: z.array(OnnxRnnWeights).describe('ONNX `RNN` inputs W, R, B, one node per layer; send it back as `onnxWeights`'),
+      .describe(
+        'PyTorch `nn.RNN` state_dict (bias_hh zeros: the whole bias is in bias_ih); send it back as `pytorchWeights`',
+      ),
+    onnx: z
+      .array(OnnxRnnWeights)
+      .describe('ONNX `RNN` inputs W, R, B, one node per layer; send it back as `onnxWeights`'),
     digest: z
       .object({
         algorithm: z.literal('sha256'),

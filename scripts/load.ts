@@ -59,7 +59,19 @@ export interface LoadReport {
   errorLogs: number | null;
 }
 
-const HELLO = { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 };
+const HELLO = {
+  inputs: [
+    [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+  ],
+  hiddenSize: 2,
+  seed: 42,
+};
 
 /** Deterministic data for the large request (mulberry32). */
 function randomData(n: number, seed: number): number[] {
@@ -73,11 +85,19 @@ function randomData(n: number, seed: number): number[] {
 }
 
 const json = { 'content-type': 'application/json' };
-const post = (body: string, headers: Record<string, string> = json) => ({ method: 'POST' as const, path: '/rnn/forward', headers, body });
+const post = (body: string, headers: Record<string, string> = json) => ({
+  method: 'POST' as const,
+  path: '/rnn/forward',
+  headers,
+  body,
+});
 
 /** The request mix: a share of the connections each, and the requests each connection cycles through. */
 const KINDS: Record<string, { share: number; requests: ReturnType<typeof post>[] }> = {
-  small: { share: 0.6, requests: [post(JSON.stringify(HELLO)), post(JSON.stringify({ text: ['hello', 'world'], hiddenSize: 4, seed: 3 }))] },
+  small: {
+    share: 0.6,
+    requests: [post(JSON.stringify(HELLO)), post(JSON.stringify({ text: ['hello', 'world'], hiddenSize: 4, seed: 3 }))],
+  },
   // Bad JSON and invalid UTF-8 answers close the connection (Fastify does, the client may still be sending):
   // those clients reconnect, which shows in this kind's latency.
   invalid: {
@@ -88,11 +108,29 @@ const KINDS: Record<string, { share: number; requests: ReturnType<typeof post>[]
       post(JSON.stringify({ inputs: [[[1]]], hidden_size: 2 })),
       post(JSON.stringify(HELLO), { 'content-type': 'text/plain' }),
       post(JSON.stringify({ inputs: [[[1e39]]], hiddenSize: 2 })),
-      post(JSON.stringify({ inputs: [[[1], [1]]], weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] }, activation: 'linear' })),
+      post(
+        JSON.stringify({
+          inputs: [[[1], [1]]],
+          weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] },
+          activation: 'linear',
+        }),
+      ),
     ],
   },
   // 8·200·(16 + 32)·32 ≈ 2.5M multiply-adds: above the default pool threshold, so it runs on a worker.
-  large: { share: 0.1, requests: [post(JSON.stringify({ inputs: { shape: [8, 200, 16], data: randomData(8 * 200 * 16, 7) }, hiddenSize: 32, seed: 11, outputFormat: 'flat' }))] },
+  large: {
+    share: 0.1,
+    requests: [
+      post(
+        JSON.stringify({
+          inputs: { shape: [8, 200, 16], data: randomData(8 * 200 * 16, 7) },
+          hiddenSize: 32,
+          seed: 11,
+          outputFormat: 'flat',
+        }),
+      ),
+    ],
+  },
 };
 
 /** Only loopback: this tool must never be pointed at someone else's server. */
@@ -119,11 +157,20 @@ async function serverRssMb(base: string): Promise<number> {
   return Number(line[1]) / 2 ** 20;
 }
 
-function runKind(base: string, seconds: number, connections: number, requests: ReturnType<typeof post>[]): Promise<autocannon.Result> {
+function runKind(
+  base: string,
+  seconds: number,
+  connections: number,
+  requests: ReturnType<typeof post>[],
+): Promise<autocannon.Result> {
   return autocannon({ url: base, connections, duration: seconds, timeout: 30, requests });
 }
 
-async function runMix(base: string, seconds: number, connections: number): Promise<Record<string, { connections: number; result: autocannon.Result }>> {
+async function runMix(
+  base: string,
+  seconds: number,
+  connections: number,
+): Promise<Record<string, { connections: number; result: autocannon.Result }>> {
   const names = Object.keys(KINDS);
   const split = names.map((name) => Math.max(1, Math.round(connections * KINDS[name].share)));
   const results = await Promise.all(names.map((name, i) => runKind(base, seconds, split[i], KINDS[name].requests)));
@@ -131,7 +178,8 @@ async function runMix(base: string, seconds: number, connections: number): Promi
 }
 
 function countStatuses(result: autocannon.Result): Record<string, number> {
-  const stats = (result as unknown as { statusCodeStats?: Record<string, { count: number | string }> }).statusCodeStats ?? {};
+  const stats =
+    (result as unknown as { statusCodeStats?: Record<string, { count: number | string }> }).statusCodeStats ?? {};
   return Object.fromEntries(Object.entries(stats).map(([status, { count }]) => [status, Number(count)]));
 }
 
@@ -195,11 +243,14 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
     }
     // A 5xx or socket error during the warm-up counts too.
     for (const { result } of Object.values(warm)) {
-      for (const [status, n] of Object.entries(countStatuses(result))) if (Number(status) >= 500) byStatus[`${status} (warm-up)`] = n;
+      for (const [status, n] of Object.entries(countStatuses(result)))
+        if (Number(status) >= 500) byStatus[`${status} (warm-up)`] = n;
       socketErrors += result.errors;
       timeouts += result.timeouts;
     }
-    const serverErrors = Object.entries(byStatus).filter(([status]) => Number(status.slice(0, 3)) >= 500).reduce((a, [, n]) => a + n, 0);
+    const serverErrors = Object.entries(byStatus)
+      .filter(([status]) => Number(status.slice(0, 3)) >= 500)
+      .reduce((a, [, n]) => a + n, 0);
     // Closed first, so what the server logs while it finishes the requests still running is counted too.
     await close();
     return {
@@ -211,7 +262,12 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       socketErrors,
       timeouts,
       kinds,
-      rss: { afterWarmUpMb: round(before), endMb: round(after), growthMb: round(after - before), growthPercent: round(((after - before) / before) * 100) },
+      rss: {
+        afterWarmUpMb: round(before),
+        endMb: round(after),
+        growthMb: round(after - before),
+        growthPercent: round(((after - before) / before) * 100),
+      },
       heapAfterGc:
         heapBefore === null || heapAfter === null
           ? null
@@ -239,10 +295,14 @@ export function formatReport(report: LoadReport): string {
   ];
   if (report.heapAfterGc) {
     const h = report.heapAfterGc;
-    lines.push(`heap in use after a full GC: after warm-up ${h.afterWarmUpMb} MB, at the end ${h.endMb} MB: ${h.growthMb >= 0 ? '+' : ''}${h.growthMb} MB`);
+    lines.push(
+      `heap in use after a full GC: after warm-up ${h.afterWarmUpMb} MB, at the end ${h.endMb} MB: ${h.growthMb >= 0 ? '+' : ''}${h.growthMb} MB`,
+    );
   }
   if (report.rss) {
-    lines.push(`server RSS after warm-up ${report.rss.afterWarmUpMb} MB, at the end ${report.rss.endMb} MB: ${report.rss.growthMb >= 0 ? '+' : ''}${report.rss.growthMb} MB (${report.rss.growthPercent}%)`);
+    lines.push(
+      `server RSS after warm-up ${report.rss.afterWarmUpMb} MB, at the end ${report.rss.endMb} MB: ${report.rss.growthMb >= 0 ? '+' : ''}${report.rss.growthMb} MB (${report.rss.growthPercent}%)`,
+    );
   }
   return lines.join('\n');
 }

@@ -14,7 +14,8 @@ const target = fileURLToPath(new URL('../openapi.yaml', import.meta.url));
 export async function generateOpenApi(): Promise<string> {
   const app = await buildApp(defaultConfig, { logger: pino({ level: 'silent' }) });
   try {
-    const header = '# Generated from schemas/ by `npm run openapi`; do not edit by hand (`npm run openapi:check` fails when stale).\n';
+    const header =
+      '# Generated from schemas/ by `npm run openapi`; do not edit by hand (`npm run openapi:check` fails when stale).\n';
     const document = new Document(app.swagger(), { aliasDuplicateObjects: false });
     // Arrays of plain values (tensor examples, enums, required lists) read best on one line.
     visit(document, {

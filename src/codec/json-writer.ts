@@ -75,7 +75,8 @@ export class JsonWriter {
       // buffer becomes the scratch buffer when it is done.
       const free = scratch;
       scratch = null;
-      this.buffer = free !== null && free.length >= capacity ? free : Buffer.allocUnsafeSlow(Math.max(capacity, 1 << 12));
+      this.buffer =
+        free !== null && free.length >= capacity ? free : Buffer.allocUnsafeSlow(Math.max(capacity, 1 << 12));
       this.borrowed = true;
     } else {
       this.buffer = Buffer.allocUnsafeSlow(capacity);
@@ -282,7 +283,9 @@ export class JsonWriter {
 
   /** The bytes written, in an array of their own; the writer is done. */
   bytes(): Uint8Array {
-    const bytes = this.borrowed ? new Uint8Array(this.buffer.subarray(0, this.length)) : new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.length);
+    const bytes = this.borrowed
+      ? new Uint8Array(this.buffer.subarray(0, this.length))
+      : new Uint8Array(this.buffer.buffer, this.buffer.byteOffset, this.length);
     this.release();
     return bytes;
   }

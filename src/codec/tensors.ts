@@ -39,7 +39,13 @@ export function outOfFloat32(value: number): string {
  * Stores `values` at `out[offset...]` as float32 and reports each that float32 cannot hold (stored as 0);
  * `path(i)` names value i. The check is on the stored value, so the loop allocates nothing per number.
  */
-export function storeFloat32(values: readonly number[], out: Float32Array, offset: number, path: (i: number) => string, problems: ProblemList): void {
+export function storeFloat32(
+  values: readonly number[],
+  out: Float32Array,
+  offset: number,
+  path: (i: number) => string,
+  problems: ProblemList,
+): void {
   const n = values.length;
   for (let i = 0; i < n; i++) {
     out[offset + i] = values[i];

@@ -49,12 +49,20 @@ const positiveInt = (fallback: number) => z.coerce.number().int().positive().def
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
 /** `true`/`false`/`1`/`0`; `z.coerce.boolean()` would read the string `false` as true. */
 const flag = (fallback: boolean) =>
-  z.enum(['true', 'false', '1', '0']).default(fallback ? 'true' : 'false').transform((v) => v === 'true' || v === '1');
+  z
+    .enum(['true', 'false', '1', '0'])
+    .default(fallback ? 'true' : 'false')
+    .transform((v) => v === 'true' || v === '1');
 /** A comma-separated list; blanks around entries and empty entries are dropped. */
 const list = z
   .string()
   .default('')
-  .transform((v) => v.split(',').map((item) => item.trim()).filter((item) => item !== ''));
+  .transform((v) =>
+    v
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== ''),
+  );
 
 export const ConfigFromEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -192,7 +200,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     host: e.HOST,
     logLevel: e.LOG_LEVEL,
     seededWeightsCache: e.SEEDED_WEIGHTS_CACHE,
-    pool: { threads: e.POOL_THREADS, minCompute: e.POOL_MIN_COMPUTE, maxQueue: e.POOL_MAX_QUEUE, minBodyBytes: e.POOL_MIN_BODY_BYTES, nice: e.POOL_NICE },
+    pool: {
+      threads: e.POOL_THREADS,
+      minCompute: e.POOL_MIN_COMPUTE,
+      maxQueue: e.POOL_MAX_QUEUE,
+      minBodyBytes: e.POOL_MIN_BODY_BYTES,
+      nice: e.POOL_NICE,
+    },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,

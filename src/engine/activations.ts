@@ -96,7 +96,10 @@ export function tanhToFloat32(x: number): number {
   const s = EXP2_INTEGER[(n >> 6) + 32] * EXP2_SIXTY_FOURTHS[n & 63];
   const em1 = s - 1 + s * expm1r;
   const y = em1 / (em1 + 2);
-  if (Math.fround(y * (1 + TANH_RELATIVE_ERROR_BOUND)) !== Math.fround(y * (1 - TANH_RELATIVE_ERROR_BOUND)) || y === 0) {
+  if (
+    Math.fround(y * (1 + TANH_RELATIVE_ERROR_BOUND)) !== Math.fround(y * (1 - TANH_RELATIVE_ERROR_BOUND)) ||
+    y === 0
+  ) {
     return Math.tanh(x);
   }
   return y;

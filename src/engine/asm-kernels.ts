@@ -61,9 +61,10 @@ export interface ProductKernels {
  * registers; a 3 × 4 tile spills, and measured ~23 % slower here), then the columns left over (2 × 1), then
  * an odd last row (1 × 4, 1 × 1). Each accumulator is read from the heap once per tile and written once.
  */
-// biome-ignore lint/correctness/noUnusedFunctionParameters: asm.js fixes the module's parameters (stdlib, foreign, heap)
+// asm.js fixes a module's parameters: (stdlib, foreign, heap).
+// biome-ignore lint/correctness/noUnusedFunctionParameters: see above
 export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayBuffer): ProductKernels {
-  "use asm";
+  'use asm';
 
   var F64 = new stdlib.Float64Array(heap);
   var imul = stdlib.Math.imul;
@@ -75,8 +76,21 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
     aAt = aAt | 0;
     wAt = wAt | 0;
     depth = depth | 0;
-    var s00 = 0.0, s01 = 0.0, s02 = 0.0, s03 = 0.0, s10 = 0.0, s11 = 0.0, s12 = 0.0, s13 = 0.0;
-    var x0 = 0.0, x1 = 0.0, v = 0.0, d = 0, i = 0, wk = 0, aEnd = 0;
+    var s00 = 0.0,
+      s01 = 0.0,
+      s02 = 0.0,
+      s03 = 0.0,
+      s10 = 0.0,
+      s11 = 0.0,
+      s12 = 0.0,
+      s13 = 0.0;
+    var x0 = 0.0,
+      x1 = 0.0,
+      v = 0.0,
+      d = 0,
+      i = 0,
+      wk = 0,
+      aEnd = 0;
     d = (c + n8) | 0;
     s00 = +F64[c >> 3];
     s01 = +F64[(c + 8) >> 3];
@@ -120,7 +134,12 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
     aAt = aAt | 0;
     wAt = wAt | 0;
     depth = depth | 0;
-    var s0 = 0.0, s1 = 0.0, v = 0.0, i = 0, wk = 0, aEnd = 0;
+    var s0 = 0.0,
+      s1 = 0.0,
+      v = 0.0,
+      i = 0,
+      wk = 0,
+      aEnd = 0;
     s0 = +F64[c >> 3];
     s1 = +F64[(c + n8) >> 3];
     aEnd = (aAt + (depth << 4)) | 0;
@@ -139,7 +158,14 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
     aAt = aAt | 0;
     wAt = wAt | 0;
     depth = depth | 0;
-    var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0, x = 0.0, i = 0, wk = 0, aEnd = 0;
+    var s0 = 0.0,
+      s1 = 0.0,
+      s2 = 0.0,
+      s3 = 0.0,
+      x = 0.0,
+      i = 0,
+      wk = 0,
+      aEnd = 0;
     s0 = +F64[c >> 3];
     s1 = +F64[(c + 8) >> 3];
     s2 = +F64[(c + 16) >> 3];
@@ -164,7 +190,10 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
     aAt = aAt | 0;
     wAt = wAt | 0;
     depth = depth | 0;
-    var s = 0.0, i = 0, wk = 0, aEnd = 0;
+    var s = 0.0,
+      i = 0,
+      wk = 0,
+      aEnd = 0;
     s = +F64[c >> 3];
     aEnd = (aAt + (depth << 3)) | 0;
     for (i = aAt, wk = wAt; (i | 0) < (aEnd | 0); i = (i + 8) | 0, wk = (wk + 8) | 0) {
@@ -180,7 +209,12 @@ export function productKernels(stdlib: AsmStdlib, foreign: unknown, heap: ArrayB
     wAt = wAt | 0;
     depth = depth | 0;
     n = n | 0;
-    var q = 0, j = 0, nTiled = 0, n8 = 0, c = 0, a = 0;
+    var q = 0,
+      j = 0,
+      nTiled = 0,
+      n8 = 0,
+      c = 0,
+      a = 0;
     nTiled = (n - (n & 3)) | 0;
     n8 = n << 3;
     for (q = 0; ((q + 2) | 0) <= (count | 0); q = (q + 2) | 0) {
@@ -219,7 +253,10 @@ export interface KernelHeap {
   weights: Float64Array | null;
 }
 
-/** The smallest heap; every heap is a power of two bytes from here (asm.js takes powers of two from 2^12 to 2^24, multiples of 2^24 beyond). */
+/**
+ * The smallest heap; every heap is a power of two bytes from here (asm.js takes powers of two from 2^12 to 2^24,
+ * multiples of 2^24 beyond).
+ */
 const MIN_HEAP_BYTES = 64 * 1024;
 /**
  * A heap is kept (per thread) for the next call when it is at most this size, or at most 4× the packed

@@ -50,7 +50,8 @@ function activate(out: Float32Array, rows: number, layer: DenseWeights): Float32
 /** x [rows, inputDim] → [rows, units]. Row by row, accumulating kernel rows (contiguous in Keras layout). */
 export function denseForward(x: Float32Array, rows: number, layer: DenseWeights): Float32Array {
   const { inputDim, units, kernel, bias } = layer;
-  if (x.length !== rows * inputDim) throw new RangeError(`dense input has ${x.length} values; expected ${rows}·${inputDim}`);
+  if (x.length !== rows * inputDim)
+    throw new RangeError(`dense input has ${x.length} values; expected ${rows}·${inputDim}`);
   const out = new Float32Array(rows * units);
   const acc = new Float64Array(units);
   for (let r = 0; r < rows; r++) {
@@ -81,14 +82,21 @@ export function embeddingLookup(ids: Float32Array, layer: EmbeddingWeights): Flo
   const out = new Float32Array(ids.length * outputDim);
   for (let r = 0; r < ids.length; r++) {
     const id = ids[r];
-    if (!Number.isInteger(id) || id < 0 || id >= inputDim) throw new RangeError(`id ${id} at position ${r} is not an integer in [0, ${inputDim})`);
+    if (!Number.isInteger(id) || id < 0 || id >= inputDim)
+      throw new RangeError(`id ${id} at position ${r} is not an integer in [0, ${inputDim})`);
     out.set(embeddings.subarray(id * outputDim, (id + 1) * outputDim), r * outputDim);
   }
   return out;
 }
 
 /** Keras Masking: [batch, time] with 0 where every feature of a step equals `maskValue`, 1 elsewhere. */
-export function maskFromValue(inputs: Float32Array, batch: number, time: number, features: number, maskValue: number): Uint8Array {
+export function maskFromValue(
+  inputs: Float32Array,
+  batch: number,
+  time: number,
+  features: number,
+  maskValue: number,
+): Uint8Array {
   const mask = new Uint8Array(batch * time);
   for (let s = 0; s < batch * time; s++) {
     for (let f = 0; f < features; f++) {

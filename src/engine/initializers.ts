@@ -173,7 +173,8 @@ export function householderQr(a: Float32Array, m: number, n: number): QrResult {
     // what the Pow kernel calls.
     let sumSq = 0;
     for (let i = 0; i < len; i++) {
-      // biome-ignore lint/style/useExponentiationOperator: written as tfjs-core writes it, so the bits match by construction
+      // Written as tfjs-core writes it, so the bits match by construction.
+      // biome-ignore lint/style/useExponentiationOperator: see above
       sumSq += Math.fround(Math.pow(Math.abs(r[(j + i) * n + j]), 2));
     }
     const normX = Math.fround(Math.sqrt(Math.fround(sumSq)));

@@ -26,6 +26,10 @@ export function addBiases(a: Float32Array, b: Float32Array): Float32Array {
 }
 
 /** The PyTorch state_dict key of a tensor: `weight_ih_l0`, `bias_hh_l1_reverse`, ... */
-export function pytorchKey(kind: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh', layer: number, direction: number): string {
+export function pytorchKey(
+  kind: 'weight_ih' | 'weight_hh' | 'bias_ih' | 'bias_hh',
+  layer: number,
+  direction: number,
+): string {
   return `${kind}_l${layer}${direction === 1 ? '_reverse' : ''}`;
 }

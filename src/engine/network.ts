@@ -99,7 +99,13 @@ function lastStep(data: Float32Array, batch: number, time: number, h: number): F
 }
 
 /** Merges forward and backward outputs of `rows` rows of `h` features each. */
-function merge(mode: Exclude<MergeMode, null>, forward: Float32Array, backward: Float32Array, rows: number, h: number): Float32Array {
+function merge(
+  mode: Exclude<MergeMode, null>,
+  forward: Float32Array,
+  backward: Float32Array,
+  rows: number,
+  h: number,
+): Float32Array {
   if (mode === 'concat') {
     const out = float32Array(rows * 2 * h);
     for (let r = 0; r < rows; r++) {
@@ -127,7 +133,8 @@ export function runNetwork(
   const [batch, time] = shape;
   const directions = directionsOf(spec);
   const returnSequences = options.returnSequences ?? true;
-  if (weights.length !== spec.layers.length) throw new RangeError(`weights for ${weights.length} layers; expected ${spec.layers.length}`);
+  if (weights.length !== spec.layers.length)
+    throw new RangeError(`weights for ${weights.length} layers; expected ${spec.layers.length}`);
   const states: Float32Array[] = [];
   let x = inputs;
   let inputDim = shape[2];
@@ -137,7 +144,8 @@ export function runNetwork(
     const last = k === spec.layers.length - 1;
     const h = layer.hiddenSize;
     const runs = weights[k].map((layerWeights, d) => {
-      if (layerWeights.hiddenSize !== h) throw new RangeError(`layer ${k} weights have ${layerWeights.hiddenSize} units; expected ${h}`);
+      if (layerWeights.hiddenSize !== h)
+        throw new RangeError(`layer ${k} weights have ${layerWeights.hiddenSize} units; expected ${h}`);
       const run = simpleRnnForward(x, [batch, time, inputDim], layerWeights, {
         activation: layer.activation,
         clip: layer.clip,
@@ -149,7 +157,8 @@ export function runNetwork(
       states.push(run.states);
       return run.outputs;
     });
-    if (runs.length !== directions) throw new RangeError(`layer ${k} has weights for ${runs.length} directions; expected ${directions}`);
+    if (runs.length !== directions)
+      throw new RangeError(`layer ${k} has weights for ${runs.length} directions; expected ${directions}`);
 
     if (!last || returnSequences) {
       // Full sequences in input order (the backward run flipped back) feed the next layer or the client.

@@ -31,7 +31,8 @@ export function seededNetworkWeights(seed: number, spec: NetworkSpec, inputDim: 
   let layerInput = inputDim;
   spec.layers.forEach((layer, k) => {
     const directions: SimpleRnnWeights[] = [];
-    for (let d = 0; d < directionsOf(spec); d++) directions.push(seededWeights(kernelSeed(seed, k, d), layerInput, layer.hiddenSize));
+    for (let d = 0; d < directionsOf(spec); d++)
+      directions.push(seededWeights(kernelSeed(seed, k, d), layerInput, layer.hiddenSize));
     weights.push(directions);
     layerInput = outputFeatures(spec, k);
   });

@@ -95,7 +95,10 @@ function sizeIs(name: string, actual: number, expected: number): void {
  * conversion is exact). Cached per kernel matrix: weights are treated as immutable once used. Small panels
  * are views into the slab (arrays.ts), so a cached small matrix keeps its 256 KiB slab alive while it lives.
  */
-const packedWeights = new WeakMap<Float32Array, { readonly recurrentKernel: Float32Array; readonly packed: Float64Array }>();
+const packedWeights = new WeakMap<
+  Float32Array,
+  { readonly recurrentKernel: Float32Array; readonly packed: Float64Array }
+>();
 
 export function packStackedPanels(
   kernel: Float32Array,
@@ -105,7 +108,11 @@ export function packStackedPanels(
 ): Float64Array {
   const depth = inputDim + hiddenSize;
   const cached = packedWeights.get(kernel);
-  if (cached !== undefined && cached.recurrentKernel === recurrentKernel && cached.packed.length === depth * hiddenSize) {
+  if (
+    cached !== undefined &&
+    cached.recurrentKernel === recurrentKernel &&
+    cached.packed.length === depth * hiddenSize
+  ) {
     return cached.packed;
   }
   const packed = float64Array(depth * hiddenSize);
@@ -125,7 +132,15 @@ export function packStackedPanels(
 }
 
 /** Appends columns j … j+width-1 of the [rows, n] matrix w, row by row, to packed from o; returns the new end. */
-function appendPanel(packed: Float64Array, o: number, w: Float32Array, rows: number, n: number, j: number, width: number): number {
+function appendPanel(
+  packed: Float64Array,
+  o: number,
+  w: Float32Array,
+  rows: number,
+  n: number,
+  j: number,
+  width: number,
+): number {
   for (let k = 0, wk = j; k < rows; k++, wk += n) for (let c = 0; c < width; c++) packed[o++] = w[wk + c];
   return o;
 }
@@ -161,7 +176,10 @@ export function simpleRnnForward(
   const depth = inputDim + hiddenSize;
   const accAt = depth * hiddenSize;
   const aAt = accAt + batch * hiddenSize;
-  const { f64, kernels } = kernelHeap((aAt + batch * depth) * 8, packStackedPanels(kernel, recurrentKernel, inputDim, hiddenSize));
+  const { f64, kernels } = kernelHeap(
+    (aAt + batch * depth) * 8,
+    packStackedPanels(kernel, recurrentKernel, inputDim, hiddenSize),
+  );
 
   // state [batch, hiddenSize]: h_{t-1} of every sequence, float32 as Keras carries it; in the end the final
   // states. active: the batch rows valid at this step.
@@ -174,7 +192,8 @@ export function simpleRnnForward(
     let count = 0;
     for (let b = 0; b < batch; b++) {
       if (mask !== null && mask[b * time + step] === 0) {
-        if (!zeroOutputForMask) outputs.set(state.subarray(b * hiddenSize, (b + 1) * hiddenSize), (b * time + p) * hiddenSize);
+        if (!zeroOutputForMask)
+          outputs.set(state.subarray(b * hiddenSize, (b + 1) * hiddenSize), (b * time + p) * hiddenSize);
         continue;
       }
       active[count++] = b;
@@ -214,9 +233,12 @@ function packStep(
   const depth = inputDim + hiddenSize;
   let q = 0;
   for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
-    const b0 = rows[q], b1 = rows[q + 1];
-    const x0 = (b0 * time + step) * inputDim, x1 = (b1 * time + step) * inputDim;
-    const h0 = b0 * hiddenSize, h1 = b1 * hiddenSize;
+    const b0 = rows[q],
+      b1 = rows[q + 1];
+    const x0 = (b0 * time + step) * inputDim,
+      x1 = (b1 * time + step) * inputDim;
+    const h0 = b0 * hiddenSize,
+      h1 = b1 * hiddenSize;
     let o = aAt + q * depth;
     for (let k = 0; k < inputDim; k++, o += ROW_BLOCK) {
       f64[o] = inputs[x0 + k];
@@ -229,7 +251,8 @@ function packStep(
   }
   if (q < count) {
     const b0 = rows[q];
-    const x0 = (b0 * time + step) * inputDim, h0 = b0 * hiddenSize;
+    const x0 = (b0 * time + step) * inputDim,
+      h0 = b0 * hiddenSize;
     let o = aAt + q * depth;
     for (let k = 0; k < inputDim; k++) f64[o++] = inputs[x0 + k];
     for (let k = 0; k < hiddenSize; k++) f64[o++] = state[h0 + k];

@@ -63,8 +63,16 @@ export function invalidAt(path: string, message: string): never {
 }
 
 /** A configured limit exceeded: names the value at `path`, what it measures, the limit and its variable. */
-export function limitExceeded(path: string, what: string, value: number, limit: number, variable: string): ProblemError {
-  return ProblemError.at('limit-exceeded', [{ path, message: `${what} is ${value}; the limit is ${limit} (${variable})` }]);
+export function limitExceeded(
+  path: string,
+  what: string,
+  value: number,
+  limit: number,
+  variable: string,
+): ProblemError {
+  return ProblemError.at('limit-exceeded', [
+    { path, message: `${what} is ${value}; the limit is ${limit} (${variable})` },
+  ]);
 }
 
 export function problemBody(error: ProblemError, instance: string, requestId: string): Problem {
@@ -104,7 +112,11 @@ export function jsonPath(segments: readonly PropertyKey[]): string {
 export function clientErrorResponse(code: string | undefined): string {
   const [status, title, detail] =
     code === 'ERR_HTTP_REQUEST_TIMEOUT'
-      ? [408, 'Request timeout', 'the request did not arrive completely within the request timeout (REQUEST_TIMEOUT_MS)']
+      ? [
+          408,
+          'Request timeout',
+          'the request did not arrive completely within the request timeout (REQUEST_TIMEOUT_MS)',
+        ]
       : code === 'HPE_HEADER_OVERFLOW'
         ? [431, 'Request header fields too large', 'the request headers exceed the server limit (16 KiB)']
         : [400, 'Bad request', 'the request is not valid HTTP'];

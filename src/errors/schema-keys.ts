@@ -10,7 +10,8 @@ function unwrap(schema: AnyZod): AnyZod {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: AnyZod };
-    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable') && def.innerType) current = def.innerType;
+    if ((def.type === 'optional' || def.type === 'default' || def.type === 'nullable') && def.innerType)
+      current = def.innerType;
     else return current;
   }
 }
@@ -21,7 +22,8 @@ function objectAt(schema: unknown, path: readonly (string | number)[]): Record<s
   for (const segment of path) {
     const def = current._zod.def as { type: string; shape?: Record<string, AnyZod>; element?: AnyZod };
     if (typeof segment === 'number' && def.type === 'array' && def.element) current = unwrap(def.element);
-    else if (typeof segment === 'string' && def.type === 'object' && def.shape?.[segment]) current = unwrap(def.shape[segment]);
+    else if (typeof segment === 'string' && def.type === 'object' && def.shape?.[segment])
+      current = unwrap(def.shape[segment]);
     else return null;
   }
   const def = current._zod.def as { type: string; shape?: Record<string, AnyZod> };

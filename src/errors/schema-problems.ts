@@ -42,7 +42,9 @@ function expandIssue(issue: ZodIssueLike, base: PropertyKey[]): ZodIssueLike[] {
   if (issue.code !== 'invalid_union' || !issue.errors) return [{ ...issue, path }];
   const meant = issue.errors.filter((branch) => !branch.some((i) => i.path.length === 0 && i.code === 'invalid_type'));
   if (meant.length > 0) return meant[0].flatMap((inner) => expandIssue(inner, path));
-  const expected = [...new Set(issue.errors.flatMap((branch) => branch.map((i) => i.expected).filter((e) => e !== undefined)))];
+  const expected = [
+    ...new Set(issue.errors.flatMap((branch) => branch.map((i) => i.expected).filter((e) => e !== undefined))),
+  ];
   return [{ ...issue, path, message: `Invalid input: expected ${expected.join(' or ')}` }];
 }
 
@@ -50,7 +52,12 @@ function expandIssue(issue: ZodIssueLike, base: PropertyKey[]): ZodIssueLike[] {
 export function schemaProblems(bodySchema: unknown, entries: readonly ValidationEntry[]): ProblemDetail[] {
   const issues = entries.slice(0, 20).flatMap((entry) =>
     expandIssue(
-      { code: entry.keyword, path: [], message: entry.message ?? entry.keyword, ...(entry.params as object) } as ZodIssueLike,
+      {
+        code: entry.keyword,
+        path: [],
+        message: entry.message ?? entry.keyword,
+        ...(entry.params as object),
+      } as ZodIssueLike,
       segmentsOf(entry.instancePath),
     ),
   );
@@ -76,6 +83,13 @@ export function schemaProblems(bodySchema: unknown, entries: readonly Validation
 }
 
 /** zod issues → the entries the zod type provider would have made of them (same keyword, path and params). */
-export function validationEntries(issues: readonly { code: string; path: PropertyKey[]; message: string }[]): ValidationEntry[] {
-  return issues.map(({ code, path, message, ...params }) => ({ keyword: code, instancePath: `/${path.join('/')}`, message, params }));
+export function validationEntries(
+  issues: readonly { code: string; path: PropertyKey[]; message: string }[],
+): ValidationEntry[] {
+  return issues.map(({ code, path, message, ...params }) => ({
+    keyword: code,
+    instancePath: `/${path.join('/')}`,
+    message,
+    params,
+  }));
 }

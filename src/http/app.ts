@@ -96,7 +96,10 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       tags: [
         { name: 'rnn', description: 'Recurrent network inference' },
         { name: 'models', description: 'Models served from the model repository (MODELS_DIR)' },
-        { name: 'inference protocol', description: 'The Open Inference Protocol (KServe v2) over the model repository; errors are `{"error": ...}`' },
+        {
+          name: 'inference protocol',
+          description: 'The Open Inference Protocol (KServe v2) over the model repository; errors are `{"error": ...}`',
+        },
         { name: 'health', description: 'Liveness and readiness probes (also as Open Inference Protocol aliases)' },
         { name: 'operations', description: 'Metrics for monitoring' },
         { name: 'playground', description: 'A browser page that runs /rnn/forward and draws the results' },
@@ -125,8 +128,12 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
 
-  for (const skipped of repository.skipped) app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
-  const runner = createForwardRunner({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') }, cache);
+  for (const skipped of repository.skipped)
+    app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
+  const runner = createForwardRunner(
+    { ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') },
+    cache,
+  );
   app.addHook('onClose', () => runner.close());
   new Gauge({
     name: 'rnn_pool_queue_depth',
@@ -136,8 +143,17 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(runner.queueSize);
     },
   });
-  const endOfTurn = new EndOfTurnAnswers({ onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers), log: app.log });
-  await app.register(forwardRoute, { limits: config.limits, cache, runner, endOfTurn, minBodyBytes: config.pool.minBodyBytes });
+  const endOfTurn = new EndOfTurnAnswers({
+    onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
+    log: app.log,
+  });
+  await app.register(forwardRoute, {
+    limits: config.limits,
+    cache,
+    runner,
+    endOfTurn,
+    minBodyBytes: config.pool.minBodyBytes,
+  });
   await app.register(weightsRoute, { limits: config.limits, cache, runner });
   await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn });
   await app.register(oipRoutes, {
@@ -149,7 +165,10 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
-  await app.register(healthRoutes, { retryAfterSeconds: config.overload.retryAfterSeconds, skippedModels: repository.skipped });
+  await app.register(healthRoutes, {
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    skippedModels: repository.skipped,
+  });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);
 

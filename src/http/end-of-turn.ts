@@ -85,7 +85,11 @@ export class EndOfTurnAnswers {
   #deliver(reply: FastifyReply, result: Answer | Thrown): void {
     try {
       if (result instanceof Thrown) reply.send(result.error);
-      else if (result instanceof Promise) result.then((body) => this.#deliver(reply, body), (error) => this.#deliver(reply, new Thrown(asError(error))));
+      else if (result instanceof Promise)
+        result.then(
+          (body) => this.#deliver(reply, body),
+          (error) => this.#deliver(reply, new Thrown(asError(error))),
+        );
       else sendJson(reply, result);
     } catch (error) {
       // Fastify handles a send's own failures; this is a last guard, so that one answer cannot take down the

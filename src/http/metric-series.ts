@@ -17,7 +17,10 @@ export type Labels = Record<string, LabelValue>;
 export class Series {
   count = 0;
   sum = 0;
-  /** `buckets[i]`: observations in (upperBounds[i-1], upperBounds[i]], not cumulative; above the last bound, only in count. */
+  /**
+   * `buckets[i]`: observations in (upperBounds[i-1], upperBounds[i]], not cumulative; above the last bound, only in
+   * count.
+   */
   readonly buckets: number[];
 
   constructor(
@@ -66,7 +69,8 @@ export class SeriesSet {
 
   /** The series of the label set with these values, in `labelNames` order; made on first use. */
   at(...values: LabelValue[]): Series {
-    if (values.length !== this.labelNames.length) throw new TypeError(`expected ${this.labelNames.length} label values, got ${values.length}`);
+    if (values.length !== this.labelNames.length)
+      throw new TypeError(`expected ${this.labelNames.length} label values, got ${values.length}`);
     if (values.length === 0) return this.#all[0];
     let index = this.#index;
     const last = values.length - 1;
@@ -109,7 +113,14 @@ interface MetricValue {
   metricName?: string;
 }
 
-function register(registry: Registry, name: string, help: string, type: 'counter' | 'histogram', set: SeriesSet, values: () => MetricValue[]): void {
+function register(
+  registry: Registry,
+  name: string,
+  help: string,
+  type: 'counter' | 'histogram',
+  set: SeriesSet,
+  values: () => MetricValue[],
+): void {
   const metric = {
     name,
     help,
@@ -126,7 +137,9 @@ function register(registry: Registry, name: string, help: string, type: 'counter
 
 /** A counter whose values are the series' counts. */
 export function registerCounter(registry: Registry, name: string, help: string, set: SeriesSet): void {
-  register(registry, name, help, 'counter', set, () => set.values().map((series) => ({ value: series.count, labels: series.labels })));
+  register(registry, name, help, 'counter', set, () =>
+    set.values().map((series) => ({ value: series.count, labels: series.labels })),
+  );
 }
 
 /** A histogram of the series, as prom-client writes one: cumulative buckets, `le="+Inf"`, then `_sum` and `_count`. */

@@ -14,7 +14,8 @@ function collectRefs(node: Json, into: Set<string>): void {
   if (Array.isArray(node)) node.forEach((item) => collectRefs(item, into));
   else if (node !== null && typeof node === 'object') {
     for (const [key, value] of Object.entries(node)) {
-      if (key === '$ref' && typeof value === 'string' && value.startsWith(REF_PREFIX)) into.add(value.slice(REF_PREFIX.length));
+      if (key === '$ref' && typeof value === 'string' && value.startsWith(REF_PREFIX))
+        into.add(value.slice(REF_PREFIX.length));
       else collectRefs(value, into);
     }
   }
@@ -56,5 +57,9 @@ export const tidyOpenApi: TransformObject = (input) => {
   for (const name of Object.keys(schemas).sort()) {
     if (reachable.has(name)) kept[names.get(name) ?? name] = renameRefs(schemas[name], names);
   }
-  return { ...document, paths: renameRefs(document.paths, names), components: { ...document.components, schemas: kept } } as ReturnType<TransformObject>;
+  return {
+    ...document,
+    paths: renameRefs(document.paths, names),
+    components: { ...document.components, schemas: kept },
+  } as ReturnType<TransformObject>;
 };

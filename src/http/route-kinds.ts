@@ -11,7 +11,9 @@ declare module 'fastify' {
     probe?: boolean;
     /** The Prometheus scrape endpoint. */
     metrics?: boolean;
-    /** An Open Inference Protocol route (/v2, /v2/models/...): errors are `{"error": ...}`, as the protocol requires. */
+    /**
+     * An Open Inference Protocol route (/v2, /v2/models/...): errors are `{"error": ...}`, as the protocol requires.
+     */
     oip?: boolean;
   }
 }

@@ -18,7 +18,10 @@ export interface JsonForwardResult {
   readonly body: JsonBody;
   /** [batch, time, inputDim] of the request, for the metrics. */
   readonly shape: Shape3;
-  /** The forward pass and the writing of its answer (not parsing or validation), as rnn_forward_compute_seconds counts it. */
+  /**
+   * The forward pass and the writing of its answer (not parsing or validation), as rnn_forward_compute_seconds counts
+   * it.
+   */
   readonly computeSeconds: number;
 }
 
@@ -27,7 +30,8 @@ export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: Seeded
   let request = parseCommonForwardRequest(json);
   if (request === null) {
     const parsed = ForwardRequest.safeParse(json);
-    if (!parsed.success) throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+    if (!parsed.success)
+      throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
     request = parsed.data;
   }
   const plan = planForward(request, limits, cache);

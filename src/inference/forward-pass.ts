@@ -5,7 +5,17 @@
  */
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
-import { computeCost, denseForward, directionsOf, embeddingLookup, float32Array, maskFromValue, type NetworkResult, runNetwork, type Shape3 } from '../engine/index.js';
+import {
+  computeCost,
+  denseForward,
+  directionsOf,
+  embeddingLookup,
+  float32Array,
+  maskFromValue,
+  type NetworkResult,
+  runNetwork,
+  type Shape3,
+} from '../engine/index.js';
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { type JsonBody, JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
@@ -50,13 +60,17 @@ function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'tex
   }
   const features = inputs[0][0].length;
   if (features === 0) invalidAt('inputs[0][0]', 'has no features; expected at least 1');
-  if (features > limits.maxFeatures) throw limitExceeded('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
+  if (features > limits.maxFeatures)
+    throw limitExceeded('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
   const problems = new ProblemList();
   for (let b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
     for (let t = 0; t < sequence.length && !problems.full; t++) {
       if (sequence[t].length !== features) {
-        problems.add(`inputs[${b}][${t}]`, `has ${count(sequence[t].length, 'feature')}; expected ${features} (inputs[0][0])`);
+        problems.add(
+          `inputs[${b}][${t}]`,
+          `has ${count(sequence[t].length, 'feature')}; expected ${features} (inputs[0][0])`,
+        );
       }
     }
   }
@@ -74,7 +88,8 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
   const path = (f: number) => `inputs[${b}][${t}][${f}]`;
   for (b = 0; b < batch && !problems.full; b++) {
     const sequence = inputs[b];
-    for (t = 0; t < sequence.length && !problems.full; t++) storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
+    for (t = 0; t < sequence.length && !problems.full; t++)
+      storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
   }
   return out;
 }
@@ -82,28 +97,45 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
 /** The mask from `lengths`, `mask` or a ragged batch (at most one of them), or null when all steps are valid. */
 function readMask(request: ForwardRequest, layout: InputLayout): Uint8Array | null {
   const [batch, time] = layout.shape;
-  if (request.lengths !== undefined && request.mask !== undefined) invalidAt('mask', 'cannot be combined with lengths; send one or the other');
+  if (request.lengths !== undefined && request.mask !== undefined)
+    invalidAt('mask', 'cannot be combined with lengths; send one or the other');
   const given = request.lengths !== undefined ? 'lengths' : request.mask !== undefined ? 'mask' : null;
   if (layout.ragged && given !== null) {
     const b = layout.lengths.findIndex((n) => n !== time);
-    invalidAt(given, `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given}`);
+    invalidAt(
+      given,
+      `cannot be combined with a ragged batch (inputs[${b}] has ${count(layout.lengths[b], 'time step')}, inputs has up to ${time}): pad the sequences yourself, or drop ${given}`,
+    );
   }
   const lengths = request.lengths ?? (layout.ragged ? layout.lengths : null);
   if (lengths !== null) {
-    if (lengths.length !== batch) invalidAt('lengths', `has ${count(lengths.length, 'entry', 'entries')}; expected ${batch} (one per sequence in inputs)`);
+    if (lengths.length !== batch)
+      invalidAt(
+        'lengths',
+        `has ${count(lengths.length, 'entry', 'entries')}; expected ${batch} (one per sequence in inputs)`,
+      );
     const mask = new Uint8Array(batch * time);
     lengths.forEach((length, b) => {
-      if (length > time) invalidAt(`lengths[${b}]`, `is ${length}, longer than the sequence (inputs[${b}] has ${count(time, 'time step')})`);
+      if (length > time)
+        invalidAt(
+          `lengths[${b}]`,
+          `is ${length}, longer than the sequence (inputs[${b}] has ${count(time, 'time step')})`,
+        );
       mask.fill(1, b * time, b * time + length);
     });
     return mask;
   }
   if (request.mask !== undefined) {
     const rows = request.mask;
-    if (rows.length !== batch) invalidAt('mask', `has ${count(rows.length, 'row')}; expected ${batch} (one per sequence in inputs)`);
+    if (rows.length !== batch)
+      invalidAt('mask', `has ${count(rows.length, 'row')}; expected ${batch} (one per sequence in inputs)`);
     const mask = new Uint8Array(batch * time);
     rows.forEach((row, b) => {
-      if (row.length !== time) invalidAt(`mask[${b}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${time} (the time steps of inputs[${b}])`);
+      if (row.length !== time)
+        invalidAt(
+          `mask[${b}]`,
+          `has ${count(row.length, 'entry', 'entries')}; expected ${time} (the time steps of inputs[${b}])`,
+        );
       row.forEach((valid, t) => (mask[b * time + t] = valid ? 1 : 0));
     });
     return mask;
@@ -121,17 +153,29 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   const single = entries === 1;
   // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
   const isList = given.some((row) => row.some((item) => Array.isArray(item)));
-  if (single && isList) invalidAt('initialState', 'is a list of states, but the model has one layer and direction: send [batch, hiddenSize]');
+  if (single && isList)
+    invalidAt(
+      'initialState',
+      'is a list of states, but the model has one layer and direction: send [batch, hiddenSize]',
+    );
   if (!single && !isList) {
-    invalidAt('initialState', `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`);
+    invalidAt(
+      'initialState',
+      `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`,
+    );
   }
   const list = (single ? [given] : given) as number[][][];
-  if (list.length !== entries) invalidAt('initialState', `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`);
+  if (list.length !== entries)
+    invalidAt(
+      'initialState',
+      `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`,
+    );
   const problems = new ProblemList();
   const states = list.map((state, i) => {
     const path = single ? 'initialState' : `initialState[${i}]`;
     const h = spec.layers[Math.floor(i / directions)].hiddenSize;
-    if (state.length !== batch) invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
+    if (state.length !== batch)
+      invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
     return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
   });
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
@@ -144,29 +188,39 @@ type Batch =
 
 /** The numeric batch: `inputs` as sent (nested or flat), or the one-hot encoding of `text`. */
 function batchOf(request: ForwardRequest, limits: Limits): Batch {
-  if (request.inputs !== undefined && request.text !== undefined) invalidAt('text', 'cannot be combined with inputs; send one or the other');
-  if (request.vocabulary !== undefined && request.text === undefined) invalidAt('vocabulary', 'only applies to text; send text, or drop vocabulary');
+  if (request.inputs !== undefined && request.text !== undefined)
+    invalidAt('text', 'cannot be combined with inputs; send one or the other');
+  if (request.vocabulary !== undefined && request.text === undefined)
+    invalidAt('vocabulary', 'only applies to text; send text, or drop vocabulary');
   if (request.inputs !== undefined) {
     return Array.isArray(request.inputs)
       ? { kind: 'nested', inputs: request.inputs, vocabulary: null }
       : { kind: 'flat', shape: request.inputs.shape, data: request.inputs.data };
   }
   if (request.text === undefined) invalidAt('inputs', 'is required (or text)');
-  if (request.text.length > limits.maxBatch) throw limitExceeded('text', 'the batch size', request.text.length, limits.maxBatch, 'MAX_BATCH');
+  if (request.text.length > limits.maxBatch)
+    throw limitExceeded('text', 'the batch size', request.text.length, limits.maxBatch, 'MAX_BATCH');
   return { kind: 'nested', ...oneHotTexts(request.text, request.vocabulary, limits) };
 }
 
 /** A flat `{shape, data}` batch: three non-zero dimensions within the limits, and as many elements. */
 function flatLayout(shape: number[], data: number[], limits: Limits): InputLayout {
-  if (shape.length !== 3) invalidAt('inputs.shape', `has ${count(shape.length, 'dimension')}; expected 3 ([batch, time, inputDim])`);
+  if (shape.length !== 3)
+    invalidAt('inputs.shape', `has ${count(shape.length, 'dimension')}; expected 3 ([batch, time, inputDim])`);
   const [batch, time, features] = shape;
   const names = ['batch', 'time', 'inputDim'];
   shape.forEach((n, i) => n === 0 && invalidAt(`inputs.shape[${i}]`, `is 0; ${names[i]} must be at least 1`));
-  if (batch > limits.maxBatch) throw limitExceeded('inputs.shape[0]', 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
-  if (time > limits.maxTimeSteps) throw limitExceeded('inputs.shape[1]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
-  if (features > limits.maxFeatures) throw limitExceeded('inputs.shape[2]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
+  if (batch > limits.maxBatch)
+    throw limitExceeded('inputs.shape[0]', 'the batch size', batch, limits.maxBatch, 'MAX_BATCH');
+  if (time > limits.maxTimeSteps)
+    throw limitExceeded('inputs.shape[1]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
+  if (features > limits.maxFeatures)
+    throw limitExceeded('inputs.shape[2]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
   if (data.length !== batch * time * features) {
-    invalidAt('inputs.data', `has ${count(data.length, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`);
+    invalidAt(
+      'inputs.data',
+      `has ${count(data.length, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`,
+    );
   }
   return { shape: [batch, time, features], lengths: new Array<number>(batch).fill(time), ragged: false };
 }
@@ -181,7 +235,12 @@ function readFlat(data: number[], problems: ProblemList): Float32Array {
  * Checks and converts a request into a plan. `served`: a model resolved once, in advance (a model of the
  * repository); the request's model description fields are then not read, and the inputs must have its inputDim.
  */
-export function planForward(request: ForwardRequest, limits: Limits, cache: SeededWeightsCache, served?: ResolvedModel): ForwardPlan {
+export function planForward(
+  request: ForwardRequest,
+  limits: Limits,
+  cache: SeededWeightsCache,
+  served?: ResolvedModel,
+): ForwardPlan {
   const batch = batchOf(request, limits);
   const layout =
     batch.kind === 'flat'
@@ -189,7 +248,12 @@ export function planForward(request: ForwardRequest, limits: Limits, cache: Seed
       : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
   const { shape } = layout;
   if (served !== undefined && shape[2] !== served.inputDim) {
-    const [path, what] = batch.kind === 'flat' ? ['inputs.shape[2]', `is ${shape[2]}`] : batch.vocabulary === null ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`] : ['vocabulary', `has ${count(shape[2], 'token')}`];
+    const [path, what] =
+      batch.kind === 'flat'
+        ? ['inputs.shape[2]', `is ${shape[2]}`]
+        : batch.vocabulary === null
+          ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`]
+          : ['vocabulary', `has ${count(shape[2], 'token')}`];
     invalidAt(path, `${what}; the model takes ${served.inputDim} (inputDim)`);
   }
   const model = served ?? resolveModel(request, shape[2], limits, cache);
@@ -232,7 +296,10 @@ function embedded(plan: ForwardPlan): { inputs: Float32Array; shape: Shape3; mas
   const ids = plan.inputs;
   for (let i = 0; i < ids.length; i++) {
     if (!Number.isInteger(ids[i]) || ids[i] < 0 || ids[i] >= embedding.inputDim) {
-      invalidAt(`inputs[${Math.floor(i / time)}][${i % time}][0]`, `is ${ids[i]}; expected an id, an integer in [0, ${embedding.inputDim}) (the Embedding's input_dim)`);
+      invalidAt(
+        `inputs[${Math.floor(i / time)}][${i % time}][0]`,
+        `is ${ids[i]}; expected an id, an integer in [0, ${embedding.inputDim}) (the Embedding's input_dim)`,
+      );
     }
   }
   let mask = plan.mask;
@@ -306,7 +373,9 @@ function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
   if (allFinite(result.outputs) && result.states.every(allFinite)) return;
   const nonFinite =
     firstNonFinite(result.outputs, result.outputShape, 'outputs') ??
-    result.states.map((s, i) => firstNonFinite(s, stateShape(plan, i), result.states.length === 1 ? 'states' : `states[${i}]`)).find((x) => x !== null) ??
+    result.states
+      .map((s, i) => firstNonFinite(s, stateShape(plan, i), result.states.length === 1 ? 'states' : `states[${i}]`))
+      .find((x) => x !== null) ??
     null;
   if (nonFinite !== null) {
     throw ProblemError.at('non-finite-result', [
@@ -318,7 +387,12 @@ function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
   }
 }
 
-function writeTensor(writer: JsonWriter, format: ForwardPlan['outputFormat'], data: Float32Array, shape: readonly number[]): void {
+function writeTensor(
+  writer: JsonWriter,
+  format: ForwardPlan['outputFormat'],
+  data: Float32Array,
+  shape: readonly number[],
+): void {
   if (format === 'flat') writer.flat(data, shape);
   else writer.nested(data, shape);
 }

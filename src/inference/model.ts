@@ -76,7 +76,10 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     const base = Array.isArray(model.weights) ? (i: number) => `weights[${i}]` : () => 'weights';
     if (list.length === 0) invalidAt('weights', 'is empty; expected one cell per layer and direction');
     if (list.length % directions !== 0) {
-      invalidAt('weights', `has ${count(list.length, 'cell')}; a bidirectional model needs 2 per layer (forward, backward)`);
+      invalidAt(
+        'weights',
+        `has ${count(list.length, 'cell')}; a bidirectional model needs 2 per layer (forward, backward)`,
+      );
     }
     const cells = list.map((cell, i): RawCell => {
       const p = base(i);
@@ -99,8 +102,13 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     let layerCount = 0;
     for (const key of Object.keys(dict)) {
       const m = KEY.exec(key);
-      if (m === null) invalidAt(`pytorchWeights.${key}`, 'is not an nn.RNN parameter (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with _reverse for the backward direction)');
-      if (m[3] !== undefined && directions === 1) invalidAt(`pytorchWeights.${key}`, 'is a backward-direction parameter but the model is not bidirectional');
+      if (m === null)
+        invalidAt(
+          `pytorchWeights.${key}`,
+          'is not an nn.RNN parameter (weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with _reverse for the backward direction)',
+        );
+      if (m[3] !== undefined && directions === 1)
+        invalidAt(`pytorchWeights.${key}`, 'is a backward-direction parameter but the model is not bidirectional');
       layerCount = Math.max(layerCount, Number(m[2]) + 1);
     }
     if (layerCount === 0) invalidAt('pytorchWeights', 'has no parameters; expected weight_ih_l0, weight_hh_l0, ...');
@@ -125,11 +133,18 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
         const biasIh = vectorAt('bias_ih');
         const biasHh = vectorAt('bias_hh');
         if ((biasIh === null) !== (biasHh === null)) {
-          invalidAt(path(biasIh === null ? 'bias_ih' : 'bias_hh'), `is missing; nn.RNN has both biases or neither (${key(biasIh === null ? 'bias_hh' : 'bias_ih')} is present)`);
+          invalidAt(
+            path(biasIh === null ? 'bias_ih' : 'bias_hh'),
+            `is missing; nn.RNN has both biases or neither (${key(biasIh === null ? 'bias_hh' : 'bias_ih')} is present)`,
+          );
         }
         let bias: Float32Array | null = null;
         if (biasIh !== null && biasHh !== null) {
-          if (biasIh.length !== biasHh.length) invalidAt(path('bias_hh'), `has ${count(biasHh.length, 'entry', 'entries')}; expected ${biasIh.length} (${key('bias_ih')})`);
+          if (biasIh.length !== biasHh.length)
+            invalidAt(
+              path('bias_hh'),
+              `has ${count(biasHh.length, 'entry', 'entries')}; expected ${biasIh.length} (${key('bias_ih')})`,
+            );
           bias = addBiases(biasIh, biasHh);
         }
         directionCells.push({
@@ -148,9 +163,16 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     if (model.onnxWeights.length === 0) invalidAt('onnxWeights', 'is empty; expected one RNN node per layer');
     return model.onnxWeights.map((node, k) => {
       const p = `onnxWeights[${k}]`;
-      for (const [name, tensor] of [['W', node.W], ['R', node.R], ['B', node.B]] as const) {
+      for (const [name, tensor] of [
+        ['W', node.W],
+        ['R', node.R],
+        ['B', node.B],
+      ] as const) {
         if (tensor !== undefined && tensor.length !== directions) {
-          invalidAt(`${p}.${name}`, `has ${tensor.length} directions; expected ${directions} (${directions === 2 ? 'bidirectional' : 'forward'})`);
+          invalidAt(
+            `${p}.${name}`,
+            `has ${tensor.length} directions; expected ${directions} (${directions === 2 ? 'bidirectional' : 'forward'})`,
+          );
         }
       }
       return Array.from({ length: directions }, (_, d): RawCell => {
@@ -161,7 +183,11 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
         if (node.B !== undefined) {
           const both = readVector(node.B[d], paths.bias, problems);
           const h = recurrentKernel.rows;
-          if (both.length !== 2 * h) invalidAt(paths.bias, `has ${count(both.length, 'entry', 'entries')}; expected ${2 * h} (2·hiddenSize: Wb then Rb)`);
+          if (both.length !== 2 * h)
+            invalidAt(
+              paths.bias,
+              `has ${count(both.length, 'entry', 'entries')}; expected ${2 * h} (2·hiddenSize: Wb then Rb)`,
+            );
           bias = addBiases(both.subarray(0, h), both.subarray(h));
         }
         return { paths, kernel, recurrentKernel, bias, biasMayBeAbsent: true };
@@ -183,14 +209,21 @@ function checkExclusive(model: ModelDescription): void {
   }
   if (model.layers !== undefined) {
     for (const key of SHORTHAND) {
-      if (model[key] !== undefined) invalidAt(key, `cannot be combined with layers; set it on each layer (layers[k].${key})`);
+      if (model[key] !== undefined)
+        invalidAt(key, `cannot be combined with layers; set it on each layer (layers[k].${key})`);
     }
   }
 }
 
 function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: Limits): LayerSpec[] {
   const fromWeights = cells?.map((layer) => layer[0].recurrentKernel.rows);
-  let described: { hiddenSize?: number; activation?: LayerSpec['activation']; useBias?: boolean; goBackwards?: boolean; clip?: number }[];
+  let described: {
+    hiddenSize?: number;
+    activation?: LayerSpec['activation'];
+    useBias?: boolean;
+    goBackwards?: boolean;
+    clip?: number;
+  }[];
   let hiddenPath: (k: number) => string;
   if (model.layers !== undefined) {
     if (model.layers.length === 0) invalidAt('layers', 'is empty; expected at least 1 layer');
@@ -204,20 +237,30 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     described = fromWeights === undefined ? [model] : fromWeights.map(() => model);
     hiddenPath = () => 'hiddenSize';
   }
-  if (described.length > limits.maxLayers) throw limitExceeded('layers', 'the number of layers', described.length, limits.maxLayers, 'MAX_LAYERS');
+  if (described.length > limits.maxLayers)
+    throw limitExceeded('layers', 'the number of layers', described.length, limits.maxLayers, 'MAX_LAYERS');
 
   const specs: LayerSpec[] = [];
   for (let k = 0; k < described.length; k++) {
     const layer = described[k];
     const weightsHidden = fromWeights?.[k];
     if (layer.hiddenSize !== undefined && weightsHidden !== undefined && layer.hiddenSize !== weightsHidden) {
-      invalidAt(hiddenPath(k), `is ${layer.hiddenSize} but the weights of layer ${k} have ${weightsHidden} units; they must agree`);
+      invalidAt(
+        hiddenPath(k),
+        `is ${layer.hiddenSize} but the weights of layer ${k} have ${weightsHidden} units; they must agree`,
+      );
     }
     const size = layer.hiddenSize ?? weightsHidden;
     if (size === undefined) invalidAt(hiddenPath(k), 'is required unless weights are given');
     if (size === 0) invalidAt(cells![k][0].paths.recurrentKernel, 'is empty; expected [hiddenSize, hiddenSize]');
     if (size > limits.maxHiddenSize) {
-      throw limitExceeded(weightsHidden === undefined ? hiddenPath(k) : cells![k][0].paths.recurrentKernel, 'the hidden size', size, limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
+      throw limitExceeded(
+        weightsHidden === undefined ? hiddenPath(k) : cells![k][0].paths.recurrentKernel,
+        'the hidden size',
+        size,
+        limits.maxHiddenSize,
+        'MAX_HIDDEN_SIZE',
+      );
     }
     specs.push({
       hiddenSize: size,
@@ -239,15 +282,34 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
     const expectedInput = k === 0 ? `inputDim, the features of inputs` : `the output features of layer ${k - 1}`;
     const result = layer.map((cell): SimpleRnnWeights => {
       const { kernel, recurrentKernel, bias, paths, biasMayBeAbsent } = cell;
-      if (kernel.rows !== layerInput) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`);
-      else if (kernel.cols !== h) problems.add(paths.kernel, `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`);
+      if (kernel.rows !== layerInput)
+        problems.add(
+          paths.kernel,
+          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`,
+        );
+      else if (kernel.cols !== h)
+        problems.add(
+          paths.kernel,
+          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`,
+        );
       if (recurrentKernel.cols !== h || recurrentKernel.rows !== h) {
-        problems.add(paths.recurrentKernel, `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`);
+        problems.add(
+          paths.recurrentKernel,
+          `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`,
+        );
       }
-      if (bias === null && useBias && !biasMayBeAbsent) problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+      if (bias === null && useBias && !biasMayBeAbsent)
+        problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
       if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
-      if (bias !== null && bias.length !== h) problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
-      return { inputDim: layerInput, hiddenSize: h, kernel: kernel.data, recurrentKernel: recurrentKernel.data, bias: bias ?? new Float32Array(h) };
+      if (bias !== null && bias.length !== h)
+        problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
+      return {
+        inputDim: layerInput,
+        hiddenSize: h,
+        kernel: kernel.data,
+        recurrentKernel: recurrentKernel.data,
+        bias: bias ?? new Float32Array(h),
+      };
     });
     layerInput = outputFeatures(spec, k);
     return result;
@@ -286,7 +348,10 @@ class SeededModel implements ResolvedModel {
     return this.#cache.hasKey(this.#key) ? 0 : this.#cost;
   }
 
-  /** From the cache, built if it does not hold them (read it once per use: with SEEDED_WEIGHTS_CACHE=0 every read builds). */
+  /**
+   * From the cache, built if it does not hold them (read it once per use: with SEEDED_WEIGHTS_CACHE=0 every read
+   * builds).
+   */
   get weights(): NetworkWeights {
     return this.#cache.getKeyed(this.#key, this.seed, this.spec, this.inputDim);
   }
@@ -309,10 +374,16 @@ interface Shorthand {
 
 /** Whether a description is seeded and in the single-layer shorthand (no `layers`, no explicit weights). */
 function isSeededShorthand(model: ModelDescription): boolean {
-  return model.layers === undefined && model.weights === undefined && model.pytorchWeights === undefined && model.onnxWeights === undefined;
+  return (
+    model.layers === undefined &&
+    model.weights === undefined &&
+    model.pytorchWeights === undefined &&
+    model.onnxWeights === undefined
+  );
 }
 
-const mergeOf = (model: ModelDescription): string | null | undefined => (model.bidirectional === undefined ? '-' : model.bidirectional.mergeMode);
+const mergeOf = (model: ModelDescription): string | null | undefined =>
+  model.bidirectional === undefined ? '-' : model.bidirectional.mergeMode;
 
 function shorthandOf(model: ModelDescription, inputDim: number): Shorthand {
   const { seed, hiddenSize, activation, useBias, goBackwards, clip } = model;
@@ -333,7 +404,8 @@ function describes(known: Shorthand, model: ModelDescription, inputDim: number):
   );
 }
 
-const shorthandKey = (d: Shorthand): string => `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge}`;
+const shorthandKey = (d: Shorthand): string =>
+  `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge}`;
 
 /** At most this many seeded shorthand models are kept per weights cache (each is a few small objects). */
 const RESOLVED_MAX = 256;
@@ -366,7 +438,12 @@ const resolvedSeeded = new WeakMap<SeededWeightsCache, ResolvedModels>();
  * Fast path of: resolveDescription. test/inference/model-memo.test.ts holds the memo to it (the same
  * description gives the same model; each of the fields that make a model gives another).
  */
-export function resolveModel(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+export function resolveModel(
+  model: ModelDescription,
+  inputDim: number,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): ResolvedModel {
   if (!isSeededShorthand(model)) return resolveDescription(model, inputDim, limits, cache);
   let resolved = resolvedSeeded.get(cache);
   if (resolved === undefined) {
@@ -381,14 +458,20 @@ export function resolveModel(model: ModelDescription, inputDim: number, limits: 
   if (known === undefined || known.limits !== limits) {
     known = { shorthand, limits, model: resolveDescription(model, inputDim, limits, cache) };
     // Full: the oldest goes (Maps keep insertion order).
-    if (!resolved.byKey.has(key) && resolved.byKey.size >= RESOLVED_MAX) resolved.byKey.delete(resolved.byKey.keys().next().value as string);
+    if (!resolved.byKey.has(key) && resolved.byKey.size >= RESOLVED_MAX)
+      resolved.byKey.delete(resolved.byKey.keys().next().value as string);
     resolved.byKey.set(key, known);
   }
   resolved.last = known;
   return known.model;
 }
 
-function resolveDescription(model: ModelDescription, inputDim: number, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+function resolveDescription(
+  model: ModelDescription,
+  inputDim: number,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): ResolvedModel {
   checkExclusive(model);
   const bidirectional = model.bidirectional === undefined ? null : { mergeMode: model.bidirectional.mergeMode ?? null };
   const directions = bidirectional === null ? 1 : 2;
@@ -399,10 +482,17 @@ function resolveDescription(model: ModelDescription, inputDim: number, limits: L
   const layers = layerSpecs(model, cells, limits);
   if (bidirectional !== null) {
     layers.forEach((layer, k) => {
-      if (layer.goBackwards) invalidAt(model.layers ? `layers[${k}].goBackwards` : 'goBackwards', 'cannot be combined with bidirectional (its backward direction already runs backwards)');
+      if (layer.goBackwards)
+        invalidAt(
+          model.layers ? `layers[${k}].goBackwards` : 'goBackwards',
+          'cannot be combined with bidirectional (its backward direction already runs backwards)',
+        );
     });
     if (bidirectional.mergeMode === null && layers.length > 1) {
-      invalidAt('bidirectional.mergeMode', 'is null, which returns two sequences: only possible for a single layer (a stack needs one merged sequence between layers)');
+      invalidAt(
+        'bidirectional.mergeMode',
+        'is null, which returns two sequences: only possible for a single layer (a stack needs one merged sequence between layers)',
+      );
     }
   }
   const spec: NetworkSpec = { layers, bidirectional };

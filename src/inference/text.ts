@@ -15,7 +15,11 @@ export interface OneHotBatch {
 
 const tokensOf = (text: string | readonly string[]): string[] => (typeof text === 'string' ? [...text] : [...text]);
 
-export function oneHotTexts(texts: readonly (string | readonly string[])[], vocabulary: string | readonly string[] | undefined, limits: Limits): OneHotBatch {
+export function oneHotTexts(
+  texts: readonly (string | readonly string[])[],
+  vocabulary: string | readonly string[] | undefined,
+  limits: Limits,
+): OneHotBatch {
   const sequences = texts.map(tokensOf);
   let tokens: string[];
   if (vocabulary === undefined) {
@@ -28,19 +32,29 @@ export function oneHotTexts(texts: readonly (string | readonly string[])[], voca
       const path = typeof vocabulary === 'string' ? 'vocabulary' : `vocabulary[${i}]`;
       if (token === '') invalidAt(path, 'is an empty token');
       const first = seen.get(token);
-      if (first !== undefined) invalidAt(path, `repeats the token ${JSON.stringify(token)} (also at position ${first})`);
+      if (first !== undefined)
+        invalidAt(path, `repeats the token ${JSON.stringify(token)} (also at position ${first})`);
       seen.set(token, i);
     });
   }
   if (tokens.length > limits.maxFeatures) {
-    throw limitExceeded(vocabulary === undefined ? 'text' : 'vocabulary', 'the vocabulary size', tokens.length, limits.maxFeatures, 'MAX_FEATURES');
+    throw limitExceeded(
+      vocabulary === undefined ? 'text' : 'vocabulary',
+      'the vocabulary size',
+      tokens.length,
+      limits.maxFeatures,
+      'MAX_FEATURES',
+    );
   }
   const index = new Map(tokens.map((token, i) => [token, i]));
   const inputs = sequences.map((sequence, b) =>
     sequence.map((token, t) => {
       const at = index.get(token);
       if (at === undefined) {
-        invalidAt(`text[${b}]`, `has ${JSON.stringify(token)} at position ${t}, which is not in the vocabulary (${JSON.stringify(tokens.join(typeof vocabulary === 'string' ? '' : ' '))})`);
+        invalidAt(
+          `text[${b}]`,
+          `has ${JSON.stringify(token)} at position ${t}, which is not in the vocabulary (${JSON.stringify(tokens.join(typeof vocabulary === 'string' ? '' : ' '))})`,
+        );
       }
       const oneHot = new Array<number>(tokens.length).fill(0);
       oneHot[at] = 1;

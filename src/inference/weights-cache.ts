@@ -25,7 +25,10 @@ export function seededWeightsCost(spec: NetworkSpec): number {
 }
 
 export class SeededWeightsCache {
-  /** Each set with the tick of its last use: a hit only updates a number (re-inserting into the Map on every hit, the usual LRU, showed in every small request's profile). */
+  /**
+   * Each set with the tick of its last use: a hit only updates a number (re-inserting into the Map on every hit, the
+   * usual LRU, showed in every small request's profile).
+   */
   private readonly entries = new Map<string, { weights: NetworkWeights; used: number }>();
   private tick = 0;
   constructor(private readonly capacity: number) {}

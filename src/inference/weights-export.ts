@@ -37,7 +37,11 @@ export function weightsDigest(model: ResolvedModel, weights: NetworkWeights = mo
 }
 
 /** Validates a weights request and resolves its model (seeded weights are built later, on first use). */
-export function resolveWeightsRequest(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): ResolvedModel {
+export function resolveWeightsRequest(
+  request: WeightsRequest,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): ResolvedModel {
   if (request.inputDim > limits.maxFeatures) {
     throw limitExceeded('inputDim', 'the number of features', request.inputDim, limits.maxFeatures, 'MAX_FEATURES');
   }

@@ -8,7 +8,7 @@ import { type OipInferenceRequest, type OipInferenceResponse, OIP_DATATYPE } fro
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { directionsOf } from '../engine/index.js';
 import { modelOutputFeatures } from '../inference/model.js';
-import { ProblemError, invalidAt, } from '../errors/problem-error.js';
+import { ProblemError, invalidAt } from '../errors/problem-error.js';
 import type { ServedModel } from './repository.js';
 
 export const OIP_INPUT = 'input';
@@ -34,7 +34,10 @@ export function oipInputs(served: ServedModel): OipTensor[] {
 export function oipOutputs(served: ServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
-  const output = spec.bidirectional?.mergeMode === null ? [2, -1, -1, spec.layers[last].hiddenSize] : [-1, -1, modelOutputFeatures(served.model)];
+  const output =
+    spec.bidirectional?.mergeMode === null
+      ? [2, -1, -1, spec.layers[last].hiddenSize]
+      : [-1, -1, modelOutputFeatures(served.model)];
   const directions = directionsOf(spec);
   const states = stateNames(served).map((name, i) => ({
     name,
@@ -50,12 +53,18 @@ function flatData(data: unknown[], shape: number[], path: string): number[] {
   const out: number[] = [];
   const walk = (node: unknown, depth: number, at: string) => {
     if (depth === shape.length) {
-      if (typeof node !== 'number') invalidAt(at, `is ${Array.isArray(node) ? 'an array' : typeof node}; expected a number (shape has ${shape.length} dimensions)`);
+      if (typeof node !== 'number')
+        invalidAt(
+          at,
+          `is ${Array.isArray(node) ? 'an array' : typeof node}; expected a number (shape has ${shape.length} dimensions)`,
+        );
       out.push(node);
       return;
     }
-    if (!Array.isArray(node)) invalidAt(at, `is a number; expected ${shape[depth]} entries (dimension ${depth} of shape)`);
-    if (node.length !== shape[depth]) invalidAt(at, `has ${node.length} entries; expected ${shape[depth]} (dimension ${depth} of shape)`);
+    if (!Array.isArray(node))
+      invalidAt(at, `is a number; expected ${shape[depth]} entries (dimension ${depth} of shape)`);
+    if (node.length !== shape[depth])
+      invalidAt(at, `has ${node.length} entries; expected ${shape[depth]} (dimension ${depth} of shape)`);
     node.forEach((item, i) => walk(item, depth + 1, `${at}[${i}]`));
   };
   walk(data, 0, path);
@@ -70,16 +79,23 @@ export interface OipPlan {
 
 /** An infer request → the served model's forward request, checking names, datatypes and shapes. */
 export function oipForwardRequest(served: ServedModel, request: OipInferenceRequest): OipPlan {
-  if (request.inputs.length !== 1) invalidAt('inputs', `has ${request.inputs.length} tensors; the model takes 1, named '${OIP_INPUT}'`);
+  if (request.inputs.length !== 1)
+    invalidAt('inputs', `has ${request.inputs.length} tensors; the model takes 1, named '${OIP_INPUT}'`);
   const input = request.inputs[0];
   if (input.name !== OIP_INPUT) invalidAt('inputs[0].name', `is '${input.name}'; the model's input is '${OIP_INPUT}'`);
-  if (input.datatype !== OIP_DATATYPE) invalidAt('inputs[0].datatype', `is '${input.datatype}'; input '${OIP_INPUT}' is ${OIP_DATATYPE}`);
-  if (input.shape.length !== 3) invalidAt('inputs[0].shape', `has ${input.shape.length} dimensions; expected 3 ([batch, time, ${served.model.inputDim}])`);
+  if (input.datatype !== OIP_DATATYPE)
+    invalidAt('inputs[0].datatype', `is '${input.datatype}'; input '${OIP_INPUT}' is ${OIP_DATATYPE}`);
+  if (input.shape.length !== 3)
+    invalidAt(
+      'inputs[0].shape',
+      `has ${input.shape.length} dimensions; expected 3 ([batch, time, ${served.model.inputDim}])`,
+    );
   const data = flatData(input.data, input.shape, 'inputs[0].data');
   const known = [OIP_OUTPUT, ...stateNames(served)];
   const outputs = request.outputs?.map((o) => o.name) ?? known;
   outputs.forEach((name, i) => {
-    if (!known.includes(name)) invalidAt(`outputs[${i}].name`, `is '${name}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`);
+    if (!known.includes(name))
+      invalidAt(`outputs[${i}].name`, `is '${name}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`);
   });
   return {
     body: {
@@ -98,7 +114,12 @@ interface FlatTensor {
 }
 
 /** The flat /models/{name}/forward answer → the protocol's response, the requested outputs in order. */
-export function oipResponse(served: ServedModel, request: OipInferenceRequest, plan: OipPlan, answer: { outputs: FlatTensor; states?: FlatTensor | FlatTensor[] }): OipInferenceResponse {
+export function oipResponse(
+  served: ServedModel,
+  request: OipInferenceRequest,
+  plan: OipPlan,
+  answer: { outputs: FlatTensor; states?: FlatTensor | FlatTensor[] },
+): OipInferenceResponse {
   const states = answer.states === undefined ? [] : Array.isArray(answer.states) ? answer.states : [answer.states];
   const names = stateNames(served);
   const tensor = (name: string): FlatTensor => (name === OIP_OUTPUT ? answer.outputs : states[names.indexOf(name)]);
@@ -116,6 +137,8 @@ export function inProtocolTerms(error: unknown): unknown {
   const rename = (path: string) => path.replace(/^inputs\.(shape|data)/, 'inputs[0].$1');
   return ProblemError.at(
     error.kind,
-    error.errors.length > 0 ? error.errors.map((e) => ({ ...e, path: rename(e.path) })) : [{ path: '$', message: error.message }],
+    error.errors.length > 0
+      ? error.errors.map((e) => ({ ...e, path: rename(e.path) }))
+      : [{ path: '$', message: error.message }],
   );
 }

@@ -1,6 +1,7 @@
 /**
  * The model repository: `MODELS_DIR/NAME/VERSION/model.json`, read and validated once at start-up. Each
- * file is ours (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); ours is checked against the ModelFile schema and resolved by resolveModel under the configured limits, so
+ * file is ours (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); ours is checked against the
+ * ModelFile schema and resolved by resolveModel under the configured limits, so
  * a served model's weights are built once and every request reuses them. A bad model stops start-up with one
  * line naming the file and the problem (MODELS_ON_ERROR=fail), or is left out and reported (skip).
  */
@@ -77,12 +78,18 @@ export class ModelRepository {
     const versions = this.#models.get(name);
     if (versions === undefined) {
       const known = this.names();
-      throw new ProblemError('not-found', `there is no model '${name}' (${known.length === 0 ? 'no models are served' : `models: ${known.join(', ')}`})`);
+      throw new ProblemError(
+        'not-found',
+        `there is no model '${name}' (${known.length === 0 ? 'no models are served' : `models: ${known.join(', ')}`})`,
+      );
     }
     if (version === undefined) return versions[versions.length - 1];
     const found = versions.find((v) => v.version === version);
     if (found === undefined) {
-      throw new ProblemError('not-found', `model '${name}' has no version '${version}' (versions: ${versions.map((v) => v.version).join(', ')})`);
+      throw new ProblemError(
+        'not-found',
+        `model '${name}' has no version '${version}' (versions: ${versions.map((v) => v.version).join(', ')})`,
+      );
     }
     return found;
   }
@@ -93,12 +100,21 @@ function describeIssue(issue: { path: PropertyKey[]; message: string }): string 
   return `${jsonPath(issue.path)}: ${issue.message}`;
 }
 
-export async function loadModelFile(file: string, name: string, version: string, limits: Limits, cache: SeededWeightsCache): Promise<ServedModel> {
+export async function loadModelFile(
+  file: string,
+  name: string,
+  version: string,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): Promise<ServedModel> {
   let json: unknown;
   try {
     json = JSON.parse(await readFile(file, 'utf8'));
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'is missing' : `is not valid JSON: ${(error as Error).message}`;
+    const reason =
+      (error as NodeJS.ErrnoException).code === 'ENOENT'
+        ? 'is missing'
+        : `is not valid JSON: ${(error as Error).message}`;
     throw new ModelLoadError(file, reason);
   }
   if (isTfjsModel(json)) {
@@ -114,12 +130,16 @@ export async function loadModelFile(file: string, name: string, version: string,
   const parsed = ModelFile.safeParse(json);
   if (!parsed.success) throw new ModelLoadError(file, describeIssue(parsed.error.issues[0]));
   const { format: _format, inputDim, vocabulary: given, ...description } = parsed.data;
-  if (inputDim > limits.maxFeatures) throw new ModelLoadError(file, `inputDim: is ${inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)`);
+  if (inputDim > limits.maxFeatures)
+    throw new ModelLoadError(file, `inputDim: is ${inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)`);
   let vocabulary: string[] | null = null;
   if (given !== undefined) {
     vocabulary = typeof given === 'string' ? [...given] : [...given];
     if (vocabulary.length !== inputDim) {
-      throw new ModelLoadError(file, `vocabulary: has ${vocabulary.length} tokens; expected ${inputDim} (inputDim: one per input feature)`);
+      throw new ModelLoadError(
+        file,
+        `vocabulary: has ${vocabulary.length} tokens; expected ${inputDim} (inputDim: one per input feature)`,
+      );
     }
     if (new Set(vocabulary).size !== vocabulary.length) throw new ModelLoadError(file, 'vocabulary: repeats a token');
   }
@@ -141,7 +161,11 @@ async function isDirectory(path: string): Promise<boolean> {
  * (the default `./models` need not exist); anything else wrong throws a ModelLoadError, or with `skip` is
  * left out and listed in `skipped`.
  */
-export async function loadRepository(settings: Models, limits: Limits, cache: SeededWeightsCache): Promise<ModelRepository> {
+export async function loadRepository(
+  settings: Models,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): Promise<ModelRepository> {
   const served: ServedModel[] = [];
   const skipped: SkippedModel[] = [];
   if (!(await isDirectory(settings.dir))) return new ModelRepository([]);
@@ -158,7 +182,10 @@ export async function loadRepository(settings: Models, limits: Limits, cache: Se
     if (name.startsWith('.') || !(await isDirectory(modelDir))) continue;
     if (!NAME.test(name)) {
       await attempt(name, '', async () => {
-        throw new ModelLoadError(modelDir, 'is not a valid model name (letters, digits, _ . -; not starting with _ . -)');
+        throw new ModelLoadError(
+          modelDir,
+          'is not a valid model name (letters, digits, _ . -; not starting with _ . -)',
+        );
       });
       continue;
     }
@@ -167,7 +194,8 @@ export async function loadRepository(settings: Models, limits: Limits, cache: Se
       if (version.startsWith('.') || !(await isDirectory(versionDir))) continue;
       const file = join(versionDir, 'model.json');
       await attempt(name, version, async () => {
-        if (!VERSION.test(version)) throw new ModelLoadError(versionDir, 'is not a version number (a positive integer without leading zeros)');
+        if (!VERSION.test(version))
+          throw new ModelLoadError(versionDir, 'is not a version number (a positive integer without leading zeros)');
         return loadModelFile(file, name, version, limits, cache);
       });
     }

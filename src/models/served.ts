@@ -20,10 +20,18 @@ export interface TensorMetadata {
 }
 
 /** The plan for a served model: the stored description and vocabulary, the client's inputs and options. */
-export function planServed(served: ServedModel, body: ModelForwardRequest, limits: Limits, cache: SeededWeightsCache): ForwardPlan {
+export function planServed(
+  served: ServedModel,
+  body: ModelForwardRequest,
+  limits: Limits,
+  cache: SeededWeightsCache,
+): ForwardPlan {
   if (body.text !== undefined && served.vocabulary === null) {
     throw ProblemError.at('invalid-request', [
-      { path: 'text', message: `model '${served.name}' version ${served.version} has no vocabulary (${served.file}); send inputs` },
+      {
+        path: 'text',
+        message: `model '${served.name}' version ${served.version} has no vocabulary (${served.file}); send inputs`,
+      },
     ]);
   }
   const request: ForwardRequest = {

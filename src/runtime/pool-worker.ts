@@ -39,7 +39,11 @@ function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskR
   const { model } = task.plan;
   const plan: ForwardPlan = {
     ...task.plan,
-    model: { ...model, buildCost: 0, weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim) },
+    model: {
+      ...model,
+      buildCost: 0,
+      weights: model.weights ?? cache.get(model.seed as number, model.spec, model.inputDim),
+    },
   };
   return forwardBody(plan);
 }
@@ -59,7 +63,8 @@ export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTas
   try {
     return moved(answer(task));
   } catch (error) {
-    if (error instanceof ProblemError) return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
+    if (error instanceof ProblemError)
+      return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
     throw error;
   }
 }

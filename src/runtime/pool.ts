@@ -33,7 +33,9 @@ const YIELD_MIN_COMPUTE = 250_000;
 /** What crosses to a worker: a forward plan with seeded weights left out (the worker rebuilds them) … */
 export interface ForwardTask {
   readonly kind: 'forward';
-  readonly plan: Omit<ForwardPlan, 'model'> & { readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null } };
+  readonly plan: Omit<ForwardPlan, 'model'> & {
+    readonly model: Omit<ResolvedModel, 'weights'> & { readonly weights: ResolvedModel['weights'] | null };
+  };
 }
 
 /** … or a POST /rnn/forward body as received, parsed, validated and answered on the worker … */
@@ -74,7 +76,9 @@ export interface ForwardRunner {
 
 /** The buffer under `array` when the array spans all of it (so moving the buffer moves nothing else). */
 function wholeBuffer(array: ArrayBufferView | null | undefined): ArrayBuffer | null {
-  return array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength ? array.buffer : null;
+  return array && array.buffer instanceof ArrayBuffer && array.byteLength === array.buffer.byteLength
+    ? array.buffer
+    : null;
 }
 
 function transferables(plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialStates'>): ArrayBuffer[] {
@@ -87,7 +91,8 @@ function transferables(plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialState
 }
 
 type WorkerProblem = Extract<ForwardTaskResult, { problem: unknown }>;
-const isProblem = (result: unknown): result is WorkerProblem => typeof result === 'object' && result !== null && 'problem' in result;
+const isProblem = (result: unknown): result is WorkerProblem =>
+  typeof result === 'object' && result !== null && 'problem' in result;
 
 /** Runs a plan on the event loop: at once, or after yielding once when it is large enough to hold the loop. */
 function inline(plan: ForwardPlan, cost: number): JsonBody | Promise<JsonBody> {
@@ -124,9 +129,17 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
    * Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. `T`: what
    * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult).
    */
-  async function onWorker<T>(task: ForwardTask | JsonForwardTask | WeightsTask, transferList: ArrayBuffer[] = []): Promise<T> {
+  async function onWorker<T>(
+    task: ForwardTask | JsonForwardTask | WeightsTask,
+    transferList: ArrayBuffer[] = [],
+  ): Promise<T> {
     if (pool.queueSize >= settings.maxQueue) {
-      throw new ProblemError('overloaded', `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`, [], { 'retry-after': '1' });
+      throw new ProblemError(
+        'overloaded',
+        `the compute queue is full (${settings.maxQueue} waiting, POOL_MAX_QUEUE); retry shortly`,
+        [],
+        { 'retry-after': '1' },
+      );
     }
     const result: unknown = await pool.run(task, { transferList });
     if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
@@ -139,7 +152,16 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       if (cost < settings.minCompute) return inline(plan, cost);
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
       const { spec, inputDim, seed, buildCost, maskValue, embedding, head } = plan.model;
-      const model = { spec, inputDim, seed, buildCost, maskValue, embedding, head, weights: seed === null ? plan.model.weights : null };
+      const model = {
+        spec,
+        inputDim,
+        seed,
+        buildCost,
+        maskValue,
+        embedding,
+        head,
+        weights: seed === null ? plan.model.weights : null,
+      };
       // Small inputs are views into a shared slab (engine/arrays.ts): a copy of their own is moved instead.
       const inputs = wholeBuffer(plan.inputs) === null ? plan.inputs.slice() : plan.inputs;
       const task = { ...plan, inputs, model };

@@ -34,7 +34,9 @@ const BODIES = [
 
 t.test('the same value, or the same refusal, as secure-json-parse', async (t) => {
   for (const text of BODIES) {
-    const expected = outcome(() => secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }));
+    const expected = outcome(() =>
+      secureJson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+    );
     const actual = outcome(() => parseJsonBody(Buffer.from(text)));
     t.same(actual, expected, text);
   }

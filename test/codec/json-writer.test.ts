@@ -40,31 +40,34 @@ t.test('edge values: writer, float32Text and shortestFloat32 equal the reference
   t.equal(writerText(-0), '0', 'negative zero is written as JSON writes it');
 });
 
-t.test('decimalExponent: next to every power of ten a float32 reaches, the exponent of the exact decimal', async (t) => {
-  const bits = new Uint32Array(1);
-  const value = new Float32Array(bits.buffer);
-  let checked = 0;
-  const wrong: string[] = [];
-  const check = (x: number) => {
-    // toExponential's digits identify the double uniquely, so its exponent is that of the exact value.
-    const expected = Number(x.toExponential().split('e')[1]);
-    checked++;
-    if (decimalExponent(x) !== expected) wrong.push(`${x}: ${decimalExponent(x)}, expected ${expected}`);
-  };
-  for (let e = -46; e <= 39; e++) {
-    value[0] = 10 ** e;
-    const near = bits[0];
-    for (let d = -4; d <= 4; d++) {
-      bits[0] = near + d;
-      if (value[0] > 0 && Number.isFinite(value[0])) check(value[0]);
+t.test(
+  'decimalExponent: next to every power of ten a float32 reaches, the exponent of the exact decimal',
+  async (t) => {
+    const bits = new Uint32Array(1);
+    const value = new Float32Array(bits.buffer);
+    let checked = 0;
+    const wrong: string[] = [];
+    const check = (x: number) => {
+      // toExponential's digits identify the double uniquely, so its exponent is that of the exact value.
+      const expected = Number(x.toExponential().split('e')[1]);
+      checked++;
+      if (decimalExponent(x) !== expected) wrong.push(`${x}: ${decimalExponent(x)}, expected ${expected}`);
+    };
+    for (let e = -46; e <= 39; e++) {
+      value[0] = 10 ** e;
+      const near = bits[0];
+      for (let d = -4; d <= 4; d++) {
+        bits[0] = near + d;
+        if (value[0] > 0 && Number.isFinite(value[0])) check(value[0]);
+      }
     }
-  }
-  for (const pattern of [1, 2, 0x007fffff, 0x00800000, 0x7f7fffff]) {
-    bits[0] = pattern; // the smallest subnormals, the largest subnormal, the smallest normal, the largest float32
-    check(value[0]);
-  }
-  t.same(wrong, [], `${checked} values checked`);
-});
+    for (const pattern of [1, 2, 0x007fffff, 0x00800000, 0x7f7fffff]) {
+      bits[0] = pattern; // the smallest subnormals, the largest subnormal, the smallest normal, the largest float32
+      check(value[0]);
+    }
+    t.same(wrong, [], `${checked} values checked`);
+  },
+);
 
 t.test('200,000 random float32 bit patterns: the writer equals the reference', async (t) => {
   const random = rng(2026);
@@ -94,18 +97,40 @@ t.test('nested and flat tensors: the same text as JSON.stringify of the nested d
 });
 
 t.test('nested tensors of every rank and size, empty dimensions included, match JSON.stringify', async (t) => {
-  const shapes = [[], [0], [1], [5], [1, 1], [2, 3], [3, 0], [0, 3], [1, 5, 2], [2, 1, 3], [2, 3, 0], [3, 2, 2, 2], [1, 1, 1, 1], [2, 0, 2, 2]];
+  const shapes = [
+    [],
+    [0],
+    [1],
+    [5],
+    [1, 1],
+    [2, 3],
+    [3, 0],
+    [0, 3],
+    [1, 5, 2],
+    [2, 1, 3],
+    [2, 3, 0],
+    [3, 2, 2, 2],
+    [1, 1, 1, 1],
+    [2, 0, 2, 2],
+  ];
   for (const shape of shapes) {
     const size = shape.reduce((a, b) => a * b, 1);
-    const data = Float32Array.from({ length: shape.length === 0 ? 0 : size }, (_, i) => Math.fround(Math.sin(i + 1) * 10 ** ((i % 9) - 4)));
+    const data = Float32Array.from({ length: shape.length === 0 ? 0 : size }, (_, i) =>
+      Math.fround(Math.sin(i + 1) * 10 ** ((i % 9) - 4)),
+    );
     const expected = shape.length === 0 ? '[]' : JSON.stringify(nested(data, shape));
     t.equal(new JsonWriter(8).nested(data, shape).toString(), expected, `[${shape}]`);
-    t.equal(new JsonWriter(8).flat(data, shape).toString(), JSON.stringify({ shape, data: Array.from(data, shortestFloat32) }), `flat [${shape}]`);
+    t.equal(
+      new JsonWriter(8).flat(data, shape).toString(),
+      JSON.stringify({ shape, data: Array.from(data, shortestFloat32) }),
+      `flat [${shape}]`,
+    );
   }
 });
 
 t.test('integers and shapes as JSON.stringify writes them; text that is not ASCII survives', async (t) => {
-  for (const n of [0, 7, 10, 99, 100, 2147483646, 2 ** 53 - 1]) t.equal(new JsonWriter(8).int(n).toString(), JSON.stringify(n));
+  for (const n of [0, 7, 10, 99, 100, 2147483646, 2 ** 53 - 1])
+    t.equal(new JsonWriter(8).int(n).toString(), JSON.stringify(n));
   t.equal(new JsonWriter(8).ints([16, 100, 64]).toString(), '[16,100,64]');
   t.equal(new JsonWriter(8).ints([]).toString(), '[]');
   const text = new JsonWriter(8).raw('{"vocabulary":["h","é","😀"],"x":').ints([1]).raw('}').toString();
@@ -118,7 +143,10 @@ t.test('prepared text: ASCII as bytes, other text as it is, both written as raw 
   t.ok(prepared instanceof Uint8Array, 'ASCII text is kept as its bytes');
   const other = prepareText('{"token":"é😀"}');
   t.equal(typeof other, 'string', 'other text stays text');
-  for (const [text, p] of [[ascii, prepared], ['{"token":"é😀"}', other]] as const) {
+  for (const [text, p] of [
+    [ascii, prepared],
+    ['{"token":"é😀"}', other],
+  ] as const) {
     // After a long prefix, so the copy must grow the buffer, and in the middle of other output.
     const expected = new JsonWriter(8).raw('['.repeat(40)).raw(text).int(5).toString();
     t.equal(new JsonWriter(8).raw('['.repeat(40)).prepared(p).int(5).toString(), expected);

@@ -44,7 +44,8 @@ t.test('tanhToFloat32 rounds to float32 exactly as Math.tanh does', async (t) =>
     const x = ((n + 0.5) * Math.LN2) / 128;
     edges.push(x, x * (1 + 1e-15), x * (1 - 1e-15));
   }
-  for (const x of [9.5, 9.499999999999998, 9.500000000000002, 9.1, 22, 1e-300, 5e-324, Number.MIN_VALUE, 1e308]) edges.push(x, -x);
+  for (const x of [9.5, 9.499999999999998, 9.500000000000002, 9.1, 22, 1e-300, 5e-324, Number.MIN_VALUE, 1e308])
+    edges.push(x, -x);
   t.equal(firstMismatch(edges), null, 'table steps, saturation and extreme magnitudes');
 
   // The hard cases: x whose tanh is (within a few float64 ulps of) a tie between two float32 values, where
@@ -97,7 +98,9 @@ t.test('FLOAT32_ACTIVATIONS give the float32 results of ACTIVATIONS, bit for bit
   const xs = Array.from({ length: 20_000 }, (_, i) => (i % 2 === 0 ? (r() - 0.5) * 30 : (r() - 0.5) * 1e-3));
   xs.push(0, -0, 9.5, -9.5, 100, -100);
   for (const name of ACTIVATION_NAMES) {
-    const bad = xs.find((x) => !Object.is(Math.fround(FLOAT32_ACTIVATIONS[name](x)), Math.fround(ACTIVATIONS[name](x))));
+    const bad = xs.find(
+      (x) => !Object.is(Math.fround(FLOAT32_ACTIVATIONS[name](x)), Math.fround(ACTIVATIONS[name](x))),
+    );
     t.equal(bad, undefined, name);
   }
 });

@@ -13,10 +13,16 @@ t.test('small arrays: zeroed, disjoint, aligned, from a shared slab; others with
   }
   const bad = arrays.findIndex((array, i) => array.some((x) => x !== (i % 4 === 3 ? (i % 250) + 1 : i + 1)));
   t.equal(bad, -1, 'no array was written through another one');
-  t.ok(arrays.every((a) => a.byteOffset % 8 === 0), 'every array starts 8-byte aligned');
+  t.ok(
+    arrays.every((a) => a.byteOffset % 8 === 0),
+    'every array starts 8-byte aligned',
+  );
   const carved = arrays.filter((a) => a.byteLength < a.buffer.byteLength);
   const slabs = new Set(carved.map((a) => a.buffer));
-  t.ok(carved.length > 2000 && slabs.size > 1 && slabs.size < 20, `${slabs.size} slabs for ${carved.length} arrays above 64 bytes`);
+  t.ok(
+    carved.length > 2000 && slabs.size > 1 && slabs.size < 20,
+    `${slabs.size} slabs for ${carved.length} arrays above 64 bytes`,
+  );
 
   const tiny = float32Array(4);
   t.equal(tiny.byteLength, tiny.buffer.byteLength, 'a 16-byte array is a plain one (V8 keeps it on its heap)');

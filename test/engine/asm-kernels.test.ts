@@ -32,7 +32,20 @@ function compiledScript(script: string): string {
   const tsc = path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const build = spawnSync(
     process.execPath,
-    [tsc, '--outDir', out, '--target', 'ES2022', '--module', 'NodeNext', '--moduleResolution', 'NodeNext', '--types', 'node', 'src/engine/asm-kernels.ts'],
+    [
+      tsc,
+      '--outDir',
+      out,
+      '--target',
+      'ES2022',
+      '--module',
+      'NodeNext',
+      '--moduleResolution',
+      'NodeNext',
+      '--types',
+      'node',
+      'src/engine/asm-kernels.ts',
+    ],
     { cwd: ROOT, encoding: 'utf8' },
   );
   if (build.status !== 0) throw new Error(`tsc failed: ${build.stdout}${build.stderr}`);
@@ -40,7 +53,14 @@ function compiledScript(script: string): string {
 }
 
 /** acc[q, j] += Σ_k a[q, k] · w[k, j], term by term in k order: what `product` must compute, bit for bit. */
-function naiveProduct(acc: Float64Array, a: Float64Array, w: Float64Array, count: number, depth: number, n: number): void {
+function naiveProduct(
+  acc: Float64Array,
+  a: Float64Array,
+  w: Float64Array,
+  count: number,
+  depth: number,
+  n: number,
+): void {
   for (let q = 0; q < count; q++) {
     for (let j = 0; j < n; j++) {
       let s = acc[q * n + j];
@@ -75,7 +95,8 @@ t.test('product equals the naive loop bit for bit, over every tile and leftover'
     const nTiled = n - (n % COLUMN_BLOCK);
     const panels = new Float64Array(depth * n);
     let o = 0;
-    for (let j = 0; j < nTiled; j += COLUMN_BLOCK) for (let k = 0; k < depth; k++) for (let c = 0; c < COLUMN_BLOCK; c++) panels[o++] = w[k * n + j + c];
+    for (let j = 0; j < nTiled; j += COLUMN_BLOCK)
+      for (let k = 0; k < depth; k++) for (let c = 0; c < COLUMN_BLOCK; c++) panels[o++] = w[k * n + j + c];
     for (let j = nTiled; j < n; j++) for (let k = 0; k < depth; k++) panels[o++] = w[k * n + j];
     const accAt = depth * n + 5;
     const aAt = accAt + count * n + 2;
@@ -83,7 +104,8 @@ t.test('product equals the naive loop bit for bit, over every tile and leftover'
     f64.fill(NaN, panels.length); // nothing the kernels should not read may matter
     let q = 0;
     for (; q + ROW_BLOCK <= count; q += ROW_BLOCK) {
-      for (let k = 0; k < depth; k++) for (let r = 0; r < ROW_BLOCK; r++) f64[aAt + q * depth + ROW_BLOCK * k + r] = a[(q + r) * depth + k];
+      for (let k = 0; k < depth; k++)
+        for (let r = 0; r < ROW_BLOCK; r++) f64[aAt + q * depth + ROW_BLOCK * k + r] = a[(q + r) * depth + k];
     }
     for (; q < count; q++) for (let k = 0; k < depth; k++) f64[aAt + q * depth + k] = a[q * depth + k];
     f64.set(acc0, accAt);
@@ -98,33 +120,40 @@ t.test('product equals the naive loop bit for bit, over every tile and leftover'
   t.equal(cases, 7);
 });
 
-t.test('kernelHeap: one heap kept per thread, grown on demand, none kept above 16 MiB unless mostly weights', async (t) => {
-  const none = new Float64Array(0);
-  const first = kernelHeap(100_000, none);
-  t.ok(first.f64.byteLength >= 100_000, 'at least the size asked for');
-  t.equal(first.f64.byteLength & (first.f64.byteLength - 1), 0, 'a power of two, as asm.js wants');
-  first.f64.fill(5);
-  const again = kernelHeap(1000, none);
-  t.ok(again === first, 'a smaller call reuses it');
-  t.equal(again.f64[100], 5, 'and it is not cleared (the caller fills what it reads)');
-  const grown = kernelHeap(3_000_000, none);
-  t.ok(grown.f64.buffer !== first.f64.buffer, 'a larger call gets a larger heap');
-  t.ok(kernelHeap(10, none) === grown, 'which is kept from then on');
-  const huge = kernelHeap(20 * 1024 * 1024, none);
-  t.ok(huge.f64.byteLength >= 20 * 1024 * 1024, 'a call above 16 MiB gets a heap of its own');
-  t.ok(kernelHeap(10, none) === grown, 'a heap above 16 MiB is not kept');
-  // A fresh heap links its own kernels: they write into it, not into the kept one.
-  huge.f64.fill(0, 0, 16);
-  huge.f64[8] = 2;
-  huge.f64[9] = 3;
-  huge.kernels.product(0, 64, 1, 72, 1, 1);
-  t.equal(huge.f64[0], 6, "the huge heap's kernels work on the huge heap");
-  // Above 16 MiB, a heap is kept when it is at most 4× the weights it was made for.
-  const weights = new Float64Array((8 * 1024 * 1024) / 8); // 8 MiB
-  const forWeights = kernelHeap(20 * 1024 * 1024, weights); // a 32 MiB heap
-  t.ok(kernelHeap(10, none) === forWeights, 'a 32 MiB heap made for 8 MiB of weights is kept');
-  t.throws(() => kernelHeap(MAX_HEAP_BYTES + 8, none), /needs 1073741832 bytes of kernel heap; at most 1073741824 \(1 GiB\)/, 'beyond 1 GiB: refused, never wrapped offsets');
-});
+t.test(
+  'kernelHeap: one heap kept per thread, grown on demand, none kept above 16 MiB unless mostly weights',
+  async (t) => {
+    const none = new Float64Array(0);
+    const first = kernelHeap(100_000, none);
+    t.ok(first.f64.byteLength >= 100_000, 'at least the size asked for');
+    t.equal(first.f64.byteLength & (first.f64.byteLength - 1), 0, 'a power of two, as asm.js wants');
+    first.f64.fill(5);
+    const again = kernelHeap(1000, none);
+    t.ok(again === first, 'a smaller call reuses it');
+    t.equal(again.f64[100], 5, 'and it is not cleared (the caller fills what it reads)');
+    const grown = kernelHeap(3_000_000, none);
+    t.ok(grown.f64.buffer !== first.f64.buffer, 'a larger call gets a larger heap');
+    t.ok(kernelHeap(10, none) === grown, 'which is kept from then on');
+    const huge = kernelHeap(20 * 1024 * 1024, none);
+    t.ok(huge.f64.byteLength >= 20 * 1024 * 1024, 'a call above 16 MiB gets a heap of its own');
+    t.ok(kernelHeap(10, none) === grown, 'a heap above 16 MiB is not kept');
+    // A fresh heap links its own kernels: they write into it, not into the kept one.
+    huge.f64.fill(0, 0, 16);
+    huge.f64[8] = 2;
+    huge.f64[9] = 3;
+    huge.kernels.product(0, 64, 1, 72, 1, 1);
+    t.equal(huge.f64[0], 6, "the huge heap's kernels work on the huge heap");
+    // Above 16 MiB, a heap is kept when it is at most 4× the weights it was made for.
+    const weights = new Float64Array((8 * 1024 * 1024) / 8); // 8 MiB
+    const forWeights = kernelHeap(20 * 1024 * 1024, weights); // a 32 MiB heap
+    t.ok(kernelHeap(10, none) === forWeights, 'a 32 MiB heap made for 8 MiB of weights is kept');
+    t.throws(
+      () => kernelHeap(MAX_HEAP_BYTES + 8, none),
+      /needs 1073741832 bytes of kernel heap; at most 1073741824 \(1 GiB\)/,
+      'beyond 1 GiB: refused, never wrapped offsets',
+    );
+  },
+);
 
 t.test('kernelHeap copies the weights to the start of the heap only when it does not hold them', async (t) => {
   const w1 = Float64Array.from([1, 2, 3]);
@@ -161,10 +190,14 @@ t.test('run as ordinary JavaScript (asm.js off), the forward pass gives the same
     }
     console.log(JSON.stringify({ asm: %IsAsmWasmCode(productKernels), mismatches }));
   `;
-  const run = spawnSync(process.execPath, ['--allow-natives-syntax', '--no-validate-asm', ...TYPESCRIPT_CHILD_ARGS, '--input-type=module', '-e', script], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  const run = spawnSync(
+    process.execPath,
+    ['--allow-natives-syntax', '--no-validate-asm', ...TYPESCRIPT_CHILD_ARGS, '--input-type=module', '-e', script],
+    {
+      cwd: ROOT,
+      encoding: 'utf8',
+    },
+  );
   t.equal(run.status, 0, run.stderr);
   t.same(JSON.parse(run.stdout.trim().split('\n').pop() ?? 'null'), { asm: false, mismatches: 0 });
 });

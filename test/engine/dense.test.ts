@@ -17,7 +17,13 @@ t.test('denseForward equals denseReference and tfjs dense, for every activation 
       const x = randomNested(random, [rows, inputDim], 2) as number[][];
       const kernel = randomNested(random, [inputDim, units], 1) as number[][];
       const bias = randomNested(random, [units], 1) as number[];
-      const layer: DenseWeights = { inputDim, units, kernel: flat(kernel), bias: useBias ? flat(bias) : null, activation };
+      const layer: DenseWeights = {
+        inputDim,
+        units,
+        kernel: flat(kernel),
+        bias: useBias ? flat(bias) : null,
+        activation,
+      };
       const fast = denseForward(flat(x), rows, layer);
       const naive = denseReference(flat(x), rows, layer);
       t.ok(maxAbsDiff(Array.from(fast), Array.from(naive)) < 1e-6, `${activation} bias=${useBias}: fast = reference`);
@@ -37,7 +43,15 @@ t.test('softmax rows sum to 1, are stable for large values, and keep the order',
   t.ok(Array.from(x).every(Number.isFinite), 'no overflow');
   t.ok(Math.abs(x[0] + x[1] + x[2] - 1) < 1e-6);
   t.ok(x[0] < x[1] && x[1] < x[2]);
-  t.ok(maxAbsDiff(Array.from(x.subarray(0, 3)), Array.from(x.subarray(3, 6)).map(() => 0).map((_, j) => [0.09003057, 0.24472848, 0.66524094][j])) < 1e-6, 'the textbook values');
+  t.ok(
+    maxAbsDiff(
+      Array.from(x.subarray(0, 3)),
+      Array.from(x.subarray(3, 6))
+        .map(() => 0)
+        .map((_, j) => [0.09003057, 0.24472848, 0.66524094][j]),
+    ) < 1e-6,
+    'the textbook values',
+  );
 });
 
 t.test('embeddingLookup gathers table rows and names a bad id', async (t) => {

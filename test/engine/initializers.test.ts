@@ -29,12 +29,24 @@ function quietly<T>(fn: () => T): T {
 }
 
 function tfGlorotUniform(seed: number, shape: Shape2D): Float32Array {
-  return tf.tidy(() => tf.initializers.glorotUniform({ seed }).apply([...shape]).dataSync() as Float32Array);
+  return tf.tidy(
+    () =>
+      tf.initializers
+        .glorotUniform({ seed })
+        .apply([...shape])
+        .dataSync() as Float32Array,
+  );
 }
 
 function tfOrthogonal(seed: number, shape: Shape2D): Float32Array {
   return quietly(() =>
-    tf.tidy(() => tf.initializers.orthogonal({ seed }).apply([...shape]).dataSync() as Float32Array),
+    tf.tidy(
+      () =>
+        tf.initializers
+          .orthogonal({ seed })
+          .apply([...shape])
+          .dataSync() as Float32Array,
+    ),
   );
 }
 
@@ -61,9 +73,9 @@ const NAMED_SEEDS = [0, 1, 2, 7, 42, 43, 1000, 123456789, 2147483646];
 
 /** A fixed list of arbitrary seeds (generated once, frozen here). */
 const RANDOM_SEEDS = [
-  3, 19, 88, 256, 977, 4096, 31337, 65521, 99991, 271828, 314159, 500009, 777777, 1048573,
-  2718281, 8675309, 16777213, 20240229, 33554393, 98765432, 134217689, 271828182, 314159265,
-  536870909, 999999937, 1234567891, 1999999973, 2147483647, -1, -424242,
+  3, 19, 88, 256, 977, 4096, 31337, 65521, 99991, 271828, 314159, 500009, 777777, 1048573, 2718281, 8675309, 16777213,
+  20240229, 33554393, 98765432, 134217689, 271828182, 314159265, 536870909, 999999937, 1234567891, 1999999973,
+  2147483647, -1, -424242,
 ];
 
 const ALL_SEEDS = [...NAMED_SEEDS, ...RANDOM_SEEDS];
@@ -97,8 +109,7 @@ t.test('tfjs is running on the CPU backend', async (t) => {
 
 t.test('golden values', async (t) => {
   const glorot = [
-    0.369726986, 0.0926489383, 0.691186666, -0.601828933, 0.127476245, 0.927078068, -0.910099864,
-    0.283232331,
+    0.369726986, 0.0926489383, 0.691186666, -0.601828933, 0.127476245, 0.927078068, -0.910099864, 0.283232331,
   ];
   const g = glorotUniform(42, [4, 2]);
   t.equal(g.length, glorot.length);
@@ -136,7 +147,10 @@ t.test(
 
 t.test('glorotUniform is bit-identical to tfjs', async (t) => {
   const shapes: Shape2D[] = [...SMALL_SHAPES, [64, 64], [130, 70], [70, 130], [1, 1200]];
-  const bigShapes: Shape2D[] = [[128, 128], [300, 300]];
+  const bigShapes: Shape2D[] = [
+    [128, 128],
+    [300, 300],
+  ];
   const cases: Array<[number, Shape2D]> = [
     ...ALL_SEEDS.flatMap((seed) => shapes.map((shape): [number, Shape2D] => [seed, shape])),
     ...[0, 42, 2147483646, -1].flatMap((seed) => bigShapes.map((shape): [number, Shape2D] => [seed, shape])),
@@ -173,10 +187,22 @@ t.test('orthogonal is bit-identical to tfjs: larger shapes', async (t) => {
   // The tfjs side dominates the run time (~7 s for [256, 256] alone), so the
   // seeds here are few; every square size 1..300 was verified offline.
   const cases: Array<[Shape2D, number[]]> = [
-    [[47, 47], [1, 42]],
-    [[48, 48], [2, 43]],
-    [[49, 49], [7, 1000]],
-    [[64, 64], [42, 123456789, 2147483646]],
+    [
+      [47, 47],
+      [1, 42],
+    ],
+    [
+      [48, 48],
+      [2, 43],
+    ],
+    [
+      [49, 49],
+      [7, 1000],
+    ],
+    [
+      [64, 64],
+      [42, 123456789, 2147483646],
+    ],
     [[96, 96], [31337]],
     [[97, 97], [65521]],
     [[128, 128], [42]],

@@ -30,14 +30,21 @@ interface Case {
 }
 
 const caseArb: fc.Arbitrary<Case> = fc
-  .record({ batch: fc.integer({ min: 1, max: 4 }), time: fc.integer({ min: 1, max: 9 }), inputDim: fc.integer({ min: 1, max: 5 }), hiddenSize: fc.integer({ min: 1, max: 6 }) })
+  .record({
+    batch: fc.integer({ min: 1, max: 4 }),
+    time: fc.integer({ min: 1, max: 9 }),
+    inputDim: fc.integer({ min: 1, max: 5 }),
+    hiddenSize: fc.integer({ min: 1, max: 6 }),
+  })
   .chain(({ batch, time, inputDim, hiddenSize }) =>
     fc.record({
       batch: fc.constant(batch),
       time: fc.constant(time),
       inputDim: fc.constant(inputDim),
       hiddenSize: fc.constant(hiddenSize),
-      inputs: fc.array(f32, { minLength: batch * time * inputDim, maxLength: batch * time * inputDim }).map((a) => Float32Array.from(a)),
+      inputs: fc
+        .array(f32, { minLength: batch * time * inputDim, maxLength: batch * time * inputDim })
+        .map((a) => Float32Array.from(a)),
       weights: fc
         .record({
           kernel: fc.array(f32, { minLength: inputDim * hiddenSize, maxLength: inputDim * hiddenSize }),
@@ -51,36 +58,52 @@ const caseArb: fc.Arbitrary<Case> = fc
           recurrentKernel: Float32Array.from(w.recurrentKernel),
           bias: Float32Array.from(w.bias),
         })),
-      initialState: fc.array(f32, { minLength: batch * hiddenSize, maxLength: batch * hiddenSize }).map((a) => Float32Array.from(a)),
-      mask: fc.array(fc.boolean(), { minLength: batch * time, maxLength: batch * time }).map((a) => Uint8Array.from(a, Number)),
+      initialState: fc
+        .array(f32, { minLength: batch * hiddenSize, maxLength: batch * hiddenSize })
+        .map((a) => Float32Array.from(a)),
+      mask: fc
+        .array(fc.boolean(), { minLength: batch * time, maxLength: batch * time })
+        .map((a) => Uint8Array.from(a, Number)),
       activation: fc.constantFrom(...ACTIVATION_NAMES),
       clip: fc.option(fc.float({ min: Math.fround(0.1), max: 5, noNaN: true }), { nil: null }),
     }),
   );
 
 const run = (c: Case, inputs: Float32Array, batch: number, time: number, options: SimpleRnnOptions) =>
-  simpleRnnForward(inputs, [batch, time, c.inputDim], c.weights, { activation: c.activation, clip: c.clip, ...options });
+  simpleRnnForward(inputs, [batch, time, c.inputDim], c.weights, {
+    activation: c.activation,
+    clip: c.clip,
+    ...options,
+  });
 
 const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 
 /** Sequence b of a flat [batch, time, width] array. */
-const row = (data: Float32Array, b: number, time: number, width: number) => data.slice(b * time * width, (b + 1) * time * width);
+const row = (data: Float32Array, b: number, time: number, width: number) =>
+  data.slice(b * time * width, (b + 1) * time * width);
 
 t.test('the fast path equals the naive reference with every option', async (t) => {
   fc.assert(
-    fc.property(caseArb, fc.boolean(), fc.boolean(), fc.boolean(), fc.boolean(), (c, goBackwards, useMask, useInitial, zeroOutputForMask) => {
-      const options: SimpleRnnOptions = {
-        activation: c.activation,
-        clip: c.clip,
-        goBackwards,
-        zeroOutputForMask,
-        mask: useMask ? c.mask : null,
-        initialState: useInitial ? c.initialState : null,
-      };
-      const fast = simpleRnnForward(c.inputs, [c.batch, c.time, c.inputDim], c.weights, options);
-      const naive = simpleRnnForwardReference(c.inputs, [c.batch, c.time, c.inputDim], c.weights, options);
-      return same(fast.outputs, naive.outputs) && same(fast.states, naive.states);
-    }),
+    fc.property(
+      caseArb,
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      fc.boolean(),
+      (c, goBackwards, useMask, useInitial, zeroOutputForMask) => {
+        const options: SimpleRnnOptions = {
+          activation: c.activation,
+          clip: c.clip,
+          goBackwards,
+          zeroOutputForMask,
+          mask: useMask ? c.mask : null,
+          initialState: useInitial ? c.initialState : null,
+        };
+        const fast = simpleRnnForward(c.inputs, [c.batch, c.time, c.inputDim], c.weights, options);
+        const naive = simpleRnnForwardReference(c.inputs, [c.batch, c.time, c.inputDim], c.weights, options);
+        return same(fast.outputs, naive.outputs) && same(fast.states, naive.states);
+      },
+    ),
     { numRuns: RUNS * 2, seed: 1 },
   );
   t.pass('fast = naive');
@@ -116,7 +139,10 @@ t.test('streaming continuation: the final state of a prefix continues the sequen
         const part = (from: number, to: number) => {
           const out = new Float32Array(c.batch * (to - from) * c.inputDim);
           for (let b = 0; b < c.batch; b++) {
-            out.set(c.inputs.subarray((b * c.time + from) * c.inputDim, (b * c.time + to) * c.inputDim), b * (to - from) * c.inputDim);
+            out.set(
+              c.inputs.subarray((b * c.time + from) * c.inputDim, (b * c.time + to) * c.inputDim),
+              b * (to - from) * c.inputDim,
+            );
           }
           return out;
         };
@@ -164,7 +190,9 @@ t.test('masked steps never change the state, and what lies under them does not m
       const scrambled = c.inputs.slice();
       for (let b = 0; b < c.batch; b++) {
         for (let s = 0; s < c.time; s++) {
-          if (c.mask[b * c.time + s] === 0) for (let i = 0; i < c.inputDim; i++) scrambled[(b * c.time + s) * c.inputDim + i] = Math.fround(((noise >>> i) % 7) - 3);
+          if (c.mask[b * c.time + s] === 0)
+            for (let i = 0; i < c.inputDim; i++)
+              scrambled[(b * c.time + s) * c.inputDim + i] = Math.fround(((noise >>> i) % 7) - 3);
         }
       }
       const again = run(c, scrambled, c.batch, c.time, { mask: c.mask, initialState: c.initialState });

@@ -42,7 +42,11 @@ t.test('the fast path equals the naive reference bit for bit', async (t) => {
     const initial = flat(randomNested(rng(seed++), [batch, hiddenSize]));
     const fastInit = simpleRnnForward(x, c.shape, c.weights, { initialState: initial });
     const naiveInit = simpleRnnForwardReference(x, c.shape, c.weights, { initialState: initial });
-    t.same(Array.from(fastInit.outputs), Array.from(naiveInit.outputs), `outputs with initial state ${[batch, time, inputDim, hiddenSize]}`);
+    t.same(
+      Array.from(fastInit.outputs),
+      Array.from(naiveInit.outputs),
+      `outputs with initial state ${[batch, time, inputDim, hiddenSize]}`,
+    );
   }
 });
 
@@ -79,12 +83,18 @@ t.test('every stored value is a float32 and the final state is the last output',
 t.test('rejects arrays that do not match their shapes', async (t) => {
   const c = randomCase(3, 1, 2, 3, 2);
   t.throws(() => simpleRnnForward(new Float32Array(5), c.shape, c.weights), /inputs has 5 elements; expected 6/);
-  t.throws(() => simpleRnnForward(flat(c.inputs), [1, 2, 4], c.weights), /inputs have 4 features; the kernel expects 3/);
+  t.throws(
+    () => simpleRnnForward(flat(c.inputs), [1, 2, 4], c.weights),
+    /inputs have 4 features; the kernel expects 3/,
+  );
   t.throws(
     () => simpleRnnForward(flat(c.inputs), c.shape, { ...c.weights, bias: new Float32Array(3) }),
     /bias has 3 elements; expected 2/,
   );
-  t.throws(() => simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: new Float32Array(1) }), /initialState has 1 elements/);
+  t.throws(
+    () => simpleRnnForward(flat(c.inputs), c.shape, c.weights, { initialState: new Float32Array(1) }),
+    /initialState has 1 elements/,
+  );
 });
 
 t.test('packStackedPanels: [W; U] in the layout the kernel reads, cached per weights', async (t) => {
@@ -104,29 +114,36 @@ t.test('packStackedPanels: [W; U] in the layout the kernel reads, cached per wei
   t.not(other, packed, 'the same kernel with another recurrent kernel is packed again');
   t.equal(other[8], 7, 'from the new recurrent kernel');
   const reshaped = packStackedPanels(kernel, recurrentKernel.subarray(0, 9), 4, 3);
-  t.same(Array.from(reshaped.subarray(0, 4)), [kernel[0], kernel[3], kernel[6], kernel[9]], 'and read as another shape, again');
+  t.same(
+    Array.from(reshaped.subarray(0, 4)),
+    [kernel[0], kernel[3], kernel[6], kernel[9]],
+    'and read as another shape, again',
+  );
 });
 
-t.test('calls of different shapes in any order, reusing weights and the kernels\' heap, stay equal to the reference', async (t) => {
-  // The kernels' heap (weights, accumulators, packed rows) is reused from call to call without being zeroed,
-  // and the packed weights are cached: a large masked call, then small ones, then large again must not see each
-  // other's leftovers.
-  const big = randomCase(101, 7, 30, 9, 10);
-  const small = randomCase(102, 2, 3, 9, 10);
-  const bigX = flat(big.inputs);
-  const smallX = flat(small.inputs);
-  const random = rng(103);
-  const bigMask = Uint8Array.from({ length: 7 * 30 }, () => (random() < 0.3 ? 0 : 1));
-  let mismatches = 0;
-  for (let i = 0; i < 6; i++) {
-    const [x, c, mask] = i % 3 === 2 ? [smallX, small, null] : [bigX, big, i % 2 === 0 ? bigMask : null];
-    // The small case uses the big case's weights too: one set of cached panels, two row counts.
-    for (const weights of [c.weights, big.weights]) {
-      const fast = simpleRnnForward(x, c.shape, weights, { mask, goBackwards: i === 4 });
-      const naive = simpleRnnForwardReference(x, c.shape, weights, { mask, goBackwards: i === 4 });
-      if (!fast.outputs.every((v, k) => Object.is(v, naive.outputs[k]))) mismatches++;
-      if (!fast.states.every((v, k) => Object.is(v, naive.states[k]))) mismatches++;
+t.test(
+  "calls of different shapes in any order, reusing weights and the kernels' heap, stay equal to the reference",
+  async (t) => {
+    // The kernels' heap (weights, accumulators, packed rows) is reused from call to call without being zeroed,
+    // and the packed weights are cached: a large masked call, then small ones, then large again must not see each
+    // other's leftovers.
+    const big = randomCase(101, 7, 30, 9, 10);
+    const small = randomCase(102, 2, 3, 9, 10);
+    const bigX = flat(big.inputs);
+    const smallX = flat(small.inputs);
+    const random = rng(103);
+    const bigMask = Uint8Array.from({ length: 7 * 30 }, () => (random() < 0.3 ? 0 : 1));
+    let mismatches = 0;
+    for (let i = 0; i < 6; i++) {
+      const [x, c, mask] = i % 3 === 2 ? [smallX, small, null] : [bigX, big, i % 2 === 0 ? bigMask : null];
+      // The small case uses the big case's weights too: one set of cached panels, two row counts.
+      for (const weights of [c.weights, big.weights]) {
+        const fast = simpleRnnForward(x, c.shape, weights, { mask, goBackwards: i === 4 });
+        const naive = simpleRnnForwardReference(x, c.shape, weights, { mask, goBackwards: i === 4 });
+        if (!fast.outputs.every((v, k) => Object.is(v, naive.outputs[k]))) mismatches++;
+        if (!fast.states.every((v, k) => Object.is(v, naive.states[k]))) mismatches++;
+      }
     }
-  }
-  t.equal(mismatches, 0);
-});
+    t.equal(mismatches, 0);
+  },
+);

@@ -22,7 +22,11 @@ export interface Built {
 
 /** Config overrides; a nested group (limits, http, overload, access…) is merged with its defaults. */
 export type Overrides = {
-  [K in keyof Config]?: Config[K] extends readonly unknown[] ? Config[K] : Config[K] extends object ? Partial<Config[K]> : Config[K];
+  [K in keyof Config]?: Config[K] extends readonly unknown[]
+    ? Config[K]
+    : Config[K] extends object
+      ? Partial<Config[K]>
+      : Config[K];
 };
 
 /** The default config with these overrides, one level deep. */
@@ -52,10 +56,26 @@ export async function build(t: { teardown(fn: () => unknown): void }, overrides:
   return { app, logs };
 }
 
-export const HELLO = { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 };
+export const HELLO = {
+  inputs: [
+    [
+      [1, 0, 0, 0],
+      [0, 1, 0, 0],
+      [0, 0, 1, 0],
+      [0, 0, 1, 0],
+      [0, 0, 0, 1],
+    ],
+  ],
+  hiddenSize: 2,
+  seed: 42,
+};
 
 /** The lecture's batch of three: hello, eolll, lleel (one-hot over h, e, l, o). */
 export const HELLO_BATCH = (() => {
   const oneHot: Record<string, number[]> = { h: [1, 0, 0, 0], e: [0, 1, 0, 0], l: [0, 0, 1, 0], o: [0, 0, 0, 1] };
-  return { inputs: ['hello', 'eolll', 'lleel'].map((word) => [...word].map((c) => oneHot[c])), hiddenSize: 2, seed: 42 };
+  return {
+    inputs: ['hello', 'eolll', 'lleel'].map((word) => [...word].map((c) => oneHot[c])),
+    hiddenSize: 2,
+    seed: 42,
+  };
 })();

@@ -17,7 +17,13 @@ export interface Server {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnServer(env: Record<string, string> = {}): { child: ChildProcess; exited: Server['exited']; logs: Server['logs']; stderr: () => string; listening: Promise<number> } {
+export function spawnServer(env: Record<string, string> = {}): {
+  child: ChildProcess;
+  exited: Server['exited'];
+  logs: Server['logs'];
+  stderr: () => string;
+  listening: Promise<number>;
+} {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', PORT: '0', LOG_LEVEL: 'info', ...env },
@@ -55,7 +61,10 @@ export function spawnServer(env: Record<string, string> = {}): { child: ChildPro
 }
 
 /** Starts the server and waits until it listens; killed at teardown if still running. */
-export async function startServer(t: { teardown(fn: () => unknown): void }, env: Record<string, string> = {}): Promise<Server> {
+export async function startServer(
+  t: { teardown(fn: () => unknown): void },
+  env: Record<string, string> = {},
+): Promise<Server> {
   const started = spawnServer(env);
   t.teardown(() => {
     if (started.child.exitCode === null && started.child.signalCode === null) started.child.kill('SIGKILL');

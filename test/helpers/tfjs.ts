@@ -34,7 +34,10 @@ export function tfjsSimpleRnn(
 export function tfjsSeededWeights(seed: number, inputDim: number, hiddenSize: number): KerasWeightsArrays {
   return tf.tidy(() => ({
     kernel: tf.initializers.glorotUniform({ seed }).apply([inputDim, hiddenSize]).arraySync() as number[][],
-    recurrentKernel: tf.initializers.orthogonal({ seed: seed + 1 }).apply([hiddenSize, hiddenSize]).arraySync() as number[][],
+    recurrentKernel: tf.initializers
+      .orthogonal({ seed: seed + 1 })
+      .apply([hiddenSize, hiddenSize])
+      .arraySync() as number[][],
     bias: new Array<number>(hiddenSize).fill(0),
   }));
 }
@@ -76,11 +79,20 @@ export interface TfjsNetworkOptions {
  * A stack of tfjs SimpleRNN layers (each optionally wrapped in tf.layers.bidirectional), applied eagerly
  * with the mask and initial states, every layer's states collected in cell order.
  */
-export function tfjsNetwork(inputs: number[][][], options: TfjsNetworkOptions): { outputs: unknown; states: number[][][] } {
+export function tfjsNetwork(
+  inputs: number[][][],
+  options: TfjsNetworkOptions,
+): { outputs: unknown; states: number[][][] } {
   return scoped(() => {
     const directions = options.mergeMode === undefined ? 1 : 2;
     let x: tf.Tensor = tf.tensor3d(inputs);
-    const mask = options.mask ? tf.tensor2d(options.mask.map((row) => row.map((v) => (v ? 1 : 0))), undefined, 'bool') : undefined;
+    const mask = options.mask
+      ? tf.tensor2d(
+          options.mask.map((row) => row.map((v) => (v ? 1 : 0))),
+          undefined,
+          'bool',
+        )
+      : undefined;
     const states: number[][][] = [];
     let outputs: unknown = null;
     options.layers.forEach((spec, k) => {
@@ -93,18 +105,24 @@ export function tfjsNetwork(inputs: number[][][], options: TfjsNetworkOptions): 
         returnSequences: last ? (options.returnSequences ?? true) : true,
         returnState: true,
       });
-      const layer = directions === 1 ? rnn : tf.layers.bidirectional({ layer: rnn, mergeMode: options.mergeMode as 'concat' });
+      const layer =
+        directions === 1 ? rnn : tf.layers.bidirectional({ layer: rnn, mergeMode: options.mergeMode as 'concat' });
       const initialState = options.initialStates
         ?.slice(k * directions, (k + 1) * directions)
         .map((state) => tf.tensor2d(state));
       // A fresh kwargs object per call: tfjs's Bidirectional rewrites kwargs.initialState in place.
-      const kwargs = (): Record<string, unknown> => ({ ...(mask ? { mask } : {}), ...(initialState ? { initialState: [...initialState] } : {}) });
+      const kwargs = (): Record<string, unknown> => ({
+        ...(mask ? { mask } : {}),
+        ...(initialState ? { initialState: [...initialState] } : {}),
+      });
       layer.apply(x, kwargs()); // builds the layer (random weights), which are then replaced
-      const weights = options.cells.slice(k * directions, (k + 1) * directions).flatMap((cell) => [
-        tf.tensor2d(cell.kernel),
-        tf.tensor2d(cell.recurrentKernel),
-        ...(cell.bias ? [tf.tensor1d(cell.bias)] : []),
-      ]);
+      const weights = options.cells
+        .slice(k * directions, (k + 1) * directions)
+        .flatMap((cell) => [
+          tf.tensor2d(cell.kernel),
+          tf.tensor2d(cell.recurrentKernel),
+          ...(cell.bias ? [tf.tensor1d(cell.bias)] : []),
+        ]);
       layer.setWeights(weights);
       const result = layer.apply(x, kwargs()) as tf.Tensor[];
       const outputCount = options.mergeMode === null ? 2 : 1;
@@ -130,7 +148,11 @@ function scoped<T>(fn: () => T): T {
 }
 
 /** tf.sequential([masking({maskValue}), simpleRNN]) predicting on `inputs`: Keras masking of all-`maskValue` steps. */
-export function tfjsMaskedSequential(inputs: number[][][], maskValue: number, cell: { kernel: number[][]; recurrentKernel: number[][]; bias: number[] }) {
+export function tfjsMaskedSequential(
+  inputs: number[][][],
+  maskValue: number,
+  cell: { kernel: number[][]; recurrentKernel: number[][]; bias: number[] },
+) {
   return tf.tidy(() => {
     const [, time, features] = [inputs.length, inputs[0].length, inputs[0][0].length];
     const model = tf.sequential();

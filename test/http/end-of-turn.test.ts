@@ -36,7 +36,7 @@ function quietLog(errors: unknown[]): FastifyBaseLogger {
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 
-t.test('a turn\'s passes run after its I/O callbacks, all before the first send, answers in order', async (t) => {
+t.test("a turn's passes run after its I/O callbacks, all before the first send, answers in order", async (t) => {
   const events: string[] = [];
   const sent: unknown[] = [];
   const turns: number[] = [];
@@ -88,12 +88,18 @@ t.test('throws and rejections go to their own reply as errors; the others are an
   await nextTurn();
   t.equal(sent[0], '{"ok":true}');
   t.equal(sent[1], problem, 'the ProblemError itself (Fastify makes the problem+json of it)');
-  t.ok(sent[2] instanceof Error && (sent[2] as Error).message === 'not an Error', 'a non-Error throw becomes an Error (never a 200 body)');
-  t.same(sent.slice(3).map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : x)), ['RangeError: later', '{"later":true}']);
+  t.ok(
+    sent[2] instanceof Error && (sent[2] as Error).message === 'not an Error',
+    'a non-Error throw becomes an Error (never a 200 body)',
+  );
+  t.same(
+    sent.slice(3).map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : x)),
+    ['RangeError: later', '{"later":true}'],
+  );
   t.notOk(events.includes('throws:type application/json; charset=utf-8'), 'no JSON content type set for an error');
 });
 
-t.test('a send that throws is logged, and the turn\'s other answers still go out', async (t) => {
+t.test("a send that throws is logged, and the turn's other answers still go out", async (t) => {
   const events: string[] = [];
   const sent: unknown[] = [];
   const errors: unknown[] = [];
@@ -108,14 +114,31 @@ t.test('a send that throws is logged, and the turn\'s other answers still go out
   t.same(turns, [2]);
 });
 
-/** Requests of every outcome the end of the turn produces: answers, planning problems (400), overflow (422), a served model. */
+/**
+ * Requests of every outcome the end of the turn produces: answers, planning problems (400), overflow (422), a served
+ * model.
+ */
 function mixedRequests(): { url: string; payload: unknown }[] {
   const requests: { url: string; payload: unknown }[] = [];
-  for (let seed = 0; seed < 12; seed++) requests.push({ url: '/rnn/forward', payload: { ...HELLO, seed, hiddenSize: 1 + (seed % 4) } });
-  requests.push({ url: '/rnn/forward', payload: { ...HELLO, initialState: [[0, 0], [0, 0]] } });
+  for (let seed = 0; seed < 12; seed++)
+    requests.push({ url: '/rnn/forward', payload: { ...HELLO, seed, hiddenSize: 1 + (seed % 4) } });
   requests.push({
     url: '/rnn/forward',
-    payload: { inputs: [[[0], [0.5], [1], [1]]], weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] }, activation: 'linear' },
+    payload: {
+      ...HELLO,
+      initialState: [
+        [0, 0],
+        [0, 0],
+      ],
+    },
+  });
+  requests.push({
+    url: '/rnn/forward',
+    payload: {
+      inputs: [[[0], [0.5], [1], [1]]],
+      weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] },
+      activation: 'linear',
+    },
   });
   requests.push({ url: '/models/hello/forward', payload: { text: ['hello', 'ole'] } });
   requests.push({ url: '/models/hello/versions/1/forward', payload: { inputs: [[[1, 0, 0, 0]]] } });
@@ -134,10 +157,14 @@ function comparable(body: string): unknown {
 t.test('requests answered together get what each gets alone', async (t) => {
   const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
   const requests = mixedRequests();
-  const inject = (r: { url: string; payload: unknown }) => app.inject({ method: 'POST', url: r.url, payload: r.payload as object });
+  const inject = (r: { url: string; payload: unknown }) =>
+    app.inject({ method: 'POST', url: r.url, payload: r.payload as object });
   const turns = async () => {
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-    return { count: sample(text, 'rnn_forward_answers_per_turn_count') ?? Number.NaN, sum: sample(text, 'rnn_forward_answers_per_turn_sum') ?? Number.NaN };
+    return {
+      count: sample(text, 'rnn_forward_answers_per_turn_count') ?? Number.NaN,
+      sum: sample(text, 'rnn_forward_answers_per_turn_sum') ?? Number.NaN,
+    };
   };
   const start = await turns();
   const alone = [];
@@ -172,7 +199,11 @@ t.test('over real connections: concurrent requests get their own answers', async
   const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const requests = mixedRequests();
   const post = async (r: { url: string; payload: unknown }) => {
-    const res = await fetch(base + r.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(r.payload) });
+    const res = await fetch(base + r.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(r.payload),
+    });
     const body = await res.text();
     return { status: res.status, body: res.status === 200 ? body : comparable(body) };
   };

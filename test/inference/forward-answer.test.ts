@@ -18,7 +18,19 @@ const cache = new SeededWeightsCache(8);
 const inputs = (b: number, time: number, f: number) => randomNested(random, [b, time, f], 2);
 
 const REQUESTS: Record<string, unknown>[] = [
-  { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 },
+  {
+    inputs: [
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    ],
+    hiddenSize: 2,
+    seed: 42,
+  },
   { inputs: inputs(3, 4, 2), hiddenSize: 5, seed: 1, outputFormat: 'flat' },
   { inputs: inputs(2, 3, 2), hiddenSize: 3, returnState: false },
   { inputs: inputs(2, 3, 2), hiddenSize: 3, returnSequences: false, activation: 'relu', useBias: false },
@@ -27,16 +39,55 @@ const REQUESTS: Record<string, unknown>[] = [
   { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: {} },
   { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: 'sum' }, returnSequences: false },
   { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: null } },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: null }, returnSequences: false, outputFormat: 'flat' },
+  {
+    inputs: inputs(2, 3, 2),
+    hiddenSize: 3,
+    bidirectional: { mergeMode: null },
+    returnSequences: false,
+    outputFormat: 'flat',
+  },
   { inputs: inputs(2, 4, 3), layers: [{ hiddenSize: 4 }, { hiddenSize: 2, activation: 'sigmoid', clip: 3 }], seed: 9 },
-  { inputs: inputs(2, 4, 3), layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }], bidirectional: { mergeMode: 'ave' }, outputFormat: 'flat' },
-  { inputs: [[[1, 2]], [[3, 4], [5, 6], [7, 8]]], hiddenSize: 2 },
+  {
+    inputs: inputs(2, 4, 3),
+    layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }],
+    bidirectional: { mergeMode: 'ave' },
+    outputFormat: 'flat',
+  },
+  {
+    inputs: [
+      [[1, 2]],
+      [
+        [3, 4],
+        [5, 6],
+        [7, 8],
+      ],
+    ],
+    hiddenSize: 2,
+  },
   { text: ['hé', 'llo😀'], hiddenSize: 3, seed: 4 },
-  { inputs: { shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] }, hiddenSize: 2, weights: { kernel: [[1, 0], [0, 1]], recurrentKernel: [[0.5, 0], [0, 0.5]], bias: [0.1, -0.1] } },
+  {
+    inputs: { shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] },
+    hiddenSize: 2,
+    weights: {
+      kernel: [
+        [1, 0],
+        [0, 1],
+      ],
+      recurrentKernel: [
+        [0.5, 0],
+        [0, 0.5],
+      ],
+      bias: [0.1, -0.1],
+    },
+  },
 ];
 
 const tensor = (format: string, data: Float32Array, shape: readonly number[]) =>
-  format === 'flat' ? { shape, data: Array.from(data, shortestFloat32) } : shape.length === 0 ? [] : nested(data, shape);
+  format === 'flat'
+    ? { shape, data: Array.from(data, shortestFloat32) }
+    : shape.length === 0
+      ? []
+      : nested(data, shape);
 
 for (const body of REQUESTS) {
   t.test(JSON.stringify(body).slice(0, 100), async (t) => {
@@ -45,13 +96,26 @@ for (const body of REQUESTS) {
     const written = writeResponse(plan, result);
     const text = typeof written === 'string' ? written : Buffer.from(written).toString('utf8');
     const { spec } = plan.model;
-    const stateShapes = result.states.map((_, i) => [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize]);
+    const stateShapes = result.states.map((_, i) => [
+      plan.shape[0],
+      spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize,
+    ]);
     const single = result.states.length === 1;
     const expected = {
       outputs: tensor(plan.outputFormat, result.outputs, result.outputShape),
-      ...(plan.returnState ? { states: single ? tensor(plan.outputFormat, result.states[0], stateShapes[0]) : result.states.map((s, i) => tensor(plan.outputFormat, s, stateShapes[i])) } : {}),
+      ...(plan.returnState
+        ? {
+            states: single
+              ? tensor(plan.outputFormat, result.states[0], stateShapes[0])
+              : result.states.map((s, i) => tensor(plan.outputFormat, s, stateShapes[i])),
+          }
+        : {}),
       ...(plan.vocabulary !== null ? { vocabulary: plan.vocabulary } : {}),
-      shapes: { inputs: plan.shape, outputs: result.outputShape, ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}) },
+      shapes: {
+        inputs: plan.shape,
+        outputs: result.outputShape,
+        ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}),
+      },
       model: modelSummary(plan.model),
     };
     t.equal(text, JSON.stringify(expected));

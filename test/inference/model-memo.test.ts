@@ -7,7 +7,12 @@ import t from 'tap';
 import { ModelFields } from '../../schemas/forward.js';
 import { defaultConfig, type Limits } from '../../src/config/config.js';
 import { seededNetworkWeights } from '../../src/engine/index.js';
-import { type ModelDescription, modelSummary, resolveModel, SEEDED_SHORTHAND_FIELDS } from '../../src/inference/model.js';
+import {
+  type ModelDescription,
+  modelSummary,
+  resolveModel,
+  SEEDED_SHORTHAND_FIELDS,
+} from '../../src/inference/model.js';
 import { ProblemError } from '../../src/errors/problem-error.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 
@@ -67,7 +72,11 @@ t.test('a model resolved under some limits is checked again under others', async
   }
   t.ok(error instanceof ProblemError && error.kind === 'limit-exceeded', 'a limit-exceeded problem');
   t.match(JSON.stringify((error as ProblemError).errors), /MAX_HIDDEN_SIZE/);
-  t.not(resolveModel({ hiddenSize: 8, seed: 1 }, 2, { ...limits }, cache), model, 'equal limits in another object: resolved again');
+  t.not(
+    resolveModel({ hiddenSize: 8, seed: 1 }, 2, { ...limits }, cache),
+    model,
+    'equal limits in another object: resolved again',
+  );
 });
 
 t.test('descriptions that are not seeded shorthand are resolved every time', async (t) => {

@@ -19,7 +19,10 @@ t.test('a hit returns the same set, equal to building it again', async (t) => {
   t.not(cache.get(8, spec(3), 2), first, 'another seed is another set');
   t.notOk(cache.has(7, spec(3, null), 2), 'mergeMode null is not unidirectional');
   t.notOk(cache.has(7, spec(3, 'sum'), 2));
-  t.ok(cache.has(7, { ...spec(3), layers: [{ ...spec(3).layers[0], activation: 'relu' }] }, 2), 'the activation does not change the weights');
+  t.ok(
+    cache.has(7, { ...spec(3), layers: [{ ...spec(3).layers[0], activation: 'relu' }] }, 2),
+    'the activation does not change the weights',
+  );
 });
 
 t.test('when full, the least recently used set is evicted', async (t) => {
@@ -49,5 +52,9 @@ t.test('by key: hasKey never builds, getKeyed is get, and a keyed get counts as 
   cache.get(3, spec(2), 1);
   t.ok(cache.hasKey(key), 'a stays: used after b was built');
   t.notOk(cache.has(2, spec(2), 1), 'b goes');
-  t.equal(seededWeightsKey(1, { ...spec(2), layers: [{ ...spec(2).layers[0], clip: 3 }] }, 1), key, 'the key leaves out what the weights do not depend on');
+  t.equal(
+    seededWeightsKey(1, { ...spec(2), layers: [{ ...spec(2).layers[0], clip: 3 }] }, 1),
+    key,
+    'the key leaves out what the weights do not depend on',
+  );
 });

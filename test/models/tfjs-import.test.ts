@@ -13,7 +13,10 @@ import { modelsDir } from '../helpers/models.js';
 import { maxAbsDiff } from '../helpers/tfjs.js';
 
 const FIXTURE = fileURLToPath(new URL('../fixtures/tfjs-model/', import.meta.url));
-const EXPECTED = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')) as { inputs: number[][][]; outputs: number[][][] };
+const EXPECTED = JSON.parse(readFileSync(join(FIXTURE, 'expected.json'), 'utf8')) as {
+  inputs: number[][][];
+  outputs: number[][][];
+};
 const MODEL_JSON = JSON.parse(readFileSync(join(FIXTURE, 'model.json'), 'utf8'));
 
 /** A repository holding the fixture as `tfjs/1`, its model.json optionally changed. */
@@ -32,8 +35,11 @@ t.test('served outputs match tfjs model.predict within 1e-5, on every route', as
   const { app } = await build(t, { models: { dir: repository(t) } });
   const meta = (await app.inject({ method: 'GET', url: '/models/tfjs' })).json();
   t.same(meta.inputs[0].shape, [-1, -1, 4]);
-  t.same(meta.outputs[0].shape, [-1, -1, 4], 'the softmax layer\'s 4 units');
-  t.same(meta.model.layers.map((l: { hiddenSize: number }) => l.hiddenSize), [5, 3]);
+  t.same(meta.outputs[0].shape, [-1, -1, 4], "the softmax layer's 4 units");
+  t.same(
+    meta.model.layers.map((l: { hiddenSize: number }) => l.hiddenSize),
+    [5, 3],
+  );
   t.same(meta.model.bidirectional, { mergeMode: 'concat' });
 
   const res = await app.inject({ method: 'POST', url: '/models/tfjs/forward', payload: { inputs: EXPECTED.inputs } });
@@ -42,12 +48,16 @@ t.test('served outputs match tfjs model.predict within 1e-5, on every route', as
   t.same(body.shapes.outputs, [2, 5, 4]);
   const diff = maxAbsDiff(body.outputs, EXPECTED.outputs);
   t.ok(diff < 1e-5, `max |served - tfjs| = ${diff}`);
-  for (const row of body.outputs.flat()) t.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5, 'softmax rows sum to 1');
+  for (const row of body.outputs.flat())
+    t.ok(Math.abs(row.reduce((a: number, b: number) => a + b, 0) - 1) < 1e-5, 'softmax rows sum to 1');
 
   const v2 = await app.inject({
     method: 'POST',
     url: '/v2/models/tfjs/infer',
-    payload: { inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: EXPECTED.inputs }], outputs: [{ name: 'output' }] },
+    payload: {
+      inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: EXPECTED.inputs }],
+      outputs: [{ name: 'output' }],
+    },
   });
   t.equal(v2.statusCode, 200, v2.body.slice(0, 300));
   t.ok(maxAbsDiff(v2.json().outputs[0].data, EXPECTED.outputs.flat(2)) < 1e-5, 'the protocol route too');
@@ -58,19 +68,42 @@ t.test('the Masking layer masks all-zero steps as tfjs does (the second sequence
   // Padding of another length must not change the valid steps' outputs.
   const short = [EXPECTED.inputs[1].slice(0, 2)];
   const res = (await app.inject({ method: 'POST', url: '/models/tfjs/forward', payload: { inputs: short } })).json();
-  t.ok(maxAbsDiff(res.outputs[0], EXPECTED.outputs[1].slice(0, 2)) < 1e-5, 'the 2 valid steps are the same without padding');
+  t.ok(
+    maxAbsDiff(res.outputs[0], EXPECTED.outputs[1].slice(0, 2)) < 1e-5,
+    'the 2 valid steps are the same without padding',
+  );
 });
 
 t.test('what we cannot run stops start-up naming the layer', async (t) => {
   const layers = (json: any) => json.modelTopology.config.layers;
   const cases: [string, (json: any) => void, RegExp][] = [
-    ['an LSTM', (json) => (layers(json)[1].config.layer.class_name = 'LSTM'), /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(LSTM\) is not supported; supported: Masking, Embedding, SimpleRNN/],
-    ['a Conv1D', (json) => (layers(json)[3] = { class_name: 'Conv1D', config: { name: 'conv' } }), /layer 3 \(Conv1D 'conv'\): Conv1D is not supported/],
-    ['a GRU in TimeDistributed', (json) => (layers(json)[3].config.layer.class_name = 'GRU'), /layer 3 \(TimeDistributed .*\): TimeDistributed\(GRU\) is not supported/],
-    ['an unknown activation', (json) => (layers(json)[4].config.activation = 'gelu'), /layer 4 \(Dense 'dense_Dense2'\): activation 'gelu' is not supported/],
+    [
+      'an LSTM',
+      (json) => (layers(json)[1].config.layer.class_name = 'LSTM'),
+      /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(LSTM\) is not supported; supported: Masking, Embedding, SimpleRNN/,
+    ],
+    [
+      'a Conv1D',
+      (json) => (layers(json)[3] = { class_name: 'Conv1D', config: { name: 'conv' } }),
+      /layer 3 \(Conv1D 'conv'\): Conv1D is not supported/,
+    ],
+    [
+      'a GRU in TimeDistributed',
+      (json) => (layers(json)[3].config.layer.class_name = 'GRU'),
+      /layer 3 \(TimeDistributed .*\): TimeDistributed\(GRU\) is not supported/,
+    ],
+    [
+      'an unknown activation',
+      (json) => (layers(json)[4].config.activation = 'gelu'),
+      /layer 4 \(Dense 'dense_Dense2'\): activation 'gelu' is not supported/,
+    ],
     ['a functional model', (json) => (json.modelTopology.class_name = 'Model'), /only Sequential models are supported/],
     ['a shard that is missing', (json) => (json.weightsManifest[0].paths = ['nope.bin']), /cannot read 'nope\.bin'/],
-    ['a weight of another shape', (json) => (json.weightsManifest[0].weights[0].shape = [4, 6]), /is \[4, 6\]; layer 1 .* forward kernel needs \[4, 5\]/],
+    [
+      'a weight of another shape',
+      (json) => (json.weightsManifest[0].weights[0].shape = [4, 6]),
+      /is \[4, 6\]; layer 1 .* forward kernel needs \[4, 5\]/,
+    ],
   ];
   for (const [name, change, message] of cases) {
     const dir = repository(t, change);
@@ -86,7 +119,10 @@ t.test('what we cannot run stops start-up naming the layer', async (t) => {
 
 t.test('Embedding (mask_zero) → SimpleRNN → Dense softmax: ids in, tfjs model.predict out', async (t) => {
   const fixture = fileURLToPath(new URL('../fixtures/tfjs-embedding/', import.meta.url));
-  const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as { ids: number[][]; outputs: number[][][] };
+  const expected = JSON.parse(readFileSync(join(fixture, 'expected.json'), 'utf8')) as {
+    ids: number[][];
+    outputs: number[][][];
+  };
   const dir = modelsDir(t, {});
   cpSync(fixture, join(dir, 'words', '1'), { recursive: true });
   const { app } = await build(t, { models: { dir } });

@@ -49,9 +49,14 @@ t.test('openapi-typescript turns openapi.yaml into typed paths and components', 
   t.match(generated, /export interface paths \{\n\s+"\/rnn\/forward": \{/);
   t.match(generated, /post: \{/);
   t.match(generated, /"application\/json": components\["schemas"\]\["ForwardRequest"\];/);
-  t.match(generated, /200: \{[^}]*\};\s*content: \{\s*"application\/json": components\["schemas"\]\["ForwardResponse"\];/);
+  t.match(
+    generated,
+    /200: \{[^}]*\};\s*content: \{\s*"application\/json": components\["schemas"\]\["ForwardResponse"\];/,
+  );
   for (const status of [400, 404, 405, 413, 415, 500]) {
-    const block = new RegExp(`${status}: \\{[^}]*\\};\\s*content: \\{\\s*"application/problem\\+json": components\\["schemas"\\]\\["Problem"\\];`);
+    const block = new RegExp(
+      `${status}: \\{[^}]*\\};\\s*content: \\{\\s*"application/problem\\+json": components\\["schemas"\\]\\["Problem"\\];`,
+    );
     t.match(generated, block, `${status} is typed as a Problem`);
   }
   t.match(generated, /inputs\?: number\[\]\[\]\[\] \| components\["schemas"\]\["FlatTensor(Input)?"\];/);
@@ -64,7 +69,13 @@ t.test('openapi-typescript turns openapi.yaml into typed paths and components', 
 
 t.test('the typed client program compiles under strict options with zero diagnostics', async (t) => {
   // The program must use the precise fields, or zero diagnostics would prove little.
-  for (const use of ['data.shapes.outputs', 'data.model.hiddenSize', 'data.model.seed', 'error.errors?.[0]?.path', 'createClient<paths>']) {
+  for (const use of [
+    'data.shapes.outputs',
+    'data.model.hiddenSize',
+    'data.model.seed',
+    'error.errors?.[0]?.path',
+    'createClient<paths>',
+  ]) {
     t.ok(clientSource.includes(use), `the client program uses ${use}`);
   }
   const others = diagnostics.filter((d) => d.file !== 'wrong.ts' && d.file !== 'default-options.ts');
@@ -82,7 +93,10 @@ t.test('wrong usages of the generated types are compile errors, exactly on the m
   }
   const messageAt = (needle: string) => {
     const line = wrongSource.split('\n').findIndex((text) => text.includes(needle)) + 1;
-    return diagnostics.filter((d) => d.line === line).map((d) => d.message).join('\n');
+    return diagnostics
+      .filter((d) => d.line === line)
+      .map((d) => d.message)
+      .join('\n');
   };
   t.match(messageAt("hiddenSize: '2'"), /Type 'string' is not assignable to type 'number'/);
   t.equal(messageAt('hidden_size: 2'), '', 'an unknown field in a literal body compiles (no excess-property check)');
@@ -111,12 +125,26 @@ t.test('the compiled client against the real server on 127.0.0.1', async (t) => 
   t.same(client.HELLO, HELLO, "the fixture's hello request is the lecture's");
 
   const inject = (payload: unknown, contentType = 'application/json') =>
-    app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': contentType }, payload: JSON.stringify(payload) });
+    app.inject({
+      method: 'POST',
+      url: '/rnn/forward',
+      headers: { 'content-type': contentType },
+      payload: JSON.stringify(payload),
+    });
   /** The same request through inject, for the fields a client cannot know in advance (the request id). */
-  const sameAsInject = async (t: Pick<typeof import('tap').default, 'type' | 'same'>, answer: ProblemAnswer, payload: unknown, contentType?: string) => {
+  const sameAsInject = async (
+    t: Pick<typeof import('tap').default, 'type' | 'same'>,
+    answer: ProblemAnswer,
+    payload: unknown,
+    contentType?: string,
+  ) => {
     const expected = (await inject(payload, contentType)).json();
     t.type(answer.problem.requestId, 'string');
-    t.same(answer.problem, { ...expected, requestId: answer.problem.requestId }, 'the body openapi-fetch returns is the server answer');
+    t.same(
+      answer.problem,
+      { ...expected, requestId: answer.problem.requestId },
+      'the body openapi-fetch returns is the server answer',
+    );
   };
 
   await t.test('hello: 200 with typed shapes and model', async (t) => {
@@ -132,7 +160,10 @@ t.test('the compiled client against the real server on 127.0.0.1', async (t) => 
     t.same(answer.outputs, expected.outputs, 'outputs as the server computes them');
     t.same(answer.states, expected.states);
     t.equal((answer.outputs as number[][][])[0].length, 5, 'five time steps');
-    t.ok((answer.outputs as number[][][]).flat(2).every((v) => Number.isFinite(v) && Math.abs(v) < 1), 'tanh outputs in (-1, 1)');
+    t.ok(
+      (answer.outputs as number[][][]).flat(2).every((v) => Number.isFinite(v) && Math.abs(v) < 1),
+      'tanh outputs in (-1, 1)',
+    );
   });
 
   await t.test('ragged inputs: 400 problem, typed errors[0].path', async (t) => {

@@ -17,7 +17,10 @@ type Json = Record<string, any>;
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 const PROBLEM_REF = '#/components/schemas/Problem';
 const OIP_ERROR_REF = '#/components/schemas/OipError';
-/** The Open Inference Protocol routes, whose errors are `{"error": ...}` as the protocol requires (its health probes excepted). */
+/**
+ * The Open Inference Protocol routes, whose errors are `{"error": ...}` as the protocol requires (its health probes
+ * excepted).
+ */
 const isOip = (path: string) => path === '/v2' || path.startsWith('/v2/models/');
 /** Routes that serve the document itself rather than the API. */
 const isDocumentation = (url: string) => url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/');
@@ -60,7 +63,10 @@ function operations(): { path: string; method: string; operation: Json }[] {
 
 t.test('openapi.yaml is what `npm run openapi` generates now (npm run openapi:check)', async (t) => {
   // scripts/openapi.ts runs its CLI at import, so it is run as `npm run openapi:check` runs it.
-  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/openapi.ts', '--check'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/openapi.ts', '--check'], {
+    cwd: ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -80,11 +86,18 @@ t.test('every route the app serves is documented, and every documented operation
   const { app } = await build(t);
   const routes = servedRoutes(app);
   // The route-tree parser itself: it found routes we know of, with the methods Fastify has for them.
-  t.ok(routes.some((r) => r.url === '/openapi.json' && r.methods.includes('GET')), 'parser finds /openapi.json');
-  t.ok(routes.some((r) => r.url === '/rnn/forward' && r.methods.includes('POST')), 'parser finds POST /rnn/forward');
+  t.ok(
+    routes.some((r) => r.url === '/openapi.json' && r.methods.includes('GET')),
+    'parser finds /openapi.json',
+  );
+  t.ok(
+    routes.some((r) => r.url === '/rnn/forward' && r.methods.includes('POST')),
+    'parser finds POST /rnn/forward',
+  );
   for (const { url, methods } of routes) {
     if (url.includes('*')) continue;
-    for (const method of methods) t.ok(app.hasRoute({ url, method: method as 'GET' }), `parsed ${method} ${url} is a route`);
+    for (const method of methods)
+      t.ok(app.hasRoute({ url, method: method as 'GET' }), `parsed ${method} ${url} is a route`);
   }
 
   for (const { url, methods } of routes.filter((r) => !isDocumentation(r.url))) {
@@ -95,7 +108,10 @@ t.test('every route the app serves is documented, and every documented operation
   }
   for (const { path, method } of operations()) {
     const url = path.replace(/\{(\w+)\}/g, ':$1');
-    t.ok(app.hasRoute({ url, method: method.toUpperCase() as 'GET' }), `documented ${method.toUpperCase()} ${path} is served`);
+    t.ok(
+      app.hasRoute({ url, method: method.toUpperCase() as 'GET' }),
+      `documented ${method.toUpperCase()} ${path} is served`,
+    );
   }
   t.notOk(spec.paths?.['/openapi.json'] ?? spec.paths?.['/docs'], 'the documentation routes are not in the document');
 });
@@ -117,7 +133,11 @@ t.test('every error an operation can answer is documented as application/problem
       const applies = new Set<string>(['500']); // any handler can fail unexpectedly
       const provoke = async (status: string, request: InjectOptions & { method: string; url: string }) => {
         const res = await app.inject(request);
-        t.equal(res.statusCode, Number(status), `${request.method} ${url} provokes ${status}: ${res.body.slice(0, 200)}`);
+        t.equal(
+          res.statusCode,
+          Number(status),
+          `${request.method} ${url} provokes ${status}: ${res.body.slice(0, 200)}`,
+        );
         if (isOip(path)) {
           t.match(res.headers['content-type'], /^application\/json/, `${status} is sent as application/json`);
           t.same(Object.keys(res.json()), ['error'], `${status} is {"error": ...}`);
@@ -130,21 +150,39 @@ t.test('every error an operation can answer is documented as application/problem
       if (operation.requestBody !== undefined) {
         const verb = method.toUpperCase() as 'POST';
         await provoke('400', { method: verb, url, headers: { 'content-type': 'application/json' }, payload: '{' });
-        await provoke('413', { method: verb, url, headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ pad: 'x'.repeat(100) }) });
+        await provoke('413', {
+          method: verb,
+          url,
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ pad: 'x'.repeat(100) }),
+        });
         await provoke('415', { method: verb, url, headers: { 'content-type': 'text/plain' }, payload: 'x' });
       }
       if (/\{\w+\}/.test(path)) applies.add('404'); // a path parameter can name something that does not exist
       const documented = Object.keys(operation.responses ?? {});
-      for (const status of [...applies].sort()) t.ok(documented.includes(status), `${status} is documented (documented: ${documented.join(', ')})`);
+      for (const status of [...applies].sort())
+        t.ok(documented.includes(status), `${status} is documented (documented: ${documented.join(', ')})`);
 
       for (const [status, response] of Object.entries<Json>(operation.responses ?? {})) {
         if (Number(status) < 400) continue;
         if (isOip(path)) {
           t.same(Object.keys(response.content ?? {}), ['application/json'], `${status}: only application/json`);
-          t.equal(response.content?.['application/json']?.schema?.$ref, OIP_ERROR_REF, `${status}: schema is the OipError`);
+          t.equal(
+            response.content?.['application/json']?.schema?.$ref,
+            OIP_ERROR_REF,
+            `${status}: schema is the OipError`,
+          );
         } else {
-          t.same(Object.keys(response.content ?? {}), ['application/problem+json'], `${status}: only application/problem+json`);
-          t.equal(response.content?.['application/problem+json']?.schema?.$ref, PROBLEM_REF, `${status}: schema is the Problem`);
+          t.same(
+            Object.keys(response.content ?? {}),
+            ['application/problem+json'],
+            `${status}: only application/problem+json`,
+          );
+          t.equal(
+            response.content?.['application/problem+json']?.schema?.$ref,
+            PROBLEM_REF,
+            `${status}: schema is the Problem`,
+          );
         }
         t.type(response.description, 'string');
       }
@@ -161,8 +199,23 @@ t.test('POST /rnn/forward: a strict request schema with the hello example', asyn
   t.equal(schema?.additionalProperties, false, 'unknown fields are rejected');
   t.ok(schema?.properties?.inputs && schema?.properties?.text, 'inputs, or text instead');
   const examples: unknown[] = [...(schema?.examples ?? []), ...(schema?.example === undefined ? [] : [schema.example])];
-  t.ok(examples.some((example) => isDeepStrictEqual(example, HELLO)), `the hello request is an example: ${JSON.stringify(examples)}`);
-  t.same(HELLO, { inputs: [[[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 1, 0], [0, 0, 0, 1]]], hiddenSize: 2, seed: 42 });
+  t.ok(
+    examples.some((example) => isDeepStrictEqual(example, HELLO)),
+    `the hello request is an example: ${JSON.stringify(examples)}`,
+  );
+  t.same(HELLO, {
+    inputs: [
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+        [0, 0, 1, 0],
+        [0, 0, 1, 0],
+        [0, 0, 0, 1],
+      ],
+    ],
+    hiddenSize: 2,
+    seed: 42,
+  });
 
   const response = resolve(operation?.responses?.['200']?.content?.['application/json']?.schema);
   t.same([...(response?.required ?? [])].sort(), ['model', 'outputs', 'shapes']);
@@ -183,11 +236,13 @@ t.test('request bodies: every object schema with properties rejects unknown fiel
     seen.add(schema);
     if (schema.properties !== undefined) objects++;
     if (schema.properties !== undefined && schema.additionalProperties !== false) loose.push(at);
-    for (const [key, value] of Object.entries(schema)) if (key !== 'examples' && key !== 'example' && key !== 'default') walk(value, `${at}.${key}`);
+    for (const [key, value] of Object.entries(schema))
+      if (key !== 'examples' && key !== 'example' && key !== 'default') walk(value, `${at}.${key}`);
   };
   const bodies = operations().filter((o) => o.operation.requestBody !== undefined);
   t.ok(bodies.length > 0);
-  for (const { path, method, operation } of bodies) walk(operation.requestBody.content, `${method.toUpperCase()} ${path}`);
+  for (const { path, method, operation } of bodies)
+    walk(operation.requestBody.content, `${method.toUpperCase()} ${path}`);
   t.ok(objects >= 2, `${objects} object schemas checked (ForwardRequest, KerasWeights, …)`);
   t.same(loose, [], 'no object schema in a request body allows additional properties');
 });

@@ -51,7 +51,10 @@ export async function workspace(t: { teardown(fn: () => unknown): void }): Promi
   const dir = await mkdtemp(path.join(tmpdir(), 'rnn-serve-client-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   await symlink(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
-  await writeFile(path.join(dir, 'package.json'), JSON.stringify({ name: 'rnn-serve-client-fixture', private: true, type: 'module' }));
+  await writeFile(
+    path.join(dir, 'package.json'),
+    JSON.stringify({ name: 'rnn-serve-client-fixture', private: true, type: 'module' }),
+  );
   const spec = await readFile(SPEC_PATH, 'utf8');
 
   return {
@@ -75,7 +78,8 @@ export async function workspace(t: { teardown(fn: () => unknown): void }): Promi
       if (emit) diagnostics.push(...program.emit().diagnostics);
       return diagnostics.map((d) => ({
         file: d.file === undefined ? '' : path.relative(dir, d.file.fileName),
-        line: d.file === undefined || d.start === undefined ? 0 : d.file.getLineAndCharacterOfPosition(d.start).line + 1,
+        line:
+          d.file === undefined || d.start === undefined ? 0 : d.file.getLineAndCharacterOfPosition(d.start).line + 1,
         code: `TS${d.code}`,
         message: ts.flattenDiagnosticMessageText(d.messageText, '\n'),
       }));

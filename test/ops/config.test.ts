@@ -8,7 +8,13 @@ t.test('defaults of the operational settings', async (t) => {
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
   t.equal(defaultConfig.overload.maxConcurrentForward, 64);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
-  t.same(defaultConfig.access, { apiKeys: [], metricsAuth: false, rateLimitMax: 0, rateLimitWindowMs: 60_000, corsOrigins: [] });
+  t.same(defaultConfig.access, {
+    apiKeys: [],
+    metricsAuth: false,
+    rateLimitMax: 0,
+    rateLimitWindowMs: 60_000,
+    corsOrigins: [],
+  });
 });
 
 t.test('values are read from the environment', async (t) => {
@@ -33,7 +39,10 @@ t.test('values are read from the environment', async (t) => {
 });
 
 t.test('a bad value throws one line naming the variable; secrets are not echoed', async (t) => {
-  t.throws(() => loadConfig({ SHUTDOWN_GRACE_MS: 'soon' }), { name: 'Error', message: /^invalid environment variable SHUTDOWN_GRACE_MS="soon": / });
+  t.throws(() => loadConfig({ SHUTDOWN_GRACE_MS: 'soon' }), {
+    name: 'Error',
+    message: /^invalid environment variable SHUTDOWN_GRACE_MS="soon": /,
+  });
   t.throws(() => loadConfig({ MAX_EVENT_LOOP_UTILIZATION: '1.5' }), /MAX_EVENT_LOOP_UTILIZATION="1.5"/);
   t.throws(() => loadConfig({ METRICS_AUTH: 'yes' }), /METRICS_AUTH="yes"/);
   t.throws(() => loadConfig({ KEEP_ALIVE_TIMEOUT_MS: '-1' }), /KEEP_ALIVE_TIMEOUT_MS/);
@@ -42,13 +51,18 @@ t.test('a bad value throws one line naming the variable; secrets are not echoed'
     t.fail('a short key is rejected');
   } catch (error) {
     t.ok(error instanceof ConfigError);
-    t.match((error as Error).message, /^invalid environment variable API_KEYS=\(redacted\): each key must be at least 16/);
+    t.match(
+      (error as Error).message,
+      /^invalid environment variable API_KEYS=\(redacted\): each key must be at least 16/,
+    );
     t.notMatch((error as Error).message, /short-secret/);
   }
 });
 
 t.test('the HTTP timeouts reach the Node server', async (t) => {
-  const { app } = await build(t, { http: { requestTimeoutMs: 4321, keepAliveTimeoutMs: 6543, connectionTimeoutMs: 98765 } });
+  const { app } = await build(t, {
+    http: { requestTimeoutMs: 4321, keepAliveTimeoutMs: 6543, connectionTimeoutMs: 98765 },
+  });
   t.equal(app.server.requestTimeout, 4321);
   t.equal(app.server.keepAliveTimeout, 6543);
   t.equal(app.server.timeout, 98765);

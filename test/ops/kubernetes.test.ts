@@ -74,8 +74,16 @@ t.test('probe paths are routes of the app that answer 200 once ready', async (t)
   const metricsPath = deployment.spec.template.metadata.annotations['prometheus.io/path'];
   t.ok(app.hasRoute({ method: 'GET', url: metricsPath }), 'the scrape path is a route');
   app.readiness.drain();
-  t.equal((await app.inject({ method: 'GET', url: container.readinessProbe.httpGet.path })).statusCode, 503, 'readiness fails while draining');
-  t.equal((await app.inject({ method: 'GET', url: container.livenessProbe.httpGet.path })).statusCode, 200, 'liveness does not');
+  t.equal(
+    (await app.inject({ method: 'GET', url: container.readinessProbe.httpGet.path })).statusCode,
+    503,
+    'readiness fails while draining',
+  );
+  t.equal(
+    (await app.inject({ method: 'GET', url: container.livenessProbe.httpGet.path })).statusCode,
+    200,
+    'liveness does not',
+  );
 });
 
 t.test('the termination grace period outlasts the shutdown delay plus grace', async (t) => {

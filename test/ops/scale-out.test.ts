@@ -9,15 +9,45 @@ import { send, startServer } from '../helpers/server.js';
 const REQUESTS: { name: string; method: string; path: string; body?: unknown; status: number }[] = [
   { name: 'hello', method: 'POST', path: '/rnn/forward', body: HELLO, status: 200 },
   { name: 'the batch of three', method: 'POST', path: '/rnn/forward', body: HELLO_BATCH, status: 200 },
-  { name: 'another seed, last step only', method: 'POST', path: '/rnn/forward', body: { ...HELLO, hiddenSize: 7, seed: 1234, returnSequences: false }, status: 200 },
+  {
+    name: 'another seed, last step only',
+    method: 'POST',
+    path: '/rnn/forward',
+    body: { ...HELLO, hiddenSize: 7, seed: 1234, returnSequences: false },
+    status: 200,
+  },
   {
     name: 'explicit weights',
     method: 'POST',
     path: '/rnn/forward',
-    body: { inputs: [[[1, 2], [3, 4]]], weights: { kernel: [[0.1, 0.2], [0.3, 0.4]], recurrentKernel: [[0.5, -0.5], [0.25, 0.75]], bias: [0.01, -0.01] } },
+    body: {
+      inputs: [
+        [
+          [1, 2],
+          [3, 4],
+        ],
+      ],
+      weights: {
+        kernel: [
+          [0.1, 0.2],
+          [0.3, 0.4],
+        ],
+        recurrentKernel: [
+          [0.5, -0.5],
+          [0.25, 0.75],
+        ],
+        bias: [0.01, -0.01],
+      },
+    },
     status: 200,
   },
-  { name: 'an error', method: 'POST', path: '/rnn/forward', body: { inputs: [[[1, 0], [0]]], hiddenSize: 2 }, status: 400 },
+  {
+    name: 'an error',
+    method: 'POST',
+    path: '/rnn/forward',
+    body: { inputs: [[[1, 0], [0]]], hiddenSize: 2 },
+    status: 400,
+  },
   { name: 'an unknown route', method: 'GET', path: '/rnn/backward', status: 404 },
   { name: 'readiness', method: 'GET', path: '/readyz', status: 200 },
 ];

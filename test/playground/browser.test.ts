@@ -37,7 +37,10 @@ type Json = Record<string, any>;
 declare const document: any;
 declare function getComputedStyle(element: unknown): { outlineStyle: string };
 
-const skip = process.env.RNN_SERVE_SKIP_BROWSER === '1' ? 'RNN_SERVE_SKIP_BROWSER=1: the browser test of the playground is not run' : false;
+const skip =
+  process.env.RNN_SERVE_SKIP_BROWSER === '1'
+    ? 'RNN_SERVE_SKIP_BROWSER=1: the browser test of the playground is not run'
+    : false;
 
 /** The text of every cell of a heatmap table: header row first, then one array per body row (th + tds). */
 async function tableText(page: Page, selector: string): Promise<{ caption: string; head: string[]; rows: string[][] }> {
@@ -55,7 +58,9 @@ const printed = (rows: number[][]) => rows.map((row) => row.map((x) => JSON.stri
 
 t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
   if (!existsSync(CHROMIUM)) {
-    t.fail(`${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), or set RNN_SERVE_SKIP_BROWSER=1 to skip this test`);
+    t.fail(
+      `${CHROMIUM} is missing: install Debian's Chromium (apt-get install -y chromium), or set RNN_SERVE_SKIP_BROWSER=1 to skip this test`,
+    );
     return;
   }
   const started = Date.now();
@@ -63,7 +68,11 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
   await app.listen({ port: 0, host: '127.0.0.1' });
   const origin = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
   const api = async (body: object): Promise<{ status: number; json: Json }> => {
-    const res = await fetch(`${origin}/rnn/forward`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const res = await fetch(`${origin}/rnn/forward`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     return { status: res.status, json: (await res.json()) as Json };
   };
 
@@ -93,7 +102,11 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
 
     const response = await page.goto(`${origin}/`);
     t.equal(response?.status(), 200);
-    t.equal(response?.headers()['content-security-policy']?.includes("script-src 'self'"), true, 'the page is served under its CSP');
+    t.equal(
+      response?.headers()['content-security-policy']?.includes("script-src 'self'"),
+      true,
+      'the page is served under its CSP',
+    );
     t.equal(await page.title(), 'rnn-serve playground');
 
     /** Waits until the page has answered the run it started: results drawn with this many sequences, or an alert. */
@@ -102,7 +115,10 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
         (want) => {
           const status = document.getElementById('status')?.textContent ?? '';
           if (want === 'error') return status.startsWith('Failed') && !document.getElementById('error')!.hidden;
-          return status.startsWith('Done') && document.querySelectorAll('#sequences section.sequence').length === want.sequences;
+          return (
+            status.startsWith('Done') &&
+            document.querySelectorAll('#sequences section.sequence').length === want.sequences
+          );
         },
         outcome,
         { timeout: STEP_TIMEOUT_MS },
@@ -116,48 +132,66 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       t.equal(await page.inputValue('#seed'), '42');
     });
 
-    await t.test('the hello example: the DOM shows the API numbers, digit for digit, under the right labels', async (t) => {
-      await page.click('[data-preset="hello"]');
-      await settled({ sequences: 1 });
-      const expected = await api(HELLO_TEXT);
-      t.equal(expected.status, 200);
-      const lecture = await api(HELLO);
-      t.same(lecture.json.outputs, expected.json.outputs, 'text "hello" = the lecture one-hot inputs');
+    await t.test(
+      'the hello example: the DOM shows the API numbers, digit for digit, under the right labels',
+      async (t) => {
+        await page.click('[data-preset="hello"]');
+        await settled({ sequences: 1 });
+        const expected = await api(HELLO_TEXT);
+        t.equal(expected.status, 200);
+        const lecture = await api(HELLO);
+        t.same(lecture.json.outputs, expected.json.outputs, 'text "hello" = the lecture one-hot inputs');
 
-      const inputs = await tableText(page, 'table[data-kind="inputs"][data-sequence="0"]');
-      t.match(inputs.caption, /Sequence 0 “hello”: inputs \(one-hot\)/);
-      t.same(inputs.head, ['step', 'h', 'e', 'l', 'o'], 'columns: the vocabulary in one-hot order');
-      t.same(inputs.rows.map((row) => row[0]), ['t0 h', 't1 e', 't2 l', 't3 l', 't4 o'], 'rows: time steps with their character');
-      t.same(cells(inputs.rows), HELLO.inputs[0].map((row) => row.map(String)), 'the one-hot matrix of the lecture');
+        const inputs = await tableText(page, 'table[data-kind="inputs"][data-sequence="0"]');
+        t.match(inputs.caption, /Sequence 0 “hello”: inputs \(one-hot\)/);
+        t.same(inputs.head, ['step', 'h', 'e', 'l', 'o'], 'columns: the vocabulary in one-hot order');
+        t.same(
+          inputs.rows.map((row) => row[0]),
+          ['t0 h', 't1 e', 't2 l', 't3 l', 't4 o'],
+          'rows: time steps with their character',
+        );
+        t.same(
+          cells(inputs.rows),
+          HELLO.inputs[0].map((row) => row.map(String)),
+          'the one-hot matrix of the lecture',
+        );
 
-      const outputs = await tableText(page, 'table[data-kind="outputs"][data-sequence="0"]');
-      t.same(outputs.head, ['step', 'h0', 'h1']);
-      t.same(outputs.rows.map((row) => row[0]), ['t0 h', 't1 e', 't2 l', 't3 l', 't4 o']);
-      t.same(cells(outputs.rows), printed(expected.json.outputs[0]), 'outputs: every number as the API sent it');
+        const outputs = await tableText(page, 'table[data-kind="outputs"][data-sequence="0"]');
+        t.same(outputs.head, ['step', 'h0', 'h1']);
+        t.same(
+          outputs.rows.map((row) => row[0]),
+          ['t0 h', 't1 e', 't2 l', 't3 l', 't4 o'],
+        );
+        t.same(cells(outputs.rows), printed(expected.json.outputs[0]), 'outputs: every number as the API sent it');
 
-      const states = await tableText(page, 'table[data-kind="states"][data-sequence="0"]');
-      t.same(states.head, ['state', 'h0', 'h1']);
-      t.same(cells(states.rows), printed(expected.json.states), 'final state as the API sent it');
-      t.same(states.rows[0].slice(1), outputs.rows[4].slice(1), 'the final state is the last output');
+        const states = await tableText(page, 'table[data-kind="states"][data-sequence="0"]');
+        t.same(states.head, ['state', 'h0', 'h1']);
+        t.same(cells(states.rows), printed(expected.json.states), 'final state as the API sent it');
+        t.same(states.rows[0].slice(1), outputs.rows[4].slice(1), 'the final state is the last output');
 
-      // The heatmap colours: a diverging scale, red for +, blue for −.
-      const colours = await page.$$eval('table[data-kind="outputs"] td', (tds) =>
-        tds.map((td) => ({ value: Number(td.textContent), background: td.style.backgroundColor })),
-      );
-      for (const { value, background } of colours) {
-        const [r, , b] = background.match(/\d+/g)!.map(Number);
-        t.ok(value > 0 ? r > b : value < 0 ? b > r : r === b, `${value} → ${background}`);
-      }
+        // The heatmap colours: a diverging scale, red for +, blue for −.
+        const colours = await page.$$eval('table[data-kind="outputs"] td', (tds) =>
+          tds.map((td) => ({ value: Number(td.textContent), background: td.style.backgroundColor })),
+        );
+        for (const { value, background } of colours) {
+          const [r, , b] = background.match(/\d+/g)!.map(Number);
+          t.ok(value > 0 ? r > b : value < 0 ? b > r : r === b, `${value} → ${background}`);
+        }
 
-      const shapes = await page.textContent('#shapes');
-      t.match(shapes, '[1,5,4]');
-      t.match(shapes, '[1,5,2]');
-      t.match(shapes, '[1,2]');
-      t.match(shapes, 'h e l o');
+        const shapes = await page.textContent('#shapes');
+        t.match(shapes, '[1,5,4]');
+        t.match(shapes, '[1,5,2]');
+        t.match(shapes, '[1,2]');
+        t.match(shapes, 'h e l o');
 
-      const curl = await page.textContent('#curl-command');
-      t.equal(curl, `curl -s ${origin}/rnn/forward -H 'content-type: application/json' -d '${JSON.stringify(HELLO_TEXT)}'`, 'the curl command is the request sent');
-    });
+        const curl = await page.textContent('#curl-command');
+        t.equal(
+          curl,
+          `curl -s ${origin}/rnn/forward -H 'content-type: application/json' -d '${JSON.stringify(HELLO_TEXT)}'`,
+          'the curl command is the request sent',
+        );
+      },
+    );
 
     await t.test('the one-cell example: h over the vocabulary helo', async (t) => {
       await page.click('[data-preset="cell"]');
@@ -167,7 +201,10 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       t.same(outputs.rows, [['t0 h', ...printed(expected.json.outputs[0])[0]]]);
       const inputs = await tableText(page, 'table[data-kind="inputs"][data-sequence="0"]');
       t.same(inputs.rows, [['t0 h', '1', '0', '0', '0']]);
-      t.match(await page.textContent('#curl-command'), `-d '{"text":["h"],"vocabulary":"helo","hiddenSize":2,"seed":42}'`);
+      t.match(
+        await page.textContent('#curl-command'),
+        `-d '{"text":["h"],"vocabulary":"helo","hiddenSize":2,"seed":42}'`,
+      );
     });
 
     await t.test('the batch example: each of the three sequences shows its own numbers', async (t) => {
@@ -177,7 +214,11 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       for (let b = 0; b < 3; b++) {
         const outputs = await tableText(page, `table[data-kind="outputs"][data-sequence="${b}"]`);
         t.same(cells(outputs.rows), printed(expected.json.outputs[b]), `sequence ${b} outputs`);
-        t.same(outputs.rows.map((row) => row[0].split(' ')[1]).join(''), BATCH_TEXT.text[b], `sequence ${b} row labels`);
+        t.same(
+          outputs.rows.map((row) => row[0].split(' ')[1]).join(''),
+          BATCH_TEXT.text[b],
+          `sequence ${b} row labels`,
+        );
         const states = await tableText(page, `table[data-kind="states"][data-sequence="${b}"]`);
         t.same(cells(states.rows), [printed(expected.json.states)[b]], `sequence ${b} final state`);
       }
@@ -252,7 +293,10 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
         t.same(cells(table.rows), printed(both.json.outputs[d][0]), `${direction} outputs`);
       }
       const states = await tableText(page, 'table[data-kind="states"]');
-      t.same(states.rows.map((row) => row[0]), ['layer 0 forward', 'layer 0 backward']);
+      t.same(
+        states.rows.map((row) => row[0]),
+        ['layer 0 forward', 'layer 0 backward'],
+      );
       t.same(cells(states.rows), [printed(both.json.states[0])[0], printed(both.json.states[1])[0]]);
 
       await page.selectOption('#bidirectional', 'off');
@@ -260,21 +304,39 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       await page.fill('#layers', '2');
       await page.check('#goBackwards');
       await page.click('#run');
-      await page.waitForFunction(() => document.querySelector('table[data-kind="states"] tbody th')?.textContent === 'layer 0');
-      const request = { text: ['hello'], layers: [{ hiddenSize: 2, goBackwards: true }, { hiddenSize: 2, goBackwards: true }], seed: 42 };
+      await page.waitForFunction(
+        () => document.querySelector('table[data-kind="states"] tbody th')?.textContent === 'layer 0',
+      );
+      const request = {
+        text: ['hello'],
+        layers: [
+          { hiddenSize: 2, goBackwards: true },
+          { hiddenSize: 2, goBackwards: true },
+        ],
+        seed: 42,
+      };
       t.match(await page.textContent('#curl-command'), `-d '${JSON.stringify(request)}'`);
       const stacked = await api(request);
       t.equal(stacked.status, 200);
       const outputs = await tableText(page, 'table[data-kind="outputs"]');
-      t.same(outputs.rows.map((row) => row[0]), ['t0 o', 't1 l', 't2 l', 't3 e', 't4 h'], 'go backwards: rows in processing order');
+      t.same(
+        outputs.rows.map((row) => row[0]),
+        ['t0 o', 't1 l', 't2 l', 't3 e', 't4 h'],
+        'go backwards: rows in processing order',
+      );
       t.same(cells(outputs.rows), printed(stacked.json.outputs[0]));
       const stackStates = await tableText(page, 'table[data-kind="states"]');
-      t.same(stackStates.rows.map((row) => row[0]), ['layer 0', 'layer 1']);
+      t.same(
+        stackStates.rows.map((row) => row[0]),
+        ['layer 0', 'layer 1'],
+      );
     });
 
     await t.test('keyboard: every control is labelled, Tab moves in order, focus is visible', async (t) => {
       const unlabelled = await page.$$eval('input, select, textarea, button', (controls) =>
-        controls.filter((c) => (c.labels?.length ?? 0) === 0 && (c.textContent ?? '').trim() === '').map((c) => c.outerHTML),
+        controls
+          .filter((c) => (c.labels?.length ?? 0) === 0 && (c.textContent ?? '').trim() === '')
+          .map((c) => c.outerHTML),
       );
       t.same(unlabelled, [], 'every control has a label or text');
       await page.click('[data-preset="hello"]');
@@ -291,8 +353,13 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
         return { visible: active.matches(':focus-visible'), style: getComputedStyle(active).outlineStyle };
       });
       t.same(outline, { visible: true, style: 'solid' }, 'the focused control is outlined');
-      const regions = await page.$$eval('.scroll', (els) => els.map((e) => [e.getAttribute('tabindex'), e.getAttribute('aria-label')]));
-      t.ok(regions.length >= 3 && regions.every(([tabindex, label]) => tabindex === '0' && label), 'heatmap scroll regions are focusable and named');
+      const regions = await page.$$eval('.scroll', (els) =>
+        els.map((e) => [e.getAttribute('tabindex'), e.getAttribute('aria-label')]),
+      );
+      t.ok(
+        regions.length >= 3 && regions.every(([tabindex, label]) => tabindex === '0' && label),
+        'heatmap scroll regions are focusable and named',
+      );
     });
 
     await t.test('a 360px-wide screen: no sideways scrolling of the page; screenshots', async (t) => {
@@ -313,14 +380,20 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       await page.screenshot({ path: join(shots, 'playground-360-top.png') });
       await page.locator('table[data-kind="outputs"][data-sequence="0"]').scrollIntoViewIfNeeded();
       await page.screenshot({ path: join(shots, 'playground-360-results.png') });
-      t.comment(`screenshots in ${shots}: playground-wide.png, playground-360.png (full page), playground-360-top.png, playground-360-results.png`);
+      t.comment(
+        `screenshots in ${shots}: playground-wide.png, playground-360.png (full page), playground-360-top.png, playground-360-results.png`,
+      );
     });
 
     t.same(foreign, [], 'no request leaves the page origin');
     // Chromium logs every 4xx fetch itself; the two rejected requests above are the only ones expected.
     const rejected = 'console.error: Failed to load resource: the server responded with a status of 400 (Bad Request)';
     t.equal(browserErrors.filter((m) => m === rejected).length, 2, 'the two rejected requests');
-    t.same(browserErrors.filter((m) => m !== rejected), [], 'no other console message, page error, CSP violation or failed request');
+    t.same(
+      browserErrors.filter((m) => m !== rejected),
+      [],
+      'no other console message, page error, CSP violation or failed request',
+    );
   } finally {
     await context?.close();
     rmSync(userDataDir, { recursive: true, force: true });

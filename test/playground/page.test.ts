@@ -8,7 +8,11 @@ import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ACTIVATION_NAMES } from '../../src/engine/activations.js';
 import { MERGE_MODES } from '../../src/engine/network.js';
-import { loadPlayground, PLAYGROUND_CSP, PUBLIC_DIR_CANDIDATES } from '../../src/http/routes/playground/playground-route.js';
+import {
+  loadPlayground,
+  PLAYGROUND_CSP,
+  PUBLIC_DIR_CANDIDATES,
+} from '../../src/http/routes/playground/playground-route.js';
 import { build } from '../helpers/build.js';
 
 const PUBLIC = new URL('../../src/http/routes/playground/public/', import.meta.url);
@@ -22,7 +26,13 @@ t.test('GET / is the page, as text/html under a same-origin Content-Security-Pol
   t.equal(res.headers['content-security-policy'], PLAYGROUND_CSP);
   t.equal(res.headers['x-content-type-options'], 'nosniff', 'the app-wide security headers are kept');
   const csp = String(res.headers['content-security-policy']);
-  for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "connect-src 'self'", "frame-ancestors 'none'"]) {
+  for (const directive of [
+    "default-src 'none'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "connect-src 'self'",
+    "frame-ancestors 'none'",
+  ]) {
     t.ok(csp.includes(directive), directive);
   }
   t.notMatch(csp, /unsafe|\*|https?:|data:/, 'nothing inline, nothing from elsewhere');
@@ -40,7 +50,11 @@ t.test('GET / is the page, as text/html under a same-origin Content-Security-Pol
 
   // Every form control has a label (for= or wrapping), every id is unique.
   const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);
-  t.same(ids.filter((id, i) => ids.indexOf(id) !== i), [], 'ids are unique');
+  t.same(
+    ids.filter((id, i) => ids.indexOf(id) !== i),
+    [],
+    'ids are unique',
+  );
   const labelled = new Set([...html.matchAll(/<label for="([^"]+)"/g)].map((m) => m[1]));
   for (const control of html.matchAll(/<(input|select|textarea)\b[^>]*>/g)) {
     const id = /\sid="([^"]+)"/.exec(control[0])?.[1];
@@ -58,7 +72,11 @@ t.test('every asset the page references is served with its type; nothing else is
   const { app } = await build(t);
   const html = (await app.inject({ method: 'GET', url: '/' })).body;
   const referenced = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1]).filter((url) => url !== '/docs');
-  t.same([...referenced].sort(), ['/playground/favicon.svg', '/playground/playground.css', '/playground/playground.js']);
+  t.same([...referenced].sort(), [
+    '/playground/favicon.svg',
+    '/playground/playground.css',
+    '/playground/playground.js',
+  ]);
   const types: Record<string, string> = {
     '/playground/playground.js': 'text/javascript; charset=utf-8',
     '/playground/playground.css': 'text/css; charset=utf-8',
@@ -75,7 +93,12 @@ t.test('every asset the page references is served with its type; nothing else is
   t.notMatch(script, /\bconsole\./, 'the page does not log');
   t.notMatch(script, /https?:\/\//, 'the script talks to its own origin only');
 
-  for (const url of ['/playground/nope.js', '/playground/index.html', '/playground/..%2F..%2Fpackage.json', '/playground/%2e%2e%2Froutes%2Fplayground.ts']) {
+  for (const url of [
+    '/playground/nope.js',
+    '/playground/index.html',
+    '/playground/..%2F..%2Fpackage.json',
+    '/playground/%2e%2e%2Froutes%2Fplayground.ts',
+  ]) {
     const res = await app.inject({ method: 'GET', url });
     t.equal(res.statusCode, 404, url);
     t.match(res.headers['content-type'], /^application\/problem\+json/);
@@ -96,7 +119,11 @@ t.test('the files are found from source and from dist/ (both resolve to the fold
   // From the compiled module the same relative URLs are taken against its place under dist/.
   const compiled = new URL('../../dist/src/http/routes/playground/playground-route.js', import.meta.url);
   const fromDist = `${root}src/http/routes/playground/public/`;
-  t.equal(fileURLToPath(new URL('../../../../../src/http/routes/playground/public/', compiled)), fromDist, 'from dist: under <root>/src/');
+  t.equal(
+    fileURLToPath(new URL('../../../../../src/http/routes/playground/public/', compiled)),
+    fromDist,
+    'from dist: under <root>/src/',
+  );
   const { page, assets } = loadPlayground(PUBLIC);
   t.ok(page.body.length > 1000);
   t.same([...assets.keys()].sort(), ['favicon.svg', 'playground.css', 'playground.js']);
@@ -110,10 +137,17 @@ t.test('the OpenAPI document describes the page', async (t) => {
   t.same(page?.tags, ['playground']);
   t.type(page?.summary, 'string');
   t.ok(page?.responses?.['200']?.content?.['text/html'], '200 text/html');
-  for (const [name, type] of [['playground.js', 'text/javascript'], ['playground.css', 'text/css'], ['favicon.svg', 'image/svg+xml']]) {
+  for (const [name, type] of [
+    ['playground.js', 'text/javascript'],
+    ['playground.css', 'text/css'],
+    ['favicon.svg', 'image/svg+xml'],
+  ]) {
     const asset = spec.paths[`/playground/${name}`]?.get;
     t.same(asset?.tags, ['playground'], name);
     t.ok(asset?.responses?.['200']?.content?.[type], `${name}: 200 ${type}`);
   }
-  t.ok(spec.tags.some((tag: { name: string }) => tag.name === 'playground'), 'the playground tag is declared');
+  t.ok(
+    spec.tags.some((tag: { name: string }) => tag.name === 'playground'),
+    'the playground tag is declared',
+  );
 });

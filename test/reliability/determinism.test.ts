@@ -8,7 +8,11 @@ import type { FastifyInstance } from 'fastify';
 import { build, HELLO, HELLO_BATCH } from '../helpers/build.js';
 import { randomNested, rng } from '../helpers/random.js';
 
-const medium = { inputs: randomNested(rng(21), [3, 40, 6], 2), layers: [{ hiddenSize: 16 }, { hiddenSize: 8, activation: 'relu' }], seed: 9 };
+const medium = {
+  inputs: randomNested(rng(21), [3, 40, 6], 2),
+  layers: [{ hiddenSize: 16 }, { hiddenSize: 8, activation: 'relu' }],
+  seed: 9,
+};
 const REQUESTS: [string, unknown][] = [
   ['hello', HELLO],
   ['hello batch', HELLO_BATCH],
@@ -16,10 +20,38 @@ const REQUESTS: [string, unknown][] = [
   ['bidirectional concat', { ...HELLO, bidirectional: {} }],
   ['bidirectional mergeMode null', { ...HELLO, bidirectional: { mergeMode: null } }],
   ['stacked, flat output', { ...medium, outputFormat: 'flat' }],
-  ['stacked, bidirectional ave, masked', { ...medium, bidirectional: { mergeMode: 'ave' }, lengths: [40, 17, 1], returnSequences: false }],
-  ['explicit weights', { inputs: medium.inputs, weights: { kernel: randomNested(rng(22), [6, 5]), recurrentKernel: randomNested(rng(23), [5, 5]), bias: randomNested(rng(24), [5]) }, activation: 'softsign' }],
-  ['pytorch weights', { inputs: HELLO.inputs, pytorchWeights: { weight_ih_l0: randomNested(rng(25), [3, 4]), weight_hh_l0: randomNested(rng(26), [3, 3]) }, useBias: false }],
-  ['overflow (422)', { inputs: { shape: [2, 30, 1], data: new Array(60).fill(1) }, weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] }, activation: 'linear' }],
+  [
+    'stacked, bidirectional ave, masked',
+    { ...medium, bidirectional: { mergeMode: 'ave' }, lengths: [40, 17, 1], returnSequences: false },
+  ],
+  [
+    'explicit weights',
+    {
+      inputs: medium.inputs,
+      weights: {
+        kernel: randomNested(rng(22), [6, 5]),
+        recurrentKernel: randomNested(rng(23), [5, 5]),
+        bias: randomNested(rng(24), [5]),
+      },
+      activation: 'softsign',
+    },
+  ],
+  [
+    'pytorch weights',
+    {
+      inputs: HELLO.inputs,
+      pytorchWeights: { weight_ih_l0: randomNested(rng(25), [3, 4]), weight_hh_l0: randomNested(rng(26), [3, 3]) },
+      useBias: false,
+    },
+  ],
+  [
+    'overflow (422)',
+    {
+      inputs: { shape: [2, 30, 1], data: new Array(60).fill(1) },
+      weights: { kernel: [[3e38]], recurrentKernel: [[3e38]], bias: [0] },
+      activation: 'linear',
+    },
+  ],
   ['invalid (400)', { inputs: [[[1, 'x']]], hiddenSize: 2, extra: true }],
 ];
 
@@ -29,7 +61,10 @@ async function answers(app: FastifyInstance): Promise<string[]> {
     const res = await app.inject({
       method: 'POST',
       url: '/rnn/forward',
-      headers: { 'content-type': 'application/json', 'x-request-id': `determinism-${name.replace(/[^a-z0-9]+/gi, '-')}` },
+      headers: {
+        'content-type': 'application/json',
+        'x-request-id': `determinism-${name.replace(/[^a-z0-9]+/gi, '-')}`,
+      },
       payload: JSON.stringify(body),
     });
     out.push(`${res.statusCode} ${res.headers['content-type']}\n${res.body}`);
@@ -41,7 +76,11 @@ t.test('identical requests, byte-identical answers', async (t) => {
   const quiet = { overload: { maxEventLoopDelayMs: 0 } };
   const inline = await build(t, { ...quiet, pool: { threads: 0 } });
   const expected = await answers(inline.app);
-  t.same(expected.map((a) => Number(a.slice(0, 3))), [200, 200, 200, 200, 200, 200, 200, 200, 200, 422, 400], 'the statuses');
+  t.same(
+    expected.map((a) => Number(a.slice(0, 3))),
+    [200, 200, 200, 200, 200, 200, 200, 200, 200, 422, 400],
+    'the statuses',
+  );
 
   await t.test('repeated on the same app (weights cache warm)', async (t) => {
     for (let round = 0; round < 3; round++) t.same(await answers(inline.app), expected, `round ${round + 1}`);

@@ -15,11 +15,18 @@ t.test('a short load run: no 5xx, no socket errors, every kind answered as expec
   t.equal(report.socketErrors, 0, 'no socket errors or timeouts');
   t.equal(report.errorLogs, 0, 'nothing logged at error level');
   const only = (kind: string, allowed: string[]) =>
-    t.same(Object.keys(report.kinds[kind].byStatus).filter((status) => !allowed.includes(status)), [], `${kind}: only ${allowed.join(', ')}`);
+    t.same(
+      Object.keys(report.kinds[kind].byStatus).filter((status) => !allowed.includes(status)),
+      [],
+      `${kind}: only ${allowed.join(', ')}`,
+    );
   only('small', ['200']);
   only('large', ['200']);
   only('invalid', ['400', '415', '422']);
-  t.ok(report.kinds.small.requests > 0 && report.kinds.invalid.requests > 0, 'small and invalid requests were answered');
+  t.ok(
+    report.kinds.small.requests > 0 && report.kinds.invalid.requests > 0,
+    'small and invalid requests were answered',
+  );
 });
 
 t.test('LOAD_URL must be loopback', async (t) => {

@@ -48,9 +48,16 @@ function exchange(port: number, chunks: (string | Buffer)[], options: ExchangeOp
       const lines = head.split('\r\n');
       const status = /^HTTP\/1\.1 (\d{3})/.exec(lines[0] ?? '');
       const headers = Object.fromEntries(
-        lines.slice(1).map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+        lines
+          .slice(1)
+          .map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
       );
-      resolve({ status: status ? Number(status[1]) : null, headers, body: split < 0 ? '' : text.slice(split + 4), closed });
+      resolve({
+        status: status ? Number(status[1]) : null,
+        headers,
+        body: split < 0 ? '' : text.slice(split + 4),
+        closed,
+      });
     };
     socket.on('data', (data: Buffer) => {
       received = Buffer.concat([received, data]);
@@ -114,15 +121,25 @@ t.test('transport faults over a real socket', async (t) => {
     t.equal(res.status, 413);
     t.match(res.headers['content-type'], /^application\/problem\+json/);
     t.match(JSON.parse(res.body).detail, `larger than the limit of ${BODY_LIMIT} bytes (BODY_LIMIT_BYTES)`);
-    const chunked = await exchange(port, [head(null, 'application/json', 'transfer-encoding: chunked\r\n'), `20000\r\n${'x'.repeat(0x20000)}\r\n`]);
+    const chunked = await exchange(port, [
+      head(null, 'application/json', 'transfer-encoding: chunked\r\n'),
+      `20000\r\n${'x'.repeat(0x20000)}\r\n`,
+    ]);
     t.equal(chunked.status, 413, 'a chunked body that grows past the limit: 413 too');
   });
 
   await t.test('truncated body: the client waits → 408 or a closed connection, never 5xx', async (t) => {
     const res = await exchange(port, [head(1000), '{"inputs":[[[1'], { waitMs: 10_000 });
-    t.ok(res.status === 408 || (res.status === null && res.closed), `408 or closed: ${res.status} closed=${res.closed}`);
+    t.ok(
+      res.status === 408 || (res.status === null && res.closed),
+      `408 or closed: ${res.status} closed=${res.closed}`,
+    );
     if (res.status === 408) {
-      t.match(res.headers['content-type'], /^application\/problem\+json/, 'the 408 is problem+json like every other error');
+      t.match(
+        res.headers['content-type'],
+        /^application\/problem\+json/,
+        'the 408 is problem+json like every other error',
+      );
       t.match(JSON.parse(res.body), { status: 408, title: 'Request timeout', detail: /REQUEST_TIMEOUT_MS/ });
     }
   });
@@ -142,7 +159,10 @@ t.test('transport faults over a real socket', async (t) => {
   await t.test('slow body, a byte at a time past the request timeout → 408 or closed', async (t) => {
     const trickle = Array.from({ length: 40 }, () => ' ');
     const res = await exchange(port, [head(1000), ...trickle], { chunkDelayMs: 150, waitMs: 15_000 });
-    t.ok(res.status === 408 || (res.status === null && res.closed), `408 or closed: ${res.status} closed=${res.closed}`);
+    t.ok(
+      res.status === 408 || (res.status === null && res.closed),
+      `408 or closed: ${res.status} closed=${res.closed}`,
+    );
   });
 
   await t.test('invalid UTF-8 → 400; wrong or missing content type → 415', async (t) => {
@@ -168,19 +188,30 @@ t.test('transport faults over a real socket', async (t) => {
     t.equal(await settled(app), 0, 'http_requests_in_flight is back to 0');
     // MAX_CONCURRENT_FORWARD is 2 here: a leaked admission slot would turn one of these into a 503.
     const pair = await Promise.all([exchange(port, [jsonRequest(HELLO)]), exchange(port, [jsonRequest(HELLO)])]);
-    t.same(pair.map((r) => r.status), [200, 200], 'both admission slots are free again');
+    t.same(
+      pair.map((r) => r.status),
+      [200, 200],
+      'both admission slots are free again',
+    );
   });
 
   await t.test('afterwards: nothing logged at error level, the same hello answer, nothing in flight', async (t) => {
     const again = await exchange(port, [jsonRequest(HELLO)]);
     t.equal(again.status, 200);
     t.equal(again.body, hello.body, 'the same bytes as before the faults');
-    t.same(logs.filter((l) => Number(l.level) >= 50), [], 'no error logs');
+    t.same(
+      logs.filter((l) => Number(l.level) >= 50),
+      [],
+      'no error logs',
+    );
     t.equal(await settled(app), 0);
   });
 });
 
 t.test('regression: REQUEST_TIMEOUT_MS is enforced (Node ignores it while headersTimeout is larger)', async (t) => {
   const { app } = await build(t, { http: { requestTimeoutMs: REQUEST_TIMEOUT_MS } });
-  t.ok(app.server.headersTimeout <= app.server.requestTimeout, `headersTimeout ${app.server.headersTimeout} <= requestTimeout ${app.server.requestTimeout}`);
+  t.ok(
+    app.server.headersTimeout <= app.server.requestTimeout,
+    `headersTimeout ${app.server.headersTimeout} <= requestTimeout ${app.server.requestTimeout}`,
+  );
 });

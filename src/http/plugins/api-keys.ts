@@ -31,11 +31,20 @@ export function keyMatches(candidate: string, keyDigests: readonly Buffer[]): bo
 function isOpen(request: FastifyRequest, protectMetrics: boolean): boolean {
   // Preflights carry no credentials by design; CORS answers them.
   if (request.method === 'OPTIONS') return true;
-  return isProbe(request) || isApiDescription(request) || isPlaygroundPage(request) || (isMetrics(request) && !protectMetrics);
+  return (
+    isProbe(request) ||
+    isApiDescription(request) ||
+    isPlaygroundPage(request) ||
+    (isMetrics(request) && !protectMetrics)
+  );
 }
 
 /** Why this request may not pass; undefined when it may. */
-function refusal(request: FastifyRequest, protectMetrics: boolean, keyDigests: readonly Buffer[]): ProblemError | undefined {
+function refusal(
+  request: FastifyRequest,
+  protectMetrics: boolean,
+  keyDigests: readonly Buffer[],
+): ProblemError | undefined {
   if (isOpen(request, protectMetrics)) return undefined;
   const header = request.headers.authorization;
   if (header === undefined || header === '') {
@@ -49,7 +58,9 @@ function refusal(request: FastifyRequest, protectMetrics: boolean, keyDigests: r
       'www-authenticate': 'Bearer realm="rnn-serve", error="invalid_request"',
     });
   }
-  return keyMatches(match[1], keyDigests) ? undefined : new ProblemError('forbidden', 'the API key is not valid for this server');
+  return keyMatches(match[1], keyDigests)
+    ? undefined
+    : new ProblemError('forbidden', 'the API key is not valid for this server');
 }
 
 export default fp(

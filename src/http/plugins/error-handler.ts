@@ -17,7 +17,10 @@ const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH',
 function transportProblem(error: FastifyError, request: FastifyRequest, bodyLimit: number): ProblemError | null {
   switch (error.code) {
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new ProblemError('body-too-large', `the request body is larger than the limit of ${bodyLimit} bytes (BODY_LIMIT_BYTES)`);
+      return new ProblemError(
+        'body-too-large',
+        `the request body is larger than the limit of ${bodyLimit} bytes (BODY_LIMIT_BYTES)`,
+      );
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE': {
       const type = request.headers['content-type'];
       return new ProblemError(
@@ -48,7 +51,8 @@ declare module 'fastify' {
 
 /**
  * Whether a request gets the Open Inference Protocol's error body, `{"error": "..."}`: its routes (marked
- * `config.oip`), and /v2 and /v2/models/... paths without a route. Its health probes keep problem+json, as they always had.
+ * `config.oip`), and /v2 and /v2/models/... paths without a route. Its health probes keep problem+json, as they always
+ * had.
  */
 function wantsOipError(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0];
@@ -58,7 +62,8 @@ function wantsOipError(request: FastifyRequest): boolean {
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {
   request.problem = problem;
   for (const [name, value] of Object.entries(problem.headers)) reply.header(name, value);
-  if (wantsOipError(request)) return reply.code(problem.status).type('application/json; charset=utf-8').send({ error: problem.message });
+  if (wantsOipError(request))
+    return reply.code(problem.status).type('application/json; charset=utf-8').send({ error: problem.message });
   return reply
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
@@ -69,7 +74,9 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
 function patternOf(url: string): RegExp {
   const source = url
     .split('/')
-    .map((segment) => (segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')))
+    .map((segment) =>
+      segment.startsWith(':') ? '[^/]+' : segment === '*' ? '.*' : segment.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'),
+    )
     .join('/');
   return new RegExp(`^${source}$`);
 }
@@ -87,26 +94,42 @@ export default fp(
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
       else if (hasZodFastifySchemaValidationErrors(error)) {
-        problem = ProblemError.at('invalid-request', schemaProblems((request.routeOptions.schema as { body?: unknown } | undefined)?.body, error.validation as ValidationEntry[]));
+        problem = ProblemError.at(
+          'invalid-request',
+          schemaProblems(
+            (request.routeOptions.schema as { body?: unknown } | undefined)?.body,
+            error.validation as ValidationEntry[],
+          ),
+        );
       } else problem = transportProblem(error, request, options.bodyLimit);
 
       if (problem === null) {
         request.log.error({ err: error }, 'unhandled error');
-        problem = new ProblemError('internal-error', 'the server failed to answer this request; it has been logged with the request id');
+        problem = new ProblemError(
+          'internal-error',
+          'the server failed to answer this request; it has been logged with the request id',
+        );
       }
       return sendProblem(request, reply, problem);
     });
 
     app.setNotFoundHandler((request, reply) => {
       const url = request.url.split('?')[0];
-      const allowed = METHODS.filter((method) => routes.some((route) => route.methods.includes(method) && route.pattern.test(url)));
+      const allowed = METHODS.filter((method) =>
+        routes.some((route) => route.methods.includes(method) && route.pattern.test(url)),
+      );
       if (allowed.length > 0) {
         return sendProblem(
           request,
           reply,
-          new ProblemError('method-not-allowed', `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`, [], {
-            allow: allowed.join(', '),
-          }),
+          new ProblemError(
+            'method-not-allowed',
+            `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`,
+            [],
+            {
+              allow: allowed.join(', '),
+            },
+          ),
         );
       }
       return sendProblem(request, reply, new ProblemError('not-found', `there is no route ${request.method} ${url}`));

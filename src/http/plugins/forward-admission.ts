@@ -1,7 +1,8 @@
 /**
  * A bound on compute requests admitted at once (computing, or received and waiting their turn): beyond
  * MAX_CONCURRENT_FORWARD a request is answered 503 problem+json with `Retry-After` at once instead of queueing
- * behind the others. Admission itself never waits: the compute runner (src/runtime/pool.ts) yields to the event loop once
+ * behind the others. Admission itself never waits: the compute runner (src/runtime/pool.ts) yields to the event loop
+ * once
  * before an inline computation large enough to hold it, so that requests already received are read, and
  * counted here, before it runs; small requests, the common case, go straight through.
  */
@@ -18,7 +19,10 @@ export interface AdmissionOptions {
 }
 
 export default fp(
-  async function forwardAdmission(app: FastifyInstance, { routes, maxConcurrent, retryAfterSeconds }: AdmissionOptions) {
+  async function forwardAdmission(
+    app: FastifyInstance,
+    { routes, maxConcurrent, retryAfterSeconds }: AdmissionOptions,
+  ) {
     if (maxConcurrent === 0) return;
     const bounded = new Set(routes);
     let active = 0;

@@ -8,7 +8,11 @@ import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseJsonBody } from '../../codec/json-parse.js';
 
-function parseJson(_request: unknown, body: string | Buffer, done: (error: Error | null, value?: unknown) => void): void {
+function parseJson(
+  _request: unknown,
+  body: string | Buffer,
+  done: (error: Error | null, value?: unknown) => void,
+): void {
   try {
     done(null, parseJsonBody(body as Buffer));
   } catch (error) {
@@ -34,7 +38,10 @@ export function deferLargeJson(app: FastifyInstance, minBytes: number): void {
   });
 }
 
-/** A validator compiler that lets a DeferredJson through (its worker validates it) and validates the rest with `compile`'s. */
+/**
+ * A validator compiler that lets a DeferredJson through (its worker validates it) and validates the rest with
+ * `compile`'s.
+ */
 export function passDeferred<S>(compile: FastifySchemaCompiler<S>): FastifySchemaCompiler<S> {
   return (route) => {
     const validate = compile(route);

@@ -26,7 +26,11 @@ export interface Metrics {
    * model of the repository), also counts the inference by model, version and outcome (`ok`, or the problem
    * kind) and times it per model. Labels come only from the repository, so they are bounded.
    */
-  timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T;
+  timeForward<T>(
+    shape: readonly number[],
+    compute: () => T,
+    model?: { readonly name: string; readonly version: string },
+  ): T;
   /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
   observeForward(shape: readonly number[], computeSeconds: number): void;
   /** Records how many forward answers one event-loop turn computed back to back (src/http/end-of-turn.ts). */
@@ -53,7 +57,12 @@ export default fp(
     // One series per label set serves both: a request's count is its latency histogram's count.
     const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY_BUCKETS);
     registerCounter(registry, 'http_requests_total', 'HTTP requests answered', requests);
-    registerHistogram(registry, 'http_request_duration_seconds', 'Time from receiving a request to sending its answer', requests);
+    registerHistogram(
+      registry,
+      'http_request_duration_seconds',
+      'Time from receiving a request to sending its answer',
+      requests,
+    );
     // Counted here and read at scrape time (prom-client's inc/dec on every request cost more).
     let inFlight = 0;
     new Gauge({
@@ -76,8 +85,18 @@ export default fp(
       'Time of one forward pass: the engine and writing its JSON answer, inline or on a worker (not parsing or validation)',
       LATENCY_BUCKETS,
     );
-    const batchSize = unlabelled(registry, 'rnn_forward_batch_size', 'Sequences per forward request', POWERS_OF_TWO(1024));
-    const timeSteps = unlabelled(registry, 'rnn_forward_time_steps', 'Time steps per forward request', POWERS_OF_TWO(16384));
+    const batchSize = unlabelled(
+      registry,
+      'rnn_forward_batch_size',
+      'Sequences per forward request',
+      POWERS_OF_TWO(1024),
+    );
+    const timeSteps = unlabelled(
+      registry,
+      'rnn_forward_time_steps',
+      'Time steps per forward request',
+      POWERS_OF_TWO(16384),
+    );
     const answersPerTurn = unlabelled(
       registry,
       'rnn_forward_answers_per_turn',
@@ -93,7 +112,12 @@ export default fp(
       modelInferences,
     );
     const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
-    registerHistogram(registry, 'rnn_model_compute_seconds', 'Time of one forward pass of a served model, by model and version', modelComputeSeconds);
+    registerHistogram(
+      registry,
+      'rnn_model_compute_seconds',
+      'Time of one forward pass of a served model, by model and version',
+      modelComputeSeconds,
+    );
 
     const observeForward = (shape: readonly number[], seconds: number) => {
       computeSeconds.observe(seconds);
@@ -104,7 +128,11 @@ export default fp(
       registry,
       observeForward,
       observeAnswersPerTurn: (answers: number) => answersPerTurn.observe(answers),
-      timeForward<T>(shape: readonly number[], compute: () => T, model?: { readonly name: string; readonly version: string }): T {
+      timeForward<T>(
+        shape: readonly number[],
+        compute: () => T,
+        model?: { readonly name: string; readonly version: string },
+      ): T {
         const start = performance.now();
         const record = (outcome: string) => {
           const seconds = (performance.now() - start) / 1000;
@@ -146,7 +174,9 @@ export default fp(
       done();
     });
     app.addHook('onResponse', (request, reply, done) => {
-      requests.at(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode).observe(reply.elapsedTime / 1000);
+      requests
+        .at(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE, reply.statusCode)
+        .observe(reply.elapsedTime / 1000);
       const kind = request.problem?.kind;
       if (kind === 'overloaded' || kind === 'rate-limited') shed.inc({ reason: kind });
       done();

@@ -22,7 +22,10 @@ export default fp(
       const probe = route.config?.probe === true;
       const metrics = route.config?.metrics === true;
       if (!probe) {
-        add('401', 'API keys are configured (API_KEYS) and no `Authorization: Bearer <key>` was sent; see `WWW-Authenticate`');
+        add(
+          '401',
+          'API keys are configured (API_KEYS) and no `Authorization: Bearer <key>` was sent; see `WWW-Authenticate`',
+        );
         add('403', 'The API key sent is not one of API_KEYS');
       }
       if (!probe && !metrics) {

@@ -13,7 +13,8 @@ import { isMetrics, isProbe } from '../route-kinds.js';
 
 const REASONS: Record<string, (limits: Overload) => string> = {
   eventLoopDelay: (o) => `the event loop delay is above ${o.maxEventLoopDelayMs} ms (MAX_EVENT_LOOP_DELAY_MS)`,
-  eventLoopUtilization: (o) => `the event loop utilisation is above ${o.maxEventLoopUtilization} (MAX_EVENT_LOOP_UTILIZATION)`,
+  eventLoopUtilization: (o) =>
+    `the event loop utilisation is above ${o.maxEventLoopUtilization} (MAX_EVENT_LOOP_UTILIZATION)`,
   heapUsedBytes: (o) => `the heap in use is above ${o.maxHeapUsedBytes} bytes (MAX_HEAP_USED_BYTES)`,
   rssBytes: (o) => `the resident memory is above ${o.maxRssBytes} bytes (MAX_RSS_BYTES)`,
 };
@@ -32,9 +33,14 @@ export default fp(
         if (isProbe(request) || isMetrics(request)) return undefined;
         const reason = REASONS[type]?.(options) ?? 'the server is under pressure';
         return Promise.reject(
-          new ProblemError('overloaded', `the server is overloaded: ${reason}; retry after ${options.retryAfterSeconds} s`, [], {
-            'retry-after': String(options.retryAfterSeconds),
-          }),
+          new ProblemError(
+            'overloaded',
+            `the server is overloaded: ${reason}; retry after ${options.retryAfterSeconds} s`,
+            [],
+            {
+              'retry-after': String(options.retryAfterSeconds),
+            },
+          ),
         );
       },
     });

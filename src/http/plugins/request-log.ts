@@ -4,7 +4,14 @@
  * every log line of the request as `reqId`. One `request completed` line per request replaces Fastify's two.
  */
 import { randomUUID } from 'node:crypto';
-import { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController, type RawRequestDefaultExpression } from 'fastify';
+import {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+  type RawRequestDefaultExpression,
+} from 'fastify';
 import type { Logger } from 'pino';
 import fp from 'fastify-plugin';
 
@@ -37,7 +44,8 @@ export class AccessLog extends LogController {
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
     if (error) reply.log.error({ ...accessLine(request, reply), err: error }, 'request errored');
     // The line is built only to be written: with `info` off (LOG_LEVEL=warn…) a request costs no log work.
-    else if ((reply.log as LevelAwareLogger).isLevelEnabled('info')) reply.log.info(accessLine(request, reply), 'request completed');
+    else if ((reply.log as LevelAwareLogger).isLevelEnabled('info'))
+      reply.log.info(accessLine(request, reply), 'request completed');
   }
 }
 

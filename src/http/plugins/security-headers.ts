@@ -56,7 +56,12 @@ function isDocument(type: unknown): boolean {
  * every small API request ~5% of its throughput, for headers only a few pages need.
  */
 export function documentHeaders(csp: string) {
-  return (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (error: null, payload: unknown) => void): void => {
+  return (
+    _request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+    done: (error: null, payload: unknown) => void,
+  ): void => {
     if (isDocument(reply.getHeader('content-type'))) {
       reply.header('content-security-policy', csp);
       for (const [name, value] of DOCUMENT_EXTRAS) reply.header(name, value);

@@ -1,6 +1,11 @@
 import t from 'tap';
 import { keyMatches } from '../../../src/http/plugins/api-keys.js';
-import { API_CSP, API_SECURITY_HEADERS, DOCS_CSP, DOCUMENT_SECURITY_HEADERS } from '../../../src/http/plugins/security-headers.js';
+import {
+  API_CSP,
+  API_SECURITY_HEADERS,
+  DOCS_CSP,
+  DOCUMENT_SECURITY_HEADERS,
+} from '../../../src/http/plugins/security-headers.js';
 import { createHash } from 'node:crypto';
 import { build, HELLO } from '../../helpers/build.js';
 
@@ -10,7 +15,12 @@ const KEY_A = 'test-key-aaaaaaaaaaaaaaaa';
 const KEY_B = 'test-key-bbbbbbbbbbbbbbbb';
 
 const forward = (app: App, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json', ...headers }, payload: JSON.stringify(HELLO) });
+  app.inject({
+    method: 'POST',
+    url: '/rnn/forward',
+    headers: { 'content-type': 'application/json', ...headers },
+    payload: JSON.stringify(HELLO),
+  });
 
 t.test('without API_KEYS nothing needs a key', async (t) => {
   const { app } = await build(t);
@@ -42,12 +52,27 @@ t.test('with API_KEYS: missing 401 + WWW-Authenticate, wrong 403, right 200; all
   t.equal(second.statusCode, 200, 'any configured key, scheme case-insensitive');
   t.same(second.json().states, [[-0.8389222, 0.8316943]]);
 
-  t.equal((await app.inject({ method: 'GET', url: '/no/such/route' })).statusCode, 401, 'unknown routes do not reveal themselves');
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/no/such/route' })).statusCode,
+    401,
+    'unknown routes do not reveal themselves',
+  );
 });
 
 t.test('with API_KEYS: probes, docs and (by default) /metrics stay open', async (t) => {
   const { app } = await build(t, { access: { apiKeys: [KEY_A] } });
-  for (const url of ['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready', '/metrics', '/openapi.json', '/docs/', '/docs/static/swagger-initializer.js', '/', '/playground/playground.js']) {
+  for (const url of [
+    '/healthz',
+    '/readyz',
+    '/v2/health/live',
+    '/v2/health/ready',
+    '/metrics',
+    '/openapi.json',
+    '/docs/',
+    '/docs/static/swagger-initializer.js',
+    '/',
+    '/playground/playground.js',
+  ]) {
     t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, url);
   }
 });
@@ -55,7 +80,10 @@ t.test('with API_KEYS: probes, docs and (by default) /metrics stay open', async 
 t.test('METRICS_AUTH protects /metrics too', async (t) => {
   const { app } = await build(t, { access: { apiKeys: [KEY_A], metricsAuth: true } });
   t.equal((await app.inject({ method: 'GET', url: '/metrics' })).statusCode, 401);
-  t.equal((await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${KEY_B}` } })).statusCode, 403);
+  t.equal(
+    (await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${KEY_B}` } })).statusCode,
+    403,
+  );
   const ok = await app.inject({ method: 'GET', url: '/metrics', headers: { authorization: `Bearer ${KEY_A}` } });
   t.equal(ok.statusCode, 200);
   t.match(ok.body, /^# HELP http_requests_total/m);
@@ -71,37 +99,50 @@ t.test('keyMatches compares digests against every key', async (t) => {
   t.equal(keyMatches(KEY_A, []), false);
 });
 
-t.test('rate limiting: off by default; with RATE_LIMIT_MAX, 429 problem+json with Retry-After; probes exempt', async (t) => {
-  const off = (await build(t)).app;
-  const offAnswers = await Promise.all(Array.from({ length: 5 }, () => forward(off)));
-  t.same(offAnswers.map((a) => a.statusCode), [200, 200, 200, 200, 200]);
-  t.equal(offAnswers[0].headers['x-ratelimit-limit'], undefined);
+t.test(
+  'rate limiting: off by default; with RATE_LIMIT_MAX, 429 problem+json with Retry-After; probes exempt',
+  async (t) => {
+    const off = (await build(t)).app;
+    const offAnswers = await Promise.all(Array.from({ length: 5 }, () => forward(off)));
+    t.same(
+      offAnswers.map((a) => a.statusCode),
+      [200, 200, 200, 200, 200],
+    );
+    t.equal(offAnswers[0].headers['x-ratelimit-limit'], undefined);
 
-  const { app } = await build(t, { access: { rateLimitMax: 2, rateLimitWindowMs: 30_000 } });
-  t.equal((await forward(app)).statusCode, 200);
-  const second = await forward(app);
-  t.equal(second.statusCode, 200);
-  t.equal(second.headers['x-ratelimit-remaining'], '0');
-  const third = await forward(app);
-  t.equal(third.statusCode, 429);
-  t.match(third.headers['content-type'], /^application\/problem\+json/);
-  const retryAfter = Number(third.headers['retry-after']);
-  t.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${third.headers['retry-after']}`);
-  t.equal(third.json().type, 'urn:rnn-serve:problem:rate-limited');
-  t.equal(third.headers['content-security-policy'], API_CSP, 'with the security headers');
-  t.match(third.headers['x-request-id'], /^[0-9a-f-]{36}$/);
-  t.match(third.json().detail, /more than 2 requests in 30000 ms from this client \(RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS\)/);
-  for (const url of ['/healthz', '/readyz', '/healthz', '/metrics']) t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} exempt`);
-  t.match((await app.inject({ method: 'GET', url: '/metrics' })).body, /^http_requests_shed_total\{reason="rate-limited"\} 1$/m);
-  const other = await app.inject({
-    method: 'POST',
-    url: '/rnn/forward',
-    remoteAddress: '127.0.0.9',
-    headers: { 'content-type': 'application/json' },
-    payload: JSON.stringify(HELLO),
-  });
-  t.equal(other.statusCode, 200, 'counted per client address');
-});
+    const { app } = await build(t, { access: { rateLimitMax: 2, rateLimitWindowMs: 30_000 } });
+    t.equal((await forward(app)).statusCode, 200);
+    const second = await forward(app);
+    t.equal(second.statusCode, 200);
+    t.equal(second.headers['x-ratelimit-remaining'], '0');
+    const third = await forward(app);
+    t.equal(third.statusCode, 429);
+    t.match(third.headers['content-type'], /^application\/problem\+json/);
+    const retryAfter = Number(third.headers['retry-after']);
+    t.ok(retryAfter >= 29 && retryAfter <= 30, `Retry-After ${third.headers['retry-after']}`);
+    t.equal(third.json().type, 'urn:rnn-serve:problem:rate-limited');
+    t.equal(third.headers['content-security-policy'], API_CSP, 'with the security headers');
+    t.match(third.headers['x-request-id'], /^[0-9a-f-]{36}$/);
+    t.match(
+      third.json().detail,
+      /more than 2 requests in 30000 ms from this client \(RATE_LIMIT_MAX, RATE_LIMIT_WINDOW_MS\)/,
+    );
+    for (const url of ['/healthz', '/readyz', '/healthz', '/metrics'])
+      t.equal((await app.inject({ method: 'GET', url })).statusCode, 200, `${url} exempt`);
+    t.match(
+      (await app.inject({ method: 'GET', url: '/metrics' })).body,
+      /^http_requests_shed_total\{reason="rate-limited"\} 1$/m,
+    );
+    const other = await app.inject({
+      method: 'POST',
+      url: '/rnn/forward',
+      remoteAddress: '127.0.0.9',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify(HELLO),
+    });
+    t.equal(other.statusCode, 200, 'counted per client address');
+  },
+);
 
 t.test('security headers: a CSP that allows nothing on the API, the one Swagger UI needs on /docs', async (t) => {
   const { app } = await build(t);
@@ -127,18 +168,31 @@ t.test('security headers: a CSP that allows nothing on the API, the one Swagger 
 
 t.test('HTML documents get every helmet default; JSON answers only the ones that apply to an API', async (t) => {
   const { app } = await build(t);
-  const pick = (headers: Record<string, unknown>, names: string[]) => Object.fromEntries(names.map((name) => [name, headers[name]]));
+  const pick = (headers: Record<string, unknown>, names: string[]) =>
+    Object.fromEntries(names.map((name) => [name, headers[name]]));
   const apiNames = Object.keys(API_SECURITY_HEADERS);
   const documentOnly = Object.keys(DOCUMENT_SECURITY_HEADERS).filter((name) => !apiNames.includes(name));
   t.ok(documentOnly.length >= 5, `document-only headers: ${documentOnly}`);
   for (const url of ['/docs/', '/']) {
     const page = await app.inject({ method: 'GET', url });
     t.match(page.headers['content-type'], /^text\/html/, `${url} is a document`);
-    t.same(pick(page.headers, Object.keys(DOCUMENT_SECURITY_HEADERS)), DOCUMENT_SECURITY_HEADERS, `${url}: all of them`);
+    t.same(
+      pick(page.headers, Object.keys(DOCUMENT_SECURITY_HEADERS)),
+      DOCUMENT_SECURITY_HEADERS,
+      `${url}: all of them`,
+    );
   }
-  for (const answer of [await forward(app), await app.inject({ method: 'GET', url: '/nope' }), await app.inject({ method: 'GET', url: '/healthz' })]) {
+  for (const answer of [
+    await forward(app),
+    await app.inject({ method: 'GET', url: '/nope' }),
+    await app.inject({ method: 'GET', url: '/healthz' }),
+  ]) {
     t.same(pick(answer.headers, apiNames), API_SECURITY_HEADERS, `${answer.headers['content-type']}: the API set`);
-    t.same(pick(answer.headers, documentOnly), Object.fromEntries(documentOnly.map((name) => [name, undefined])), 'and none of the document ones');
+    t.same(
+      pick(answer.headers, documentOnly),
+      Object.fromEntries(documentOnly.map((name) => [name, undefined])),
+      'and none of the document ones',
+    );
   }
 });
 
@@ -146,10 +200,41 @@ t.test('security headers and x-request-id on every kind of answer: errors, probe
   const { app } = await build(t);
   const answers: [string, Awaited<ReturnType<typeof app.inject>>, number][] = [
     ['unknown route', await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'id-1' } }), 404],
-    ['other method', await app.inject({ method: 'GET', url: '/rnn/forward', headers: { 'x-request-id': 'id-2' } }), 405],
-    ['bad JSON', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json', 'x-request-id': 'id-3' }, payload: '{' }), 400],
-    ['media type', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'text/plain', 'x-request-id': 'id-4' }, payload: 'x' }), 415],
-    ['schema', await app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json', 'x-request-id': 'id-5' }, payload: '{}' }), 400],
+    [
+      'other method',
+      await app.inject({ method: 'GET', url: '/rnn/forward', headers: { 'x-request-id': 'id-2' } }),
+      405,
+    ],
+    [
+      'bad JSON',
+      await app.inject({
+        method: 'POST',
+        url: '/rnn/forward',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'id-3' },
+        payload: '{',
+      }),
+      400,
+    ],
+    [
+      'media type',
+      await app.inject({
+        method: 'POST',
+        url: '/rnn/forward',
+        headers: { 'content-type': 'text/plain', 'x-request-id': 'id-4' },
+        payload: 'x',
+      }),
+      415,
+    ],
+    [
+      'schema',
+      await app.inject({
+        method: 'POST',
+        url: '/rnn/forward',
+        headers: { 'content-type': 'application/json', 'x-request-id': 'id-5' },
+        payload: '{}',
+      }),
+      400,
+    ],
     ['probe', await app.inject({ method: 'GET', url: '/readyz', headers: { 'x-request-id': 'id-6' } }), 200],
     ['HEAD', await app.inject({ method: 'HEAD', url: '/healthz', headers: { 'x-request-id': 'id-7' } }), 200],
     ['metrics', await app.inject({ method: 'GET', url: '/metrics', headers: { 'x-request-id': 'id-8' } }), 200],
@@ -178,7 +263,11 @@ t.test('CORS: no headers unless CORS_ORIGINS; then only for the listed origins, 
   const preflight = await app.inject({
     method: 'OPTIONS',
     url: '/rnn/forward',
-    headers: { origin: 'https://app.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+    headers: {
+      origin: 'https://app.example',
+      'access-control-request-method': 'POST',
+      'access-control-request-headers': 'authorization,content-type',
+    },
   });
   t.equal(preflight.statusCode, 204, 'a preflight needs no key');
   t.equal(preflight.headers['access-control-allow-origin'], 'https://app.example');

@@ -9,10 +9,26 @@ const SIZES = [1, 2, 4, 8, 16, 32];
 function twins() {
   const theirs = new Registry();
   const labelNames = ['method', 'route', 'status_code'] as const;
-  const requestsTotal = new Counter({ name: 'http_requests_total', help: 'HTTP requests answered', labelNames, registers: [theirs] });
-  const latency = new Histogram({ name: 'http_request_duration_seconds', help: 'Latency', labelNames, buckets: LATENCY, registers: [theirs] });
+  const requestsTotal = new Counter({
+    name: 'http_requests_total',
+    help: 'HTTP requests answered',
+    labelNames,
+    registers: [theirs],
+  });
+  const latency = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Latency',
+    labelNames,
+    buckets: LATENCY,
+    registers: [theirs],
+  });
   const sizes = new Histogram({ name: 'batch_size', help: 'Sizes', buckets: SIZES, registers: [theirs] });
-  const outcomes = new Counter({ name: 'inferences_total', help: 'By outcome', labelNames: ['model', 'outcome'] as const, registers: [theirs] });
+  const outcomes = new Counter({
+    name: 'inferences_total',
+    help: 'By outcome',
+    labelNames: ['model', 'outcome'] as const,
+    registers: [theirs],
+  });
 
   const ours = new Registry();
   const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY);
@@ -51,15 +67,18 @@ function* lcg(seed: number): Generator<number> {
   }
 }
 
-t.test('before any observation: labelled metrics have no samples, unlabelled ones are at 0, as with prom-client', async (t) => {
-  const { theirs, ours } = twins();
-  const text = await ours.metrics();
-  t.equal(text, await theirs.metrics());
-  t.match(text, /^batch_size_bucket\{le="\+Inf"\} 0$/m);
-  t.notMatch(text, /^http_requests_total\{/m);
-});
+t.test(
+  'before any observation: labelled metrics have no samples, unlabelled ones are at 0, as with prom-client',
+  async (t) => {
+    const { theirs, ours } = twins();
+    const text = await ours.metrics();
+    t.equal(text, await theirs.metrics());
+    t.match(text, /^batch_size_bucket\{le="\+Inf"\} 0$/m);
+    t.notMatch(text, /^http_requests_total\{/m);
+  },
+);
 
-t.test('the exposition text is exactly prom-client\'s for the same observations', async (t) => {
+t.test("the exposition text is exactly prom-client's for the same observations", async (t) => {
   const m = twins();
   const random = lcg(7);
   const next = () => random.next().value as number;
@@ -70,20 +89,37 @@ t.test('the exposition text is exactly prom-client\'s for the same observations'
   const special = [0, 0.001, 0.0025, 10, 10.000001, 42, 1e-9];
   for (let i = 0; i < 2000; i++) {
     const value = i % 7 === 0 ? special[i % special.length] : next() ** 3 * 3;
-    m.request(methods[Math.floor(next() * 3)], routes[Math.floor(next() * routes.length)], statuses[Math.floor(next() * 4)], value);
+    m.request(
+      methods[Math.floor(next() * 3)],
+      routes[Math.floor(next() * routes.length)],
+      statuses[Math.floor(next() * 4)],
+      value,
+    );
     m.size([1, 3, 4, 17, 32, 64, 1000][i % 7]);
-    if (i % 3 === 0) m.outcome(i % 2 === 0 ? 'hello' : 'stack', ['ok', 'invalid-request', 'error'][i % 3 === 0 ? Math.floor(next() * 3) : 0]);
+    if (i % 3 === 0)
+      m.outcome(
+        i % 2 === 0 ? 'hello' : 'stack',
+        ['ok', 'invalid-request', 'error'][i % 3 === 0 ? Math.floor(next() * 3) : 0],
+      );
   }
   const text = await m.ours.metrics();
   t.equal(text, await m.theirs.metrics());
-  // And it says what it should, independently of prom-client: 2000 sizes cycling through 7 values, the first 5 of them 286 times.
+  // And it says what it should, independently of prom-client: 2000 sizes cycling through 7 values, the first 5 of them
+  // 286 times.
   t.match(text, /^batch_size_bucket\{le="1"\} 286$/m, '1 is in le="1"');
   t.match(text, /^batch_size_bucket\{le="4"\} 858$/m, '1, 3 and 4');
   t.match(text, /^batch_size_bucket\{le="32"\} 1430$/m, 'all but 64 and 1000 (285 times each)');
   t.match(text, /^batch_size_bucket\{le="\+Inf"\} 2000$/m);
   t.match(text, /^batch_size_count 2000$/m);
-  t.match(text, /^http_request_duration_seconds_bucket\{le="0\.001",method="POST",route="\/rnn\/forward",status_code="200"\} \d+$/m);
-  t.match(text, /route="a \\"quoted\\" \\\\ route\\nwith a newline"/, 'label values escaped as prom-client escapes them');
+  t.match(
+    text,
+    /^http_request_duration_seconds_bucket\{le="0\.001",method="POST",route="\/rnn\/forward",status_code="200"\} \d+$/m,
+  );
+  t.match(
+    text,
+    /route="a \\"quoted\\" \\\\ route\\nwith a newline"/,
+    'label values escaped as prom-client escapes them',
+  );
 
   const json = async (registry: Registry) =>
     (await registry.getMetricsAsJSON()).map((metric) => ({
@@ -104,7 +140,11 @@ t.test('counts and latencies of one label set share a series: the counter is the
   t.match(text, new RegExp(`^http_requests_total\\{${labels}\\} 4$`, 'm'));
   t.match(text, new RegExp(`^http_request_duration_seconds_count\\{${labels}\\} 4$`, 'm'));
   t.match(text, new RegExp(`^http_request_duration_seconds_bucket\\{le="0\\.005",${labels}\\} 2$`, 'm'));
-  t.match(text, new RegExp(`^http_request_duration_seconds_bucket\\{le="10",${labels}\\} 3$`, 'm'), '20 s is above every bound');
+  t.match(
+    text,
+    new RegExp(`^http_request_duration_seconds_bucket\\{le="10",${labels}\\} 3$`, 'm'),
+    '20 s is above every bound',
+  );
   t.match(text, new RegExp(`^http_request_duration_seconds_sum\\{${labels}\\} 20\\.2035$`, 'm'));
 });
 

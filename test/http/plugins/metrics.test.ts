@@ -7,7 +7,12 @@ import { sample } from '../../helpers/metrics.js';
 type App = Awaited<ReturnType<typeof build>>['app'];
 
 const forward = (app: App, payload: unknown) =>
-  app.inject({ method: 'POST', url: '/rnn/forward', headers: { 'content-type': 'application/json' }, payload: JSON.stringify(payload) });
+  app.inject({
+    method: 'POST',
+    url: '/rnn/forward',
+    headers: { 'content-type': 'application/json' },
+    payload: JSON.stringify(payload),
+  });
 
 t.test('GET /metrics: Prometheus text with request, latency, engine and process metrics', async (t) => {
   const { app } = await build(t);
@@ -23,10 +28,20 @@ t.test('GET /metrics: Prometheus text with request, latency, engine and process 
   const text = res.body;
   t.equal(sample(text, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="200"'), 2);
   t.equal(sample(text, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="400"'), 1);
-  t.equal(sample(text, 'http_requests_total', 'method="GET",route="unmatched",status_code="404"'), 1, 'unknown routes share one label');
+  t.equal(
+    sample(text, 'http_requests_total', 'method="GET",route="unmatched",status_code="404"'),
+    1,
+    'unknown routes share one label',
+  );
   t.notMatch(text, /no\/such\/thing/, 'raw URLs never become labels');
-  t.equal(sample(text, 'http_request_duration_seconds_count', 'method="POST",route="/rnn/forward",status_code="200"'), 2);
-  t.equal(sample(text, 'http_request_duration_seconds_bucket', 'le="+Inf",method="GET",route="/healthz",status_code="200"'), 1);
+  t.equal(
+    sample(text, 'http_request_duration_seconds_count', 'method="POST",route="/rnn/forward",status_code="200"'),
+    2,
+  );
+  t.equal(
+    sample(text, 'http_request_duration_seconds_bucket', 'le="+Inf",method="GET",route="/healthz",status_code="200"'),
+    1,
+  );
   // Two forward passes ran (the 400 never reached the engine): batch sizes 1 and 3, 5 time steps each.
   t.equal(sample(text, 'rnn_forward_compute_seconds_count'), 2);
   t.ok((sample(text, 'rnn_forward_compute_seconds_sum') ?? -1) > 0);
@@ -50,7 +65,11 @@ t.test('each app has its own registry: two apps count separately', async (t) => 
   await forward(a, HELLO);
   await forward(b, HELLO);
   const countOf = async (app: App) =>
-    sample((await app.inject({ method: 'GET', url: '/metrics' })).body, 'http_requests_total', 'method="POST",route="/rnn/forward",status_code="200"');
+    sample(
+      (await app.inject({ method: 'GET', url: '/metrics' })).body,
+      'http_requests_total',
+      'method="POST",route="/rnn/forward",status_code="200"',
+    );
   t.equal(await countOf(a), 2);
   t.equal(await countOf(b), 1);
 });
@@ -64,7 +83,10 @@ t.test('in flight goes back to 0 once answers are sent', async (t) => {
 
 t.test('timeForward times a promise until it settles', async (t) => {
   const { app } = await build(t);
-  const value = await app.metrics.timeForward([2, 3, 4], () => new Promise((resolve) => setTimeout(() => resolve('done'), 60)));
+  const value = await app.metrics.timeForward(
+    [2, 3, 4],
+    () => new Promise((resolve) => setTimeout(() => resolve('done'), 60)),
+  );
   t.equal(value, 'done');
   const text = await app.metrics.registry.metrics();
   t.ok((sample(text, 'rnn_forward_compute_seconds_sum') ?? 0) >= 0.05, 'the wait counted');
@@ -81,7 +103,9 @@ t.test('in flight stays exact when a client goes away before its answer', async 
   // Headers and a part of the body: the request is received (its hooks ran) and waits for the rest.
   const socket = connect(port, '127.0.0.1');
   await once(socket, 'connect');
-  socket.write('POST /rnn/forward HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"inputs":');
+  socket.write(
+    'POST /rnn/forward HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"inputs":',
+  );
   await until(async () => (await inFlight()) === 1, 'the request to be received');
   t.equal(await inFlight(), 1);
 

@@ -4,7 +4,13 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardResponse } from '../../../../schemas/forward.js';
-import { ModelForwardRequest, ModelList, ModelParams, ModelVersionMetadata, ModelVersionParams } from '../../../../schemas/models.js';
+import {
+  ModelForwardRequest,
+  ModelList,
+  ModelParams,
+  ModelVersionMetadata,
+  ModelVersionParams,
+} from '../../../../schemas/models.js';
 import { problemResponse } from '../../../../schemas/problem.js';
 import type { Limits } from '../../../config/config.js';
 import { modelSummary } from '../../../inference/model.js';
@@ -27,7 +33,10 @@ export interface ModelsRouteOptions {
   endOfTurn: EndOfTurnAnswers;
 }
 
-const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { repository, limits, cache, runner, endOfTurn }) => {
+const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
+  app,
+  { repository, limits, cache, runner, endOfTurn },
+) => {
   const versionsOf = (name: string) => repository.versions(name).map((v) => v.version);
   const metadata = (served: ServedModel): ModelVersionMetadata => ({
     name: served.name,
@@ -54,11 +63,16 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
     summary,
     description:
       'The body of POST /rnn/forward without the model description (`hiddenSize`, `layers`, `seed`, `weights`, ...): ' +
-      'the model is the repository\'s. `text` is one-hot encoded over the model\'s vocabulary.',
+      "the model is the repository's. `text` is one-hot encoded over the model's vocabulary.",
     body: ModelForwardRequest,
     response: {
-      200: { description: 'The outputs and final states, as POST /rnn/forward answers', content: { 'application/json': { schema: ForwardResponse } } },
-      400: problem('Invalid request: unknown fields (model description fields included), shapes that disagree with the model, or a limit exceeded'),
+      200: {
+        description: 'The outputs and final states, as POST /rnn/forward answers',
+        content: { 'application/json': { schema: ForwardResponse } },
+      },
+      400: problem(
+        'Invalid request: unknown fields (model description fields included), shapes that disagree with the model, or a limit exceeded',
+      ),
       404: problem('No such model or version (the detail names what exists)'),
       405: problem('Known route, other method (see `Allow`)'),
       413: problem('Request body larger than BODY_LIMIT_BYTES'),
@@ -76,7 +90,10 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { re
       tags: ['models'],
       summary: 'The served models, their versions and readiness',
       response: {
-        200: { description: 'Every model of MODELS_DIR that loaded', content: { 'application/json': { schema: ModelList } } },
+        200: {
+          description: 'Every model of MODELS_DIR that loaded',
+          content: { 'application/json': { schema: ModelList } },
+        },
         405: problem('Known route, other method (see `Allow`)'),
         500: problem('Unexpected server error (logged; no details exposed)'),
       },

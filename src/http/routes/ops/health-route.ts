@@ -11,14 +11,21 @@ import type { Readiness } from '../../plugins/readiness.js';
 import type { SkippedModel } from '../../../models/repository.js';
 
 const problem = problemResponse;
-const notReady = problem('Starting (warm-up not yet run) or draining (shutting down); `Retry-After` says when to ask again');
+const notReady = problem(
+  'Starting (warm-up not yet run) or draining (shutting down); `Retry-After` says when to ask again',
+);
 /** What any probe can answer besides its own statuses. */
 export const COMMON_PROBLEMS = {
   405: problem('Known route, other method (see `Allow`)'),
   500: problem('Unexpected server error (logged; no details exposed)'),
 };
 
-export const PROBE_PATHS = { live: '/healthz', ready: '/readyz', oipLive: '/v2/health/live', oipReady: '/v2/health/ready' } as const;
+export const PROBE_PATHS = {
+  live: '/healthz',
+  ready: '/readyz',
+  oipLive: '/v2/health/live',
+  oipReady: '/v2/health/ready',
+} as const;
 
 function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
   if (readiness.ready) return;
@@ -35,14 +42,20 @@ export interface HealthRouteOptions {
   skippedModels?: readonly SkippedModel[];
 }
 
-const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { retryAfterSeconds, skippedModels = [] }) => {
+const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
+  app,
+  { retryAfterSeconds, skippedModels = [] },
+) => {
   const probe = { probe: true };
   app.get(PROBE_PATHS.live, {
     config: probe,
     schema: {
       tags: ['health'],
       summary: 'Liveness: 200 while the process answers',
-      response: { 200: { description: 'Alive', content: { 'application/json': { schema: HealthStatus } } }, ...COMMON_PROBLEMS },
+      response: {
+        200: { description: 'Alive', content: { 'application/json': { schema: HealthStatus } } },
+        ...COMMON_PROBLEMS,
+      },
     },
     handler: async () => ({ status: 'live' as const }),
   });
@@ -51,7 +64,11 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { re
     schema: {
       tags: ['health'],
       summary: 'Readiness: 200 once warmed up, 503 while starting or shutting down',
-      response: { 200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } }, 503: notReady, ...COMMON_PROBLEMS },
+      response: {
+        200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } },
+        503: notReady,
+        ...COMMON_PROBLEMS,
+      },
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
@@ -63,7 +80,10 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { re
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server liveness',
-      response: { 200: { description: 'Alive', content: { 'application/json': { schema: ServerLive } } }, ...COMMON_PROBLEMS },
+      response: {
+        200: { description: 'Alive', content: { 'application/json': { schema: ServerLive } } },
+        ...COMMON_PROBLEMS,
+      },
     },
     handler: async () => ({ live: true }),
   });
@@ -72,7 +92,11 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (app, { re
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server readiness',
-      response: { 200: { description: 'Ready for traffic', content: { 'application/json': { schema: ServerReady } } }, 503: notReady, ...COMMON_PROBLEMS },
+      response: {
+        200: { description: 'Ready for traffic', content: { 'application/json': { schema: ServerReady } } },
+        503: notReady,
+        ...COMMON_PROBLEMS,
+      },
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);

@@ -1,5 +1,6 @@
 /**
- * The playground: GET / serves a page (src/http/routes/playground/public/index.html) that runs POST /rnn/forward from the browser
+ * The playground: GET / serves a page (src/http/routes/playground/public/index.html) that runs POST /rnn/forward from
+ * the browser
  * and draws the one-hot inputs, outputs and states as labelled heatmap tables; GET /playground/<file> serves
  * its script, styles and icon. No build step: the files are read once at start-up from `public/` beside this
  * module when running from source, or from the same folder under `<root>/src/` when running from `dist/src/`
@@ -41,24 +42,32 @@ interface Asset {
 }
 
 function findPublicDir(): URL {
-  const found = PUBLIC_DIR_CANDIDATES.find((dir) => [PAGE, ...Object.keys(ASSETS)].every((name) => existsSync(new URL(name, dir))));
+  const found = PUBLIC_DIR_CANDIDATES.find((dir) =>
+    [PAGE, ...Object.keys(ASSETS)].every((name) => existsSync(new URL(name, dir))),
+  );
   if (found === undefined) {
     const tried = PUBLIC_DIR_CANDIDATES.map((dir) => fileURLToPath(dir)).join(', ');
-    throw new Error(`playground: ${PAGE} and its assets were not found in ${tried}; copy src/http/routes/playground/public/ beside dist/ (see the Dockerfile)`);
+    throw new Error(
+      `playground: ${PAGE} and its assets were not found in ${tried}; copy src/http/routes/playground/public/ beside dist/ (see the Dockerfile)`,
+    );
   }
   return found;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 const options = (values: readonly string[], selected: string) =>
-  values.map((v) => `<option value="${escapeHtml(v)}"${v === selected ? ' selected' : ''}>${escapeHtml(v)}</option>`).join('');
+  values
+    .map((v) => `<option value="${escapeHtml(v)}"${v === selected ? ' selected' : ''}>${escapeHtml(v)}</option>`)
+    .join('');
 
 /** Reads the page and its assets; the page's activation and merge-mode lists come from the engine's own. */
 export function loadPlayground(dir: URL = findPublicDir()): { page: Asset; assets: Map<string, Asset> } {
   const html = readFileSync(new URL(PAGE, dir), 'utf8')
     .replace('<!-- activation-options -->', options(ACTIVATION_NAMES, 'tanh'))
     .replace('<!-- merge-mode-options -->', options(MERGE_MODES, ''));
-  const assets = new Map(Object.entries(ASSETS).map(([name, { type }]) => [name, { body: readFileSync(new URL(name, dir)), type }]));
+  const assets = new Map(
+    Object.entries(ASSETS).map(([name, { type }]) => [name, { body: readFileSync(new URL(name, dir)), type }]),
+  );
   return { page: { body: Buffer.from(html, 'utf8'), type: 'text/html; charset=utf-8' }, assets };
 }
 
@@ -77,7 +86,7 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
       tags: ['playground'],
       summary: 'The playground: an HTML page that runs /rnn/forward and draws the results',
       description:
-        'Enter texts (the lecture\'s `hello`, `eolll`, `lleel`) or numeric inputs and the model options; the page calls ' +
+        "Enter texts (the lecture's `hello`, `eolll`, `lleel`) or numeric inputs and the model options; the page calls " +
         'POST /rnn/forward from the browser and shows the one-hot inputs, outputs and final states as labelled heatmaps, ' +
         'the shapes, and the equivalent curl command. Same-origin assets only, under a strict Content-Security-Policy.',
       response: {

@@ -20,7 +20,10 @@ export interface ForwardRouteOptions {
   minBodyBytes: number;
 }
 
-const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { limits, cache, runner, endOfTurn, minBodyBytes }) => {
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
+  app,
+  { limits, cache, runner, endOfTurn, minBodyBytes },
+) => {
   // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
   // is answered): a worker parses and validates them with the same schema, then computes.
   const deferring = runner.threads > 0 && minBodyBytes > 0;

@@ -7,10 +7,11 @@ import { sendJson } from '../../reply.js';
 import { describeCost, describeModel, resolveWeightsRequest } from '../../../inference/weights-export.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 
-const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeightsCache; runner: ForwardRunner }> = async (
-  app,
-  { limits, cache, runner },
-) => {
+const weightsRoute: FastifyPluginAsyncZod<{
+  limits: Limits;
+  cache: SeededWeightsCache;
+  runner: ForwardRunner;
+}> = async (app, { limits, cache, runner }) => {
   app.post('/rnn/weights', {
     schema: {
       tags: ['rnn'],
@@ -21,16 +22,21 @@ const weightsRoute: FastifyPluginAsyncZod<{ limits: Limits; cache: SeededWeights
         'ONNX, and a sha256 digest to check it is identical.',
       body: WeightsRequest,
       response: {
-        200: { description: 'The weights and their digest', content: { 'application/json': { schema: WeightsResponse } } },
-        ...jsonBodyErrorResponses(
-          'Invalid model description or a limit exceeded; `errors` names each JSON path',
-        ),
+        200: {
+          description: 'The weights and their digest',
+          content: { 'application/json': { schema: WeightsResponse } },
+        },
+        ...jsonBodyErrorResponses('Invalid model description or a limit exceeded; `errors` names each JSON path'),
       },
     },
     handler: async (request, reply) => {
       // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
       const model = resolveWeightsRequest(request.body, limits, cache);
-      const body = await runner.runWeights({ kind: 'weights', request: request.body, limits }, describeCost(model), () => JSON.stringify(describeModel(model)));
+      const body = await runner.runWeights(
+        { kind: 'weights', request: request.body, limits },
+        describeCost(model),
+        () => JSON.stringify(describeModel(model)),
+      );
       return sendJson(reply, body);
     },
   });

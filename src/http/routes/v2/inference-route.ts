@@ -5,9 +5,23 @@
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ModelParams, ModelVersionParams } from '../../../../schemas/models.js';
-import { OipInferenceRequest, OipInferenceResponse, OipModelMetadata, OipModelReady, OipServerMetadata, oipErrorResponse } from '../../../../schemas/oip.js';
+import {
+  OipInferenceRequest,
+  OipInferenceResponse,
+  OipModelMetadata,
+  OipModelReady,
+  OipServerMetadata,
+  oipErrorResponse,
+} from '../../../../schemas/oip.js';
 import type { Limits } from '../../../config/config.js';
-import { OIP_PLATFORM, inProtocolTerms, oipForwardRequest, oipInputs, oipOutputs, oipResponse } from '../../../models/inference-protocol.js';
+import {
+  OIP_PLATFORM,
+  inProtocolTerms,
+  oipForwardRequest,
+  oipInputs,
+  oipOutputs,
+  oipResponse,
+} from '../../../models/inference-protocol.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
@@ -41,9 +55,14 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   });
   const ready = (served: ServedModel) => {
     if (!app.readiness.ready) {
-      throw new ProblemError('not-ready', `model '${served.name}' version ${served.version} is loaded, but the server is ${app.readiness.state}`, [], {
-        'retry-after': String(options.retryAfterSeconds),
-      });
+      throw new ProblemError(
+        'not-ready',
+        `model '${served.name}' version ${served.version} is loaded, but the server is ${app.readiness.state}`,
+        [],
+        {
+          'retry-after': String(options.retryAfterSeconds),
+        },
+      );
     }
     return { name: served.name, ready: true };
   };
@@ -52,16 +71,30 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
       const plan = oipForwardRequest(served, request);
       const forward = planServed(served, plan.body, limits, cache);
       const body = await app.metrics.timeForward(forward.shape, () => runner.run(forward), served);
-      return oipResponse(served, request, plan, JSON.parse(typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8')));
+      return oipResponse(
+        served,
+        request,
+        plan,
+        JSON.parse(
+          typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
+        ),
+      );
     } catch (e) {
       throw inProtocolTerms(e);
     }
   };
-  const common = { 404: error('No such model or version'), 405: error('Known route, other method (see `Allow`)'), 500: error('Unexpected server error (logged; no details exposed)') };
+  const common = {
+    404: error('No such model or version'),
+    405: error('Known route, other method (see `Allow`)'),
+    500: error('Unexpected server error (logged; no details exposed)'),
+  };
   const metadataSchema = {
     tags,
     summary: 'Model metadata: inputs and outputs with datatype and shape (-1: any size)',
-    response: { 200: { description: 'The model', content: { 'application/json': { schema: OipModelMetadata } } }, ...common },
+    response: {
+      200: { description: 'The model', content: { 'application/json': { schema: OipModelMetadata } } },
+      ...common,
+    },
   };
   const readySchema = {
     tags,
@@ -74,11 +107,17 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   };
   const inferSchema = {
     tags,
-    summary: 'Inference: `input` [batch, time, inputDim] FP32 → `output` [batch, time, features] and `state` (final state)',
+    summary:
+      'Inference: `input` [batch, time, inputDim] FP32 → `output` [batch, time, features] and `state` (final state)',
     body: OipInferenceRequest,
     response: {
-      200: { description: 'The requested outputs, flat row-major', content: { 'application/json': { schema: OipInferenceResponse } } },
-      400: error('Invalid request: names, datatypes or shapes that do not fit the model, unknown fields, or a limit exceeded'),
+      200: {
+        description: 'The requested outputs, flat row-major',
+        content: { 'application/json': { schema: OipInferenceResponse } },
+      },
+      400: error(
+        'Invalid request: names, datatypes or shapes that do not fit the model, unknown fields, or a limit exceeded',
+      ),
       ...common,
       413: error('Request body larger than BODY_LIMIT_BYTES'),
       415: error('Content-Type is not application/json'),
@@ -98,13 +137,21 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     },
     handler: async () => ({ name: options.serverName, version: options.serverVersion, extensions: [] }),
   });
-  app.get('/v2/models/:name', { config, schema: { ...metadataSchema, params: ModelParams }, handler: async (req) => metadata(repository.get(req.params.name)) });
+  app.get('/v2/models/:name', {
+    config,
+    schema: { ...metadataSchema, params: ModelParams },
+    handler: async (req) => metadata(repository.get(req.params.name)),
+  });
   app.get('/v2/models/:name/versions/:version', {
     config,
     schema: { ...metadataSchema, params: ModelVersionParams },
     handler: async (req) => metadata(repository.get(req.params.name, req.params.version)),
   });
-  app.get('/v2/models/:name/ready', { config, schema: { ...readySchema, params: ModelParams }, handler: async (req) => ready(repository.get(req.params.name)) });
+  app.get('/v2/models/:name/ready', {
+    config,
+    schema: { ...readySchema, params: ModelParams },
+    handler: async (req) => ready(repository.get(req.params.name)),
+  });
   app.get('/v2/models/:name/versions/:version/ready', {
     config,
     schema: { ...readySchema, params: ModelVersionParams },

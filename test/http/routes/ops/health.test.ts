@@ -34,7 +34,10 @@ t.test('the warm-up filled the seeded weights cache with the hello model', async
   });
   t.equal(res.statusCode, 200);
   t.same(res.json().outputs[0][0], [0.35375288, 0.09238475], 'same numbers as the pinned hello example');
-  t.notOk(logs.some((line) => Number(line.level) >= 50), 'nothing logged at error level');
+  t.notOk(
+    logs.some((line) => Number(line.level) >= 50),
+    'nothing logged at error level',
+  );
 });
 
 t.test('draining: readiness turns to 503 problem+json with Retry-After, liveness stays 200', async (t) => {

@@ -16,7 +16,13 @@ interface Cell {
   bias?: number[];
 }
 
-function randomCells(seed: number, inputDim: number, layers: TfjsLayer[], directions: number, mergeConcat: boolean): Cell[] {
+function randomCells(
+  seed: number,
+  inputDim: number,
+  layers: TfjsLayer[],
+  directions: number,
+  mergeConcat: boolean,
+): Cell[] {
   const random = rng(seed);
   const cells: Cell[] = [];
   let layerInput = inputDim;
@@ -47,16 +53,33 @@ t.test('parity with tfjs', async (t) => {
   async function check(
     name: string,
     layers: TfjsLayer[],
-    extra: { mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null; mask?: boolean[][]; initialStates?: number[][][]; returnSequences?: boolean; x?: number[][][] } = {},
+    extra: {
+      mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null;
+      mask?: boolean[][];
+      initialStates?: number[][][];
+      returnSequences?: boolean;
+      x?: number[][][];
+    } = {},
   ) {
     const x = extra.x ?? inputs;
     const directions = extra.mergeMode === undefined ? 1 : 2;
-    const cells = randomCells(name.length * 7 + layers.length, x[0][0].length, layers, directions, extra.mergeMode === 'concat');
+    const cells = randomCells(
+      name.length * 7 + layers.length,
+      x[0][0].length,
+      layers,
+      directions,
+      extra.mergeMode === 'concat',
+    );
     const ref = tfjsNetwork(x, { layers, cells, ...extra });
     const single = layers.length === 1 && directions === 1;
     const body = await forward({
       inputs: x,
-      layers: layers.map(({ hiddenSize, activation, useBias, goBackwards }) => ({ hiddenSize, activation, useBias, goBackwards })),
+      layers: layers.map(({ hiddenSize, activation, useBias, goBackwards }) => ({
+        hiddenSize,
+        activation,
+        useBias,
+        goBackwards,
+      })),
       weights: cells,
       ...(directions === 2 ? { bidirectional: { mergeMode: extra.mergeMode } } : {}),
       ...(extra.mask ? { mask: extra.mask } : {}),
@@ -82,7 +105,10 @@ t.test('parity with tfjs', async (t) => {
     [true, true, true, true, true, true],
   ];
   await check('mask with holes', [{ hiddenSize: 5 }], { mask });
-  await check('mask with an initial state', [{ hiddenSize: 5 }], { mask, initialStates: [randomNested(rng(6), [3, 5]) as number[][]] });
+  await check('mask with an initial state', [{ hiddenSize: 5 }], {
+    mask,
+    initialStates: [randomNested(rng(6), [3, 5]) as number[][]],
+  });
   await check('mask, goBackwards', [{ hiddenSize: 5, goBackwards: true }], { mask });
   await check('mask without sequences', [{ hiddenSize: 5 }], { mask, returnSequences: false });
 
@@ -95,20 +121,33 @@ t.test('parity with tfjs', async (t) => {
   await check('stack of three without sequences', stack, { returnSequences: false });
   await check('stack with a mask', stack, { mask });
   await check('stack with initial states', stack, {
-    initialStates: [randomNested(rng(7), [3, 4]), randomNested(rng(8), [3, 3]), randomNested(rng(9), [3, 5])] as number[][][],
+    initialStates: [
+      randomNested(rng(7), [3, 4]),
+      randomNested(rng(8), [3, 3]),
+      randomNested(rng(9), [3, 5]),
+    ] as number[][][],
   });
 
   for (const mergeMode of ['concat', 'sum', 'mul', 'ave', null] as const) {
     await check(`bidirectional ${mergeMode}`, [{ hiddenSize: 4 }], { mergeMode });
-    await check(`bidirectional ${mergeMode} without sequences`, [{ hiddenSize: 4 }], { mergeMode, returnSequences: false });
+    await check(`bidirectional ${mergeMode} without sequences`, [{ hiddenSize: 4 }], {
+      mergeMode,
+      returnSequences: false,
+    });
     await check(`bidirectional ${mergeMode} with a mask`, [{ hiddenSize: 4 }], { mergeMode, mask });
   }
   await check('bidirectional with initial states', [{ hiddenSize: 4 }], {
     mergeMode: 'concat',
     initialStates: [randomNested(rng(10), [3, 4]), randomNested(rng(11), [3, 4])] as number[][][],
   });
-  await check('bidirectional stack (concat)', [{ hiddenSize: 4 }, { hiddenSize: 3, activation: 'elu' }], { mergeMode: 'concat', mask });
-  await check('bidirectional stack (ave)', [{ hiddenSize: 4 }, { hiddenSize: 4 }], { mergeMode: 'ave', returnSequences: false });
+  await check('bidirectional stack (concat)', [{ hiddenSize: 4 }, { hiddenSize: 3, activation: 'elu' }], {
+    mergeMode: 'concat',
+    mask,
+  });
+  await check('bidirectional stack (ave)', [{ hiddenSize: 4 }, { hiddenSize: 4 }], {
+    mergeMode: 'ave',
+    returnSequences: false,
+  });
 });
 
 t.test('tf.layers.masking: steps whose features all equal the mask value are masked', async (t) => {
@@ -119,7 +158,11 @@ t.test('tf.layers.masking: steps whose features all equal the mask value are mas
   x[0][5] = [0, 0, 0];
   x[0][6] = [0, 0, 0];
   x[1][0] = [0, 0, 0];
-  const cell = { kernel: randomNested(random, [3, 4], 0.6), recurrentKernel: randomNested(random, [4, 4], 0.6), bias: randomNested(random, [4], 0.2) };
+  const cell = {
+    kernel: randomNested(random, [3, 4], 0.6),
+    recurrentKernel: randomNested(random, [4, 4], 0.6),
+    bias: randomNested(random, [4], 0.2),
+  };
   const ref = tfjsMaskedSequential(x, 0, cell);
   const mask = x.map((sequence) => sequence.map((step) => step.some((v) => v !== 0)));
   const res = await app.inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: x, weights: cell, mask } });
@@ -137,7 +180,8 @@ t.test('lengths and ragged inputs equal the explicit mask', async (t) => {
   const padded = full.map((sequence, b) => sequence.map((step, t) => (t < lengths[b] ? step : [0, 0])));
   const mask = lengths.map((n) => Array.from({ length: 5 }, (_, t) => t < n));
   const base = { hiddenSize: 3, seed: 5 };
-  const post = async (body: object) => (await app.inject({ method: 'POST', url: '/rnn/forward', payload: { ...base, ...body } })).json();
+  const post = async (body: object) =>
+    (await app.inject({ method: 'POST', url: '/rnn/forward', payload: { ...base, ...body } })).json();
   const byMask = await post({ inputs: full, mask });
   const byLengths = await post({ inputs: full, lengths });
   const byRagged = await post({ inputs: ragged });
@@ -152,7 +196,11 @@ t.test('lengths and ragged inputs equal the explicit mask', async (t) => {
   for (let b = 0; b < 3; b++) {
     const alone = await post({ inputs: [ragged[b]] });
     t.same(byRagged.states[b], alone.states[0], `sequence ${b}: the same final state alone`);
-    t.same(byRagged.outputs[b].slice(0, lengths[b]), alone.outputs[0], `sequence ${b}: the same outputs at its valid steps`);
+    t.same(
+      byRagged.outputs[b].slice(0, lengths[b]),
+      alone.outputs[0],
+      `sequence ${b}: the same outputs at its valid steps`,
+    );
   }
   const zero = await post({ inputs: ragged, zeroOutputForMask: true });
   t.same(zero.outputs[1][4], [0, 0, 0], 'zeroOutputForMask: zeros at masked steps');

@@ -26,9 +26,31 @@ t.test('a given vocabulary sets the order; tokens may be arrays; ragged texts ar
   const { app } = await build(t);
   const reordered = (await post(app, { text: ['hello'], vocabulary: 'oleh', hiddenSize: 2, seed: 42 })).json();
   t.same(reordered.vocabulary, ['o', 'l', 'e', 'h']);
-  const asNumbers = (await post(app, { inputs: [[[0, 0, 0, 1], [0, 0, 1, 0], [0, 1, 0, 0], [0, 1, 0, 0], [1, 0, 0, 0]]], hiddenSize: 2, seed: 42 })).json();
+  const asNumbers = (
+    await post(app, {
+      inputs: [
+        [
+          [0, 0, 0, 1],
+          [0, 0, 1, 0],
+          [0, 1, 0, 0],
+          [0, 1, 0, 0],
+          [1, 0, 0, 0],
+        ],
+      ],
+      hiddenSize: 2,
+      seed: 42,
+    })
+  ).json();
   t.same(reordered.outputs, asNumbers.outputs);
-  const tokens = (await post(app, { text: [['the', 'cat'], ['a', 'cat', 'sat']], hiddenSize: 3 })).json();
+  const tokens = (
+    await post(app, {
+      text: [
+        ['the', 'cat'],
+        ['a', 'cat', 'sat'],
+      ],
+      hiddenSize: 3,
+    })
+  ).json();
   t.same(tokens.vocabulary, ['the', 'cat', 'a', 'sat']);
   t.same(tokens.shapes.inputs, [2, 3, 4]);
   t.same(tokens.outputs[0][2], tokens.outputs[0][1], 'the shorter text is masked after its end');
@@ -39,7 +61,11 @@ t.test('a given vocabulary sets the order; tokens may be arrays; ragged texts ar
 t.test('text errors name the text, the position and the character', async (t) => {
   const { app } = await build(t);
   const cases: [object, string, RegExp][] = [
-    [{ text: ['hello', 'help'], vocabulary: 'helo', hiddenSize: 2 }, 'text[1]', /has "p" at position 3, which is not in the vocabulary \("helo"\)/],
+    [
+      { text: ['hello', 'help'], vocabulary: 'helo', hiddenSize: 2 },
+      'text[1]',
+      /has "p" at position 3, which is not in the vocabulary \("helo"\)/,
+    ],
     [{ text: ['ab'], vocabulary: 'aba', hiddenSize: 2 }, 'vocabulary', /repeats the token "a"/],
     [{ text: ['ab'], vocabulary: ['a', ''], hiddenSize: 2 }, 'vocabulary[1]', /empty token/],
     [{ text: ['ab', ''], hiddenSize: 2 }, 'text[1]', /has no time steps/],

@@ -10,13 +10,27 @@ import { modelsDir, oneHotHelo } from '../../../helpers/models.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../../../helpers/tfjs.js';
 
 const WEIGHTS = {
-  kernel: [[0.5, -0.25, 0.125], [-0.5, 0.75, 0.25], [0.25, 0.5, -0.75], [1, -1, 0.5]],
-  recurrentKernel: [[0.5, 0.25, 0], [-0.25, 0.5, 0.25], [0, -0.25, 0.5]],
+  kernel: [
+    [0.5, -0.25, 0.125],
+    [-0.5, 0.75, 0.25],
+    [0.25, 0.5, -0.75],
+    [1, -1, 0.5],
+  ],
+  recurrentKernel: [
+    [0.5, 0.25, 0],
+    [-0.25, 0.5, 0.25],
+    [0, -0.25, 0.5],
+  ],
   bias: [0.1, -0.1, 0],
 };
 const REPOSITORY = {
   'hello/1/model.json': { format: 'rnn-serve/v1', inputDim: 4, weights: WEIGHTS, vocabulary: 'helo' },
-  'stack/3/model.json': { format: 'rnn-serve/v1', inputDim: 2, layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }], seed: 4 },
+  'stack/3/model.json': {
+    format: 'rnn-serve/v1',
+    inputDim: 2,
+    layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }],
+    seed: 4,
+  },
 };
 
 async function setUp(t: { teardown(fn: () => unknown): void }) {
@@ -33,31 +47,37 @@ t.test('server metadata: GET /v2 answers $metadata_server_response', async (t) =
   t.same(res.json(), { name: 'rnn-serve', version: '0.1.0', extensions: [] });
 });
 
-t.test('model metadata: $metadata_model_response with $metadata_tensor inputs and outputs, -1 for variable sizes', async (t) => {
-  const { app } = await setUp(t);
-  const expected = {
-    name: 'hello',
-    versions: ['1'],
-    platform: 'rnn-serve_json',
-    inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, -1, 4] }],
-    outputs: [
-      { name: 'output', datatype: 'FP32', shape: [-1, -1, 3] },
-      { name: 'state', datatype: 'FP32', shape: [-1, 3] },
-    ],
-  };
-  for (const url of ['/v2/models/hello', '/v2/models/hello/versions/1']) {
-    const res = await app.inject({ method: 'GET', url });
-    t.equal(res.statusCode, 200, url);
-    t.same(res.json(), expected, url);
-  }
-  const stack = (await app.inject({ method: 'GET', url: '/v2/models/stack' })).json();
-  t.same(stack.versions, ['3']);
-  t.same(stack.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]), [
-    ['output', [-1, -1, 2]],
-    ['state_0', [-1, 3]],
-    ['state_1', [-1, 2]],
-  ]);
-});
+t.test(
+  'model metadata: $metadata_model_response with $metadata_tensor inputs and outputs, -1 for variable sizes',
+  async (t) => {
+    const { app } = await setUp(t);
+    const expected = {
+      name: 'hello',
+      versions: ['1'],
+      platform: 'rnn-serve_json',
+      inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, -1, 4] }],
+      outputs: [
+        { name: 'output', datatype: 'FP32', shape: [-1, -1, 3] },
+        { name: 'state', datatype: 'FP32', shape: [-1, 3] },
+      ],
+    };
+    for (const url of ['/v2/models/hello', '/v2/models/hello/versions/1']) {
+      const res = await app.inject({ method: 'GET', url });
+      t.equal(res.statusCode, 200, url);
+      t.same(res.json(), expected, url);
+    }
+    const stack = (await app.inject({ method: 'GET', url: '/v2/models/stack' })).json();
+    t.same(stack.versions, ['3']);
+    t.same(
+      stack.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+      [
+        ['output', [-1, -1, 2]],
+        ['state_0', [-1, 3]],
+        ['state_1', [-1, 2]],
+      ],
+    );
+  },
+);
 
 t.test('model ready: 200 when ready, 4xx/5xx with {error} otherwise', async (t) => {
   const { app } = await setUp(t);
@@ -75,7 +95,7 @@ t.test('model ready: 200 when ready, 4xx/5xx with {error} otherwise', async (t) 
   t.match(draining.json(), { error: /is loaded, but the server is draining/ });
 });
 
-t.test('inference: the specification\'s request shape, flat or nested data, the outputs asked for', async (t) => {
+t.test("inference: the specification's request shape, flat or nested data, the outputs asked for", async (t) => {
   const { app } = await setUp(t);
   const reference = BATCH.map((sequence) => tfjsSimpleRnn([sequence], WEIGHTS));
   const expectedOutput = reference.flatMap((r) => r.outputs.flat(2));
@@ -85,7 +105,11 @@ t.test('inference: the specification\'s request shape, flat or nested data, the 
   const res = await app.inject({
     method: 'POST',
     url: '/v2/models/hello/infer',
-    payload: { id: '42', inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH.flat(2) }], outputs: [{ name: 'output' }] },
+    payload: {
+      id: '42',
+      inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH.flat(2) }],
+      outputs: [{ name: 'output' }],
+    },
   });
   t.equal(res.statusCode, 200, res.body.slice(0, 300));
   t.match(res.headers['content-type'], /^application\/json/);
@@ -95,7 +119,10 @@ t.test('inference: the specification\'s request shape, flat or nested data, the 
   t.equal(body.model_version, '1');
   t.equal(body.id, '42', 'the request id is returned');
   t.equal(body.outputs.length, 1, 'only the requested output');
-  t.same({ ...body.outputs[0], data: undefined }, { name: 'output', shape: [2, 5, 3], datatype: 'FP32', data: undefined });
+  t.same(
+    { ...body.outputs[0], data: undefined },
+    { name: 'output', shape: [2, 5, 3], datatype: 'FP32', data: undefined },
+  );
   t.equal(body.outputs[0].data.length, 30, 'data is flat, row-major');
   t.ok(maxAbsDiff(body.outputs[0].data, expectedOutput) < 1e-6, 'output matches tfjs');
 
@@ -103,65 +130,198 @@ t.test('inference: the specification\'s request shape, flat or nested data, the 
   const nested = await app.inject({
     method: 'POST',
     url: '/v2/models/hello/versions/1/infer',
-    payload: { inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH, parameters: { any: 'thing' } }], parameters: { also: 1 } },
+    payload: {
+      inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH, parameters: { any: 'thing' } }],
+      parameters: { also: 1 },
+    },
   });
   t.equal(nested.statusCode, 200, nested.body.slice(0, 300));
   const all = nested.json();
   t.notOk('id' in all, 'no id given, none returned');
-  t.same(all.outputs.map((o: { name: string; shape: number[]; datatype: string }) => [o.name, o.shape, o.datatype]), [
-    ['output', [2, 5, 3], 'FP32'],
-    ['state', [2, 3], 'FP32'],
-  ]);
+  t.same(
+    all.outputs.map((o: { name: string; shape: number[]; datatype: string }) => [o.name, o.shape, o.datatype]),
+    [
+      ['output', [2, 5, 3], 'FP32'],
+      ['state', [2, 3], 'FP32'],
+    ],
+  );
   t.same(all.outputs[0].data, body.outputs[0].data, 'nested and flat data give the same answer');
   t.ok(maxAbsDiff(all.outputs[1].data, expectedState) < 1e-6, 'state matches tfjs');
 
   const stateOnly = await app.inject({
     method: 'POST',
     url: '/v2/models/hello/infer',
-    payload: { inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH.flat(2) }], outputs: [{ name: 'state' }] },
+    payload: {
+      inputs: [{ name: 'input', shape: [2, 5, 4], datatype: 'FP32', data: BATCH.flat(2) }],
+      outputs: [{ name: 'state' }],
+    },
   });
   t.same(stateOnly.json().outputs, [all.outputs[1]], 'only the state');
 
   const stack = await app.inject({
     method: 'POST',
     url: '/v2/models/stack/infer',
-    payload: { inputs: [{ name: 'input', shape: [1, 2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }], outputs: [{ name: 'state_1' }, { name: 'output' }] },
+    payload: {
+      inputs: [{ name: 'input', shape: [1, 2, 2], datatype: 'FP32', data: [1, 2, 3, 4] }],
+      outputs: [{ name: 'state_1' }, { name: 'output' }],
+    },
   });
   t.equal(stack.statusCode, 200, stack.body.slice(0, 300));
-  const direct = (await app.inject({ method: 'POST', url: '/rnn/forward', payload: { inputs: [[[1, 2], [3, 4]]], layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }], seed: 4 } })).json();
-  t.same(stack.json().outputs, [
-    { name: 'state_1', shape: [1, 2], datatype: 'FP32', data: direct.states[1].flat() },
-    { name: 'output', shape: [1, 2, 2], datatype: 'FP32', data: direct.outputs.flat(2) },
-  ], 'the requested outputs in the requested order, the numbers of /rnn/forward');
+  const direct = (
+    await app.inject({
+      method: 'POST',
+      url: '/rnn/forward',
+      payload: {
+        inputs: [
+          [
+            [1, 2],
+            [3, 4],
+          ],
+        ],
+        layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }],
+        seed: 4,
+      },
+    })
+  ).json();
+  t.same(
+    stack.json().outputs,
+    [
+      { name: 'state_1', shape: [1, 2], datatype: 'FP32', data: direct.states[1].flat() },
+      { name: 'output', shape: [1, 2, 2], datatype: 'FP32', data: direct.outputs.flat(2) },
+    ],
+    'the requested outputs in the requested order, the numbers of /rnn/forward',
+  );
 });
 
 t.test('every failure is an HTTP error status with the body {"error": $string}', async (t) => {
   const { app } = await setUp(t);
-  const input = (over: object = {}) => ({ name: 'input', shape: [1, 2, 4], datatype: 'FP32', data: [1, 0, 0, 0, 0, 1, 0, 0], ...over });
+  const input = (over: object = {}) => ({
+    name: 'input',
+    shape: [1, 2, 4],
+    datatype: 'FP32',
+    data: [1, 0, 0, 0, 0, 1, 0, 0],
+    ...over,
+  });
   const cases: [string, string, string, unknown, number, RegExp][] = [
-    ['unknown model (metadata)', 'GET', '/v2/models/nope', undefined, 404, /there is no model 'nope' \(models: hello, stack\)/],
-    ['unknown version', 'GET', '/v2/models/hello/versions/2', undefined, 404, /model 'hello' has no version '2' \(versions: 1\)/],
+    [
+      'unknown model (metadata)',
+      'GET',
+      '/v2/models/nope',
+      undefined,
+      404,
+      /there is no model 'nope' \(models: hello, stack\)/,
+    ],
+    [
+      'unknown version',
+      'GET',
+      '/v2/models/hello/versions/2',
+      undefined,
+      404,
+      /model 'hello' has no version '2' \(versions: 1\)/,
+    ],
     ['unknown model (infer)', 'POST', '/v2/models/nope/infer', { inputs: [input()] }, 404, /there is no model 'nope'/],
     ['unknown route under /v2/models', 'GET', '/v2/models/hello/explain', undefined, 404, /there is no route GET/],
-    ['another method', 'DELETE', '/v2/models/hello', undefined, 405, /DELETE is not allowed on \/v2\/models\/hello; use GET/],
+    [
+      'another method',
+      'DELETE',
+      '/v2/models/hello',
+      undefined,
+      405,
+      /DELETE is not allowed on \/v2\/models\/hello; use GET/,
+    ],
     ['invalid JSON', 'POST', '/v2/models/hello/infer', '{"inputs": [', 400, /JSON/],
     ['no inputs', 'POST', '/v2/models/hello/infer', {}, 400, /inputs: is required/],
-    ['an unknown field', 'POST', '/v2/models/hello/infer', { inputs: [input()], hiddenSize: 2 }, 400, /hiddenSize: is not a known field/],
-    ['two inputs', 'POST', '/v2/models/hello/infer', { inputs: [input(), input()] }, 400, /inputs: has 2 tensors; the model takes 1, named 'input'/],
-    ['another input name', 'POST', '/v2/models/hello/infer', { inputs: [input({ name: 'input0' })] }, 400, /inputs\[0\]\.name: is 'input0'; the model's input is 'input'/],
-    ['another datatype', 'POST', '/v2/models/hello/infer', { inputs: [input({ datatype: 'UINT32' })] }, 400, /inputs\[0\]\.datatype: is 'UINT32'; input 'input' is FP32/],
-    ['two dimensions', 'POST', '/v2/models/hello/infer', { inputs: [input({ shape: [2, 4] })] }, 400, /inputs\[0\]\.shape: has 2 dimensions; expected 3 \(\[batch, time, 4\]\)/],
-    ['features that differ from the model', 'POST', '/v2/models/hello/infer', { inputs: [input({ shape: [1, 4, 2] })] }, 400, /inputs\[0\]\.shape\[2\]: is 2; the model takes 4 \(inputDim\)/],
-    ['data that does not fill the shape', 'POST', '/v2/models/hello/infer', { inputs: [input({ shape: [1, 3, 4] })] }, 400, /inputs\[0\]\.data: has 8 elements; expected 12/],
-    ['nested data that does not follow the shape', 'POST', '/v2/models/hello/infer', { inputs: [input({ data: [[[1, 0, 0, 0]], [[0, 1, 0, 0]]] })] }, 400, /inputs\[0\]\.data: has 2 entries; expected 1 \(dimension 0 of shape\)/],
-    ['an unknown output', 'POST', '/v2/models/hello/infer', { inputs: [input()], outputs: [{ name: 'output0' }] }, 400, /outputs\[0\]\.name: is 'output0'; the model's outputs are 'output', 'state'/],
-    ['text data', 'POST', '/v2/models/hello/infer', { inputs: [input({ data: ['h', 'e'] })] }, 400, /inputs\[0\]\.data/],
+    [
+      'an unknown field',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input()], hiddenSize: 2 },
+      400,
+      /hiddenSize: is not a known field/,
+    ],
+    [
+      'two inputs',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input(), input()] },
+      400,
+      /inputs: has 2 tensors; the model takes 1, named 'input'/,
+    ],
+    [
+      'another input name',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ name: 'input0' })] },
+      400,
+      /inputs\[0\]\.name: is 'input0'; the model's input is 'input'/,
+    ],
+    [
+      'another datatype',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ datatype: 'UINT32' })] },
+      400,
+      /inputs\[0\]\.datatype: is 'UINT32'; input 'input' is FP32/,
+    ],
+    [
+      'two dimensions',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ shape: [2, 4] })] },
+      400,
+      /inputs\[0\]\.shape: has 2 dimensions; expected 3 \(\[batch, time, 4\]\)/,
+    ],
+    [
+      'features that differ from the model',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ shape: [1, 4, 2] })] },
+      400,
+      /inputs\[0\]\.shape\[2\]: is 2; the model takes 4 \(inputDim\)/,
+    ],
+    [
+      'data that does not fill the shape',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ shape: [1, 3, 4] })] },
+      400,
+      /inputs\[0\]\.data: has 8 elements; expected 12/,
+    ],
+    [
+      'nested data that does not follow the shape',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ data: [[[1, 0, 0, 0]], [[0, 1, 0, 0]]] })] },
+      400,
+      /inputs\[0\]\.data: has 2 entries; expected 1 \(dimension 0 of shape\)/,
+    ],
+    [
+      'an unknown output',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input()], outputs: [{ name: 'output0' }] },
+      400,
+      /outputs\[0\]\.name: is 'output0'; the model's outputs are 'output', 'state'/,
+    ],
+    [
+      'text data',
+      'POST',
+      '/v2/models/hello/infer',
+      { inputs: [input({ data: ['h', 'e'] })] },
+      400,
+      /inputs\[0\]\.data/,
+    ],
   ];
   for (const [name, method, url, payload, status, message] of cases) {
     const res = await app.inject({
       method: method as 'GET',
       url,
-      ...(payload === undefined ? {} : { headers: { 'content-type': 'application/json' }, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) }),
+      ...(payload === undefined
+        ? {}
+        : {
+            headers: { 'content-type': 'application/json' },
+            payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+          }),
     });
     t.equal(res.statusCode, status, `${name}: ${res.body.slice(0, 200)}`);
     t.match(res.headers['content-type'], /^application\/json/, `${name}: application/json`);
@@ -176,7 +336,10 @@ t.test('every failure is an HTTP error status with the body {"error": $string}',
 
 t.test('the operational answers (API keys, rate limits) are {"error": ...} on the protocol routes too', async (t) => {
   const key = 'k'.repeat(32);
-  const { app } = await build(t, { models: { dir: modelsDir(t, REPOSITORY) }, access: { apiKeys: [key], rateLimitMax: 2 } });
+  const { app } = await build(t, {
+    models: { dir: modelsDir(t, REPOSITORY) },
+    access: { apiKeys: [key], rateLimitMax: 2 },
+  });
   const anonymous = await app.inject({ method: 'GET', url: '/v2/models/hello' });
   t.equal(anonymous.statusCode, 401);
   t.same(Object.keys(anonymous.json()), ['error']);
@@ -190,7 +353,10 @@ t.test('the operational answers (API keys, rate limits) are {"error": ...} on th
 });
 
 t.test('MAX_CONCURRENT_FORWARD bounds the served-model routes too: beyond it, 503 at once', async (t) => {
-  const { app } = await build(t, { models: { dir: modelsDir(t, REPOSITORY) }, overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 } });
+  const { app } = await build(t, {
+    models: { dir: modelsDir(t, REPOSITORY) },
+    overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 },
+  });
   const infer = { inputs: [{ name: 'input', shape: [1, 1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }] };
   for (const [url, payload] of [
     ['/v2/models/hello/infer', infer],

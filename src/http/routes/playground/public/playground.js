@@ -134,7 +134,13 @@ function heatmap({ context, caption, columns, rows, corner, data }) {
       }),
     ),
   );
-  const table = el('table', { class: 'heatmap' }, el('caption', {}, el('span', { class: 'visually-hidden' }, `${context}: `), caption), el('thead', {}, head), el('tbody', {}, ...body));
+  const table = el(
+    'table',
+    { class: 'heatmap' },
+    el('caption', {}, el('span', { class: 'visually-hidden' }, `${context}: `), caption),
+    el('thead', {}, head),
+    el('tbody', {}, ...body),
+  );
   for (const [key, value] of Object.entries(data)) table.dataset[key] = String(value);
   return el('div', { class: 'scroll', role: 'region', tabindex: '0', 'aria-label': `${context}: ${caption}` }, table);
 }
@@ -188,8 +194,16 @@ function render(request, answer) {
   const mergeMode = model.bidirectional?.mergeMode;
   const split = model.bidirectional !== null && mergeMode === null;
   const outputWidth = mergeMode === 'concat' ? 2 * model.hiddenSize : model.hiddenSize;
-  const outputColumns = mergeMode === 'concat' ? [...units(model.hiddenSize, 'fwd '), ...units(model.hiddenSize, 'bwd ')] : units(outputWidth);
-  const stateList = answer.states === undefined ? [] : shapes.states.length > 0 && Array.isArray(shapes.states[0]) ? answer.states : [answer.states];
+  const outputColumns =
+    mergeMode === 'concat'
+      ? [...units(model.hiddenSize, 'fwd '), ...units(model.hiddenSize, 'bwd ')]
+      : units(outputWidth);
+  const stateList =
+    answer.states === undefined
+      ? []
+      : shapes.states.length > 0 && Array.isArray(shapes.states[0])
+        ? answer.states
+        : [answer.states];
   const labels = stateLabels(model, stateList.length);
 
   const dl = $('shapes');
@@ -200,7 +214,10 @@ function render(request, answer) {
   if (shapes.states !== undefined) describe('states', JSON.stringify(shapes.states));
   if (answer.vocabulary) describe('vocabulary', answer.vocabulary.join(' '));
   const layerText = `${model.layers.length} layer${model.layers.length === 1 ? '' : 's'}, ${model.layers.map((l) => `${l.hiddenSize} ${l.activation}`).join(' → ')}`;
-  describe('model', `${layerText}${model.bidirectional === null ? '' : `, bidirectional (${mergeMode ?? 'null'})`}, seed ${model.seed}`);
+  describe(
+    'model',
+    `${layerText}${model.bidirectional === null ? '' : `, bidirectional (${mergeMode ?? 'null'})`}, seed ${model.seed}`,
+  );
 
   const sections = [];
   for (let b = 0; b < batch; b++) {
@@ -216,7 +233,12 @@ function render(request, answer) {
         data: { kind: 'inputs', sequence: b },
       }),
     ];
-    const directions = split ? [['forward', answer.outputs[0][b]], ['backward', answer.outputs[1][b]]] : [[null, answer.outputs[b]]];
+    const directions = split
+      ? [
+          ['forward', answer.outputs[0][b]],
+          ['backward', answer.outputs[1][b]],
+        ]
+      : [[null, answer.outputs[b]]];
     for (const [direction, outputs] of directions) {
       tables.push(
         heatmap({
@@ -242,7 +264,14 @@ function render(request, answer) {
         }),
       );
     }
-    sections.push(el('section', { class: 'sequence' }, el('h3', {}, `Sequence ${b}: ${name}`), el('div', { class: 'tables' }, ...tables)));
+    sections.push(
+      el(
+        'section',
+        { class: 'sequence' },
+        el('h3', {}, `Sequence ${b}: ${name}`),
+        el('div', { class: 'tables' }, ...tables),
+      ),
+    );
   }
   $('sequences').replaceChildren(...sections);
   $('results-empty').hidden = true;
@@ -255,7 +284,11 @@ function showError(problem) {
   const list = el('ul', {}, ...items.map((e) => el('li', {}, el('code', {}, String(e.path)), `: ${e.message}`)));
   const heading = el('p', { class: 'error-title' }, el('strong', {}, String(problem.title ?? 'Error')));
   if (problem.status !== undefined) heading.append(` (${problem.status})`);
-  box.replaceChildren(heading, el('p', { class: 'error-detail' }, String(problem.detail ?? '')), ...(items.length > 0 ? [list] : []));
+  box.replaceChildren(
+    heading,
+    el('p', { class: 'error-detail' }, String(problem.detail ?? '')),
+    ...(items.length > 0 ? [list] : []),
+  );
   box.hidden = false;
 }
 
@@ -298,7 +331,11 @@ async function run() {
       json = null;
     }
     if (response.ok && json !== null) answer = json;
-    else problem = json !== null && typeof json === 'object' ? json : { title: `HTTP ${response.status}`, status: response.status, detail: text.slice(0, 500) };
+    else
+      problem =
+        json !== null && typeof json === 'object'
+          ? json
+          : { title: `HTTP ${response.status}`, status: response.status, detail: text.slice(0, 500) };
   } catch (error) {
     problem = { title: 'The server could not be reached', detail: String(error.message ?? error) };
   }
@@ -369,7 +406,8 @@ $('inputs').addEventListener('keydown', (event) => {
     form.requestSubmit();
   }
 });
-for (const button of document.querySelectorAll('[data-preset]')) button.addEventListener('click', () => applyPreset(button.dataset.preset));
+for (const button of document.querySelectorAll('[data-preset]'))
+  button.addEventListener('click', () => applyPreset(button.dataset.preset));
 $('copy-curl').addEventListener('click', copyCurl);
 
 showMode();
