@@ -44,6 +44,18 @@ export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
  */
 export const DEFAULT_POOL_NICE = 10;
 
+/**
+ * 2^23 input floats (32 MiB as float32): about what the largest JSON body (BODY_LIMIT_BYTES, 16 MiB) can hold as
+ * numbers, so numeric inputs meet the body limit first; it bounds what text's one-hot encoding expands to.
+ */
+export const DEFAULT_MAX_INPUT_VALUES = 8 * 1024 * 1024;
+
+/**
+ * 2^22 answer values: 16 MiB as float32, and at most ~64 MiB of JSON (a float32 takes at most 15 characters and a
+ * comma), so a few such answers at once fit in the Deployment's 1 GiB beside the inputs and the engine's buffers.
+ */
+export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -75,6 +87,8 @@ export const ConfigFromEnv = z.object({
   MAX_HIDDEN_SIZE: positiveInt(1024),
   MAX_LAYERS: positiveInt(8),
   MAX_COMPUTE: positiveInt(1_000_000_000),
+  MAX_INPUT_VALUES: positiveInt(DEFAULT_MAX_INPUT_VALUES),
+  MAX_OUTPUT_VALUES: positiveInt(DEFAULT_MAX_OUTPUT_VALUES),
   SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
   POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
   POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
@@ -113,8 +127,16 @@ export interface Limits {
   readonly maxHiddenSize: number;
   /** Most layers in a stack. */
   readonly maxLayers: number;
-  /** Largest `batch · time · (inputDim + hiddenSize) · hiddenSize`: the multiply-adds of one request. */
+  /**
+   * Largest multiply-adds of one request: the pass, Σ over layers and directions of
+   * `batch · time · (inputDim + hiddenSize) · hiddenSize`, plus building seeded weights (6 · hiddenSize³ per layer
+   * and direction: the orthogonal initialiser's QR decomposition).
+   */
   readonly maxCompute: number;
+  /** Largest `batch · time · features` of the input tensor (for text: the one-hot floats, vocabulary wide). */
+  readonly maxInputValues: number;
+  /** Largest number of values in an answer: outputs plus states (or, for /rnn/weights, every weight written). */
+  readonly maxOutputValues: number;
 }
 
 export interface Config {
@@ -238,6 +260,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHiddenSize: e.MAX_HIDDEN_SIZE,
       maxLayers: e.MAX_LAYERS,
       maxCompute: e.MAX_COMPUTE,
+      maxInputValues: e.MAX_INPUT_VALUES,
+      maxOutputValues: e.MAX_OUTPUT_VALUES,
     },
   };
 }

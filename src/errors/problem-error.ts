@@ -66,7 +66,7 @@ export function invalidAt(path: string, message: string): never {
 export function limitExceeded(
   path: string,
   what: string,
-  value: number,
+  value: number | string,
   limit: number,
   variable: string,
 ): ProblemError {

@@ -16,12 +16,12 @@ import {
   runNetwork,
   type Shape3,
 } from '../engine/index.js';
-import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { type JsonBody, JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
 import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.js';
-import { oneHotTexts } from './text.js';
-import type { SeededWeightsCache } from './weights-cache.js';
+import { oneHot, readTexts, type TextBatch } from './text.js';
+import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 
 export interface ForwardPlan {
   readonly inputs: Float32Array;
@@ -183,8 +183,9 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
 }
 
 type Batch =
-  | { readonly kind: 'nested'; readonly inputs: number[][][]; readonly vocabulary: string[] | null }
-  | { readonly kind: 'flat'; readonly shape: number[]; readonly data: number[] };
+  | { readonly kind: 'nested'; readonly inputs: number[][][] }
+  | { readonly kind: 'flat'; readonly shape: number[]; readonly data: number[] }
+  | { readonly kind: 'text'; readonly text: TextBatch };
 
 /** The numeric batch: `inputs` as sent (nested or flat), or the one-hot encoding of `text`. */
 function batchOf(request: ForwardRequest, limits: Limits): Batch {
@@ -194,13 +195,59 @@ function batchOf(request: ForwardRequest, limits: Limits): Batch {
     invalidAt('vocabulary', 'only applies to text; send text, or drop vocabulary');
   if (request.inputs !== undefined) {
     return Array.isArray(request.inputs)
-      ? { kind: 'nested', inputs: request.inputs, vocabulary: null }
+      ? { kind: 'nested', inputs: request.inputs }
       : { kind: 'flat', shape: request.inputs.shape, data: request.inputs.data };
   }
   if (request.text === undefined) invalidAt('inputs', 'is required (or text)');
-  if (request.text.length > limits.maxBatch)
-    throw limitExceeded('text', 'the batch size', request.text.length, limits.maxBatch, 'MAX_BATCH');
-  return { kind: 'nested', ...oneHotTexts(request.text, request.vocabulary, limits) };
+  return { kind: 'text', text: readTexts(request.text, request.vocabulary, limits) };
+}
+
+/** Texts measured by readTexts: [batch, the longest text, vocabulary], ragged when their lengths differ. */
+function textLayout({ lengths, vocabulary }: TextBatch): InputLayout {
+  const time = Math.max(...lengths);
+  return { shape: [lengths.length, time, vocabulary.length], lengths, ragged: lengths.some((n) => n !== time) };
+}
+
+/** What a request costs, from its shapes alone: checked against the limits before any work that scales with it. */
+export interface RequestCost {
+  /** batch · time · features of the input tensor. */
+  readonly inputValues: number;
+  /** Multiply-adds of building seeded weights (0 for explicit or served weights): 6 · hiddenSize³ per cell. */
+  readonly weightsBuild: number;
+  /** Multiply-adds of the pass. */
+  readonly compute: number;
+  /** Values in the answer: outputs plus states. */
+  readonly outputValues: number;
+}
+
+/** Values per step of the answer's `outputs`: the last layer's features (both directions with mergeMode null). */
+function outputsPerStep(model: ResolvedModel): number {
+  const { spec } = model;
+  const last = spec.layers[spec.layers.length - 1];
+  const bothDirections = spec.bidirectional !== null && spec.bidirectional.mergeMode === null;
+  return bothDirections && (model.head ?? []).length === 0 ? 2 * last.hiddenSize : modelOutputFeatures(model);
+}
+
+export function requestCost(
+  model: ResolvedModel,
+  shape: Shape3,
+  options: { returnSequences: boolean; returnState: boolean; served: boolean },
+): RequestCost {
+  const [batch, time, features] = shape;
+  const { spec } = model;
+  const stateValues = spec.layers.reduce((sum, layer) => sum + directionsOf(spec) * batch * layer.hiddenSize, 0);
+  return {
+    inputValues: batch * time * features,
+    weightsBuild: model.seed !== null && !options.served ? seededWeightsCost(spec) : 0,
+    compute: computeCost(spec, shape),
+    outputValues:
+      batch * (options.returnSequences ? time : 1) * outputsPerStep(model) + (options.returnState ? stateValues : 0),
+  };
+}
+
+/** Where a request's input tensor is named in errors. */
+function inputsPath(batch: Batch): string {
+  return batch.kind === 'text' ? 'text' : batch.kind === 'flat' ? 'inputs.shape' : 'inputs';
 }
 
 /** A flat `{shape, data}` batch: three non-zero dimensions within the limits, and as many elements. */
@@ -245,43 +292,71 @@ export function planForward(
   const layout =
     batch.kind === 'flat'
       ? flatLayout(batch.shape, batch.data, limits)
-      : inputLayout(batch.inputs, limits, batch.vocabulary === null ? 'inputs' : 'text');
+      : batch.kind === 'text'
+        ? textLayout(batch.text)
+        : inputLayout(batch.inputs, limits, 'inputs');
   const { shape } = layout;
   if (served !== undefined && shape[2] !== served.inputDim) {
     const [path, what] =
       batch.kind === 'flat'
         ? ['inputs.shape[2]', `is ${shape[2]}`]
-        : batch.vocabulary === null
+        : batch.kind === 'nested'
           ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`]
           : ['vocabulary', `has ${count(shape[2], 'token')}`];
     invalidAt(path, `${what}; the model takes ${served.inputDim} (inputDim)`);
   }
-  const model = served ?? resolveModel(request, shape[2], limits, cache);
-  const cost = computeCost(model.spec, shape);
-  if (cost > limits.maxCompute) {
-    const [batch, time, inputDim] = shape;
-    const what =
-      model.spec.layers.length === 1 && model.spec.bidirectional === null
-        ? `the compute cost batch·time·(inputDim + hiddenSize)·hiddenSize = ${batch}·${time}·(${inputDim} + ${model.spec.layers[0].hiddenSize})·${model.spec.layers[0].hiddenSize}`
-        : 'the compute cost Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
-    throw limitExceeded('$', what, cost, limits.maxCompute, 'MAX_COMPUTE');
+  const [b, time, inputDim] = shape;
+  if (b * time * inputDim > limits.maxInputValues) {
+    const what = `the input values batch·time·${batch.kind === 'text' ? 'vocabulary' : 'features'} = ${b}·${time}·${inputDim}`;
+    throw limitExceeded(inputsPath(batch), what, b * time * inputDim, limits.maxInputValues, 'MAX_INPUT_VALUES');
+  }
+  const model = served ?? resolveModel(request, inputDim, limits, cache);
+  const returnSequences = request.returnSequences ?? true;
+  const returnState = request.returnState ?? true;
+  const cost = requestCost(model, shape, { returnSequences, returnState, served: served !== undefined });
+  if (cost.weightsBuild + cost.compute > limits.maxCompute) {
+    const { hiddenSize } = model.spec.layers[0];
+    const single = model.spec.layers.length === 1 && model.spec.bidirectional === null;
+    const pass = single
+      ? `batch·time·(inputDim + hiddenSize)·hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`
+      : 'Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
+    const build =
+      cost.weightsBuild === 0
+        ? ''
+        : `, plus ${cost.weightsBuild} to build the seeded weights (6·hiddenSize³ per layer and direction)`;
+    throw limitExceeded(
+      '$',
+      `the compute cost ${pass}${build}`,
+      cost.weightsBuild + cost.compute,
+      limits.maxCompute,
+      'MAX_COMPUTE',
+    );
+  }
+  if (cost.outputValues > limits.maxOutputValues) {
+    const what = `the answer's values (outputs${returnState ? ' and states' : ''}; returnSequences ${returnSequences})`;
+    throw limitExceeded('$', what, cost.outputValues, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
   }
   const mask = readMask(request, layout);
   const initialStates = readInitialStates(request, model, shape[0]);
   const problems = new ProblemList();
-  const inputs = batch.kind === 'flat' ? readFlat(batch.data, problems) : readInputs(batch.inputs, shape, problems);
+  const inputs =
+    batch.kind === 'flat'
+      ? readFlat(batch.data, problems)
+      : batch.kind === 'text'
+        ? oneHot(batch.text, time, float32Array(b * time * inputDim))
+        : readInputs(batch.inputs, shape, problems);
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
   return {
     inputs,
     shape,
-    vocabulary: batch.kind === 'nested' ? batch.vocabulary : null,
+    vocabulary: batch.kind === 'text' ? batch.text.vocabulary : null,
     outputFormat: request.outputFormat ?? 'nested',
     model,
     mask,
     initialStates,
     zeroOutputForMask: request.zeroOutputForMask ?? false,
-    returnSequences: request.returnSequences ?? true,
-    returnState: request.returnState ?? true,
+    returnSequences,
+    returnState,
   };
 }
 

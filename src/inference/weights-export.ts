@@ -13,7 +13,7 @@ import { directionsOf, type NetworkWeights, outputFeatures, pytorchKey, transpos
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { limitExceeded } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
-import type { SeededWeightsCache } from './weights-cache.js';
+import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 
 export const DIGEST_COVERS =
   'float32 little-endian bytes of, per layer and direction (forward, then backward): kernel [inputDim, hiddenSize], ' +
@@ -45,14 +45,22 @@ export function resolveWeightsRequest(
   if (request.inputDim > limits.maxFeatures) {
     throw limitExceeded('inputDim', 'the number of features', request.inputDim, limits.maxFeatures, 'MAX_FEATURES');
   }
-  return resolveModel(request, request.inputDim, limits, cache);
+  const model = resolveModel(request, request.inputDim, limits, cache);
+  const build = model.seed !== null ? seededWeightsCost(model.spec) : 0;
+  if (build > limits.maxCompute) {
+    const what = 'the compute cost of building the seeded weights (6·hiddenSize³ per layer and direction)';
+    throw limitExceeded('$', what, build, limits.maxCompute, 'MAX_COMPUTE');
+  }
+  const values = 3 * weightCount(model);
+  if (values > limits.maxOutputValues) {
+    const what = "the answer's values (every weight, in the Keras, PyTorch and ONNX layouts)";
+    throw limitExceeded('$', what, values, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
+  }
+  return model;
 }
 
-/**
- * Rough multiply-adds to answer: building seeded weights if not cached, plus writing every weight three
- * times (Keras, PyTorch, ONNX) at about 600 multiply-adds' worth of time per number written.
- */
-export function describeCost(model: ResolvedModel): number {
+/** Weights of the model: kernel, recurrent kernel and bias of each layer and direction. */
+function weightCount(model: ResolvedModel): number {
   const directions = directionsOf(model.spec);
   let layerInput = model.inputDim;
   let numbers = 0;
@@ -60,7 +68,15 @@ export function describeCost(model: ResolvedModel): number {
     numbers += directions * (layerInput * layer.hiddenSize + layer.hiddenSize * layer.hiddenSize + layer.hiddenSize);
     layerInput = outputFeatures(model.spec, k);
   });
-  return model.buildCost + 3 * 600 * numbers;
+  return numbers;
+}
+
+/**
+ * Rough multiply-adds to answer: building seeded weights if not cached, plus writing every weight three
+ * times (Keras, PyTorch, ONNX) at about 600 multiply-adds' worth of time per number written.
+ */
+export function describeCost(model: ResolvedModel): number {
+  return model.buildCost + 3 * 600 * weightCount(model);
 }
 
 export function describeWeights(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): WeightsResponse {

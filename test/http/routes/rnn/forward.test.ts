@@ -358,7 +358,7 @@ t.test('body over the size limit: 413 stating the limit', async (t) => {
 
 t.test('configured limits: each states the limit and the value received', async (t) => {
   const { app } = await build(t, {
-    limits: { maxBatch: 2, maxTimeSteps: 3, maxFeatures: 4, maxHiddenSize: 5, maxCompute: 200 },
+    limits: { maxBatch: 2, maxTimeSteps: 3, maxFeatures: 4, maxHiddenSize: 5, maxCompute: 1000 },
   });
   const seq = (time: number, features: number) => Array.from({ length: time }, () => new Array(features).fill(0.5));
   const cases: [string, unknown, string, RegExp][] = [
@@ -395,7 +395,8 @@ t.test('configured limits: each states the limit and the value received', async 
       'weights.recurrentKernel',
       /hidden size is 6; the limit is 5/,
     ],
-    ['compute', { inputs: [seq(3, 4), seq(3, 4)], hiddenSize: 5 }, '$', /is 270; the limit is 200 \(MAX_COMPUTE\)/],
+    // 2·3·(4 + 5)·5 = 270 for the pass, 6·5³ = 750 to build the seeded weights
+    ['compute', { inputs: [seq(3, 4), seq(3, 4)], hiddenSize: 5 }, '$', /is 1020; the limit is 1000 \(MAX_COMPUTE\)/],
   ];
   for (const [name, payload, path, message] of cases) {
     await t.test(name, async (t) => {

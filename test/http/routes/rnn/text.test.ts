@@ -83,7 +83,10 @@ t.test('text errors name the text, the position and the character', async (t) =>
   }
   const limited = await build(t, { limits: { maxFeatures: 3, maxTimeSteps: 4 } });
   const tooMany = (await post(limited.app, { text: ['abcd'], hiddenSize: 2 })).json();
-  t.match(tooMany.errors[0], { path: 'text', message: /vocabulary size is 4; the limit is 3 \(MAX_FEATURES\)/ });
+  t.match(tooMany.errors[0], {
+    path: 'text',
+    message: /vocabulary size is at least 4; the limit is 3 \(MAX_FEATURES\)/,
+  });
   const tooLong = (await post(limited.app, { text: ['abcab'], hiddenSize: 2 })).json();
   t.match(tooLong.errors[0], { path: 'text[0]', message: /time steps is 5; the limit is 4/ });
 });
