@@ -45,6 +45,17 @@ export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
  */
 export const DEFAULT_POOL_NICE = 10;
 
+/**
+ * Socket inactivity timeout (CONNECTION_TIMEOUT_MS): a connection on which nothing moves either way for this long
+ * is destroyed. Without one, a client that sends a request with a large answer and never reads it holds its
+ * socket, the answer's memory and its MAX_CONCURRENT_FORWARD slot for good (the slot is freed when the response
+ * closes). A slow reader is not cut off: every chunk the kernel takes restarts the clock. It must outlast the
+ * longest quiet stretch of a request that is being served: the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at
+ * the 3-7 GFLOP/s of BENCHMARKS.md: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
+ * worker thread: ~20-45 s on two cores). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
+ */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -141,7 +152,7 @@ export const ConfigFromEnv = z.object({
   POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
   REQUEST_TIMEOUT_MS: offOrInt(30_000),
   KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
-  CONNECTION_TIMEOUT_MS: offOrInt(0),
+  CONNECTION_TIMEOUT_MS: offOrInt(DEFAULT_CONNECTION_TIMEOUT_MS),
   SHUTDOWN_DELAY_MS: offOrInt(5_000),
   SHUTDOWN_GRACE_MS: positiveInt(20_000),
   MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
@@ -205,7 +216,7 @@ export interface HttpTimeouts {
   readonly requestTimeoutMs: number;
   /** How long an idle keep-alive connection is kept; above the load balancer's idle timeout. */
   readonly keepAliveTimeoutMs: number;
-  /** Socket inactivity timeout. */
+  /** Socket inactivity timeout (DEFAULT_CONNECTION_TIMEOUT_MS says why it is on by default). */
   readonly connectionTimeoutMs: number;
 }
 

@@ -1,10 +1,16 @@
 import t from 'tap';
-import { ConfigError, ConfigFromEnv, defaultConfig, loadConfig } from '../../src/config/config.js';
+import {
+  ConfigError,
+  ConfigFromEnv,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  defaultConfig,
+  loadConfig,
+} from '../../src/config/config.js';
 import { build } from '../helpers/build.js';
 import { spawnServer } from '../helpers/server.js';
 
 t.test('defaults of the operational settings', async (t) => {
-  t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 0 });
+  t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 60_000 });
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
   t.equal(defaultConfig.overload.maxConcurrentForward, 64);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
@@ -119,6 +125,14 @@ t.test('every accepted TRUST_PROXY value is one Fastify accepts', async (t) => {
     const res = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.1' } });
     t.equal(res.statusCode, 200, value);
   }
+});
+
+t.test('CONNECTION_TIMEOUT_MS is on by default (60 s) and reaches the Node server; 0 turns it off', async (t) => {
+  t.equal(DEFAULT_CONNECTION_TIMEOUT_MS, 60_000);
+  t.equal(loadConfig({}).http.connectionTimeoutMs, 60_000);
+  t.equal(loadConfig({ CONNECTION_TIMEOUT_MS: '0' }).http.connectionTimeoutMs, 0);
+  t.equal((await build(t)).app.server.timeout, 60_000, 'the default reaches the server');
+  t.equal((await build(t, { http: { connectionTimeoutMs: 0 } })).app.server.timeout, 0);
 });
 
 t.test('the HTTP timeouts reach the Node server', async (t) => {
