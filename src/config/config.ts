@@ -2,6 +2,7 @@
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can
  * hit is here, with its environment variable and default (the README's limits table lists the same).
  */
+import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 
@@ -56,6 +57,17 @@ export const DEFAULT_MAX_INPUT_VALUES = 8 * 1024 * 1024;
  */
 export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
 
+/**
+ * Socket inactivity timeout (CONNECTION_TIMEOUT_MS): a connection on which nothing moves either way for this long
+ * is destroyed. Without one, a client that sends a request with a large answer and never reads it holds its
+ * socket, the answer's memory and its MAX_CONCURRENT_FORWARD slot for good (the slot is freed when the response
+ * closes). A slow reader is not cut off: every chunk the kernel takes restarts the clock. It must outlast the
+ * longest quiet stretch of a request that is being served: the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at
+ * the 3-7 GFLOP/s of BENCHMARKS.md: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
+ * worker thread: ~20-45 s on two cores). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
+ */
+export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -75,6 +87,63 @@ const list = z
       .map((item) => item.trim())
       .filter((item) => item !== ''),
   );
+
+/**
+ * TRUST_PROXY: which peers may tell the client's address in `X-Forwarded-For` (Fastify's `trustProxy`), so that
+ * the rate limit and the access log see the client behind a load balancer rather than the balancer. Off by
+ * default: the header is written by whoever sends the request, so trusting it from any peer would let every
+ * client pick its own rate-limit bucket (a new address per request) and its own address in the log. Only a proxy
+ * we know overwrites or appends to it makes it worth reading.
+ *
+ * `false` (default), `true`, or a comma-separated list of the proxies' addresses and CIDRs (`10.0.0.0/8,127.0.0.1`;
+ * also `loopback`, `linklocal`, `uniquelocal`). Prefer the list: the header is read from the right, past the
+ * listed proxies, to the first address none of them is, so what a client wrote ahead of them is not taken. `true`
+ * trusts every hop and takes the leftmost address, which the client may have written itself: only for a port
+ * nothing but the proxies can reach, and even then a client can choose its bucket. A hop count is refused, not ignored: Fastify 5.12 trusts nobody for a
+ * number (it cannot tell a proxy from a client that sends the header itself), so it would silently do nothing.
+ */
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+/** An address or CIDR as @fastify/proxy-addr takes it: `ip`, `ip/prefix` (1 to 32 or 128), `ipv4/netmask`. */
+function isProxyAddress(entry: string): boolean {
+  if (TRUST_PROXY_NAMES.has(entry)) return true;
+  const slash = entry.lastIndexOf('/');
+  const ip = slash < 0 ? entry : entry.slice(0, slash);
+  const version = isIP(ip);
+  if (version === 0) return false;
+  if (slash < 0) return true;
+  const range = entry.slice(slash + 1);
+  if (/^\d+$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
+  return version === 4 && isIPv4(range);
+}
+const trustProxy = z
+  .string()
+  .default('false')
+  .transform((value, ctx): boolean | string[] => {
+    const v = value.trim();
+    if (v === 'false' || v === '') return false;
+    if (v === 'true') return true;
+    if (/^\d+$/.test(v)) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          "a hop count is not accepted (Fastify ignores it: it cannot tell a proxy from a client that sends X-Forwarded-For itself); give the proxies' addresses or CIDRs, e.g. 10.0.0.0/8",
+      });
+      return z.NEVER;
+    }
+    const entries = v
+      .split(',')
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== '');
+    const bad = entries.find((entry) => !isProxyAddress(entry));
+    if (bad !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `'${bad}' is not an IP address or CIDR; expected true, false, or a comma-separated list of proxy addresses and CIDRs (e.g. 10.0.0.0/8,127.0.0.1; also loopback, linklocal, uniquelocal)`,
+      });
+      return z.NEVER;
+    }
+    return entries.length === 0 ? false : entries;
+  });
 
 export const ConfigFromEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
@@ -97,7 +166,7 @@ export const ConfigFromEnv = z.object({
   POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
   REQUEST_TIMEOUT_MS: offOrInt(30_000),
   KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
-  CONNECTION_TIMEOUT_MS: offOrInt(0),
+  CONNECTION_TIMEOUT_MS: offOrInt(DEFAULT_CONNECTION_TIMEOUT_MS),
   SHUTDOWN_DELAY_MS: offOrInt(5_000),
   SHUTDOWN_GRACE_MS: positiveInt(20_000),
   MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
@@ -114,6 +183,7 @@ export const ConfigFromEnv = z.object({
   RATE_LIMIT_MAX: offOrInt(0),
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   CORS_ORIGINS: list,
+  TRUST_PROXY: trustProxy,
   MODELS_DIR: z.string().min(1).default('./models'),
   MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
 });
@@ -168,7 +238,7 @@ export interface HttpTimeouts {
   readonly requestTimeoutMs: number;
   /** How long an idle keep-alive connection is kept; above the load balancer's idle timeout. */
   readonly keepAliveTimeoutMs: number;
-  /** Socket inactivity timeout. */
+  /** Socket inactivity timeout (DEFAULT_CONNECTION_TIMEOUT_MS says why it is on by default). */
   readonly connectionTimeoutMs: number;
 }
 
@@ -200,6 +270,8 @@ export interface Access {
   readonly rateLimitWindowMs: number;
   /** Origins allowed by CORS; empty means no CORS headers at all. */
   readonly corsOrigins: readonly string[];
+  /** Peers whose X-Forwarded-For gives the client address (TRUST_PROXY, see above): none, all, or these. */
+  readonly trustProxy: boolean | readonly string[];
 }
 
 export class ConfigError extends Error {}
@@ -250,6 +322,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       rateLimitMax: e.RATE_LIMIT_MAX,
       rateLimitWindowMs: e.RATE_LIMIT_WINDOW_MS,
       corsOrigins: e.CORS_ORIGINS,
+      trustProxy: e.TRUST_PROXY,
     },
     models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
     limits: {

@@ -62,6 +62,10 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     http: config.http.requestTimeoutMs > 0 ? { headersTimeout: Math.min(60_000, config.http.requestTimeoutMs) } : {},
     keepAliveTimeout: config.http.keepAliveTimeoutMs,
     connectionTimeout: config.http.connectionTimeoutMs,
+    // request.ip, which the rate limit keys on and the access log writes: the socket's peer, or with TRUST_PROXY
+    // the client as the trusted proxies name it in X-Forwarded-For.
+    trustProxy:
+      typeof config.access.trustProxy === 'boolean' ? config.access.trustProxy : [...config.access.trustProxy],
     clientErrorHandler(error: Error & { code?: string }, socket) {
       // A reset connection has nobody left to answer.
       if (error.code === 'ECONNRESET' || socket.destroyed) return;

@@ -77,6 +77,31 @@ export interface OipPlan {
   readonly outputs: string[];
 }
 
+/**
+ * The names in `outputs` (default: all of the model's), each known and named once. Every copy of an output
+ * would be written into the answer again: 1,000 copies of a 1,000-step `output` made a 33 MB answer from one
+ * pass, built on the event loop. A list longer than the model's outputs necessarily repeats one, so this loop stops by
+ * entry `known.length` at the latest and its work is bounded by the model, not by the request. Checked before
+ * the input data is walked and before any compute.
+ */
+function requestedOutputs(served: ServedModel, request: OipInferenceRequest): string[] {
+  const known = [OIP_OUTPUT, ...stateNames(served)];
+  if (request.outputs === undefined) return known;
+  const seenAt = new Map<string, number>();
+  for (const [i, { name }] of request.outputs.entries()) {
+    if (!known.includes(name))
+      invalidAt(`outputs[${i}].name`, `is '${name}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`);
+    const first = seenAt.get(name);
+    if (first !== undefined)
+      invalidAt(
+        `outputs[${i}].name`,
+        `'${name}' is requested again (also outputs[${first}]); each output may be named once`,
+      );
+    seenAt.set(name, i);
+  }
+  return [...seenAt.keys()];
+}
+
 /** An infer request → the served model's forward request, checking names, datatypes and shapes. */
 export function oipForwardRequest(served: ServedModel, request: OipInferenceRequest): OipPlan {
   if (request.inputs.length !== 1)
@@ -90,13 +115,8 @@ export function oipForwardRequest(served: ServedModel, request: OipInferenceRequ
       'inputs[0].shape',
       `has ${input.shape.length} dimensions; expected 3 ([batch, time, ${served.model.inputDim}])`,
     );
+  const outputs = requestedOutputs(served, request);
   const data = flatData(input.data, input.shape, 'inputs[0].data');
-  const known = [OIP_OUTPUT, ...stateNames(served)];
-  const outputs = request.outputs?.map((o) => o.name) ?? known;
-  outputs.forEach((name, i) => {
-    if (!known.includes(name))
-      invalidAt(`outputs[${i}].name`, `is '${name}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`);
-  });
   return {
     body: {
       inputs: { shape: input.shape, data },

@@ -1,10 +1,16 @@
 import t from 'tap';
-import { ConfigError, ConfigFromEnv, defaultConfig, loadConfig } from '../../src/config/config.js';
+import {
+  ConfigError,
+  ConfigFromEnv,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  defaultConfig,
+  loadConfig,
+} from '../../src/config/config.js';
 import { build } from '../helpers/build.js';
 import { spawnServer } from '../helpers/server.js';
 
 t.test('defaults of the operational settings', async (t) => {
-  t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 0 });
+  t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 60_000 });
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
   t.equal(defaultConfig.overload.maxConcurrentForward, 64);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
@@ -14,6 +20,7 @@ t.test('defaults of the operational settings', async (t) => {
     rateLimitMax: 0,
     rateLimitWindowMs: 60_000,
     corsOrigins: [],
+    trustProxy: false,
   });
 });
 
@@ -57,6 +64,75 @@ t.test('a bad value throws one line naming the variable; secrets are not echoed'
     );
     t.notMatch((error as Error).message, /short-secret/);
   }
+});
+
+t.test('TRUST_PROXY: false, true, or proxy addresses and CIDRs; anything else stops start-up naming it', async (t) => {
+  const trust = (value: string) => loadConfig({ TRUST_PROXY: value }).access.trustProxy;
+  t.equal(loadConfig({}).access.trustProxy, false, 'off by default');
+  t.equal(trust('false'), false);
+  t.equal(trust(''), false, 'blank: off');
+  t.equal(trust('true'), true);
+  t.same(trust('10.0.0.0/8,127.0.0.1'), ['10.0.0.0/8', '127.0.0.1']);
+  t.same(trust(' 10.0.0.0/8 , ::1,, fd00::/8 '), ['10.0.0.0/8', '::1', 'fd00::/8'], 'trimmed, empty entries dropped');
+  t.same(trust('192.168.0.0/255.255.0.0,loopback,linklocal,uniquelocal'), [
+    '192.168.0.0/255.255.0.0',
+    'loopback',
+    'linklocal',
+    'uniquelocal',
+  ]);
+  for (const [value, message] of [
+    [
+      'yes',
+      /^invalid environment variable TRUST_PROXY="yes": 'yes' is not an IP address or CIDR; expected true, false/,
+    ],
+    ['10.0.0.0/8,proxy.internal', /TRUST_PROXY="10.0.0.0\/8,proxy.internal": 'proxy.internal' is not an IP address/],
+    ['10.0.0.0/33', /'10.0.0.0\/33' is not an IP address or CIDR/],
+    ['10.0.0.0/0', /'10.0.0.0\/0' is not/],
+    ['::1/255.0.0.0', /'::1\/255.0.0.0' is not/],
+    ['10.0.0.300', /'10.0.0.300' is not/],
+    ['1', /^invalid environment variable TRUST_PROXY="1": a hop count is not accepted \(Fastify ignores it/],
+  ] as const) {
+    try {
+      loadConfig({ TRUST_PROXY: value });
+      t.fail(`${value} is refused`);
+    } catch (error) {
+      t.ok(error instanceof ConfigError, value);
+      t.match((error as Error).message, message, value);
+      t.notMatch((error as Error).message, /\n/, `${value}: one line`);
+    }
+  }
+});
+
+t.test('a bad TRUST_PROXY stops the process: one line on stderr naming it, exit code 2', async (t) => {
+  const server = spawnServer({ TRUST_PROXY: 'the-load-balancer' });
+  server.listening.catch(() => {});
+  t.same(await server.exited, { code: 2, signal: null });
+  t.match(
+    server.stderr(),
+    /^rnn-serve: invalid environment variable TRUST_PROXY="the-load-balancer": 'the-load-balancer' is not an IP address or CIDR[^\n]*\n$/,
+  );
+});
+
+t.test('every accepted TRUST_PROXY value is one Fastify accepts', async (t) => {
+  for (const value of [
+    'false',
+    'true',
+    '10.0.0.0/8,127.0.0.1',
+    '::1,fd00::/8',
+    '192.168.0.0/255.255.0.0,uniquelocal',
+  ]) {
+    const { app } = await build(t, { access: loadConfig({ TRUST_PROXY: value }).access });
+    const res = await app.inject({ method: 'GET', url: '/healthz', headers: { 'x-forwarded-for': '203.0.113.1' } });
+    t.equal(res.statusCode, 200, value);
+  }
+});
+
+t.test('CONNECTION_TIMEOUT_MS is on by default (60 s) and reaches the Node server; 0 turns it off', async (t) => {
+  t.equal(DEFAULT_CONNECTION_TIMEOUT_MS, 60_000);
+  t.equal(loadConfig({}).http.connectionTimeoutMs, 60_000);
+  t.equal(loadConfig({ CONNECTION_TIMEOUT_MS: '0' }).http.connectionTimeoutMs, 0);
+  t.equal((await build(t)).app.server.timeout, 60_000, 'the default reaches the server');
+  t.equal((await build(t, { http: { connectionTimeoutMs: 0 } })).app.server.timeout, 0);
 });
 
 t.test('the HTTP timeouts reach the Node server', async (t) => {

@@ -215,3 +215,154 @@ t.test('regression: REQUEST_TIMEOUT_MS is enforced (Node ignores it while header
     `headersTimeout ${app.server.headersTimeout} <= requestTimeout ${app.server.requestTimeout}`,
   );
 });
+
+const CONNECTION_TIMEOUT_MS = 500;
+// [8, 5000, 1] → 64 units, flat: 2.56 M output numbers, ~29 MB of JSON, far more than the loopback socket buffers
+// take from a client that reads nothing (166 M multiply-adds: a fraction of a second to compute).
+const LARGE = {
+  inputs: { shape: [8, 5000, 1], data: Array.from({ length: 40_000 }, (_, i) => Math.sin(i)) },
+  hiddenSize: 64,
+  seed: 1,
+  returnState: false,
+  outputFormat: 'flat',
+};
+
+t.test(
+  'CONNECTION_TIMEOUT_MS cuts off a client that never reads its answer, and frees its admission slot',
+  async (t) => {
+    /**
+     * Sends `LARGE` and reads nothing, not even the status line: the socket is paused before it connects, so the
+     * answer piles up in the kernel's buffers and then in the server's. A client that reads nothing does not see
+     * the server close either, so that is watched on the server's side of the connection.
+     */
+    const stalledClient = (app: FastifyInstance, port: number) => {
+      const accepted = new Promise<net.Socket>((resolve) => app.server.once('connection', resolve));
+      const socket = net.connect(port, '127.0.0.1');
+      socket.pause();
+      socket.on('error', () => {});
+      t.teardown(() => socket.destroy());
+      const sentAt = performance.now();
+      socket.write(jsonRequest(LARGE));
+      const server = accepted.then((peer) => {
+        // What the server had not handed to the kernel yet when the timeout came (the answer is one write).
+        let unsentAtTimeout = 0;
+        peer.once('timeout', () => (unsentAtTimeout = peer.writableLength));
+        return {
+          peer,
+          closed: new Promise<void>((resolve) => peer.once('close', () => resolve())).then(() => ({
+            afterMs: performance.now() - sentAt,
+            unsentAtTimeout,
+          })),
+        };
+      });
+      return { socket, server };
+    };
+
+    await t.test(
+      'control: with no timeout the stalled client keeps its slot, so the next request is refused',
+      async (t) => {
+        const { app } = await build(t, {
+          http: { connectionTimeoutMs: 0 },
+          overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 },
+        });
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = app.server.address() as net.AddressInfo;
+        const client = stalledClient(app, port);
+        const { peer, closed } = await client.server;
+        await new Promise((r) => setTimeout(r, 3 * CONNECTION_TIMEOUT_MS));
+        t.equal(peer.destroyed, false, 'the server still holds the connection');
+        t.equal((await exchange(port, [jsonRequest(HELLO)])).status, 503, 'and the only admission slot');
+        client.socket.destroy();
+        await closed;
+        t.equal(await settled(app), 0);
+        t.equal((await exchange(port, [jsonRequest(HELLO)])).status, 200, 'freed once the client goes');
+      },
+    );
+
+    await t.test(
+      'with CONNECTION_TIMEOUT_MS the server closes the connection; the next request is served',
+      async (t) => {
+        const { app, logs } = await build(t, {
+          http: { connectionTimeoutMs: CONNECTION_TIMEOUT_MS, keepAliveTimeoutMs: 5_000 },
+          overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 },
+        });
+        await app.listen({ port: 0, host: '127.0.0.1' });
+        const { port } = app.server.address() as net.AddressInfo;
+
+        const client = stalledClient(app, port);
+        const { closed } = await client.server;
+        const result = await Promise.race([closed, new Promise<null>((r) => setTimeout(() => r(null), 8_000))]);
+        t.ok(result !== null, 'the server closed the connection');
+        if (result === null) return;
+        t.comment(
+          `closed ${result.afterMs.toFixed(0)} ms after the request, ${result.unsentAtTimeout} bytes of the answer still being written`,
+        );
+        t.ok(
+          result.afterMs >= CONNECTION_TIMEOUT_MS && result.afterMs < 6_000,
+          `after the timeout, in bounded time: ${result.afterMs.toFixed(0)} ms`,
+        );
+        t.ok(result.unsentAtTimeout > 20_000_000, 'cut off with the (large) answer still being written');
+        t.equal(client.socket.bytesRead, 0, 'the client read nothing');
+        t.equal(await settled(app), 0, 'nothing in flight');
+        const next = await exchange(port, [jsonRequest(HELLO)]);
+        t.equal(next.status, 200, 'admitted: the slot was freed (MAX_CONCURRENT_FORWARD is 1)');
+
+        // Between requests the keep-alive timeout applies, not this one: an idle connection outlives it.
+        const keptAlive = net.connect(port, '127.0.0.1');
+        t.teardown(() => keptAlive.destroy());
+        let answers = '';
+        keptAlive.on('data', (chunk: Buffer) => (answers += chunk.toString('latin1')));
+        const get = 'GET /healthz HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n';
+        keptAlive.write(get);
+        await new Promise((r) => setTimeout(r, 3 * CONNECTION_TIMEOUT_MS));
+        t.equal(keptAlive.destroyed, false, 'an idle keep-alive connection is still open after 3× the timeout');
+        keptAlive.write(get);
+        await new Promise((r) => setTimeout(r, 200));
+        t.equal(answers.match(/HTTP\/1\.1 200/g)?.length, 2, 'and answers its second request');
+        t.same(
+          logs.filter((l) => Number(l.level) >= 50),
+          [],
+          'no error logs',
+        );
+      },
+    );
+  },
+);
+
+t.test('CONNECTION_TIMEOUT_MS does not cut off a slow reader that keeps reading', async (t) => {
+  const { app } = await build(t, { http: { connectionTimeoutMs: CONNECTION_TIMEOUT_MS } });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as net.AddressInfo;
+  // 2 MB every 200 ms (~10 MB/s): the ~29 MB answer takes ~3 s to read, six times the timeout, but something
+  // moves on the socket far more often than every 500 ms.
+  const socket = net.connect(port, '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  socket.on('error', () => {});
+  let received = 0;
+  let budget = 0;
+  let head = '';
+  socket.on('data', (chunk: Buffer) => {
+    if (received === 0) head = chunk.subarray(0, 1024).toString('latin1');
+    received += chunk.length;
+    budget -= chunk.length;
+    if (budget <= 0) socket.pause();
+  });
+  socket.pause();
+  const started = performance.now();
+  const reader = setInterval(() => {
+    budget = 2_000_000;
+    socket.resume();
+  }, 200);
+  t.teardown(() => clearInterval(reader));
+  socket.write(jsonRequest(LARGE));
+  const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+  await Promise.race([closed, new Promise((r) => setTimeout(r, 9_000))]);
+  clearInterval(reader);
+  const ms = performance.now() - started;
+  t.comment(`${received} bytes in ${ms.toFixed(0)} ms`);
+  t.match(head, /^HTTP\/1\.1 200 /);
+  const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1]);
+  t.ok(length > 20_000_000, `a ${(length / 1e6).toFixed(1)} MB answer`);
+  t.equal(received, head.indexOf('\r\n\r\n') + 4 + length, 'arrived whole');
+  t.ok(ms > 4 * CONNECTION_TIMEOUT_MS, `over much longer than the timeout (${ms.toFixed(0)} ms)`);
+});

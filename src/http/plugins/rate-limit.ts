@@ -3,6 +3,9 @@
  * that many requests per client address per RATE_LIMIT_WINDOW_MS; beyond it, 429 problem+json with
  * `Retry-After`. Health probes and /metrics are not counted. The counters live in this process: with N
  * instances behind a load balancer a client gets up to N times the limit.
+ *
+ * The client is `request.ip` (@fastify/rate-limit's default key): the socket's peer, so behind a load balancer
+ * every client shares the balancer's bucket unless TRUST_PROXY names the balancer (src/config/config.ts).
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance } from 'fastify';

@@ -274,3 +274,77 @@ t.test('CORS: no headers unless CORS_ORIGINS; then only for the listed origins, 
   t.match(preflight.headers['access-control-allow-headers'], /authorization/);
   t.equal(preflight.headers['content-security-policy'], API_CSP, 'with the security headers');
 });
+
+t.test(
+  'TRUST_PROXY: the rate limit and the access log see the client behind a trusted proxy, and only then',
+  async (t) => {
+    const limit = { rateLimitMax: 2, rateLimitWindowMs: 30_000 };
+    /** Three requests from each of two clients behind the proxy at `peer`: the statuses, client by client. */
+    const throughProxy = async (app: App, peer = '127.0.0.1') => {
+      const statuses: Record<string, number[]> = {};
+      for (const client of ['203.0.113.1', '203.0.113.2']) {
+        statuses[client] = [];
+        for (let i = 0; i < 3; i++) {
+          const res = await app.inject({
+            method: 'POST',
+            url: '/rnn/forward',
+            remoteAddress: peer,
+            headers: { 'content-type': 'application/json', 'x-forwarded-for': client },
+            payload: JSON.stringify(HELLO),
+          });
+          statuses[client].push(res.statusCode);
+        }
+      }
+      return statuses;
+    };
+    const clientsLogged = (logs: Record<string, unknown>[]) =>
+      [...new Set(logs.filter((l) => l.msg === 'request completed').map((l) => l.remoteAddress))].sort();
+
+    const off = await build(t, { access: limit });
+    t.same(
+      await throughProxy(off.app),
+      { '203.0.113.1': [200, 200, 429], '203.0.113.2': [429, 429, 429] },
+      'off (the default): X-Forwarded-For is ignored, every client of the proxy shares its bucket',
+    );
+    t.same(clientsLogged(off.logs), ['127.0.0.1'], 'and the log names the peer');
+
+    for (const trustProxy of [true, ['127.0.0.1'], ['loopback'], ['10.0.0.0/8', '127.0.0.0/8']] as const) {
+      const on = await build(t, { access: { ...limit, trustProxy } });
+      t.same(
+        await throughProxy(on.app),
+        { '203.0.113.1': [200, 200, 429], '203.0.113.2': [200, 200, 429] },
+        `TRUST_PROXY=${trustProxy}: a bucket per client`,
+      );
+      t.same(
+        clientsLogged(on.logs),
+        ['203.0.113.1', '203.0.113.2'],
+        `TRUST_PROXY=${trustProxy}: the log names the client`,
+      );
+    }
+
+    const other = await build(t, { access: { ...limit, trustProxy: ['10.0.0.0/8'] } });
+    t.same(
+      await throughProxy(other.app, '192.0.2.9'),
+      { '203.0.113.1': [200, 200, 429], '203.0.113.2': [429, 429, 429] },
+      'a peer that is not a listed proxy cannot choose its bucket by sending X-Forwarded-For',
+    );
+    t.same(clientsLogged(other.logs), ['192.0.2.9']);
+
+    // The proxy appends the address it saw to whatever the client sent: with a list, the header is read from the
+    // right up to the first address that is not a listed proxy, so a client's own entries change nothing.
+    const listed = await build(t, { access: { ...limit, trustProxy: ['127.0.0.1'] } });
+    const statuses = [];
+    for (const spoofed of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      const res = await listed.app.inject({
+        method: 'POST',
+        url: '/rnn/forward',
+        remoteAddress: '127.0.0.1',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': `${spoofed}, 203.0.113.1` },
+        payload: JSON.stringify(HELLO),
+      });
+      statuses.push(res.statusCode);
+    }
+    t.same(statuses, [200, 200, 429], 'entries a client writes ahead of the proxy give it no new bucket');
+    t.same(clientsLogged(listed.logs), ['203.0.113.1']);
+  },
+);

@@ -8,6 +8,7 @@ import t from 'tap';
 import { build } from '../../../helpers/build.js';
 import { modelsDir, oneHotHelo } from '../../../helpers/models.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../../../helpers/tfjs.js';
+import { sample } from '../../../helpers/metrics.js';
 
 const WEIGHTS = {
   kernel: [
@@ -368,3 +369,75 @@ t.test('MAX_CONCURRENT_FORWARD bounds the served-model routes too: beyond it, 50
     t.equal(statuses[2], 503, `${url}: the others wait for no one (${statuses.join(' ')})`);
   }
 });
+
+t.test(
+  'each output may be named once: a repeat is a 400 naming both positions, answered before any compute',
+  async (t) => {
+    const { app } = await setUp(t);
+    const computed = async () =>
+      sample((await app.inject({ method: 'GET', url: '/metrics' })).body, 'rnn_forward_compute_seconds_count');
+    const before = await computed();
+    // 1,000 steps: each copy of `output` would be 3,000 numbers of the answer.
+    const input = {
+      name: 'input',
+      shape: [1, 1000, 4],
+      datatype: 'FP32',
+      data: Array.from({ length: 4000 }, () => 0.5),
+    };
+    const infer = (body: object) =>
+      app.inject({
+        method: 'POST',
+        url: '/v2/models/hello/infer',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify(body),
+      });
+
+    const twice = await infer({
+      inputs: [input],
+      outputs: [{ name: 'output' }, { name: 'state' }, { name: 'output' }],
+    });
+    t.equal(twice.statusCode, 400, twice.body.slice(0, 200));
+    t.match(twice.headers['content-type'], /^application\/json/);
+    t.same(twice.json(), {
+      error: "outputs[2].name: 'output' is requested again (also outputs[0]); each output may be named once",
+    });
+
+    const started = performance.now();
+    const many = await infer({ inputs: [input], outputs: Array.from({ length: 1000 }, () => ({ name: 'output' })) });
+    const elapsedMs = performance.now() - started;
+    t.equal(many.statusCode, 400);
+    t.same(many.json(), {
+      error: "outputs[1].name: 'output' is requested again (also outputs[0]); each output may be named once",
+    });
+    t.ok(elapsedMs < 500, `1,000 repeats answered in ${elapsedMs.toFixed(1)} ms`);
+
+    // A list longer than the model's outputs repeats one, however it is ordered.
+    const stack = await app.inject({
+      method: 'POST',
+      url: '/v2/models/stack/infer',
+      payload: {
+        inputs: [{ name: 'input', shape: [1, 1, 2], datatype: 'FP32', data: [1, 2] }],
+        outputs: ['state_1', 'output', 'state_0', 'state_1', 'output'].map((name) => ({ name })),
+      },
+    });
+    t.equal(stack.statusCode, 400);
+    t.match(stack.json().error, /^outputs\[3\]\.name: 'state_1' is requested again \(also outputs\[0\]\)/);
+
+    const unknown = await infer({ inputs: [input], outputs: [{ name: 'output' }, { name: 'states' }] });
+    t.equal(unknown.statusCode, 400, 'an unknown output is a 400 too');
+    t.same(unknown.json(), { error: "outputs[1].name: is 'states'; the model's outputs are 'output', 'state'" });
+
+    const twoInputs = await infer({ inputs: [input, input] });
+    t.equal(twoInputs.statusCode, 400, 'and so is a repeated input');
+    t.match(twoInputs.json().error, /^inputs: has 2 tensors; the model takes 1, named 'input'/);
+
+    t.equal(await computed(), before, 'none of these computed anything');
+    const once = await infer({ inputs: [input], outputs: [{ name: 'state' }, { name: 'output' }] });
+    t.equal(once.statusCode, 200, 'each named once: served');
+    t.same(
+      once.json().outputs.map((o: { name: string }) => o.name),
+      ['state', 'output'],
+    );
+    t.equal(await computed(), (before ?? 0) + 1, 'the counter does count a pass');
+  },
+);
