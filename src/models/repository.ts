@@ -210,8 +210,7 @@ export async function loadRepository(
     skipped.push({ name, version, file: error.file, error: error.relativeMessage });
   };
   /** Directory `rel` of the repository, or a ModelLoadError when it resolves outside (a symlink, by mistake). */
-  const confined = async (rel: string, problem?: string) => {
-    if (problem !== undefined) throw new ModelLoadError(rel, problem, files.shown(rel));
+  const confined = async (rel: string) => {
     try {
       await files.resolve(rel);
     } catch (error) {
@@ -224,10 +223,11 @@ export async function loadRepository(
     if (name.startsWith('.') || !(await files.isDirectory(modelDir))) continue;
     let versions: string[];
     try {
-      await confined(
-        modelDir,
-        NAME.test(name) ? undefined : 'is not a valid model name (letters, digits, _ . -; not starting with _ . -)',
-      );
+      if (!NAME.test(name)) {
+        const problem = 'is not a valid model name (letters, digits, _ . -; not starting with _ . -)';
+        throw new ModelLoadError(modelDir, problem, files.shown(modelDir));
+      }
+      await confined(modelDir);
       versions = (await readdir(files.shown(modelDir))).sort();
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
@@ -242,10 +242,11 @@ export async function loadRepository(
       const versionDir = RepositoryFiles.path(name, version);
       if (version.startsWith('.') || !(await files.isDirectory(versionDir))) continue;
       try {
-        await confined(
-          versionDir,
-          VERSION.test(version) ? undefined : 'is not a version number (a positive integer without leading zeros)',
-        );
+        if (!VERSION.test(version)) {
+          const problem = 'is not a version number (a positive integer without leading zeros)';
+          throw new ModelLoadError(versionDir, problem, files.shown(versionDir));
+        }
+        await confined(versionDir);
         const file = RepositoryFiles.path(name, version, 'model.json');
         served.push(await loadModelFile(files, file, name, version, limits, cache));
       } catch (error) {
