@@ -10,7 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildApp } from '../../src/http/app.js';
-import { ModelLoadError } from '../../src/models/repository.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
+import { RepositoryFiles } from '../../src/models/repository-files.js';
+import { ModelLoadError, loadModelFile } from '../../src/models/repository.js';
 import { build, configWith } from '../helpers/build.js';
 import { TFJS_FIXTURE, addTfjsModel, modelsDir } from '../helpers/models.js';
 
@@ -168,4 +171,28 @@ t.test('symlinks that stay inside the repository are followed', async (t) => {
     ],
   );
   t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' }, 'nothing skipped');
+});
+
+t.test('whatever else a loader throws is a ModelLoadError too, without the absolute path', async (t) => {
+  const dir = modelsDir(t, {});
+  const files = (await RepositoryFiles.at(dir))!;
+  const cache = new SeededWeightsCache(0);
+  const failing = (error: Error) =>
+    Object.assign(Object.create(files), {
+      read: async () => {
+        throw error;
+      },
+    }) as RepositoryFiles;
+  const io = Object.assign(new Error(`EIO: i/o error, read '${dir}/m/1/model.json'`), { code: 'EIO' });
+  for (const [thrown, problem] of [
+    [io, 'cannot be loaded (EIO)'],
+    [new TypeError('x is not iterable'), 'cannot be loaded (TypeError: x is not iterable)'],
+  ] as const) {
+    const error = await loadModelFile(failing(thrown), 'm/1/model.json', 'm', '1', defaultConfig.limits, cache).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    t.ok(error instanceof ModelLoadError, `${thrown.message}: a ModelLoadError`);
+    t.equal((error as ModelLoadError).relativeMessage, `m/1/model.json: ${problem}`);
+  }
 });

@@ -271,3 +271,41 @@ t.test('no shard is opened unless model.json checked out and the shard has its d
   t.same(good.names(), ['ok', 'tfjs']);
   t.equal(opened.filter((path) => path.endsWith(SHARD)).length, 1, 'a good shard is opened once');
 });
+
+t.test('a group split over two shards: read in order, their sizes checked together', async (t) => {
+  const split = (dir: string, first: number, second: number) => {
+    const version = addTfjsModel(dir, 'tfjs/1', (json) => (json.weightsManifest[0].paths = ['a.bin', 'b.bin']));
+    const bytes = fs.readFileSync(join(version, SHARD));
+    fs.writeFileSync(join(version, 'a.bin'), bytes.subarray(0, first));
+    fs.writeFileSync(join(version, 'b.bin'), bytes.subarray(first, first + second));
+  };
+  const whole = modelsDir(t, {});
+  addTfjsModel(whole, 'tfjs/1');
+  const dir = modelsDir(t, {});
+  split(dir, 500, 428);
+  const one = await build(t, { models: { dir: whole } });
+  const two = await build(t, { models: { dir } });
+  const payload = {
+    inputs: [
+      [
+        [1, 0, 0, 0],
+        [0, 1, 0, 0],
+      ],
+    ],
+  };
+  const a = await one.app.inject({ method: 'POST', url: '/models/tfjs/forward', payload });
+  const b = await two.app.inject({ method: 'POST', url: '/models/tfjs/forward', payload });
+  t.equal(b.statusCode, 200, b.body.slice(0, 200));
+  t.same(b.json(), a.json(), 'the same model as from one shard');
+
+  const short = modelsDir(t, {});
+  split(short, 500, 400);
+  const error = await buildApp(configWith({ pool: { threads: 0 }, models: { dir: short } })).then(
+    (app) => app.close().then(() => null),
+    (e: unknown) => e,
+  );
+  t.match(
+    (error as ModelLoadError).problem,
+    /^weightsManifest\[0\]\.paths: 'a\.bin', 'b\.bin' are together 900 bytes; the manifest declares 928 bytes/,
+  );
+});
