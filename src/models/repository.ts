@@ -4,13 +4,15 @@
  * ModelFile schema and resolved by resolveModel under the configured limits, so
  * a served model's weights are built once and every request reuses them. A bad model stops start-up with one
  * line naming the file and the problem (MODELS_ON_ERROR=fail), or is left out and reported (skip).
+ * Files are read through RepositoryFiles: nothing outside MODELS_DIR, nothing unbounded, and what clients
+ * see names files relative to the repository (`hello/1/model.json`), never the absolute MODELS_DIR.
  */
-import { readFile, readdir, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { ModelFile } from '../../schemas/models.js';
 import type { Limits, Models } from '../config/config.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from '../inference/model.js';
 import { ProblemError, jsonPath } from '../errors/problem-error.js';
+import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
@@ -22,7 +24,7 @@ const VERSION = /^[1-9][0-9]*$/;
 export interface ServedModel {
   readonly name: string;
   readonly version: string;
-  /** The file it came from: MODELS_DIR/NAME/VERSION/model.json. */
+  /** The file it came from, relative to the repository: NAME/VERSION/model.json (clients may see it). */
   readonly file: string;
   readonly description: ModelDescription;
   readonly model: ResolvedModel;
@@ -30,21 +32,38 @@ export interface ServedModel {
   readonly vocabulary: string[] | null;
 }
 
+/** A model left out (MODELS_ON_ERROR=skip), as /readyz lists it: repository-relative paths only. */
 export interface SkippedModel {
   readonly name: string;
   readonly version: string;
+  /** The file or directory at fault, relative to the repository. */
   readonly file: string;
+  /** One line: `file: problem`, the file relative to the repository. */
   readonly error: string;
 }
 
-/** A model that could not be loaded: the message is one line, `file: problem`. */
+/**
+ * A model that could not be loaded. `file` is repository-relative (`hello/1/model.json`); the message is
+ * one line, `path: problem`, with the path as configured (`models/hello/1/model.json` when
+ * MODELS_DIR=./models), for the start-up line on stderr; `relativeMessage` is the same with `file`, for
+ * what clients see.
+ */
 export class ModelLoadError extends Error {
+  readonly problem: string;
+
   constructor(
     readonly file: string,
     problem: string,
+    shown: string = file,
   ) {
-    super(`${file}: ${problem}`);
+    const line = problem.replace(/\s*\n\s*/g, ' ');
+    super(`${shown}: ${line}`);
     this.name = 'ModelLoadError';
+    this.problem = line;
+  }
+
+  get relativeMessage(): string {
+    return `${this.file}: ${this.problem}`;
   }
 }
 
@@ -100,60 +119,75 @@ function describeIssue(issue: { path: PropertyKey[]; message: string }): string 
   return `${jsonPath(issue.path)}: ${issue.message}`;
 }
 
+/**
+ * The model of `file` (repository-relative NAME/VERSION/model.json). Problems throw a ModelLoadError;
+ * whatever else a loader throws (a bug meeting a file we did not foresee) becomes one too, so that a bad
+ * model never crashes start-up with a stack trace, and MODELS_ON_ERROR=skip can leave it out.
+ */
 export async function loadModelFile(
+  files: RepositoryFiles,
   file: string,
   name: string,
   version: string,
   limits: Limits,
   cache: SeededWeightsCache,
 ): Promise<ServedModel> {
+  const refuse = (problem: string) => new ModelLoadError(file, problem, files.shown(file));
+  try {
+    return await parseModelFile(files, file, name, version, limits, cache, refuse);
+  } catch (error) {
+    if (error instanceof ModelLoadError) throw error;
+    if (error instanceof RepositoryFileError || error instanceof TfjsModelError) throw refuse(error.message);
+    // A system error's message names the absolute path: keep its code only.
+    const code = (error as NodeJS.ErrnoException).code;
+    throw refuse(`cannot be loaded (${code ?? `${(error as Error).name}: ${(error as Error).message}`})`);
+  }
+}
+
+async function parseModelFile(
+  files: RepositoryFiles,
+  file: string,
+  name: string,
+  version: string,
+  limits: Limits,
+  cache: SeededWeightsCache,
+  refuse: (problem: string) => ModelLoadError,
+): Promise<ServedModel> {
+  const bytes = await files.read(file, { max: MAX_MODEL_FILE_BYTES, limit: 'MAX_MODEL_FILE_BYTES' });
   let json: unknown;
   try {
-    json = JSON.parse(await readFile(file, 'utf8'));
+    json = JSON.parse(bytes.toString('utf8'));
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT'
-        ? 'is missing'
-        : `is not valid JSON: ${(error as Error).message}`;
-    throw new ModelLoadError(file, reason);
+    throw refuse(`is not valid JSON: ${(error as Error).message}`);
   }
   if (isTfjsModel(json)) {
     // The TF.js Layers format (model.json + weight shards, as tfjs saves them), told apart by modelTopology.
-    try {
-      const imported = await loadTfjsModel(file, json, limits, cache);
-      return { name, version, file, description: imported.description, model: imported.model, vocabulary: null };
-    } catch (error) {
-      if (error instanceof TfjsModelError) throw new ModelLoadError(file, error.message);
-      throw error;
-    }
+    const directory = file.slice(0, file.lastIndexOf('/'));
+    const imported = await loadTfjsModel(files, directory, json, limits, cache);
+    return { name, version, file, description: imported.description, model: imported.model, vocabulary: null };
   }
   const parsed = ModelFile.safeParse(json);
-  if (!parsed.success) throw new ModelLoadError(file, describeIssue(parsed.error.issues[0]));
+  if (!parsed.success) throw refuse(describeIssue(parsed.error.issues[0]));
   const { format: _format, inputDim, vocabulary: given, ...description } = parsed.data;
   if (inputDim > limits.maxFeatures)
-    throw new ModelLoadError(file, `inputDim: is ${inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)`);
+    throw refuse(`inputDim: is ${inputDim}; the limit is ${limits.maxFeatures} (MAX_FEATURES)`);
   let vocabulary: string[] | null = null;
   if (given !== undefined) {
     vocabulary = typeof given === 'string' ? [...given] : [...given];
     if (vocabulary.length !== inputDim) {
-      throw new ModelLoadError(
-        file,
+      throw refuse(
         `vocabulary: has ${vocabulary.length} tokens; expected ${inputDim} (inputDim: one per input feature)`,
       );
     }
-    if (new Set(vocabulary).size !== vocabulary.length) throw new ModelLoadError(file, 'vocabulary: repeats a token');
+    if (new Set(vocabulary).size !== vocabulary.length) throw refuse('vocabulary: repeats a token');
   }
   try {
     const model = resolveModel(description, inputDim, limits, cache);
     return { name, version, file, description, model, vocabulary };
   } catch (error) {
-    if (error instanceof ProblemError) throw new ModelLoadError(file, error.message);
+    if (error instanceof ProblemError) throw refuse(error.message);
     throw error;
   }
-}
-
-async function isDirectory(path: string): Promise<boolean> {
-  return (await stat(path).catch(() => null))?.isDirectory() ?? false;
 }
 
 /**
@@ -168,36 +202,56 @@ export async function loadRepository(
 ): Promise<ModelRepository> {
   const served: ServedModel[] = [];
   const skipped: SkippedModel[] = [];
-  if (!(await isDirectory(settings.dir))) return new ModelRepository([]);
-  const attempt = async (name: string, version: string, load: () => Promise<ServedModel>) => {
+  const files = await RepositoryFiles.at(settings.dir);
+  if (files === null) return new ModelRepository([]);
+  /** A model (or version) that cannot be loaded: stop start-up, or leave it out and list it. */
+  const refused = (name: string, version: string, error: unknown) => {
+    if (!(error instanceof ModelLoadError) || settings.onError === 'fail') throw error;
+    skipped.push({ name, version, file: error.file, error: error.relativeMessage });
+  };
+  /** Directory `rel` of the repository, or a ModelLoadError when it resolves outside (a symlink, by mistake). */
+  const confined = async (rel: string) => {
     try {
-      served.push(await load());
+      await files.resolve(rel);
     } catch (error) {
-      if (!(error instanceof ModelLoadError) || settings.onError === 'fail') throw error;
-      skipped.push({ name, version, file: error.file, error: error.message });
+      if (error instanceof RepositoryFileError) throw new ModelLoadError(rel, error.message, files.shown(rel));
+      throw error;
     }
   };
-  for (const name of (await readdir(settings.dir)).sort()) {
-    const modelDir = join(settings.dir, name);
-    if (name.startsWith('.') || !(await isDirectory(modelDir))) continue;
-    if (!NAME.test(name)) {
-      await attempt(name, '', async () => {
-        throw new ModelLoadError(
-          modelDir,
-          'is not a valid model name (letters, digits, _ . -; not starting with _ . -)',
-        );
-      });
+  for (const name of (await readdir(files.real)).sort()) {
+    const modelDir = RepositoryFiles.path(name);
+    if (name.startsWith('.') || !(await files.isDirectory(modelDir))) continue;
+    let versions: string[];
+    try {
+      if (!NAME.test(name)) {
+        const problem = 'is not a valid model name (letters, digits, _ . -; not starting with _ . -)';
+        throw new ModelLoadError(modelDir, problem, files.shown(modelDir));
+      }
+      await confined(modelDir);
+      versions = (await readdir(files.shown(modelDir))).sort();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      refused(
+        name,
+        '',
+        code === undefined ? error : new ModelLoadError(modelDir, `cannot be listed (${code})`, files.shown(modelDir)),
+      );
       continue;
     }
-    for (const version of (await readdir(modelDir)).sort()) {
-      const versionDir = join(modelDir, version);
-      if (version.startsWith('.') || !(await isDirectory(versionDir))) continue;
-      const file = join(versionDir, 'model.json');
-      await attempt(name, version, async () => {
-        if (!VERSION.test(version))
-          throw new ModelLoadError(versionDir, 'is not a version number (a positive integer without leading zeros)');
-        return loadModelFile(file, name, version, limits, cache);
-      });
+    for (const version of versions) {
+      const versionDir = RepositoryFiles.path(name, version);
+      if (version.startsWith('.') || !(await files.isDirectory(versionDir))) continue;
+      try {
+        if (!VERSION.test(version)) {
+          const problem = 'is not a version number (a positive integer without leading zeros)';
+          throw new ModelLoadError(versionDir, problem, files.shown(versionDir));
+        }
+        await confined(versionDir);
+        const file = RepositoryFiles.path(name, version, 'model.json');
+        served.push(await loadModelFile(files, file, name, version, limits, cache));
+      } catch (error) {
+        refused(name, version, error);
+      }
     }
   }
   return new ModelRepository(served, skipped);

@@ -9,10 +9,12 @@
  *
  * Weights: the manifest's tensors, in order, are the layers' weights in order (Keras `get_weights()`:
  * kernel, recurrent kernel, bias; forward then backward for Bidirectional; Dense kernel, bias), float32
- * little-endian, concatenated across the shards.
+ * little-endian; each group's tensors lie in its shards concatenated. The whole topology and manifest are
+ * checked (sizes within the limits, every shape the one its layer needs, shard paths inside the model's
+ * directory) before a shard is read; each shard is stat'ed and must hold exactly its group's declared
+ * bytes, then read once (RepositoryFiles: never outside MODELS_DIR).
  */
-import { readFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { isAbsolute } from 'node:path';
 import type { KerasCellWeights } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
@@ -28,6 +30,7 @@ import { type ModelDescription, type ResolvedModel, resolveModel } from '../infe
 import { ProblemError } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
+import { RepositoryFileError, type RepositoryFiles, formatBytes } from './repository-files.js';
 
 export const SUPPORTED_LAYERS =
   'Masking, Embedding, SimpleRNN, Bidirectional(SimpleRNN), Dense, TimeDistributed(Dense)';
@@ -61,53 +64,175 @@ export function isTfjsModel(json: unknown): json is { modelTopology: unknown; we
   return typeof json === 'object' && json !== null && 'modelTopology' in json;
 }
 
-/** Reads the weight shards and hands out the manifest's tensors in order, checking each one's shape. */
-async function weightReader(file: string, manifest: unknown) {
+/** Bytes of a float32: every tensor read is float32 (`take` refuses the others before any read). */
+const FLOAT32_BYTES = 4;
+
+/**
+ * The most bytes of weights a manifest may declare in all: 1 GiB. The recurrent layers are bounded by
+ * MAX_HIDDEN_SIZE, MAX_FEATURES and MAX_LAYERS (about 340 MB at the defaults), Dense layers by
+ * MAX_FEATURES each; this bounds the rest (any number of Dense layers, a large Embedding) before a shard
+ * is read.
+ */
+export const MAX_WEIGHT_BYTES = 1024 ** 3;
+
+/** Dimensions no tensor reaches: Float32Array lengths stay far below this. */
+const MAX_DIMENSION = 2 ** 31 - 1;
+
+interface WeightGroup {
+  readonly paths: string[];
+  readonly weights: WeightSpec[];
+}
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isWhole = (value: unknown, min: number, max: number): value is number =>
+  typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
+
+/**
+ * A shard path, checked to stay in the model's directory (no absolute path, no `..` segment); its
+ * segments. Symlinks are checked later, by the real path (RepositoryFiles).
+ */
+function shardSegments(path: unknown, where: string): string[] {
+  if (typeof path !== 'string' || path === '') fail(`${where}: ${JSON.stringify(path)} is not a file name`);
+  const segments = path.split(/[\\/]/);
+  if (
+    isAbsolute(path) ||
+    /^[A-Za-z]:/.test(path) ||
+    path.includes('\0') ||
+    segments.some((s) => s === '..') ||
+    segments.every((s) => s === '' || s === '.')
+  )
+    fail(`${where}: '${path}' is outside the model's directory`);
+  return segments.filter((s) => s !== '' && s !== '.');
+}
+
+/** The manifest's groups, every field checked (shapes of whole numbers, float32 only) before any use. */
+function parseManifest(manifest: unknown): WeightGroup[] {
   if (!Array.isArray(manifest)) fail('weightsManifest: is missing; expected [{paths, weights}]');
-  const specs: WeightSpec[] = [];
-  const buffers: Buffer[] = [];
-  for (const [g, group] of (manifest as { paths: string[]; weights: WeightSpec[] }[]).entries()) {
-    for (const path of group.paths) {
-      if (path.includes('..') || path.startsWith('/'))
-        fail(`weightsManifest[${g}].paths: '${path}' is outside the model's directory`);
-      buffers.push(
-        await readFile(join(dirname(file), path)).catch(() =>
-          fail(`weightsManifest[${g}].paths: cannot read '${path}'`),
-        ),
-      );
-    }
-    specs.push(...group.weights);
-  }
-  const bytes = Buffer.concat(buffers);
-  let offset = 0;
+  return manifest.map((group: unknown, g) => {
+    const where = `weightsManifest[${g}]`;
+    if (!isObject(group) || !Array.isArray(group.paths) || group.paths.length === 0 || !Array.isArray(group.weights))
+      fail(`${where}: expected {paths: [file, ...], weights: [{name, shape, dtype}, ...]}`);
+    for (const path of group.paths) shardSegments(path, `${where}.paths`);
+    const weights = group.weights.map((weight: unknown, w) => {
+      const at = `${where}.weights[${w}]`;
+      if (!isObject(weight) || typeof weight.name !== 'string') fail(`${at}: expected {name, shape, dtype}`);
+      const { name, shape, dtype } = weight;
+      if (!Array.isArray(shape) || !shape.every((d) => isWhole(d, 0, MAX_DIMENSION)))
+        fail(`${at}: ${name} has shape ${JSON.stringify(shape)}; expected a list of whole numbers`);
+      if (dtype !== undefined && typeof dtype !== 'string') fail(`${at}: ${name} has dtype ${JSON.stringify(dtype)}`);
+      if (weight.quantization !== undefined) fail(`${at}: ${name} is quantized; only float32 weights are supported`);
+      return { name, shape: shape as number[], dtype };
+    });
+    return { paths: group.paths as string[], weights };
+  });
+}
+
+/**
+ * The manifest's tensors, handed out in order to the layers that need them, each checked against the
+ * shape its layer needs, before any shard is read: `take` gives the tensor's index, and `read` then reads
+ * the shards and returns every tensor.
+ */
+function weightPlan(manifest: unknown) {
+  const groups = parseManifest(manifest);
+  const specs = groups.flatMap((group) => group.weights);
   let index = 0;
   return {
-    /** The next tensor, which must have `shape`; `what` names it in messages. */
-    take(shape: number[], what: string): Float32Array {
+    /** The index of the next tensor, which must have `shape`; `what` names it in messages. */
+    take(shape: number[], what: string): number {
       const spec = specs[index];
       if (spec === undefined) fail(`weightsManifest: has ${specs.length} tensors; ${what} needs another`);
       if ((spec.dtype ?? 'float32') !== 'float32')
         fail(`weightsManifest: ${spec.name} is ${spec.dtype}; only float32 is supported`);
       if (spec.shape.join(',') !== shape.join(','))
         fail(`weightsManifest: ${spec.name} is [${spec.shape.join(', ')}]; ${what} needs [${shape.join(', ')}]`);
-      const count = shape.reduce((a, b) => a * b, 1);
-      if (offset + 4 * count > bytes.length)
-        fail(`the weight shards have ${bytes.length} bytes; ${spec.name} needs bytes up to ${offset + 4 * count}`);
-      const out = new Float32Array(count);
-      for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(offset + 4 * i);
-      offset += 4 * count;
       index += 1;
-      return out;
+      return index - 1;
     },
     done() {
       if (index !== specs.length)
         fail(
           `weightsManifest: ${specs[index].name} and ${specs.length - index - 1} more tensors belong to no supported layer`,
         );
-      if (offset !== bytes.length)
-        fail(`the weight shards have ${bytes.length} bytes; the manifest describes ${offset}`);
+    },
+    /** Every tensor, from the shards of `directory` (repository-relative); call after `done`. */
+    read(files: RepositoryFiles, directory: string): Promise<Float32Array[]> {
+      return readShards(files, directory, groups);
     },
   };
+}
+
+const elements = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Each group's tensors lie, in order, in its shards concatenated (as tfjs writes and reads them), so a
+ * group's shards must hold exactly the bytes its tensors declare. Every shard is stat'ed (inside the
+ * repository, a regular file) and every group's size checked before any shard is read; each shard is then
+ * read once. A shard listed twice (or two paths to one file) is refused rather than read twice.
+ */
+async function readShards(files: RepositoryFiles, directory: string, groups: WeightGroup[]): Promise<Float32Array[]> {
+  const declared = groups.map((group) => group.weights.reduce((sum, w) => sum + elements(w.shape) * FLOAT32_BYTES, 0));
+  const total = declared.reduce((a, b) => a + b, 0);
+  if (total > MAX_WEIGHT_BYTES)
+    fail(
+      `weightsManifest: declares ${formatBytes(total)} of weights; the limit is ${formatBytes(MAX_WEIGHT_BYTES)} (MAX_WEIGHT_BYTES)`,
+    );
+  const seen = new Map<string, string>();
+  const shards: { rel: string; path: string; size: number }[][] = [];
+  for (const [g, group] of groups.entries()) {
+    const where = `weightsManifest[${g}].paths`;
+    const measured = [];
+    for (const path of group.paths) {
+      const rel = [directory, ...shardSegments(path, where)].join('/');
+      const shard = await files.measure(rel).catch((error: unknown) => {
+        if (error instanceof RepositoryFileError) fail(`${where}: cannot read '${path}' (${rel}): ${error.message}`);
+        throw error;
+      });
+      const again = seen.get(shard.real);
+      if (again !== undefined)
+        fail(
+          `${where}: '${path}' ${again === path ? 'is listed twice' : `is the same file as '${again}'`} (a shard holds the weights of one group, and is read once)`,
+        );
+      seen.set(shard.real, path);
+      measured.push({ rel, path, size: shard.size });
+    }
+    const size = measured.reduce((sum, shard) => sum + shard.size, 0);
+    if (size !== declared[g]) {
+      const which =
+        measured.length === 1
+          ? `'${measured[0].path}' (${measured[0].rel}) is`
+          : `${measured.map((m) => `'${m.path}'`).join(', ')} are together`;
+      fail(
+        `${where}: ${which} ${formatBytes(size)}; the manifest declares ${formatBytes(declared[g])} (${group.weights.length} tensors in weightsManifest[${g}].weights)`,
+      );
+    }
+    shards.push(measured);
+  }
+  const tensors: Float32Array[] = [];
+  for (const [g, group] of groups.entries()) {
+    const buffers: Buffer[] = [];
+    for (const shard of shards[g]) {
+      buffers.push(
+        await files
+          .read(shard.rel, { exact: shard.size, described: 'it changed since it was measured, at' })
+          .catch((error: unknown) => {
+            if (error instanceof RepositoryFileError)
+              fail(`weightsManifest[${g}].paths: cannot read '${shard.path}' (${shard.rel}): ${error.message}`);
+            throw error;
+          }),
+      );
+    }
+    const bytes = buffers.length === 1 ? buffers[0] : Buffer.concat(buffers);
+    let offset = 0;
+    for (const spec of group.weights) {
+      const count = elements(spec.shape);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = bytes.readFloatLE(offset + 4 * i);
+      offset += 4 * count;
+      tensors.push(out);
+    }
+  }
+  return tensors;
 }
 
 const named = (layer: LayerJson, k: number) =>
@@ -123,54 +248,93 @@ function activationOf(value: unknown, where: string, softmax: boolean): DenseAct
   );
 }
 
+/** A layer as the topology gives it: `class_name` and `config` (with `layer` for a wrapper), checked. */
+function layerAt(value: unknown, where: string): LayerJson {
+  if (!isObject(value) || typeof value.class_name !== 'string' || !isObject(value.config))
+    fail(`${where}: expected {class_name, config}`);
+  const layer = value as unknown as LayerJson;
+  if (layer.config.layer !== undefined) layerAt(layer.config.layer, `${where}: its wrapped layer`);
+  return layer;
+}
+
+/** A whole number in [1, max] from a layer's config, or an error naming the field, its value and the limit. */
+function whole(value: unknown, where: string, field: string, max: number, limit?: string): number {
+  if (!isWhole(value, 1, max))
+    fail(
+      `${where}: ${field} is ${JSON.stringify(value)}; expected a whole number from 1 to ${max}${limit ? ` (${limit})` : ''}`,
+    );
+  return value;
+}
+
+/**
+ * The model of a TF.js model.json whose shards are in `directory` (repository-relative). The topology
+ * and the manifest are checked in full (every layer's sizes within the limits, every tensor's shape
+ * the one its layer needs) before a shard is read, so the bytes read are bounded by the limits.
+ */
 export async function loadTfjsModel(
-  file: string,
+  files: RepositoryFiles,
+  directory: string,
   json: { modelTopology: unknown; weightsManifest?: unknown },
   limits: Limits,
   cache: SeededWeightsCache,
 ): Promise<ImportedModel> {
-  const topology = ((json.modelTopology as { model_config?: unknown }).model_config ?? json.modelTopology) as {
+  if (!isObject(json.modelTopology)) fail('modelTopology: expected an object');
+  const topology = (json.modelTopology.model_config ?? json.modelTopology) as {
     class_name?: string;
     config?: unknown;
   };
+  if (!isObject(topology)) fail('modelTopology.model_config: expected an object');
   if (topology.class_name !== 'Sequential')
     fail(
       `modelTopology: is a ${topology.class_name ?? 'model without class_name'}; only Sequential models are supported`,
     );
-  const layers = (
-    Array.isArray(topology.config) ? topology.config : (topology.config as { layers?: unknown })?.layers
-  ) as LayerJson[] | undefined;
-  if (!Array.isArray(layers) || layers.length === 0) fail('modelTopology.config.layers: is missing or empty');
-  const weights = await weightReader(file, json.weightsManifest);
+  const given = Array.isArray(topology.config) ? topology.config : (topology.config as { layers?: unknown })?.layers;
+  if (!Array.isArray(given) || given.length === 0) fail('modelTopology.config.layers: is missing or empty');
+  const layers = given.map((layer: unknown, k) => layerAt(layer, `modelTopology.config.layers[${k}]`));
+  const weights = weightPlan(json.weightsManifest);
   // An Embedding takes ids ([batch, time], sent as [batch, time, 1]); anything else [batch, time, features].
-  let embedding: EmbeddingWeights | null = null;
+  let embedding: { inputDim: number; outputDim: number; embeddings: number; maskZero: boolean } | null = null;
   let inputDim: number;
   if (layers[0].class_name === 'Embedding') {
     const c = layers[0].config;
-    const vocabulary = Number(c.input_dim);
-    const outputDim = Number(c.output_dim);
+    const where = named(layers[0], 0);
+    const vocabulary = whole(c.input_dim, where, 'input_dim', MAX_DIMENSION);
+    const outputDim = whole(c.output_dim, where, 'output_dim', limits.maxFeatures, 'MAX_FEATURES');
     embedding = {
       inputDim: vocabulary,
       outputDim,
-      embeddings: weights.take([vocabulary, outputDim], `${named(layers[0], 0)} embeddings`),
+      embeddings: weights.take([vocabulary, outputDim], `${where} embeddings`),
       maskZero: c.mask_zero === true,
     };
     inputDim = outputDim;
   } else {
-    const inputShape = layers[0].config.batch_input_shape as (number | null)[] | undefined;
-    if (!Array.isArray(inputShape) || inputShape.length !== 3 || typeof inputShape[2] !== 'number') {
+    const inputShape = layers[0].config.batch_input_shape as unknown;
+    const open = (d: unknown) => d === null || isWhole(d, 1, MAX_DIMENSION);
+    if (
+      !Array.isArray(inputShape) ||
+      inputShape.length !== 3 ||
+      !open(inputShape[0]) ||
+      !open(inputShape[1]) ||
+      typeof inputShape[2] !== 'number'
+    ) {
       fail(
-        `${named(layers[0], 0)}: batch_input_shape is ${JSON.stringify(inputShape)}; expected [batch, time, features] with features known`,
+        `${named(layers[0], 0)}: batch_input_shape is ${JSON.stringify(inputShape)}; expected [batch, time, features] with features known (batch and time null or positive)`,
       );
     }
-    inputDim = inputShape[2];
+    inputDim = whole(
+      inputShape[2],
+      named(layers[0], 0),
+      'batch_input_shape[2] (features)',
+      limits.maxFeatures,
+      'MAX_FEATURES',
+    );
   }
 
   let maskValue: number | null = null;
   const rnnLayers: NonNullable<ModelDescription['layers']> = [];
-  const cells: KerasCellWeights[] = [];
+  const cells: { kernel: number; recurrentKernel: number; bias: number | null; features: number; units: number }[] = [];
   let bidirectional: { mergeMode: MergeMode } | null | undefined;
-  const head: DenseWeights[] = [];
+  const head: (Omit<DenseWeights, 'kernel' | 'bias'> & { kernel: number; bias: number | null })[] = [];
   let features = inputDim;
 
   for (const [k, layer] of layers.entries()) {
@@ -182,7 +346,9 @@ export async function loadTfjsModel(
     }
     if (layer.class_name === 'Masking') {
       if (k !== 0) fail(`${where}: Masking is only supported as the first layer`);
-      maskValue = Number(config.mask_value ?? 0);
+      maskValue = config.mask_value === undefined ? 0 : (config.mask_value as number);
+      if (typeof maskValue !== 'number' || !Number.isFinite(maskValue))
+        fail(`${where}: mask_value is ${JSON.stringify(config.mask_value)}; expected a number`);
       continue;
     }
     if (layer.class_name === 'SimpleRNN' || layer.class_name === 'Bidirectional') {
@@ -201,6 +367,8 @@ export async function loadTfjsModel(
         );
       }
       bidirectional = thisDirection;
+      if (rnnLayers.length === limits.maxLayers)
+        fail(`${where}: more than ${limits.maxLayers} recurrent layers; the limit is ${limits.maxLayers} (MAX_LAYERS)`);
       const c = rnn.config;
       if (c.return_state === true) fail(`${where}: return_state true is not supported`);
       if (c.stateful === true) fail(`${where}: stateful is not supported`);
@@ -208,7 +376,7 @@ export async function loadTfjsModel(
         fail(
           `${where}: return_sequences false is not supported (the served model returns sequences; use returnSequences: false in a request)`,
         );
-      const units = Number(c.units);
+      const units = whole(c.units, where, 'units', limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
       const useBias = c.use_bias !== false;
       rnnLayers.push({
         hiddenSize: units,
@@ -218,13 +386,12 @@ export async function loadTfjsModel(
       });
       for (const direction of wrapped ? ['forward', 'backward'] : ['']) {
         const label = `${where}${direction ? ` ${direction}` : ''}`;
-        const kernel = weights.take([features, units], `${label} kernel`);
-        const recurrentKernel = weights.take([units, units], `${label} recurrent kernel`);
-        const bias = useBias ? weights.take([units], `${label} bias`) : null;
         cells.push({
-          kernel: nested(kernel, [features, units]) as number[][],
-          recurrentKernel: nested(recurrentKernel, [units, units]) as number[][],
-          ...(bias ? { bias: Array.from(bias) } : {}),
+          kernel: weights.take([features, units], `${label} kernel`),
+          recurrentKernel: weights.take([units, units], `${label} recurrent kernel`),
+          bias: useBias ? weights.take([units], `${label} bias`) : null,
+          features,
+          units,
         });
       }
       features = wrapped && mode === 'concat' ? 2 * units : units;
@@ -238,7 +405,8 @@ export async function loadTfjsModel(
       if (bidirectional?.mergeMode === null)
         fail(`${where}: Dense after Bidirectional with merge_mode null is not supported`);
       const c = layer.class_name === 'Dense' ? config : config.layer!.config;
-      const units = Number(c.units);
+      // A Dense layer's units are the features of each output step: bounded as input features are.
+      const units = whole(c.units, where, 'units', limits.maxFeatures, 'MAX_FEATURES');
       const useBias = c.use_bias !== false;
       const kernel = weights.take([features, units], `${where} kernel`);
       const bias = useBias ? weights.take([units], `${where} bias`) : null;
@@ -254,10 +422,19 @@ export async function loadTfjsModel(
   }
   weights.done();
   if (rnnLayers.length === 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
+
+  // Everything checked: only now are the shards read.
+  const tensors = await weights.read(files, directory);
   const description: ModelDescription = {
     layers: rnnLayers,
     ...(bidirectional ? { bidirectional } : {}),
-    weights: cells,
+    weights: cells.map(
+      (cell): KerasCellWeights => ({
+        kernel: nested(tensors[cell.kernel], [cell.features, cell.units]) as number[][],
+        recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.units]) as number[][],
+        ...(cell.bias !== null ? { bias: Array.from(tensors[cell.bias]) } : {}),
+      }),
+    ),
   };
   let resolved: ResolvedModel;
   try {
@@ -266,9 +443,17 @@ export async function loadTfjsModel(
     if (error instanceof ProblemError) fail(`as a model description: ${error.message}`);
     throw error;
   }
+  const dense: DenseWeights[] = head.map((layer) => ({
+    ...layer,
+    kernel: tensors[layer.kernel],
+    bias: layer.bias === null ? null : tensors[layer.bias],
+  }));
   const last = resolved.spec.layers.length - 1;
-  if (head.length > 0 && head[0].inputDim !== outputFeatures(resolved.spec, last))
+  if (dense.length > 0 && dense[0].inputDim !== outputFeatures(resolved.spec, last))
     fail('the first Dense layer does not fit the recurrent outputs');
-  if (embedding !== null) return { inputDim: 1, description, model: { ...resolved, inputDim: 1, embedding, head } };
-  return { inputDim, description, model: { ...resolved, maskValue, head } };
+  if (embedding !== null) {
+    const table: EmbeddingWeights = { ...embedding, embeddings: tensors[embedding.embeddings] };
+    return { inputDim: 1, description, model: { ...resolved, inputDim: 1, embedding: table, head: dense } };
+  }
+  return { inputDim, description, model: { ...resolved, maskValue, head: dense } };
 }
