@@ -13,7 +13,10 @@ import { createForwardRunner } from '../src/runtime/pool.js';
 import { SeededWeightsCache } from '../src/inference/weights-cache.js';
 
 const cache = new SeededWeightsCache(16);
-const pool = createForwardRunner({ threads: 1, minCompute: 0, maxQueue: 1000, minBodyBytes: 0, nice: 0 }, cache);
+const pool = createForwardRunner(
+  { threads: 1, minCompute: 0, maxQueue: 1000, minBodyBytes: 0, nice: 0, maxHeapMb: 0 },
+  cache,
+);
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 process.stdout.write('compute (MACs)   inline ms   pool ms   overhead ms   overhead %\n');

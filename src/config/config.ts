@@ -5,6 +5,7 @@
 import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { defaultMemoryBudget } from './memory-limit.js';
 
 /**
  * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
@@ -25,6 +26,11 @@ export interface PoolSettings {
   readonly minBodyBytes: number;
   /** The workers' nice value (0-19; 0 leaves them as the process is). */
   readonly nice: number;
+  /**
+   * Each worker's V8 heap limit in MiB (its old generation), 0 = Node's default: the memory budget, so a worker
+   * that outgrows it fails alone (its request gets a 503) instead of taking the process over the memory limit.
+   */
+  readonly maxHeapMb: number;
 }
 
 /**
@@ -175,6 +181,7 @@ export const ConfigFromEnv = z.object({
   MAX_RSS_BYTES: offOrInt(0),
   PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
   MAX_CONCURRENT_FORWARD: offOrInt(64),
+  MEMORY_BUDGET_BYTES: z.coerce.number().int().min(0).default(defaultMemoryBudget),
   RETRY_AFTER_SECONDS: positiveInt(1),
   API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
     message: 'each key must be at least 16 printable ASCII characters without spaces',
@@ -257,6 +264,12 @@ export interface Overload {
   readonly sampleIntervalMs: number;
   /** POST /rnn/forward requests admitted at once (computing or waiting); 0 = unbounded. */
   readonly maxConcurrentForward: number;
+  /**
+   * Bytes the requests in flight may hold together, as estimated from their shapes before their work starts
+   * (src/inference/memory-estimate.ts); a request that does not fit beside the others gets 503 + Retry-After.
+   * 0 = no budget.
+   */
+  readonly memoryBudgetBytes: number;
   readonly retryAfterSeconds: number;
 }
 
@@ -300,6 +313,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueue: e.POOL_MAX_QUEUE,
       minBodyBytes: e.POOL_MIN_BODY_BYTES,
       nice: e.POOL_NICE,
+      maxHeapMb: e.MEMORY_BUDGET_BYTES === 0 ? 0 : Math.max(128, Math.ceil(e.MEMORY_BUDGET_BYTES / 2 ** 20)),
     },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
@@ -314,6 +328,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxRssBytes: e.MAX_RSS_BYTES,
       sampleIntervalMs: e.PRESSURE_SAMPLE_INTERVAL_MS,
       maxConcurrentForward: e.MAX_CONCURRENT_FORWARD,
+      memoryBudgetBytes: e.MEMORY_BUDGET_BYTES,
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },
     access: {

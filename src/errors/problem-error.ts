@@ -20,6 +20,9 @@ export const PROBLEM_KINDS = {
   forbidden: { status: 403, title: 'Not allowed' },
   'rate-limited': { status: 429, title: 'Too many requests' },
   'internal-error': { status: 500, title: 'Internal server error' },
+  // Never reaches the client (it has gone); it names the outcome in the access log and the metrics.
+  'client-closed': { status: 499, title: 'Client closed the request' },
+  'worker-failed': { status: 503, title: 'The computation failed; retry' },
   'not-ready': { status: 503, title: 'Not ready' },
   overloaded: { status: 503, title: 'Overloaded; retry later' },
 } as const;

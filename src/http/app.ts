@@ -9,7 +9,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
-import { Gauge } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { type Config, defaultConfig } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
@@ -38,6 +38,7 @@ import { loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
 import { warmUp } from '../runtime/warm-up.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
+import { MemoryBudget } from '../runtime/memory-budget.js';
 
 export const SERVICE_VERSION = '0.1.0';
 
@@ -147,6 +148,24 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(runner.queueSize);
     },
   });
+  new Counter({
+    name: 'rnn_pool_tasks_abandoned_total',
+    help: 'Tasks stopped on the worker pool because their client had gone (dropped from the queue, or worker replaced)',
+    registers: [app.metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(runner.abandonedTasks);
+    },
+  });
+  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  new Gauge({
+    name: 'rnn_memory_budget_reserved_bytes',
+    help: 'Bytes of MEMORY_BUDGET_BYTES held by requests in flight (estimated from their shapes)',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(budget.reserved);
+    },
+  });
   const endOfTurn = new EndOfTurnAnswers({
     onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
     log: app.log,
@@ -157,14 +176,16 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     runner,
     endOfTurn,
     minBodyBytes: config.pool.minBodyBytes,
+    budget,
   });
-  await app.register(weightsRoute, { limits: config.limits, cache, runner });
-  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn });
+  await app.register(weightsRoute, { limits: config.limits, cache, runner, budget });
+  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn, budget });
   await app.register(oipRoutes, {
     repository,
     limits: config.limits,
     cache,
     runner,
+    budget,
     serverName: 'rnn-serve',
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,

@@ -60,7 +60,7 @@ export function resolveWeightsRequest(
 }
 
 /** Weights of the model: kernel, recurrent kernel and bias of each layer and direction. */
-function weightCount(model: ResolvedModel): number {
+export function weightCount(model: ResolvedModel): number {
   const directions = directionsOf(model.spec);
   let layerInput = model.inputDim;
   let numbers = 0;

@@ -58,18 +58,27 @@ export type ForwardTaskResult =
   | JsonForwardResult
   | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
 
+/**
+ * The signal that the client of a request has gone (asked for only when its task goes to a worker, so small passes
+ * make none). A task whose client has gone is dropped from the queue, or its worker is stopped and replaced: the
+ * worker is free at once, whatever step of the pass or of building seeded weights it was at.
+ */
+export type Abandoned = () => AbortSignal;
+
 export interface ForwardRunner {
   /**
    * The response body for a plan: at once when it runs inline without first yielding to the event loop
    * (a small pass: no promise, no turn of the loop), else a promise (inline after a yield, or on a worker).
    */
-  run(plan: ForwardPlan): JsonBody | Promise<JsonBody>;
+  run(plan: ForwardPlan, abandoned?: Abandoned): JsonBody | Promise<JsonBody>;
   /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
-  runJson(bytes: Uint8Array, limits: Limits): Promise<JsonForwardResult>;
+  runJson(bytes: Uint8Array, limits: Limits, abandoned?: Abandoned): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
-  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody): Promise<JsonBody>;
+  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody, abandoned?: Abandoned): Promise<JsonBody>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
+  /** Tasks stopped because their client had gone (dropped from the queue, or their worker replaced). */
+  readonly abandonedTasks: number;
   readonly threads: number;
   close(): Promise<void>;
 }
@@ -108,6 +117,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       runJson: async (bytes, limits) => forwardFromJson(bytes, limits, cache),
       runWeights: async (_task, _cost, inline) => inline(),
       queueSize: 0,
+      abandonedTasks: 0,
       threads: 0,
       close: async () => {},
     };
@@ -121,17 +131,21 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
     maxQueue: settings.maxQueue,
     idleTimeout: 60_000,
     workerData: { nice: settings.nice },
+    // A worker whose heap outgrows the budget fails alone: its task is answered 503 and piscina replaces it.
+    ...(settings.maxHeapMb > 0 ? { resourceLimits: { maxOldGenerationSizeMb: settings.maxHeapMb } } : {}),
   });
   // A worker that dies (out of memory, a bug) must not take the process down: piscina replaces it, the
-  // request it ran fails with a 500, and the event is logged.
+  // request it ran gets a 503 (worker-failed), and the event is logged.
   pool.on('error', (error: unknown) => settings.onError?.(error));
+  let abandonedTasks = 0;
   /**
    * Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. `T`: what
    * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult).
    */
   async function onWorker<T>(
     task: ForwardTask | JsonForwardTask | WeightsTask,
-    transferList: ArrayBuffer[] = [],
+    transferList: ArrayBuffer[],
+    abandoned: Abandoned | undefined,
   ): Promise<T> {
     if (pool.queueSize >= settings.maxQueue) {
       throw new ProblemError(
@@ -141,13 +155,30 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
         { 'retry-after': '1' },
       );
     }
-    const result: unknown = await pool.run(task, { transferList });
+    const signal = abandoned?.();
+    let result: unknown;
+    try {
+      result = await pool.run(task, { transferList, ...(signal ? { signal } : {}) });
+    } catch (error) {
+      if (signal?.aborted) {
+        abandonedTasks += 1;
+        throw new ProblemError('client-closed', 'the client went away; its task was stopped');
+      }
+      settings.onError?.(error);
+      throw new ProblemError(
+        'worker-failed',
+        `the worker computing this request failed (${error instanceof Error ? error.message : String(error)}); it ` +
+          'was replaced: retry',
+        [],
+        { 'retry-after': '1' },
+      );
+    }
     if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
     return result as T;
   }
 
   return {
-    run(plan) {
+    run(plan, abandoned) {
       const cost = costOf(plan);
       if (cost < settings.minCompute) return inline(plan, cost);
       // Listed field by field: spreading the model would run its lazy `weights` getter here.
@@ -165,17 +196,21 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       // Small inputs are views into a shared slab (engine/arrays.ts): a copy of their own is moved instead.
       const inputs = wholeBuffer(plan.inputs) === null ? plan.inputs.slice() : plan.inputs;
       const task = { ...plan, inputs, model };
-      return onWorker<JsonBody>({ kind: 'forward', plan: task }, transferables(task));
+      return onWorker<JsonBody>({ kind: 'forward', plan: task }, transferables(task), abandoned);
     },
-    async runJson(bytes, limits) {
+    async runJson(bytes, limits, abandoned) {
       const buffer = wholeBuffer(bytes);
-      return onWorker<JsonForwardResult>({ kind: 'forward-json', bytes, limits }, buffer === null ? [] : [buffer]);
+      const task: JsonForwardTask = { kind: 'forward-json', bytes, limits };
+      return onWorker<JsonForwardResult>(task, buffer === null ? [] : [buffer], abandoned);
     },
-    async runWeights(task, cost, inline) {
-      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task);
+    async runWeights(task, cost, inline, abandoned) {
+      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task, [], abandoned);
     },
     get queueSize() {
       return pool.queueSize;
+    },
+    get abandonedTasks() {
+      return abandonedTasks;
     },
     threads: settings.threads,
     // close, not destroy: tasks still running (their client may have gone) finish instead of failing with a

@@ -19,6 +19,10 @@ import type { ModelRepository, ServedModel } from '../../../models/repository.js
 import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
+import { clientGone, holdMemory } from '../../in-flight.js';
+import type { MemoryBudget } from '../../../runtime/memory-budget.js';
+import { planMemoryBytes } from '../../../inference/memory-estimate.js';
+import type { FastifyReply } from 'fastify';
 
 const problem = problemResponse;
 
@@ -31,11 +35,13 @@ export interface ModelsRouteOptions {
   runner: ForwardRunner;
   /** Where forward passes are computed: at the end of the turn, with the turn's others (as POST /rnn/forward). */
   endOfTurn: EndOfTurnAnswers;
+  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
+  budget: MemoryBudget;
 }
 
 const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
   app,
-  { repository, limits, cache, runner, endOfTurn },
+  { repository, limits, cache, runner, endOfTurn, budget },
 ) => {
   const versionsOf = (name: string) => repository.versions(name).map((v) => v.version);
   const metadata = (served: ServedModel): ModelVersionMetadata => ({
@@ -80,9 +86,10 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
       500: problem('Unexpected server error (logged; no details exposed)'),
     },
   });
-  const forward = (served: ServedModel, body: ModelForwardRequest): Answer => {
+  const forward = (served: ServedModel, body: ModelForwardRequest, reply: FastifyReply): Answer => {
     const plan = planServed(served, body, limits, cache);
-    return app.metrics.timeForward(plan.shape, () => runner.run(plan), served);
+    holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");
+    return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)), served);
   };
 
   app.get('/models', {
@@ -117,14 +124,14 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     schema: { ...forwardSchema('Run a batch through the latest version of a served model'), params: ModelParams },
     handler: (request, reply) => {
       const served = repository.get(request.params.name);
-      endOfTurn.answer(reply, () => forward(served, request.body));
+      endOfTurn.answer(reply, () => forward(served, request.body, reply));
     },
   });
   app.post(MODEL_FORWARD_ROUTES[1], {
     schema: { ...forwardSchema('Run a batch through one version of a served model'), params: ModelVersionParams },
     handler: (request, reply) => {
       const served = repository.get(request.params.name, request.params.version);
-      endOfTurn.answer(reply, () => forward(served, request.body));
+      endOfTurn.answer(reply, () => forward(served, request.body, reply));
     },
   });
 };

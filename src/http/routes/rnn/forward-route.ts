@@ -9,6 +9,9 @@ import { validatorCompiler } from '../../validation.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import type { EndOfTurnAnswers } from '../../end-of-turn.js';
+import { clientGone, holdMemory } from '../../in-flight.js';
+import type { MemoryBudget } from '../../../runtime/memory-budget.js';
+import { planMemoryBytes, unparsedBodyMemoryBytes } from '../../../inference/memory-estimate.js';
 
 export interface ForwardRouteOptions {
   limits: Limits;
@@ -18,11 +21,13 @@ export interface ForwardRouteOptions {
   endOfTurn: EndOfTurnAnswers;
   /** Bodies of at least this many bytes are parsed and validated on a worker (POOL_MIN_BODY_BYTES; 0 = never). */
   minBodyBytes: number;
+  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
+  budget: MemoryBudget;
 }
 
 const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
   app,
-  { limits, cache, runner, endOfTurn, minBodyBytes },
+  { limits, cache, runner, endOfTurn, minBodyBytes, budget },
 ) => {
   // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
   // is answered): a worker parses and validates them with the same schema, then computes.
@@ -54,14 +59,19 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
     handler: (request, reply) => {
       const received: unknown = request.body;
       if (received instanceof DeferredJson) {
-        return runner.runJson(received.bytes, limits).then((result) => {
-          app.metrics.observeForward(result.shape, result.computeSeconds);
-          sendJson(reply, result.body);
-        });
+        const bytes = unparsedBodyMemoryBytes(received.bytes.length, limits.maxOutputValues);
+        holdMemory(budget, reply, bytes, 'the estimated memory of parsing and answering this body');
+        return runner
+          .runJson(received.bytes, limits, () => clientGone(reply))
+          .then((result) => {
+            app.metrics.observeForward(result.shape, result.computeSeconds);
+            sendJson(reply, result.body);
+          });
       }
       endOfTurn.answer(reply, () => {
         const plan = planForward(request.body, limits, cache);
-        return app.metrics.timeForward(plan.shape, () => runner.run(plan));
+        holdMemory(budget, reply, planMemoryBytes(plan, false), "the request's estimated memory");
+        return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)));
       });
     },
   });

@@ -4,14 +4,18 @@ import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
 import type { Limits } from '../../../config/config.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { sendJson } from '../../reply.js';
-import { describeCost, describeModel, resolveWeightsRequest } from '../../../inference/weights-export.js';
+import { describeCost, describeModel, resolveWeightsRequest, weightCount } from '../../../inference/weights-export.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+import { clientGone, holdMemory } from '../../in-flight.js';
+import type { MemoryBudget } from '../../../runtime/memory-budget.js';
+import { weightsMemoryBytes } from '../../../inference/memory-estimate.js';
 
 const weightsRoute: FastifyPluginAsyncZod<{
   limits: Limits;
   cache: SeededWeightsCache;
   runner: ForwardRunner;
-}> = async (app, { limits, cache, runner }) => {
+  budget: MemoryBudget;
+}> = async (app, { limits, cache, runner, budget }) => {
   app.post('/rnn/weights', {
     schema: {
       tags: ['rnn'],
@@ -32,10 +36,12 @@ const weightsRoute: FastifyPluginAsyncZod<{
     handler: async (request, reply) => {
       // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
       const model = resolveWeightsRequest(request.body, limits, cache);
+      holdMemory(budget, reply, weightsMemoryBytes(model, weightCount(model)), "the request's estimated memory");
       const body = await runner.runWeights(
         { kind: 'weights', request: request.body, limits },
         describeCost(model),
         () => JSON.stringify(describeModel(model)),
+        () => clientGone(reply),
       );
       return sendJson(reply, body);
     },

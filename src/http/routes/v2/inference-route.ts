@@ -27,6 +27,10 @@ import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
 import { planServed } from '../../../models/served.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+import { clientGone, holdMemory } from '../../in-flight.js';
+import type { MemoryBudget } from '../../../runtime/memory-budget.js';
+import { planMemoryBytes } from '../../../inference/memory-estimate.js';
+import type { FastifyReply } from 'fastify';
 
 const error = oipErrorResponse;
 
@@ -37,13 +41,15 @@ export interface OipRouteOptions {
   limits: Limits;
   cache: SeededWeightsCache;
   runner: ForwardRunner;
+  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
+  budget: MemoryBudget;
   serverName: string;
   serverVersion: string;
   retryAfterSeconds: number;
 }
 
 const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) => {
-  const { repository, limits, cache, runner } = options;
+  const { repository, limits, cache, runner, budget } = options;
   const config = { oip: true };
   const tags = ['inference protocol'];
   const metadata = (served: ServedModel) => ({
@@ -66,11 +72,16 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     }
     return { name: served.name, ready: true };
   };
-  const infer = async (served: ServedModel, request: OipInferenceRequest) => {
+  const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
     try {
       const plan = oipForwardRequest(served, request);
       const forward = planServed(served, plan.body, limits, cache);
-      const body = await app.metrics.timeForward(forward.shape, () => runner.run(forward), served);
+      holdMemory(budget, reply, planMemoryBytes(forward, true), "the request's estimated memory");
+      const body = await app.metrics.timeForward(
+        forward.shape,
+        () => runner.run(forward, () => clientGone(reply)),
+        served,
+      );
       return oipResponse(
         served,
         request,
@@ -160,12 +171,12 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   app.post(OIP_INFER_ROUTES[0], {
     config,
     schema: { ...inferSchema, params: ModelParams },
-    handler: async (req) => infer(repository.get(req.params.name), req.body),
+    handler: async (req, reply) => infer(repository.get(req.params.name), req.body, reply),
   });
   app.post(OIP_INFER_ROUTES[1], {
     config,
     schema: { ...inferSchema, params: ModelVersionParams },
-    handler: async (req) => infer(repository.get(req.params.name, req.params.version), req.body),
+    handler: async (req, reply) => infer(repository.get(req.params.name, req.params.version), req.body, reply),
   });
 };
 

@@ -1,0 +1,66 @@
+/**
+ * The memory a request holds while it is in flight, estimated from its shapes alone (before its work starts), so
+ * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
+ * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
+ */
+import { directionsOf } from '../engine/index.js';
+import { type ForwardPlan, requestCost } from './forward-pass.js';
+import type { ResolvedModel } from './model.js';
+
+/** Bytes of the JSON text of one float32 value at most: `-1.17549435e-38` and a comma. */
+export const JSON_BYTES_PER_VALUE = 16;
+
+/**
+ * Bytes of a parsed JSON request per byte of its text: JSON.parse turns `0.5,` (4 bytes) into an 8-byte double in
+ * an array (more for arrays of arrays), and the text is held while it is parsed.
+ */
+export const PARSED_BYTES_PER_BODY_BYTE = 4;
+
+/** Seeded weights being built: the float32 weights, and the orthogonal initialiser's float64 QR work space. */
+function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
+  if (model.seed === null) return 0;
+  const directions = directionsOf(model.spec);
+  let bytes = 0;
+  let layerInput = inputDim;
+  for (const layer of model.spec.layers) {
+    const h = layer.hiddenSize;
+    bytes += directions * ((layerInput * h + h * h + h) * 4 + 3 * h * h * 8);
+    layerInput = model.spec.bidirectional?.mergeMode === 'concat' ? 2 * h : h;
+  }
+  return bytes;
+}
+
+/**
+ * A planned pass: its input tensor, every layer's output sequence (the engine keeps one per layer and direction
+ * until the next layer has read it), the answer's values as float32 and as JSON text, and seeded weights it
+ * builds. `bodyBytes`: the request body as received (0 when it is no longer held).
+ */
+export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 0): number {
+  const { model, shape } = plan;
+  const [batch, time] = shape;
+  const cost = requestCost(model, shape, {
+    returnSequences: plan.returnSequences,
+    returnState: plan.returnState,
+    served,
+  });
+  const directions = directionsOf(model.spec);
+  let sequences = 0;
+  for (const layer of model.spec.layers) sequences += directions * batch * time * layer.hiddenSize * 4;
+  return (
+    bodyBytes * PARSED_BYTES_PER_BODY_BYTE +
+    cost.inputValues * 4 +
+    sequences +
+    cost.outputValues * (4 + JSON_BYTES_PER_VALUE) +
+    (served ? 0 : seededBuildBytes(model, shape[2]))
+  );
+}
+
+/** A body parsed and planned on a worker, whose shapes are not known yet: its text, parsed, and its answer. */
+export function unparsedBodyMemoryBytes(bodyBytes: number, maxOutputValues: number): number {
+  return bodyBytes * (1 + PARSED_BYTES_PER_BODY_BYTE) + maxOutputValues * (4 + JSON_BYTES_PER_VALUE);
+}
+
+/** POST /rnn/weights: the weights built (if seeded), and three layouts of them as JS numbers and as JSON text. */
+export function weightsMemoryBytes(model: ResolvedModel, weightValues: number): number {
+  return seededBuildBytes(model, model.inputDim) + 3 * weightValues * (8 + JSON_BYTES_PER_VALUE);
+}
