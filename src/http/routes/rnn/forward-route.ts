@@ -54,9 +54,11 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
     handler: (request, reply) => {
       const received: unknown = request.body;
       if (received instanceof DeferredJson) {
-        return runner.runJson(received.bytes, limits).then((result) => {
+        return runner.runJson(received.bytes, limits).then(async (result) => {
           app.metrics.observeForward(result.shape, result.computeSeconds);
-          sendJson(reply, result.body);
+          // Awaiting the reply (a thenable) resolves once the answer is sent: a streamed one is still being
+          // written when sendJson returns, and Fastify would send an empty body after a promise that resolves first.
+          await sendJson(reply, result.body);
         });
       }
       endOfTurn.answer(reply, () => {

@@ -27,6 +27,7 @@ import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
 import { planServed } from '../../../models/served.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
+import { answerText } from '../../../codec/json-stream.js';
 
 const error = oipErrorResponse;
 
@@ -75,9 +76,8 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
         served,
         request,
         plan,
-        JSON.parse(
-          typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
-        ),
+        // The protocol's answer is another object, so the text is read whole (a large one too: see answerText).
+        JSON.parse(answerText(body)),
       );
     } catch (e) {
       throw inProtocolTerms(e);
