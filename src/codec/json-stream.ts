@@ -35,6 +35,16 @@ export function isStreamed(answer: JsonAnswer): answer is StreamedJson {
   return typeof answer === 'object' && !(answer instanceof Uint8Array);
 }
 
+/**
+ * Answers of at least this many bytes (as estimated: BYTES_PER_VALUE per value) are streamed, in chunks, when
+ * sent; smaller ones are written whole, at once (the hello answer's path). Where an answer is planned
+ * (inference/forward-pass.ts, inference/weights-export.ts) decides by it.
+ */
+export const STREAM_MIN_BYTES = 1 << 20;
+
+/** At most what a float32 takes in an answer: 9 significant digits, a sign, a point, an exponent, a comma. */
+export const BYTES_PER_VALUE = 16;
+
 /** The size of the chunks of a streamed answer. */
 export const STREAM_CHUNK_BYTES = 64 * 1024;
 

@@ -19,7 +19,13 @@ import {
 import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
-import type { JsonAnswer, JsonPart, StreamedJson } from '../codec/json-stream.js';
+import {
+  BYTES_PER_VALUE,
+  type JsonAnswer,
+  type JsonPart,
+  STREAM_MIN_BYTES,
+  type StreamedJson,
+} from '../codec/json-stream.js';
 import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.js';
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
@@ -484,15 +490,6 @@ function modelSummaryText(model: ResolvedModel): PreparedText {
   }
   return text;
 }
-
-/**
- * Answers of at least this many bytes (as estimated: BYTES_PER_VALUE per value) are streamed, in chunks, when
- * sent (codec/json-stream.ts); smaller ones are written whole, at once, as before (the hello answer's path).
- */
-export const STREAM_MIN_BYTES = 1 << 20;
-
-/** At most what a float32 takes in an answer: 9 significant digits, a sign, a point, an exponent, a comma. */
-const BYTES_PER_VALUE = 16;
 
 /** The vocabulary, shapes and model summary: what follows the tensors, written the same way whole or streamed. */
 function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult): void {

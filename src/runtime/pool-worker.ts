@@ -13,7 +13,7 @@ import { forwardFromJson } from '../inference/forward-from-json.js';
 import { ProblemError } from '../errors/problem-error.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
-import { describeWeights } from '../inference/weights-export.js';
+import { resolveWeightsRequest, weightsAnswer } from '../inference/weights-export.js';
 import { isStreamed, ownBuffers, tensorBuffers } from '../codec/json-stream.js';
 
 const cache = new SeededWeightsCache(16);
@@ -36,7 +36,7 @@ function lowerPriority(nice: number): void {
 lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
 
 function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskResult {
-  if (task.kind === 'weights') return JSON.stringify(describeWeights(task.request, task.limits, cache));
+  if (task.kind === 'weights') return weightsAnswer(resolveWeightsRequest(task.request, task.limits, cache));
   if (task.kind === 'forward-json') return forwardFromJson(task.bytes, task.limits, cache);
   const { model } = task.plan;
   const plan: ForwardPlan = {

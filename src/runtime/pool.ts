@@ -21,7 +21,6 @@ import type { WeightsRequest } from '../../schemas/weights.js';
 import type { Limits, PoolSettings } from '../config/config.js';
 import { type ForwardPlan, forwardBody } from '../inference/forward-pass.js';
 import { type JsonForwardResult, forwardFromJson } from '../inference/forward-from-json.js';
-import type { JsonBody } from '../codec/json-writer.js';
 import type { JsonAnswer } from '../codec/json-stream.js';
 import type { ResolvedModel } from '../inference/model.js';
 import { ProblemError, type ProblemKind } from '../errors/problem-error.js';
@@ -76,7 +75,7 @@ export interface ForwardRunner {
   /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
   runJson(bytes: Uint8Array, limits: Limits): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
-  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody): Promise<JsonBody>;
+  runWeights(task: WeightsTask, cost: number, inline: () => JsonAnswer): Promise<JsonAnswer>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   readonly threads: number;
@@ -181,7 +180,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       return onWorker<JsonForwardResult>({ kind: 'forward-json', bytes, limits }, buffer === null ? [] : [buffer]);
     },
     async runWeights(task, cost, inline) {
-      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task);
+      return cost < settings.minCompute ? inline() : onWorker<JsonAnswer>(task);
     },
     get queueSize() {
       return pool.queueSize;

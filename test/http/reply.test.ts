@@ -17,6 +17,8 @@ import { jsonStream } from '../../src/http/reply.js';
 import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { HELLO, build } from '../helpers/build.js';
+import { WeightsRequest } from '../../schemas/weights.js';
+import { describeModel, resolveWeightsRequest } from '../../src/inference/weights-export.js';
 import { rng } from '../helpers/random.js';
 
 /** A flat request whose answer has batch·time·hiddenSize output values (and as many state values as batch·hidden). */
@@ -133,11 +135,28 @@ t.test('a large answer computed on a worker streams the same bytes', async (t) =
   t.ok(deferred.text === answer.text, 'the same bytes');
 });
 
+t.test(
+  'a large /rnn/weights answer streams the bytes of JSON.stringify(describeModel), inline and on a worker',
+  async (t) => {
+    const body = { inputDim: 256, hiddenSize: 128, seed: 7 };
+    const model = resolveWeightsRequest(WeightsRequest.parse(body), defaultConfig.limits, new SeededWeightsCache(1));
+    const expected = JSON.stringify(describeModel(model));
+    for (const threads of [0, 1]) {
+      const { app } = await build(t, { pool: { threads, minCompute: 0 } });
+      const answer = await post(await listen(app), '/rnn/weights', body);
+      t.equal(answer.status, 200);
+      t.equal(answer.headers['transfer-encoding'], 'chunked', `chunked (${threads} workers)`);
+      t.equal(answer.headers['content-length'], undefined);
+      t.ok(answer.text === expected, `the same bytes (${threads} workers)`);
+    }
+  },
+);
+
 t.test('a client that stops reading holds the writing back (backpressure)', async (t) => {
   const { app, logs } = await build(t);
   const writes = countWrites(app);
   const port = await listen(app);
-  // 64·1023·64 + 64·64 = 2^22 values, MAX_OUTPUT_VALUES: ~40 MB of JSON.
+  // 64·1023·64 + 64·64 = 2^22 values, MAX_OUTPUT_VALUES: ~46 MB of JSON.
   const { socket, head } = rawRequest(port, largeRequest(64, 1023, 64), 8 * 1024);
   await head;
   await sleep(300);
@@ -146,7 +165,7 @@ t.test('a client that stops reading holds the writing back (backpressure)', asyn
   const second = writes[0].written;
   t.equal(second, first, 'nothing more is written while the client does not read');
   // What the loopback socket's kernel buffers took, plus a chunk or two: far below the answer.
-  t.ok(first < 16 * 1024 * 1024, `written while paused: ${(first / 2 ** 20).toFixed(1)} MB of ~40 MB`);
+  t.ok(first < 16 * 1024 * 1024, `written while paused: ${(first / 2 ** 20).toFixed(1)} MB of ~46 MB`);
   socket.destroy();
   await sleep(100);
   t.notOk(
