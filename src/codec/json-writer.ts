@@ -9,6 +9,12 @@
  * (writing is synchronous; a writer made while another holds it gets its own buffer) and hand the result
  * out once, as a string when small, as an exactly sized copy when large.
  *
+ * Large answers are not written whole: a writer made by `JsonWriter.chunked` hands its bytes to a sink in
+ * chunks of a fixed size as they fill (a chunk may end inside a number or a string), and `nestedRange` /
+ * `flatRange` write a tensor a slice of its elements at a time, so that a caller (json-stream.ts) can stop
+ * between slices until the chunks already handed out are sent. `nested` and `flat` are the fast path of one
+ * range over the whole tensor: test/codec/json-stream.test.ts holds them equal, byte for byte.
+ *
  * Fast path of: JSON.stringify over the shortest round-trip decimal of each float32. Held equal, byte for byte,
  * by test/codec/json-writer.test.ts (against a naive toPrecision reference and JSON.stringify).
  */
@@ -27,6 +33,12 @@ const CLOSE = 93;
  */
 export const TEXT_BELOW = 64 * 1024;
 
+/**
+ * Chunked mode: room past a chunk's end for the longest thing written at once but text (a number, a row's
+ * brackets), so that a chunk fills without a copy.
+ */
+const CHUNK_SLACK = 64;
+
 /** The scratch buffer keeps the size of the largest answer up to this; larger ones get a buffer of their own. */
 const SCRATCH_MAX = 1 << 20;
 
@@ -40,6 +52,8 @@ export function prepareText(text: string): PreparedText {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: the range is all of ASCII, control characters included
   return /^[\x00-\x7f]*$/.test(text) ? Buffer.from(text, 'latin1') : text;
 }
+
+const EMPTY = Buffer.alloc(0);
 
 let scratch: Buffer | null = Buffer.allocUnsafeSlow(1 << 14);
 
@@ -68,9 +82,29 @@ export class JsonWriter {
   private length = 0;
   /** Whether everything written so far is ASCII (the text is then read out as latin1, which is cheaper). */
   private ascii = true;
+  /** Chunked mode (JsonWriter.chunked): the size of the chunks handed to `sink`; 0 when the answer is kept whole. */
+  private chunkBytes = 0;
+  private sink: ((chunk: Buffer) => void) | null = null;
 
+  /**
+   * A writer that keeps at most about one chunk: whenever `chunkBytes` bytes are written they go to `sink`, in
+   * a Buffer of their own (the sink may keep it: it is never written again); `end` hands out the rest.
+   */
+  static chunked(chunkBytes: number, sink: (chunk: Buffer) => void): JsonWriter {
+    // A buffer of its own, never the thread's scratch buffer: a streamed answer outlives the turn that started it.
+    const writer = new JsonWriter(-1);
+    writer.buffer = Buffer.allocUnsafeSlow(chunkBytes + CHUNK_SLACK);
+    writer.chunkBytes = chunkBytes;
+    writer.sink = sink;
+    return writer;
+  }
+
+  /** `capacity` -1: no buffer yet (JsonWriter.chunked gives it one). */
   constructor(capacity = 1 << 12) {
-    if (capacity <= SCRATCH_MAX) {
+    if (capacity < 0) {
+      this.buffer = EMPTY;
+      this.borrowed = false;
+    } else if (capacity <= SCRATCH_MAX) {
       // Without a free scratch buffer (another writer holds it, or one failed midway) this writer's own
       // buffer becomes the scratch buffer when it is done.
       const free = scratch;
@@ -86,6 +120,7 @@ export class JsonWriter {
 
   private reserve(bytes: number): void {
     if (this.length + bytes <= this.buffer.length) return;
+    if (this.chunkBytes > 0 && this.spill(bytes)) return;
     let size = this.buffer.length * 2;
     while (size < this.length + bytes) size *= 2;
     const grown = Buffer.allocUnsafeSlow(size);
@@ -96,6 +131,31 @@ export class JsonWriter {
       this.borrowed = false;
     }
     this.buffer = grown;
+  }
+
+  /**
+   * Chunked mode: hands out every whole chunk written, carrying the bytes past the last one into a new buffer.
+   * Whether `bytes` more now fit (a text longer than CHUNK_SLACK may not: the buffer then grows as usual).
+   */
+  private spill(bytes: number): boolean {
+    const size = this.chunkBytes;
+    if (this.length < size) return false;
+    const sink = this.sink as (chunk: Buffer) => void;
+    let at = 0;
+    for (; at + size <= this.length; at += size) sink(this.buffer.subarray(at, at + size));
+    const next = Buffer.allocUnsafeSlow(size + CHUNK_SLACK);
+    this.buffer.copy(next, 0, at, this.length);
+    this.length -= at;
+    this.buffer = next;
+    return this.length + bytes <= next.length;
+  }
+
+  /** Chunked mode: hands out what is left (the last chunk, shorter than the others unless empty); the writer is done. */
+  end(): void {
+    const sink = this.sink as (chunk: Buffer) => void;
+    for (let at = 0; at < this.length; at += this.chunkBytes)
+      sink(this.buffer.subarray(at, Math.min(at + this.chunkBytes, this.length)));
+    this.length = 0;
   }
 
   /** Writes text (JSON punctuation, keys, small values already serialised). */
@@ -263,6 +323,61 @@ export class JsonWriter {
       this.float32(data[i]);
     }
     return this.raw(']}');
+  }
+
+  /**
+   * Elements [from, to) of `nested(data, shape)`, with what comes before each (commas, the brackets that close
+   * and reopen at a row's end) and the outer brackets at the ends: ranges that cover the tensor in order write
+   * what `nested` writes. An empty tensor is written whole by the range from 0 to 0.
+   */
+  nestedRange(data: Float32Array, shape: readonly number[], from: number, to: number): this {
+    const rank = shape.length;
+    const total = data.length;
+    if (rank === 0 || total === 0) return from === 0 ? this.raw(JSON.stringify(emptyNested(shape))) : this;
+    const last = shape[rank - 1];
+    if (from === 0) {
+      this.reserve(rank);
+      for (let a = 0; a < rank; a++) this.buffer[this.length++] = OPEN;
+    }
+    for (let i = from; i < to; i++) {
+      if (i > 0) {
+        if (i % last !== 0) {
+          this.reserve(1);
+          this.buffer[this.length++] = COMMA;
+        } else {
+          // A row ends: it closes, and so does every axis but the first whose index wraps (as in `nested`).
+          let closed = 1;
+          let row = i / last;
+          for (let a = rank - 2; a >= 1 && row % shape[a] === 0; a--) {
+            row /= shape[a];
+            closed++;
+          }
+          this.reserve(2 * closed + 1);
+          for (let c = 0; c < closed; c++) this.buffer[this.length++] = CLOSE;
+          this.buffer[this.length++] = COMMA;
+          for (let c = 0; c < closed; c++) this.buffer[this.length++] = OPEN;
+        }
+      }
+      this.float32(data[i]);
+    }
+    if (to === total) {
+      this.reserve(rank);
+      for (let a = 0; a < rank; a++) this.buffer[this.length++] = CLOSE;
+    }
+    return this;
+  }
+
+  /** Elements [from, to) of `flat(data, shape)`, with its head before the first and its tail after the last. */
+  flatRange(data: Float32Array, shape: readonly number[], from: number, to: number): this {
+    if (from === 0) this.raw('{"shape":').ints(shape).raw(',"data":[');
+    for (let i = from; i < to; i++) {
+      if (i > 0) {
+        this.reserve(1);
+        this.buffer[this.length++] = COMMA;
+      }
+      this.float32(data[i]);
+    }
+    return to === data.length ? this.raw(']}') : this;
   }
 
   /** Gives the scratch buffer back for the next writer (this one is done). */

@@ -18,11 +18,14 @@
  * It lives with HTTP, not with the runtime, because what it schedules are replies.
  */
 import type { FastifyBaseLogger, FastifyReply } from 'fastify';
-import type { JsonBody } from '../codec/json-writer.js';
+import type { JsonAnswer } from '../codec/json-stream.js';
 import { sendJson } from './reply.js';
 
-/** A forward pass and the writing of its answer: at once, or a promise (on a worker, or after a yield). */
-export type Answer = JsonBody | Promise<JsonBody>;
+/**
+ * A forward pass and the writing of its answer: at once, or a promise (on a worker, or after a yield). A large
+ * answer is planned here and written as it is sent (reply.ts), after the turn's other answers are out.
+ */
+export type Answer = JsonAnswer | Promise<JsonAnswer>;
 
 /** What a pass threw (a rejected request, or a bug): sent as a handler's throw would be. */
 class Thrown {

@@ -1,11 +1,41 @@
+import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
-import type { JsonBody } from '../codec/json-writer.js';
+import { type JsonAnswer, JsonChunks, STREAM_CHUNK_BYTES, type StreamedJson } from '../codec/json-stream.js';
 
 /**
- * Sends a JSON body already written: text as it is (Node writes headers and body in one write), bytes as a
- * Buffer over the same memory (no copy). The route's response schema documents its shape.
+ * Sends a JSON answer: text as it is (Node writes headers and body in one write), bytes as a Buffer over the
+ * same memory (no copy), an answer to stream (codec/json-stream.ts) in chunks, as the socket takes them. The
+ * route's response schema documents its shape.
  */
-export function sendJson(reply: FastifyReply, body: JsonBody): FastifyReply {
+export function sendJson(reply: FastifyReply, body: JsonAnswer): FastifyReply {
+  if (typeof body !== 'string' && !(body instanceof Uint8Array))
+    return reply.type('application/json; charset=utf-8').send(jsonStream(body) as never);
   const payload = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
   return reply.type('application/json; charset=utf-8').send(payload as never);
+}
+
+/**
+ * A streamed answer as a Readable that writes each chunk when it is read: Fastify pipes it into the response,
+ * and the pipe reads only while the socket takes what it is given (backpressure), so an answer holds about a
+ * chunk here and one in the socket's buffer, besides its tensors. Its length is not known before it is written,
+ * so it goes out with Transfer-Encoding: chunked (Node's default for a body of unknown length), without
+ * Content-Length. When the client goes away Fastify destroys the stream: no chunk is written after that.
+ */
+export function jsonStream(answer: StreamedJson, chunkBytes = STREAM_CHUNK_BYTES): Readable & { chunks: JsonChunks } {
+  const chunks = new JsonChunks(answer, chunkBytes);
+  const stream = new Readable({
+    highWaterMark: chunkBytes,
+    read() {
+      let chunk: Buffer | null;
+      try {
+        chunk = chunks.next();
+      } catch (error) {
+        // A bug in the writer: the response ends cut short (its headers are out), and Fastify logs the error.
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+        return;
+      }
+      this.push(chunk);
+    },
+  });
+  return Object.assign(stream, { chunks });
 }

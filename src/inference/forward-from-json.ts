@@ -9,18 +9,18 @@ import type { Limits } from '../config/config.js';
 import type { Shape3 } from '../engine/index.js';
 import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
-import type { JsonBody } from '../codec/json-writer.js';
+import type { JsonAnswer } from '../codec/json-stream.js';
 import { ProblemError } from '../errors/problem-error.js';
 import { schemaProblems, validationEntries } from '../errors/schema-problems.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface JsonForwardResult {
-  readonly body: JsonBody;
+  readonly body: JsonAnswer;
   /** [batch, time, inputDim] of the request, for the metrics. */
   readonly shape: Shape3;
   /**
    * The forward pass and the writing of its answer (not parsing or validation), as rnn_forward_compute_seconds counts
-   * it.
+   * it. A streamed answer is written as it is sent, after this.
    */
   readonly computeSeconds: number;
 }

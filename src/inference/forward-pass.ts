@@ -18,7 +18,14 @@ import {
 } from '../engine/index.js';
 import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
-import { type JsonBody, JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
+import { JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
+import {
+  BYTES_PER_VALUE,
+  type JsonAnswer,
+  type JsonPart,
+  STREAM_MIN_BYTES,
+  type StreamedJson,
+} from '../codec/json-stream.js';
 import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.js';
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
@@ -484,13 +491,57 @@ function modelSummaryText(model: ResolvedModel): PreparedText {
   return text;
 }
 
+/** The vocabulary, shapes and model summary: what follows the tensors, written the same way whole or streamed. */
+function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult): void {
+  const single = result.states.length === 1;
+  if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
+  writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
+  if (plan.returnState) {
+    writer.raw(',"states":');
+    if (single) writer.ints(stateShape(plan, 0));
+    else {
+      for (let i = 0; i < result.states.length; i++) writer.raw(i === 0 ? '[' : ',').ints(stateShape(plan, i));
+      writer.raw(']');
+    }
+  }
+  writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
+}
+
+/**
+ * The parts of an answer to stream: what `writeResponse` writes whole, with the tensors left as typed arrays
+ * for the chunked writer. test/codec/json-stream.test.ts holds the two equal, byte for byte.
+ */
+function responseParts(plan: ForwardPlan, result: NetworkResult): StreamedJson {
+  const { states } = result;
+  const format = plan.outputFormat;
+  const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
+  if (plan.returnState) {
+    parts.push(',"states":');
+    if (states.length === 1) parts.push({ data: states[0], shape: stateShape(plan, 0), format });
+    else {
+      for (let i = 0; i < states.length; i++)
+        parts.push(i === 0 ? '[' : ',', { data: states[i], shape: stateShape(plan, i), format });
+      parts.push(']');
+    }
+  }
+  const tail = new JsonWriter();
+  writeTail(tail, plan, result);
+  parts.push(tail.text());
+  return { streamed: parts };
+}
+
 /**
  * The response body, written straight from the typed arrays in the order of the ForwardResponse schema:
- * the tensors by the JSON writer (nested or flat), then the shapes and the model summary.
+ * the tensors by the JSON writer (nested or flat), then the shapes and the model summary. An answer expected
+ * to reach `streamFrom` bytes (STREAM_MIN_BYTES) comes back as parts, written in chunks as it is sent. Values
+ * JSON cannot carry are rejected first, either way, before any byte is sent.
  */
-export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBody {
+export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFrom = STREAM_MIN_BYTES): JsonAnswer {
   checkFinite(plan, result);
   const { states } = result;
+  let values = result.outputs.length;
+  if (plan.returnState) for (const state of states) values += state.length;
+  if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result);
   const single = states.length === 1;
   const format = plan.outputFormat;
   const writer = new JsonWriter(64 + result.outputs.length * 12);
@@ -507,21 +558,11 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult): JsonBod
       writer.raw(']');
     }
   }
-  if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
-  writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
-  if (plan.returnState) {
-    writer.raw(',"states":');
-    if (single) writer.ints(stateShape(plan, 0));
-    else {
-      for (let i = 0; i < states.length; i++) writer.raw(i === 0 ? '[' : ',').ints(stateShape(plan, i));
-      writer.raw(']');
-    }
-  }
-  writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
+  writeTail(writer, plan, result);
   return writer.body();
 }
 
-/** Plan → compute → the response body: what the route sends (inline or on a worker). */
-export function forwardBody(plan: ForwardPlan): JsonBody {
+/** Plan → compute → the response body (whole, or parts to stream): what the route sends (inline or on a worker). */
+export function forwardBody(plan: ForwardPlan): JsonAnswer {
   return writeResponse(plan, computeForward(plan));
 }

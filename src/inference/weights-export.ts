@@ -5,6 +5,8 @@
  * Digest: sha256 over the float32 little-endian bytes of, for each layer k and each direction d in order
  * (forward then backward), the Keras kernel [inputDim, hiddenSize], the recurrent kernel
  * [hiddenSize, hiddenSize] and, when the layer uses a bias, the bias [hiddenSize], each row-major.
+ *
+ * A large answer (up to MAX_OUTPUT_VALUES weights written) is streamed: see `describeModelParts`.
  */
 import { createHash } from 'node:crypto';
 import type { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
@@ -13,6 +15,13 @@ import { directionsOf, type NetworkWeights, outputFeatures, pytorchKey, transpos
 import { modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { limitExceeded } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
+import {
+  BYTES_PER_VALUE,
+  type JsonAnswer,
+  type JsonPart,
+  STREAM_MIN_BYTES,
+  type StreamedJson,
+} from '../codec/json-stream.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 
 export const DIGEST_COVERS =
@@ -79,8 +88,77 @@ export function describeCost(model: ResolvedModel): number {
   return model.buildCost + 3 * 600 * weightCount(model);
 }
 
-export function describeWeights(request: WeightsRequest, limits: Limits, cache: SeededWeightsCache): WeightsResponse {
-  return describeModel(resolveWeightsRequest(request, limits, cache));
+/**
+ * The answer to POST /rnn/weights: the JSON of describeModel, whole when it is small, else as parts to stream
+ * (from STREAM_MIN_BYTES of expected JSON, every weight written three times).
+ */
+export function weightsAnswer(model: ResolvedModel): JsonAnswer {
+  if (3 * weightCount(model) * BYTES_PER_VALUE >= STREAM_MIN_BYTES) return describeModelParts(model);
+  return JSON.stringify(describeModel(model));
+}
+
+/**
+ * describeModel's JSON as parts to stream: its text around the weights as typed arrays, which the chunked writer
+ * writes as JSON.stringify writes the shortest float32 decimals describeModel holds (codec/tensors.ts `nested`).
+ * Restates `JSON.stringify(describeModel(model))`, key for key; test/inference/weights-stream.test.ts holds
+ * the two equal, byte for byte. The arrays are copies or new (transposes, zeros): an answer from a worker moves
+ * them, and the weights stay in the worker's cache.
+ */
+export function describeModelParts(model: ResolvedModel): StreamedJson {
+  const { weights } = model;
+  const tensor = (data: Float32Array, shape: number[]): JsonPart => ({ data, shape, format: 'nested' });
+  const parts: JsonPart[] = [`{"model":${JSON.stringify(modelSummary(model))},"keras":[`];
+  let first = true;
+  weights.forEach((layer, k) => {
+    const { useBias, hiddenSize: h } = model.spec.layers[k];
+    for (const cell of layer) {
+      parts.push(first ? '{"kernel":' : ',{"kernel":', tensor(cell.kernel.slice(), [cell.inputDim, h]));
+      parts.push(',"recurrentKernel":', tensor(cell.recurrentKernel.slice(), [h, h]));
+      if (useBias) parts.push(',"bias":', tensor(cell.bias.slice(), [h]));
+      parts.push('}');
+      first = false;
+    }
+  });
+  parts.push('],"pytorch":{');
+  first = true;
+  weights.forEach((layer, k) => {
+    const { useBias, hiddenSize: h } = model.spec.layers[k];
+    layer.forEach((cell, d) => {
+      const entry = (kind: Parameters<typeof pytorchKey>[0], value: JsonPart) => {
+        parts.push(`${first ? '' : ','}${JSON.stringify(pytorchKey(kind, k, d))}:`, value);
+        first = false;
+      };
+      entry('weight_ih', tensor(transpose(cell.kernel, cell.inputDim, h), [h, cell.inputDim]));
+      entry('weight_hh', tensor(transpose(cell.recurrentKernel, h, h), [h, h]));
+      if (useBias) {
+        entry('bias_ih', tensor(cell.bias.slice(), [h]));
+        entry('bias_hh', tensor(new Float32Array(h), [h]));
+      }
+    });
+  });
+  parts.push('},"onnx":[');
+  weights.forEach((layer, k) => {
+    const { useBias, hiddenSize: h } = model.spec.layers[k];
+    parts.push(k === 0 ? '{"W":[' : ',{"W":[');
+    layer.forEach((cell, d) =>
+      parts.push(d === 0 ? '' : ',', tensor(transpose(cell.kernel, cell.inputDim, h), [h, cell.inputDim])),
+    );
+    parts.push('],"R":[');
+    layer.forEach((cell, d) => parts.push(d === 0 ? '' : ',', tensor(transpose(cell.recurrentKernel, h, h), [h, h])));
+    if (useBias) {
+      parts.push('],"B":[');
+      layer.forEach((cell, d) => {
+        // Wb then Rb (zeros: the whole bias is in Wb), as describeModel concatenates them.
+        const bias = new Float32Array(2 * h);
+        bias.set(cell.bias);
+        parts.push(d === 0 ? '' : ',', tensor(bias, [2 * h]));
+      });
+    }
+    parts.push(']}');
+  });
+  const digest = { algorithm: 'sha256', value: weightsDigest(model, weights), covers: DIGEST_COVERS };
+  parts.push(`],"digest":${JSON.stringify(digest)}}`);
+  return { streamed: parts };
 }
 
 export function describeModel(model: ResolvedModel): WeightsResponse {

@@ -1,7 +1,8 @@
 /**
  * The worker side of the compute pool: runs one forward plan (compute and JSON writing, the two costly
  * parts), answers one POST /rnn/forward body received as bytes (parsing and validation too), or answers one
- * /rnn/weights request, off the event loop, and hands back the answer; bytes are transferred, not copied.
+ * /rnn/weights request, off the event loop, and hands back the answer; bytes are transferred, not copied. A
+ * large answer comes back as its tensors, transferred, for the event loop to stream (see pool.ts).
  * Seeded weights are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
  */
 import { readlinkSync } from 'node:fs';
@@ -12,7 +13,8 @@ import { forwardFromJson } from '../inference/forward-from-json.js';
 import { ProblemError } from '../errors/problem-error.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
-import { describeWeights } from '../inference/weights-export.js';
+import { resolveWeightsRequest, weightsAnswer } from '../inference/weights-export.js';
+import { isStreamed, ownBuffers, tensorBuffers } from '../codec/json-stream.js';
 
 const cache = new SeededWeightsCache(16);
 
@@ -34,7 +36,7 @@ function lowerPriority(nice: number): void {
 lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
 
 function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskResult {
-  if (task.kind === 'weights') return JSON.stringify(describeWeights(task.request, task.limits, cache));
+  if (task.kind === 'weights') return weightsAnswer(resolveWeightsRequest(task.request, task.limits, cache));
   if (task.kind === 'forward-json') return forwardFromJson(task.bytes, task.limits, cache);
   const { model } = task.plan;
   const plan: ForwardPlan = {
@@ -48,13 +50,27 @@ function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskR
   return forwardBody(plan);
 }
 
-/** Bytes are moved (their buffer is transferred), not copied; text (a small answer) is cloned. */
+/** A movable object of our own: `value` is cloned, except these buffers, which are transferred. */
+function movable(value: unknown, buffers: ArrayBufferLike | ArrayBufferLike[]): unknown {
+  const object = { [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: value };
+  return Piscina.move(object as unknown as Parameters<typeof Piscina.move>[0]);
+}
+
+/**
+ * Bytes are moved (their buffer is transferred), not copied; text (a small answer) is cloned; an answer to
+ * stream (its parts) is cloned but for its tensors, which are transferred.
+ */
 function moved(result: ForwardTaskResult): unknown {
+  if (typeof result === 'string' || 'problem' in result) return result;
   if (result instanceof Uint8Array) return Piscina.move(result);
-  if (typeof result === 'object' && 'body' in result && result.body instanceof Uint8Array) {
-    // A movable object of our own: its value is cloned, except the answer's buffer, which is transferred.
-    const movable = { [Piscina.transferableSymbol]: result.body.buffer, [Piscina.valueSymbol]: result };
-    return Piscina.move(movable as unknown as Parameters<typeof Piscina.move>[0]);
+  if ('streamed' in result) {
+    const answer = ownBuffers(result);
+    return movable(answer, tensorBuffers(answer));
+  }
+  if (result.body instanceof Uint8Array) return movable(result, result.body.buffer);
+  if (isStreamed(result.body)) {
+    const body = ownBuffers(result.body);
+    return movable({ ...result, body }, tensorBuffers(body));
   }
   return result;
 }

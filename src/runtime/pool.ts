@@ -4,6 +4,14 @@
  * The split is a compute cost threshold (multiply-adds, as MAX_COMPUTE counts them), measured in
  * bench/pool-threshold.ts. Large POST /rnn/forward bodies go to a worker unparsed (parsing them is costly too).
  * Typed arrays go to the worker and the response bytes come back by transfer.
+ *
+ * A large answer (codec/json-stream.ts) is not written on the worker: the worker hands back the result's
+ * tensors (transferred, not copied) and the event loop writes their JSON in chunks as the socket takes them.
+ * The alternative, chunks written on the worker and sent back through a MessagePort as the socket drains,
+ * keeps the writing off the event loop but needs a port, a protocol and a worker held per answer for as long
+ * as its client reads. Writing on the event loop costs ~12 ms per MB of JSON (the chunked writer writes
+ * ~85 MB/s on the 2-core test machine), in slices of one 64 KiB chunk (~0.75 ms each) between which other
+ * requests are answered; only answers from STREAM_MIN_BYTES (1 MiB) of expected JSON take this path.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
@@ -13,7 +21,7 @@ import type { WeightsRequest } from '../../schemas/weights.js';
 import type { Limits, PoolSettings } from '../config/config.js';
 import { type ForwardPlan, forwardBody } from '../inference/forward-pass.js';
 import { type JsonForwardResult, forwardFromJson } from '../inference/forward-from-json.js';
-import type { JsonBody } from '../codec/json-writer.js';
+import type { JsonAnswer } from '../codec/json-stream.js';
 import type { ResolvedModel } from '../inference/model.js';
 import { ProblemError, type ProblemKind } from '../errors/problem-error.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
@@ -54,7 +62,7 @@ export interface WeightsTask {
 
 /** The response body, or the problem a worker found (ProblemError does not survive structured clone). */
 export type ForwardTaskResult =
-  | JsonBody
+  | JsonAnswer
   | JsonForwardResult
   | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
 
@@ -70,11 +78,11 @@ export interface ForwardRunner {
    * The response body for a plan: at once when it runs inline without first yielding to the event loop
    * (a small pass: no promise, no turn of the loop), else a promise (inline after a yield, or on a worker).
    */
-  run(plan: ForwardPlan, abandoned?: Abandoned): JsonBody | Promise<JsonBody>;
+  run(plan: ForwardPlan, abandoned?: Abandoned): JsonAnswer | Promise<JsonAnswer>;
   /** The answer to a POST /rnn/forward body not parsed yet (see minBodyBytes): on a worker, or inline without one. */
   runJson(bytes: Uint8Array, limits: Limits, abandoned?: Abandoned): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
-  runWeights(task: WeightsTask, cost: number, inline: () => JsonBody, abandoned?: Abandoned): Promise<JsonBody>;
+  runWeights(task: WeightsTask, cost: number, inline: () => JsonAnswer, abandoned?: Abandoned): Promise<JsonAnswer>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   /** Tasks stopped because their client had gone (dropped from the queue, or their worker replaced). */
@@ -104,7 +112,7 @@ const isProblem = (result: unknown): result is WorkerProblem =>
   typeof result === 'object' && result !== null && 'problem' in result;
 
 /** Runs a plan on the event loop: at once, or after yielding once when it is large enough to hold the loop. */
-function inline(plan: ForwardPlan, cost: number): JsonBody | Promise<JsonBody> {
+function inline(plan: ForwardPlan, cost: number): JsonAnswer | Promise<JsonAnswer> {
   return cost < YIELD_MIN_COMPUTE ? forwardBody(plan) : yieldToEventLoop().then(() => forwardBody(plan));
 }
 
@@ -196,7 +204,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       // Small inputs are views into a shared slab (engine/arrays.ts): a copy of their own is moved instead.
       const inputs = wholeBuffer(plan.inputs) === null ? plan.inputs.slice() : plan.inputs;
       const task = { ...plan, inputs, model };
-      return onWorker<JsonBody>({ kind: 'forward', plan: task }, transferables(task), abandoned);
+      return onWorker<JsonAnswer>({ kind: 'forward', plan: task }, transferables(task), abandoned);
     },
     async runJson(bytes, limits, abandoned) {
       const buffer = wholeBuffer(bytes);
@@ -204,7 +212,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       return onWorker<JsonForwardResult>(task, buffer === null ? [] : [buffer], abandoned);
     },
     async runWeights(task, cost, inline, abandoned) {
-      return cost < settings.minCompute ? inline() : onWorker<JsonBody>(task, [], abandoned);
+      return cost < settings.minCompute ? inline() : onWorker<JsonAnswer>(task, [], abandoned);
     },
     get queueSize() {
       return pool.queueSize;

@@ -10,6 +10,7 @@ import { directionsOf } from '../../src/engine/index.js';
 import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
 import { modelSummary } from '../../src/inference/model.js';
 import { nested, shortestFloat32 } from '../../src/codec/tensors.js';
+import { answerText } from '../../src/codec/json-stream.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { rng, randomNested } from '../helpers/random.js';
 
@@ -94,7 +95,7 @@ for (const body of REQUESTS) {
     const plan = planForward(ForwardRequest.parse(body), defaultConfig.limits, cache);
     const result = computeForward(plan);
     const written = writeResponse(plan, result);
-    const text = typeof written === 'string' ? written : Buffer.from(written).toString('utf8');
+    const text = answerText(written);
     const { spec } = plan.model;
     const stateShapes = result.states.map((_, i) => [
       plan.shape[0],

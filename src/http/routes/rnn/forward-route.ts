@@ -63,9 +63,11 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
         holdMemory(budget, reply, bytes, 'the estimated memory of parsing and answering this body');
         return runner
           .runJson(received.bytes, limits, () => clientGone(reply))
-          .then((result) => {
+          .then(async (result) => {
             app.metrics.observeForward(result.shape, result.computeSeconds);
-            sendJson(reply, result.body);
+            // Awaiting the reply (a thenable) resolves once the answer is sent: a streamed one is still being
+            // written when sendJson returns, and Fastify would send an empty body after a promise that resolves first.
+            await sendJson(reply, result.body);
           });
       }
       endOfTurn.answer(reply, () => {

@@ -4,7 +4,7 @@ import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
 import type { Limits } from '../../../config/config.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { sendJson } from '../../reply.js';
-import { describeCost, describeModel, resolveWeightsRequest, weightCount } from '../../../inference/weights-export.js';
+import { describeCost, resolveWeightsRequest, weightCount, weightsAnswer } from '../../../inference/weights-export.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
 import type { MemoryBudget } from '../../../runtime/memory-budget.js';
@@ -40,7 +40,7 @@ const weightsRoute: FastifyPluginAsyncZod<{
       const body = await runner.runWeights(
         { kind: 'weights', request: request.body, limits },
         describeCost(model),
-        () => JSON.stringify(describeModel(model)),
+        () => weightsAnswer(model),
         () => clientGone(reply),
       );
       return sendJson(reply, body);

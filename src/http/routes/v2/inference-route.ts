@@ -31,6 +31,7 @@ import { clientGone, holdMemory } from '../../in-flight.js';
 import type { MemoryBudget } from '../../../runtime/memory-budget.js';
 import { planMemoryBytes } from '../../../inference/memory-estimate.js';
 import type { FastifyReply } from 'fastify';
+import { answerText } from '../../../codec/json-stream.js';
 
 const error = oipErrorResponse;
 
@@ -86,9 +87,8 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
         served,
         request,
         plan,
-        JSON.parse(
-          typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'),
-        ),
+        // The protocol's answer is another object, so the text is read whole (a large one too: see answerText).
+        JSON.parse(answerText(body)),
       );
     } catch (e) {
       throw inProtocolTerms(e);
