@@ -1,22 +1,27 @@
 /**
  * The hostile mix of the load test (`npm run load -- --hostile`, or LOAD_MIX=hostile): small valid requests (the
  * hello request) keep coming while the worst requests a client can send within the default limits arrive, each
- * kind from its own client looping for the whole run. The server runs as a child process, as `npm start` runs it
- * (`node <start flags> dist/src/main.js`; `npm run load` compiles src/ into dist/ first, with the options of
- * `npm run build`), with the environment of the Kubernetes Deployment (deploy/kubernetes/deployment.yaml): its
- * `env` values, MEMORY_BUDGET_BYTES as a pod with its memory limit derives it (half of 1 GiB), and POOL_THREADS
- * from its CPU limit (1). So its resident memory is its own: the peak is VmHWM from /proc/<pid>/status.
+ * kind from its own client looping for the whole run, and clients that never read their answer. The server runs
+ * as a child process, as `npm start` runs it (`node <start flags> dist/src/main.js`; `npm run load` compiles src/
+ * into dist/ first, with the options of `npm run build`), with the environment of the Kubernetes Deployment
+ * (deploy/kubernetes/deployment.yaml): its `env` values, MEMORY_BUDGET_BYTES as a pod with its memory limit
+ * derives it (half of 1 GiB), and POOL_THREADS from its CPU limit (1). So its resident memory is its own: the
+ * peak is VmHWM from /proc/<pid>/status.
  *
- * Reports the small requests' p50/p99 (alone first, then under the mix), the server's peak RSS, the event-loop
- * delay (the largest p99 and max of `nodejs_eventloop_lag_*` over 1 s windows, as /metrics reports them; each
- * scrape resets them), and each worst-case kind's statuses. Loopback only; stops by itself: LOAD_SECONDS (default
- * 20) plus at most REQUEST_TIMEOUT_S for the requests still running.
+ * Each worst case is first sent once alone (its answer must be what the limits answer), then the mix runs.
+ * Reports the small requests' p50/p99 (alone, then under the mix), the server's peak RSS, the event-loop delay
+ * (the largest p99 and max of `nodejs_eventloop_lag_*` over 1 s windows, as /metrics reports them; each scrape
+ * resets them), and each worst-case kind's statuses. Loopback only; stops by itself: LOAD_SECONDS (default 20)
+ * plus at most REQUEST_TIMEOUT_S for the requests still running.
+ *
+ * Also, for scripts/container-test.sh: `node --import tsx scripts/hostile.ts --deployment` (the Deployment's
+ * limits and env) and `--burst <url>` (every worst case at once against a running server).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type Agent, request as httpRequest, Agent as HttpAgent } from 'node:http';
 import { connect, createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import { parse as parseYaml } from 'yaml';
 import { memoryBudgetFor } from '../src/config/memory-limit.js';
@@ -264,7 +269,13 @@ interface DeploymentContainer {
  * service derives it from the pod's memory limit, POOL_THREADS as it derives it from the CPU limit (cores − 1,
  * at least 1). Also the memory limit itself.
  */
-export function deploymentEnv(root = repositoryRoot()): { env: Record<string, string>; memoryLimitBytes: number } {
+export function deploymentEnv(root = repositoryRoot()): {
+  env: Record<string, string>;
+  /** Only the values the manifest states. */
+  literal: Record<string, string>;
+  memoryLimitBytes: number;
+  cpus: number;
+} {
   const manifest = parseYaml(readFileSync(`${root}/deploy/kubernetes/deployment.yaml`, 'utf8')) as {
     spec: { template: { spec: { containers: DeploymentContainer[] } } };
   };
@@ -275,9 +286,10 @@ export function deploymentEnv(root = repositoryRoot()): { env: Record<string, st
   if (memory === undefined) throw new Error('deployment.yaml: no memory limit');
   const memoryLimitBytes = quantityBytes(memory);
   const cpus = Math.max(1, Math.floor(Number(container.resources?.limits?.cpu ?? '1')));
+  const literal = { ...env };
   env.MEMORY_BUDGET_BYTES = String(memoryBudgetFor(memoryLimitBytes));
   env.POOL_THREADS = String(Math.max(1, cpus - 1));
-  return { env, memoryLimitBytes };
+  return { env, literal, memoryLimitBytes, cpus };
 }
 
 async function freePort(): Promise<number> {
@@ -786,4 +798,101 @@ export function formatHostileReport(report: HostileReport, limits: HostileLimits
   );
   for (const line of report.errorLogs.slice(0, 5)) lines.push(`    ${line}`);
   return lines.join('\n');
+}
+
+export interface BurstAnswer {
+  name: string;
+  status: number | string;
+  retryAfter: boolean;
+  bytes: number;
+  ms: number;
+  expected: number[];
+}
+
+/**
+ * Every worst case at once, `largestAnswers` copies of the largest answer's request among them, one client that
+ * sends that request too and never reads its answer (its status line is read once the others are answered), and
+ * hello requests one after another meanwhile. For scripts/container-test.sh (a container under a memory limit).
+ */
+export async function burst(base: string, largestAnswers = 4): Promise<BurstAnswer[]> {
+  const url = new URL(base);
+  if (url.protocol !== 'http:' || url.hostname !== '127.0.0.1') throw new Error(`only http://127.0.0.1; got ${base}`);
+  const agent = new HttpAgent({ keepAlive: false });
+  const one = async (name: string, path: string, body: Buffer, expected: number[]): Promise<BurstAnswer> => {
+    try {
+      const answer = await send(base, agent, path, body, 120_000);
+      return {
+        name,
+        status: answer.status,
+        retryAfter: answer.retryAfter,
+        bytes: answer.bytes,
+        ms: round(answer.ms),
+        expected,
+      };
+    } catch (error) {
+      return {
+        name,
+        status: `error ${(error as NodeJS.ErrnoException).code ?? String(error)}`,
+        retryAfter: false,
+        bytes: 0,
+        ms: 0,
+        expected,
+      };
+    }
+  };
+  const largest = Buffer.from(JSON.stringify(LARGEST_ANSWER));
+  const reader = nonReader(Number(url.port), largest);
+  const requests: Promise<BurstAnswer>[] = [];
+  for (const kind of worstCases()) {
+    const copies = kind.name === 'answer-4M' ? largestAnswers : 1;
+    for (let i = 0; i < copies; i++) requests.push(one(kind.name, kind.path, kind.body(), kind.expected));
+  }
+  let done = false;
+  const all = Promise.all(requests).finally(() => {
+    done = true;
+  });
+  const hellos: BurstAnswer[] = [];
+  while (!done) {
+    hellos.push(await one('hello', '/rnn/forward', Buffer.from(HELLO), [200]));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  const answers = await all;
+  const status = await reader.status();
+  reader.close();
+  agent.destroy();
+  const nonReading: BurstAnswer = {
+    name: 'non-reader',
+    status: /^\d{3}$/.test(status) ? Number(status) : status,
+    retryAfter: false,
+    bytes: 0,
+    ms: 0,
+    expected: [200, 503],
+  };
+  return [...answers, nonReading, ...hellos];
+}
+
+// `node --import tsx scripts/hostile.ts --burst http://127.0.0.1:<port> [copies]`: one line per answer,
+// `name status retry-after bytes ms expected` (scripts/container-test.sh reads them).
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href;
+if (isMain && process.argv[2] === '--burst' && process.argv[3] !== undefined) {
+  burst(process.argv[3], Number(process.argv[4] ?? 4)).then(
+    (answers) => {
+      for (const a of answers)
+        process.stdout.write(
+          `${a.name} ${String(a.status).replace(/\s+/g, '_')} ${a.retryAfter ? 'retry-after' : '-'} ${a.bytes} ${a.ms} ${a.expected.join('/')}\n`,
+        );
+    },
+    (error: unknown) => {
+      process.stderr.write(`burst: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(2);
+    },
+  );
+}
+
+// `node --import tsx scripts/hostile.ts --deployment`: the Deployment's memory limit in bytes, its CPU limit,
+// then its literal env values, one NAME=VALUE a line.
+if (isMain && process.argv[2] === '--deployment') {
+  const { literal, memoryLimitBytes, cpus } = deploymentEnv();
+  process.stdout.write(`${memoryLimitBytes}\n${cpus}\n`);
+  for (const [name, value] of Object.entries(literal)) process.stdout.write(`${name}=${value}\n`);
 }
