@@ -10,6 +10,7 @@
 # Environment: RNN_SERVE_PODMAN_DIR (cache + podman storage, default /var/tmp/rnn-serve-podman),
 # NODE_EXTRA_CA_CERTS (passed to the build as the `npm_ca` secret when set), REBUILD_BASE=1 (remake the base).
 # Prints PASS/FAIL per check and `container: N passed, N failed`; exits non-zero if any check failed.
+# Last stage: the container under the Deployment's memory limit, the worst requests at once (not OOM-killed).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -20,6 +21,7 @@ BASE_IMAGE=docker.io/library/node:24-bookworm-slim
 STANDIN_IMAGE=localhost/rnn-serve-node-standin:24-bookworm-slim
 IMAGE=localhost/rnn-serve:container-test
 NAME=rnn-serve-ct-$$
+MEM_NAME=rnn-serve-ct-mem-$$
 HELLO='{"inputs":[[[1,0,0,0],[0,1,0,0],[0,0,1,0],[0,0,1,0],[0,0,0,1]]],"hiddenSize":2,"seed":42}'
 
 passed=0
@@ -45,9 +47,12 @@ cleanup() {
     for _ in $(seq 100); do kill -0 "$NPM_START_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL -- "-$NPM_START_PID" 2>/dev/null
   fi
-  if command -v podman >/dev/null && pm container exists "$NAME" 2>/dev/null; then
-    pm rm -f -t 0 "$NAME" >/dev/null 2>&1
-  fi
+  local container
+  for container in "$NAME" "$MEM_NAME"; do
+    if command -v podman >/dev/null && pm container exists "$container" 2>/dev/null; then
+      pm rm -f -t 0 "$container" >/dev/null 2>&1
+    fi
+  done
   rm -rf "$WORK"
   [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ] && fail "container-test.sh stopped early (exit $rc)"
   echo "container: $passed passed, $failed failed"
@@ -269,5 +274,72 @@ else
   fail "no 'shutting down' log line"
 fi
 pm rm -f "$NAME" >/dev/null 2>&1 || true
+
+# --- under the Deployment's memory limit ------------------------------------------------------------------------
+# The pod's memory limit (deploy/kubernetes/deployment.yaml, 1Gi) as the container's, without swap (Kubernetes
+# gives pods none), its CPU limit and its literal env values. The service must derive MEMORY_BUDGET_BYTES (half
+# the limit) from the cgroup by itself, and the worst requests within the limits, sent at once, must not get it
+# OOM-killed: each is answered 200, 4xx, or 503 with Retry-After (scripts/hostile.ts, `burst`).
+log "under the Deployment's memory limit"
+mapfile -t deployment < <(node --import tsx scripts/hostile.ts --deployment)
+[ "${#deployment[@]}" -ge 2 ] || abort "read the memory and CPU limits from deploy/kubernetes/deployment.yaml"
+mem_limit=${deployment[0]}
+cpus=${deployment[1]}
+env_args=()
+for kv in "${deployment[@]:2}"; do env_args+=(-e "$kv"); done
+mport=$(free_port)
+if pm run -d --name "$MEM_NAME" --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
+  --memory "$mem_limit" --memory-swap "$mem_limit" --cpus "$cpus" "${env_args[@]}" \
+  -p "127.0.0.1:$mport:8080" "$IMAGE" >"$WORK/run-mem.log" 2>&1; then
+  pass "podman run --memory $mem_limit --memory-swap $mem_limit --cpus $cpus, the Deployment's env (${#env_args[@]} flags)"
+else
+  cat "$WORK/run-mem.log"
+  abort "podman run under the memory limit"
+fi
+murl="http://127.0.0.1:$mport"
+wait_http "$murl/readyz" 60 || { pm logs "$MEM_NAME" 2>&1 | tail -20; abort "GET /readyz under the memory limit"; }
+# cgroup v2 first, as the service reads it (src/config/memory-limit.ts), then v1 (these machines).
+seen=$(pm exec "$MEM_NAME" sh -c 'cat /sys/fs/cgroup/memory.max 2>/dev/null || cat /sys/fs/cgroup/memory/memory.limit_in_bytes' || echo '?')
+[ "$seen" = "$mem_limit" ] && pass "the container's cgroup memory limit is $seen" \
+  || fail "the container's cgroup memory limit reads '$seen' (want $mem_limit)"
+budget=$(curl -s --max-time 10 "$murl/metrics" | awk '$1 == "rnn_memory_budget_bytes" {printf "%d", $2}')
+if [ "$budget" = "$((mem_limit / 2))" ]; then
+  pass "MEMORY_BUDGET_BYTES derived from the cgroup: rnn_memory_budget_bytes $budget (half of $mem_limit)"
+else
+  fail "rnn_memory_budget_bytes is '$budget' (want $((mem_limit / 2)), half the cgroup limit)"
+fi
+start=$SECONDS
+burst_rc=0
+timeout 400 node --import tsx scripts/hostile.ts --burst "$murl" 4 >"$WORK/burst.txt" 2>"$WORK/burst.err" || burst_rc=$?
+[ "$burst_rc" -eq 0 ] || { cat "$WORK/burst.err"; fail "the burst of worst cases (exit $burst_rc)"; }
+# name status retry-after bytes ms expected
+bad=0
+summary=""
+while read -r name status retry bytes ms expected; do
+  ok=""
+  if [[ "/$expected/" == *"/$status/"* ]] && { [ "$status" != 503 ] || [ "$retry" = retry-after ] || [ "$name" = non-reader ]; }; then ok=yes; fi
+  [ "$name" = hello ] || summary+=" $name:$status"
+  if [ -z "$ok" ]; then bad=$((bad + 1)); echo "  $name: $status $retry $bytes bytes $ms ms (want $expected)"; fi
+done <"$WORK/burst.txt"
+hellos=$(grep -c '^hello ' "$WORK/burst.txt" || true)
+worst=$(grep -vc '^hello ' "$WORK/burst.txt" || true)
+if [ "$bad" -eq 0 ] && [ "$worst" -gt 0 ]; then
+  pass "$worst worst cases at once answered 200, 4xx or 503 + Retry-After in $((SECONDS - start)) s:$summary"
+  pass "$hellos hello requests meanwhile: all 200 (slowest $(awk '$1 == "hello" && $5 > m {m = $5} END {print m + 0}' "$WORK/burst.txt") ms)"
+else
+  fail "$bad of $((worst + hellos)) answers outside 200, 4xx or 503 + Retry-After:$summary"
+fi
+peak=$(pm exec "$MEM_NAME" sh -c 'cat /sys/fs/cgroup/memory.peak 2>/dev/null || cat /sys/fs/cgroup/memory/memory.max_usage_in_bytes' || echo 0)
+state=$(pm inspect --format '{{.State.Status}} {{.State.OOMKilled}}' "$MEM_NAME" 2>/dev/null || echo '? ?')
+if [ "$state" = "running false" ]; then
+  pass "not OOM-killed: still running, OOMKilled false (cgroup peak $((peak / 1048576)) MiB of $((mem_limit / 1048576)) MiB)"
+else
+  pm logs "$MEM_NAME" 2>&1 | tail -10
+  fail "after the burst: state '$state' (want 'running false'; cgroup peak $((peak / 1048576)) MiB)"
+fi
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 "$murl/healthz" || true)
+[ "$code" = 200 ] && pass "GET /healthz 200 after the burst" || fail "GET /healthz answered '$code' after the burst"
+pm rm -f -t 0 "$MEM_NAME" >/dev/null 2>&1 || true
+
 # Keep the cache bounded: old dangling images from earlier builds (recent ones stay as the layer cache).
 pm image prune -f --filter until=72h >/dev/null 2>&1 || true

@@ -6,6 +6,8 @@
  *   npm run load                                   # 20 s, 50 connections
  *   LOAD_SECONDS=60 LOAD_CONNECTIONS=100 npm run load
  *   LOAD_URL=http://127.0.0.1:8080 npm run load    # a server already running
+ *   npm run load -- --hostile                      # (or LOAD_MIX=hostile) worst cases beside small requests,
+ *                                                  # server as a child process: scripts/hostile.ts
  *
  * Reports requests, counts by status, socket errors and timeouts, p50/p99 latency per kind, and the server's
  * RSS (process_resident_memory_bytes from /metrics) after a warm-up and at the end. Exits 1 on any 5xx or
@@ -18,6 +20,7 @@ import autocannon from 'autocannon';
 import pino from 'pino';
 import { buildApp } from '../src/http/app.js';
 import { type Config, defaultConfig } from '../src/config/config.js';
+import { deploymentEnv, formatHostileReport, hostileFailures, runHostile } from './hostile.js';
 
 export interface LoadOptions {
   /** A running server (http://127.0.0.1:<port>); without it one is started in-process. */
@@ -315,18 +318,56 @@ function positive(name: string, fallback: number): number {
   return value;
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  runLoad({
+/** `npm run load -- --hostile` or LOAD_MIX=hostile: scripts/hostile.ts. */
+function hostileSelected(): boolean {
+  const mix = process.env.LOAD_MIX ?? '';
+  if (mix !== '' && mix !== 'hostile' && mix !== 'default')
+    throw new Error(`LOAD_MIX must be hostile or default; got ${mix}`);
+  return process.argv.includes('--hostile') || mix === 'hostile';
+}
+
+/**
+ * Small-request p99 the hostile mix may reach (LOAD_MAX_P99_MS): 250 ms, a quarter of the Deployment's
+ * MAX_EVENT_LOOP_DELAY_MS (1 s, where the service starts shedding). A hello request alone takes about 1 ms.
+ */
+const DEFAULT_HOSTILE_MAX_P99_MS = 250;
+
+async function mainHostile(): Promise<number> {
+  const limits = {
+    maxSmallP99Ms: positive('LOAD_MAX_P99_MS', DEFAULT_HOSTILE_MAX_P99_MS),
+    // The Deployment's memory limit (1 GiB): the server must stay below it.
+    maxPeakRssMb: deploymentEnv().memoryLimitBytes / 2 ** 20,
+  };
+  const report = await runHostile({
+    seconds: positive('LOAD_SECONDS', 20),
+    smallConnections: Math.round(positive('LOAD_CONNECTIONS', 4)),
+    log: (line) => process.stderr.write(`load: ${line}\n`),
+  });
+  process.stdout.write(`${formatHostileReport(report, limits)}\n\n`);
+  const failures = hostileFailures(report, limits);
+  for (const failure of failures) process.stdout.write(`FAIL: ${failure}\n`);
+  if (failures.length === 0)
+    process.stdout.write(
+      `OK: no 5xx, no socket errors on the small requests, small p99 ${report.small.p99Ms} ms <= ${limits.maxSmallP99Ms} ms, peak RSS ${report.peakRssMb} MiB <= ${limits.maxPeakRssMb} MiB\n`,
+    );
+  return failures.length === 0 ? 0 : 1;
+}
+
+async function mainDefault(): Promise<number> {
+  const report = await runLoad({
     url: process.env.LOAD_URL || undefined,
     seconds: positive('LOAD_SECONDS', 20),
     connections: Math.round(positive('LOAD_CONNECTIONS', 50)),
-  }).then(
-    (report) => {
-      process.stdout.write(`${formatReport(report)}\n`);
-      const failed = report.serverErrors > 0 || report.socketErrors > 0 || (report.errorLogs ?? 0) > 0;
-      process.stdout.write(failed ? 'FAIL: 5xx, socket errors or error logs\n' : 'OK: no 5xx, no socket errors\n');
-      process.exit(failed ? 1 : 0);
-    },
+  });
+  process.stdout.write(`${formatReport(report)}\n`);
+  const failed = report.serverErrors > 0 || report.socketErrors > 0 || (report.errorLogs ?? 0) > 0;
+  process.stdout.write(failed ? 'FAIL: 5xx, socket errors or error logs\n' : 'OK: no 5xx, no socket errors\n');
+  return failed ? 1 : 0;
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  (async () => (hostileSelected() ? mainHostile() : mainDefault()))().then(
+    (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`load: ${error instanceof Error ? error.message : String(error)}\n`);
       process.exit(2);

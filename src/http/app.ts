@@ -159,6 +159,14 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   });
   const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
   new Gauge({
+    name: 'rnn_memory_budget_bytes',
+    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(config.overload.memoryBudgetBytes);
+    },
+  });
+  new Gauge({
     name: 'rnn_memory_budget_reserved_bytes',
     help: 'Bytes of MEMORY_BUDGET_BYTES held by requests in flight (estimated from their shapes)',
     registers: [app.metrics.registry],

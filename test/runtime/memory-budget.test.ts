@@ -76,6 +76,7 @@ t.test('over HTTP: two large requests at once where one fits get 200 and 503, th
   t.match(refused.json().detail, /MEMORY_BUDGET_BYTES/);
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
   t.equal(sample(metrics.body, 'rnn_memory_budget_reserved_bytes'), 0, 'everything given back');
+  t.equal(sample(metrics.body, 'rnn_memory_budget_bytes'), 5 * MB, 'the budget itself is a gauge too');
   const again = await app.inject({ method: 'POST', url: '/rnn/forward', payload: LARGE });
   t.equal(again.statusCode, 200, 'admitted once the first is done');
   const served = await app.inject({
