@@ -140,5 +140,6 @@ export function inProtocolTerms(error: unknown): unknown {
     error.errors.length > 0
       ? error.errors.map((e) => ({ ...e, path: rename(e.path) }))
       : [{ path: '$', message: error.message }],
+    error.errorCount,
   );
 }

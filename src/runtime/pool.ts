@@ -56,7 +56,15 @@ export interface WeightsTask {
 export type ForwardTaskResult =
   | JsonBody
   | JsonForwardResult
-  | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
+  | {
+      readonly problem: {
+        readonly kind: ProblemKind;
+        readonly detail: string;
+        readonly errors: ProblemDetail[];
+        /** How many errors were found; `errors` lists at most 20 of them. */
+        readonly errorCount: number;
+      };
+    };
 
 export interface ForwardRunner {
   /**
@@ -142,7 +150,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       );
     }
     const result: unknown = await pool.run(task, { transferList });
-    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
+    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors, result.problem.errorCount);
     return result as T;
   }
 
