@@ -10,8 +10,7 @@ import type { Shape3 } from '../engine/index.js';
 import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
 import type { JsonBody } from '../codec/json-writer.js';
-import { ProblemError } from '../errors/problem-error.js';
-import { schemaProblems, validationEntries } from '../errors/schema-problems.js';
+import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface JsonForwardResult {
@@ -30,8 +29,7 @@ export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: Seeded
   let request = parseCommonForwardRequest(json);
   if (request === null) {
     const parsed = ForwardRequest.safeParse(json);
-    if (!parsed.success)
-      throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+    if (!parsed.success) throw schemaProblem(ForwardRequest, validationEntries(parsed.error.issues));
     request = parsed.data;
   }
   const plan = planForward(request, limits, cache);

@@ -9,7 +9,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPM
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../../errors/problem-error.js';
-import { type ValidationEntry, schemaProblems } from '../../errors/schema-problems.js';
+import { type ValidationEntry, schemaProblem } from '../../errors/schema-problems.js';
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -94,12 +94,9 @@ export default fp(
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
       else if (hasZodFastifySchemaValidationErrors(error)) {
-        problem = ProblemError.at(
-          'invalid-request',
-          schemaProblems(
-            (request.routeOptions.schema as { body?: unknown } | undefined)?.body,
-            error.validation as ValidationEntry[],
-          ),
+        problem = schemaProblem(
+          (request.routeOptions.schema as { body?: unknown } | undefined)?.body,
+          error.validation as ValidationEntry[],
         );
       } else problem = transportProblem(error, request, options.bodyLimit);
 
