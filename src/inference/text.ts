@@ -5,7 +5,7 @@
  * appearance across the texts.
  */
 import type { Limits } from '../config/config.js';
-import { invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { invalidAt, limitExceeded, quoted } from '../errors/problem-error.js';
 
 export interface OneHotBatch {
   /** [batch][time][vocabulary.length], ragged when the texts differ in length. */
@@ -32,8 +32,7 @@ export function oneHotTexts(
       const path = typeof vocabulary === 'string' ? 'vocabulary' : `vocabulary[${i}]`;
       if (token === '') invalidAt(path, 'is an empty token');
       const first = seen.get(token);
-      if (first !== undefined)
-        invalidAt(path, `repeats the token ${JSON.stringify(token)} (also at position ${first})`);
+      if (first !== undefined) invalidAt(path, `repeats the token ${quoted(token)} (also at position ${first})`);
       seen.set(token, i);
     });
   }
@@ -51,9 +50,10 @@ export function oneHotTexts(
     sequence.map((token, t) => {
       const at = index.get(token);
       if (at === undefined) {
+        // Both the token and the vocabulary are the client's: quoted cut (a vocabulary can be 4096 long tokens).
         invalidAt(
           `text[${b}]`,
-          `has ${JSON.stringify(token)} at position ${t}, which is not in the vocabulary (${JSON.stringify(tokens.join(typeof vocabulary === 'string' ? '' : ' '))})`,
+          `has ${quoted(token)} at position ${t}, which is not in the vocabulary (${quoted(tokens.join(typeof vocabulary === 'string' ? '' : ' '))})`,
         );
       }
       const oneHot = new Array<number>(tokens.length).fill(0);
