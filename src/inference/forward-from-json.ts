@@ -11,6 +11,7 @@ import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
 import type { JsonBody } from '../codec/json-writer.js';
 import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
+import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface JsonForwardResult {
@@ -28,7 +29,17 @@ export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: Seeded
   const json = parseJsonBody(bytes);
   let request = parseCommonForwardRequest(json);
   if (request === null) {
-    const parsed = ForwardRequest.safeParse(json);
+    // As on the event loop (src/http/validation.ts): the pre-check first, so zod is never asked to
+    // explain millions of bad values (or to overflow the stack doing it).
+    const rejected = precheck(ForwardRequest, json);
+    if (rejected !== null) throw rejected;
+    let parsed: ReturnType<typeof ForwardRequest.safeParse>;
+    try {
+      parsed = ForwardRequest.safeParse(json);
+    } catch (error) {
+      if (isStackOverflow(error)) throw tooLargeToValidate();
+      throw error;
+    }
     if (!parsed.success) throw schemaProblem(ForwardRequest, validationEntries(parsed.error.issues));
     request = parsed.data;
   }
