@@ -80,9 +80,11 @@ interface Unknown {
 type Node = Leaf | ArrayNode | ObjectNode | RecordNode | UnionNode | Unknown;
 
 const UNKNOWN: Unknown = { t: 'unknown', nullable: false };
-/** Wrappers that only matter for an absent value, which JSON cannot hold inside a body. */
-const OPTIONAL = new Set(['optional', 'default', 'prefault']);
-const TRANSPARENT = new Set(['readonly', 'nonoptional']);
+/**
+ * Wrappers whose inner schema judges any present value: `nullable` adds null; the others only matter for an
+ * absent value (which the object walk asks zod's `optin` about).
+ */
+const WRAPPERS = new Set(['nullable', 'optional', 'default', 'prefault', 'readonly', 'nonoptional']);
 
 interface ZodDef {
   type: string;
@@ -100,21 +102,17 @@ interface ZodDef {
 
 const defOf = (schema: AnyZod) => schema._zod.def as unknown as ZodDef;
 
-/** Strips the wrappers: the schema underneath, whether it takes null, whether it may be absent. */
-function unwrap(schema: AnyZod): { inner: AnyZod; nullable: boolean; optional: boolean } {
+/** Strips the wrappers: the schema underneath, and whether it takes null. */
+function unwrap(schema: AnyZod): { inner: AnyZod; nullable: boolean } {
   let inner = schema;
   let nullable = false;
-  let optional = false;
   for (;;) {
     const def = defOf(inner);
-    if (def.innerType === undefined) break;
+    if (def.innerType === undefined || !WRAPPERS.has(def.type)) break;
     if (def.type === 'nullable') nullable = true;
-    else if (OPTIONAL.has(def.type)) optional = true;
-    else if (def.type === 'nonoptional') optional = false;
-    else if (!TRANSPARENT.has(def.type)) break;
     inner = def.innerType;
   }
-  return { inner, nullable, optional };
+  return { inner, nullable };
 }
 
 function numberLeaf(def: ZodDef, nullable: boolean): Leaf | Unknown {
@@ -194,7 +192,8 @@ function compile(schema: AnyZod, active: Set<AnyZod> = new Set()): Node {
         t: 'object',
         keys,
         shape: keys.map((key) => compile(shape[key], active)),
-        required: keys.map((key) => !unwrap(shape[key]).optional),
+        // zod's own test for "absent is an error" (handlePropertyResult): no optional-in marker.
+        required: keys.map((key) => shape[key]._zod.optin === undefined),
         known: strict ? new Set(keys) : null,
         nullable,
       };
