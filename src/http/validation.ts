@@ -6,9 +6,11 @@
  * Fast path of: zod's parse. The shortcut (schemas/forward-shortcut.ts) is held to zod's output by
  * test/schemas/forward-shortcut.test.ts.
  *
- * A body the shortcut does not take first passes the pre-check (src/errors/precheck.ts): one
- * with more than 20 values of the wrong JSON type is rejected there, with the first 20 and their count,
- * because zod would build an issue per value and, for arrays of arrays, overflow the stack (a 500).
+ * A body the shortcut does not take first passes the pre-check (src/errors/precheck.ts): one with more than
+ * 20 errors it can count (wrong JSON types, numbers out of range, strings outside an enum, missing or unknown
+ * fields) is rejected there, with the first 20 and their count, because zod would build an issue per error
+ * and, for arrays of arrays, overflow the stack (a 500). If zod overflows anyway (a valid-typed array of
+ * hundreds of thousands of entries that a union tries against the wrong branch first), the answer is a 400.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
