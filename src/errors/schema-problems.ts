@@ -93,16 +93,25 @@ export function schemaProblem(bodySchema: unknown, entries: readonly ValidationE
   const out: ProblemDetail[] = [];
   let count = 0;
   for (const entry of entries) {
+    if (out.length >= MAX_REPORTED_ERRORS) {
+      // Past the list only the count matters: no issue object, no path (zod may have made 600,000 entries).
+      const { keys, errors } = entry.params as Pick<ZodIssueLike, 'keys' | 'errors'>;
+      count +=
+        entry.keyword === 'unrecognized_keys'
+          ? (keys?.length ?? 1)
+          : entry.keyword === 'invalid_union'
+            ? countOf({ code: entry.keyword, path: [], message: '', errors })
+            : 1;
+      continue;
+    }
     const issue = {
       code: entry.keyword,
       path: [],
       message: entry.message ?? entry.keyword,
       ...(entry.params as object),
     } as ZodIssueLike;
-    const base = segmentsOf(entry.instancePath);
     count += countOf(issue);
-    if (out.length >= MAX_REPORTED_ERRORS) continue;
-    for (const expanded of expandIssue(issue, base)) {
+    for (const expanded of expandIssue(issue, segmentsOf(entry.instancePath))) {
       if (out.length >= MAX_REPORTED_ERRORS) break;
       const segments = expanded.path as (string | number)[];
       if (expanded.code === 'unrecognized_keys') {
