@@ -17,7 +17,19 @@ export const Problem = z
     detail: z.string().describe('What went wrong with this request'),
     instance: z.string().optional().describe('The request path'),
     requestId: z.string().optional().describe('The request id (also in the `x-request-id` header)'),
-    errors: z.array(ProblemDetail).optional().describe('Each offending value, with its JSON path'),
+    errors: z
+      .array(ProblemDetail)
+      .optional()
+      .describe('Each offending value, with its JSON path; at most 20 (the first found), see `errorCount`'),
+    errorCount: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .describe(
+        'How many offending values were found, when that is more than `errors` lists (the list stops at 20; ' +
+          '`detail` says how many more there are)',
+      ),
   })
   .meta({
     id: 'Problem',

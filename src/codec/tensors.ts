@@ -4,21 +4,20 @@
  * shortest decimal that reads back to the same float32 (what Keras and NumPy print).
  */
 import type { ProblemDetail } from '../../schemas/problem.js';
+import { MAX_REPORTED_ERRORS } from '../errors/problem-error.js';
 import { float32Text } from './float-format.js';
 
 /** The largest finite float32. A JSON number above it (in magnitude) would become Infinity. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** Stops collecting after this many problems: one body can hold millions of bad values. */
-const MAX_REPORTED = 20;
-
+/** Problems found while reading tensors; stops collecting after MAX_REPORTED_ERRORS (one body can hold millions). */
 export class ProblemList {
   readonly items: ProblemDetail[] = [];
   add(path: string, message: string): void {
-    if (this.items.length < MAX_REPORTED) this.items.push({ path, message });
+    if (this.items.length < MAX_REPORTED_ERRORS) this.items.push({ path, message });
   }
   get full(): boolean {
-    return this.items.length >= MAX_REPORTED;
+    return this.items.length >= MAX_REPORTED_ERRORS;
   }
   get empty(): boolean {
     return this.items.length === 0;

@@ -6,6 +6,31 @@ import type { Problem, ProblemDetail } from '../../schemas/problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
+/**
+ * At most this many errors are listed in one answer (`errors`); the rest are only counted (`errorCount`).
+ * One body can hold millions of bad values, and an answer the size of the request helps nobody.
+ */
+export const MAX_REPORTED_ERRORS = 20;
+
+/** A value the client sent, quoted in a message or a log line, is cut to this many characters. */
+export const MAX_ECHO_CHARS = 64;
+
+/**
+ * `text` cut to at most MAX_ECHO_CHARS characters (code points, so no surrogate pair is split), with `…` when
+ * cut: a message quoting a key, token or header the client sent stays small whatever was sent.
+ */
+export function truncated(text: string, max = MAX_ECHO_CHARS): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  for (let n = 0; n < max && end < text.length; n++) end += (text.codePointAt(end) ?? 0) > 0xffff ? 2 : 1;
+  return end >= text.length ? text : `${text.slice(0, end)}…`;
+}
+
+/** `text` truncated and quoted as a JSON string, for messages: `"hidden_size"`. */
+export function quoted(text: string): string {
+  return JSON.stringify(truncated(text));
+}
+
 /** The kinds of problem, each with its status and title; `type` is `urn:rnn-serve:problem:<kind>`. */
 export const PROBLEM_KINDS = {
   'invalid-json': { status: 400, title: 'Body is not valid JSON' },
@@ -31,32 +56,48 @@ export type ProblemKind = keyof typeof PROBLEM_KINDS;
 
 export class ProblemError extends Error {
   readonly kind: ProblemKind;
+  /** At most MAX_REPORTED_ERRORS of them. */
   readonly errors: readonly ProblemDetail[];
   readonly headers: Readonly<Record<string, string>>;
+  /** How many errors were found: `errors.length`, or more when the list was cut. */
+  readonly errorCount: number;
 
   constructor(
     kind: ProblemKind,
     detail: string,
     errors: readonly ProblemDetail[] = [],
     headers: Record<string, string> = {},
+    errorCount = errors.length,
   ) {
     super(detail);
     this.name = 'ProblemError';
     this.kind = kind;
-    this.errors = errors;
+    this.errors = errors.length > MAX_REPORTED_ERRORS ? errors.slice(0, MAX_REPORTED_ERRORS) : errors;
     this.headers = headers;
+    this.errorCount = Math.max(errorCount, errors.length);
   }
 
   get status(): number {
     return PROBLEM_KINDS[this.kind].status;
   }
 
-  /** A problem about the values at these paths; `detail` is the first message with its path. */
-  static at(kind: ProblemKind, errors: readonly ProblemDetail[]): ProblemError {
+  /**
+   * A problem about the values at these paths; `detail` is the first message with its path and how many
+   * more there are. `errorCount` is how many were found when that is more than `errors` (only the first
+   * MAX_REPORTED_ERRORS are listed).
+   */
+  static at(kind: ProblemKind, errors: readonly ProblemDetail[], errorCount = errors.length): ProblemError {
     const first = errors[0];
-    const more = errors.length > 1 ? ` (and ${errors.length - 1} more)` : '';
+    const total = Math.max(errorCount, errors.length);
+    const listed = Math.min(errors.length, MAX_REPORTED_ERRORS);
+    const more =
+      total <= 1
+        ? ''
+        : total === listed
+          ? ` (and ${total - 1} more)`
+          : ` (and ${total - 1} more, ${total - listed} of them not listed)`;
     const where = first.path === '$' ? 'body' : first.path;
-    return new ProblemError(kind, `${where}: ${first.message}${more}`, errors);
+    return new ProblemError(kind, `${where}: ${first.message}${more}`, errors, {}, total);
   }
 }
 
@@ -88,20 +129,24 @@ export function problemBody(error: ProblemError, instance: string, requestId: st
     requestId,
   };
   if (error.errors.length > 0) body.errors = [...error.errors];
+  if (error.errorCount > error.errors.length) body.errorCount = error.errorCount;
   return body;
 }
 
 const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
 
-/** `['inputs', 2, 7]` → `inputs[2][7]`; `[]` → `$`. Keys that are not identifiers are quoted: `a["b c"]`. */
+/**
+ * `['inputs', 2, 7]` → `inputs[2][7]`; `[]` → `$`. Keys that are not identifiers are quoted: `a["b c"]`. A key
+ * longer than MAX_ECHO_CHARS (only a client's unknown key can be) is cut, and then quoted: `["aaaa…"]`.
+ */
 export function jsonPath(segments: readonly PropertyKey[]): string {
   let path = '';
   for (const segment of segments) {
     if (typeof segment === 'number') path += `[${segment}]`;
     else {
       const key = String(segment);
-      if (IDENTIFIER.test(key)) path += path === '' ? key : `.${key}`;
-      else path += `[${JSON.stringify(key)}]`;
+      if (key.length <= MAX_ECHO_CHARS && IDENTIFIER.test(key)) path += path === '' ? key : `.${key}`;
+      else path += `[${quoted(key)}]`;
     }
   }
   return path === '' ? '$' : path;

@@ -5,6 +5,12 @@
  *
  * Fast path of: zod's parse. The shortcut (schemas/forward-shortcut.ts) is held to zod's output by
  * test/schemas/forward-shortcut.test.ts.
+ *
+ * A body the shortcut does not take first passes the pre-check (src/errors/precheck.ts): one with more than
+ * 20 errors it can count (wrong JSON types, numbers out of range, strings outside an enum, missing or unknown
+ * fields) is rejected there, with the first 20 and their count, because zod would build an issue per error
+ * and, for arrays of arrays, overflow the stack (a 500). If zod overflows anyway (a valid-typed array of
+ * hundreds of thousands of entries that a union tries against the wrong branch first), the answer is a 400.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
@@ -12,6 +18,7 @@ import type { ZodType } from 'zod';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { parseCommonForwardRequest, parseCommonModelForwardRequest } from '../../schemas/forward-shortcut.js';
 import { ModelForwardRequest } from '../../schemas/models.js';
+import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 
 const SHORTCUTS = new Map<unknown, (data: unknown) => unknown>([
   [ForwardRequest, parseCommonForwardRequest],
@@ -20,10 +27,21 @@ const SHORTCUTS = new Map<unknown, (data: unknown) => unknown>([
 
 export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
   const validate = zodValidatorCompiler(route);
+  if (route.httpPart !== 'body') return validate;
   const shortcut = SHORTCUTS.get(route.schema);
-  if (shortcut === undefined) return validate;
+  // A ProblemError as the error: Fastify hands it to the error handler as it is (a 400 with its problems).
   return (data) => {
-    const value = shortcut(data);
-    return value !== null ? { value } : validate(data);
+    if (shortcut !== undefined) {
+      const value = shortcut(data);
+      if (value !== null) return { value };
+    }
+    const rejected = precheck(route.schema, data);
+    if (rejected !== null) return { error: rejected };
+    try {
+      return validate(data);
+    } catch (error) {
+      if (isStackOverflow(error)) return { error: tooLargeToValidate() };
+      throw error;
+    }
   };
 };

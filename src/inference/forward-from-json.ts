@@ -10,8 +10,8 @@ import type { Shape3 } from '../engine/index.js';
 import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
 import type { JsonAnswer } from '../codec/json-stream.js';
-import { ProblemError } from '../errors/problem-error.js';
-import { schemaProblems, validationEntries } from '../errors/schema-problems.js';
+import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
+import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
 export interface JsonForwardResult {
@@ -29,9 +29,18 @@ export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: Seeded
   const json = parseJsonBody(bytes);
   let request = parseCommonForwardRequest(json);
   if (request === null) {
-    const parsed = ForwardRequest.safeParse(json);
-    if (!parsed.success)
-      throw ProblemError.at('invalid-request', schemaProblems(ForwardRequest, validationEntries(parsed.error.issues)));
+    // As on the event loop (src/http/validation.ts): the pre-check first, so zod is never asked to
+    // explain millions of bad values (or to overflow the stack doing it).
+    const rejected = precheck(ForwardRequest, json);
+    if (rejected !== null) throw rejected;
+    let parsed: ReturnType<typeof ForwardRequest.safeParse>;
+    try {
+      parsed = ForwardRequest.safeParse(json);
+    } catch (error) {
+      if (isStackOverflow(error)) throw tooLargeToValidate();
+      throw error;
+    }
+    if (!parsed.success) throw schemaProblem(ForwardRequest, validationEntries(parsed.error.issues));
     request = parsed.data;
   }
   const plan = planForward(request, limits, cache);

@@ -10,7 +10,7 @@
  * then vocabulary size); the caller checks the cost of the shape; `oneHot` then writes the floats.
  */
 import type { Limits } from '../config/config.js';
-import { invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { invalidAt, limitExceeded, quoted } from '../errors/problem-error.js';
 
 export type Text = string | readonly string[];
 
@@ -74,7 +74,7 @@ function givenVocabulary(vocabulary: Text, limits: Limits): string[] {
     const path = typeof vocabulary === 'string' ? 'vocabulary' : `vocabulary[${i}]`;
     if (token === '') invalidAt(path, 'is an empty token');
     const first = seen.get(token);
-    if (first !== undefined) invalidAt(path, `repeats the token ${JSON.stringify(token)} (also at position ${first})`);
+    if (first !== undefined) invalidAt(path, `repeats the token ${quoted(token)} (also at position ${first})`);
     seen.set(token, i);
   });
   return tokens;
@@ -103,10 +103,11 @@ export function readTexts(texts: readonly Text[], vocabulary: Text | undefined, 
     texts.forEach((text, b) =>
       eachToken(text, (token, t) => {
         if (index.has(token)) return true;
+        // Both the token and the vocabulary are the client's: quoted cut (a vocabulary can be 4096 long tokens).
         const shown = tokens.join(typeof vocabulary === 'string' ? '' : ' ');
         return invalidAt(
           `text[${b}]`,
-          `has ${JSON.stringify(token)} at position ${t}, which is not in the vocabulary (${JSON.stringify(shown)})`,
+          `has ${quoted(token)} at position ${t}, which is not in the vocabulary (${quoted(shown)})`,
         );
       }),
     );

@@ -8,7 +8,7 @@ import { type OipInferenceRequest, type OipInferenceResponse, OIP_DATATYPE } fro
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { directionsOf } from '../engine/index.js';
 import { modelOutputFeatures } from '../inference/model.js';
-import { ProblemError, invalidAt } from '../errors/problem-error.js';
+import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
 import type { ServedModel } from './repository.js';
 
 export const OIP_INPUT = 'input';
@@ -90,7 +90,10 @@ function requestedOutputs(served: ServedModel, request: OipInferenceRequest): st
   const seenAt = new Map<string, number>();
   for (const [i, { name }] of request.outputs.entries()) {
     if (!known.includes(name))
-      invalidAt(`outputs[${i}].name`, `is '${name}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`);
+      invalidAt(
+        `outputs[${i}].name`,
+        `is '${truncated(name)}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`,
+      );
     const first = seenAt.get(name);
     if (first !== undefined)
       invalidAt(
@@ -107,9 +110,10 @@ export function oipForwardRequest(served: ServedModel, request: OipInferenceRequ
   if (request.inputs.length !== 1)
     invalidAt('inputs', `has ${request.inputs.length} tensors; the model takes 1, named '${OIP_INPUT}'`);
   const input = request.inputs[0];
-  if (input.name !== OIP_INPUT) invalidAt('inputs[0].name', `is '${input.name}'; the model's input is '${OIP_INPUT}'`);
+  if (input.name !== OIP_INPUT)
+    invalidAt('inputs[0].name', `is '${truncated(input.name)}'; the model's input is '${OIP_INPUT}'`);
   if (input.datatype !== OIP_DATATYPE)
-    invalidAt('inputs[0].datatype', `is '${input.datatype}'; input '${OIP_INPUT}' is ${OIP_DATATYPE}`);
+    invalidAt('inputs[0].datatype', `is '${truncated(input.datatype)}'; input '${OIP_INPUT}' is ${OIP_DATATYPE}`);
   if (input.shape.length !== 3)
     invalidAt(
       'inputs[0].shape',
@@ -160,5 +164,6 @@ export function inProtocolTerms(error: unknown): unknown {
     error.errors.length > 0
       ? error.errors.map((e) => ({ ...e, path: rename(e.path) }))
       : [{ path: '$', message: error.message }],
+    error.errorCount,
   );
 }

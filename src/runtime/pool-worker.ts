@@ -80,7 +80,9 @@ export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTas
     return moved(answer(task));
   } catch (error) {
     if (error instanceof ProblemError)
-      return { problem: { kind: error.kind, detail: error.message, errors: [...error.errors] } };
+      return {
+        problem: { kind: error.kind, detail: error.message, errors: [...error.errors], errorCount: error.errorCount },
+      };
     throw error;
   }
 }

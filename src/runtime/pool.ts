@@ -64,7 +64,15 @@ export interface WeightsTask {
 export type ForwardTaskResult =
   | JsonAnswer
   | JsonForwardResult
-  | { readonly problem: { readonly kind: ProblemKind; readonly detail: string; readonly errors: ProblemDetail[] } };
+  | {
+      readonly problem: {
+        readonly kind: ProblemKind;
+        readonly detail: string;
+        readonly errors: ProblemDetail[];
+        /** How many errors were found; `errors` lists at most 20 of them. */
+        readonly errorCount: number;
+      };
+    };
 
 /**
  * The signal that the client of a request has gone (asked for only when its task goes to a worker, so small passes
@@ -181,7 +189,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
         { 'retry-after': '1' },
       );
     }
-    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors);
+    if (isProblem(result)) throw ProblemError.at(result.problem.kind, result.problem.errors, result.problem.errorCount);
     return result as T;
   }
 

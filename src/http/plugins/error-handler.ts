@@ -8,8 +8,8 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import fp from 'fastify-plugin';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
-import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody } from '../../errors/problem-error.js';
-import { type ValidationEntry, schemaProblems } from '../../errors/schema-problems.js';
+import { PROBLEM_CONTENT_TYPE, ProblemError, problemBody, truncated } from '../../errors/problem-error.js';
+import { type ValidationEntry, schemaProblem } from '../../errors/schema-problems.js';
 
 const METHODS: HTTPMethods[] = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
@@ -25,7 +25,7 @@ function transportProblem(error: FastifyError, request: FastifyRequest, bodyLimi
       const type = request.headers['content-type'];
       return new ProblemError(
         'unsupported-media-type',
-        `${type === undefined ? 'a request without Content-Type' : `Content-Type '${type}'`} is not supported; send application/json`,
+        `${type === undefined ? 'a request without Content-Type' : `Content-Type '${truncated(type)}'`} is not supported; send application/json`,
       );
     }
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
@@ -94,12 +94,9 @@ export default fp(
       let problem: ProblemError | null;
       if (error instanceof ProblemError) problem = error;
       else if (hasZodFastifySchemaValidationErrors(error)) {
-        problem = ProblemError.at(
-          'invalid-request',
-          schemaProblems(
-            (request.routeOptions.schema as { body?: unknown } | undefined)?.body,
-            error.validation as ValidationEntry[],
-          ),
+        problem = schemaProblem(
+          (request.routeOptions.schema as { body?: unknown } | undefined)?.body,
+          error.validation as ValidationEntry[],
         );
       } else problem = transportProblem(error, request, options.bodyLimit);
 
@@ -115,6 +112,8 @@ export default fp(
 
     app.setNotFoundHandler((request, reply) => {
       const url = request.url.split('?')[0];
+      // The path is echoed in the detail (and the log line): cut, as any value a client sent.
+      const shown = truncated(url);
       const allowed = METHODS.filter((method) =>
         routes.some((route) => route.methods.includes(method) && route.pattern.test(url)),
       );
@@ -124,7 +123,7 @@ export default fp(
           reply,
           new ProblemError(
             'method-not-allowed',
-            `${request.method} is not allowed on ${url}; use ${allowed.join(', ')}`,
+            `${request.method} is not allowed on ${shown}; use ${allowed.join(', ')}`,
             [],
             {
               allow: allowed.join(', '),
@@ -132,7 +131,7 @@ export default fp(
           ),
         );
       }
-      return sendProblem(request, reply, new ProblemError('not-found', `there is no route ${request.method} ${url}`));
+      return sendProblem(request, reply, new ProblemError('not-found', `there is no route ${request.method} ${shown}`));
     });
   },
   { name: 'problems' },
