@@ -20,25 +20,14 @@ import { createServer } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { HELLO_INPUTS } from '../schemas/forward.js';
 import { SERVICE_ENTRY, serviceNodeFlags } from '../scripts/start-command.js';
 
 const QUICK = process.argv.includes('--quick');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ONLY_MIXED = process.argv.includes('--mixed');
 const ONLY_HELLO = process.argv.includes('--hello');
-const HELLO = JSON.stringify({
-  inputs: [
-    [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-  ],
-  hiddenSize: 2,
-  seed: 42,
-});
+const HELLO = JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 });
 const LARGE = JSON.stringify({
   inputs: { shape: [16, 100, 64], data: Array.from({ length: 16 * 100 * 64 }, (_, i) => Math.sin(i)) },
   hiddenSize: 256,

@@ -23,6 +23,7 @@ import { type Agent, request as httpRequest, Agent as HttpAgent } from 'node:htt
 import { connect, createServer } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
+import { HELLO_INPUTS } from '../schemas/forward.js';
 import { parse as parseYaml } from 'yaml';
 import { memoryBudgetFor } from '../src/config/memory-limit.js';
 import { SERVICE_ENTRY, serviceNodeFlags } from './start-command.js';
@@ -36,22 +37,10 @@ function repositoryRoot(): string {
 /** Longest wait for one worst-case answer: well above anything the server takes, bounded all the same. */
 const REQUEST_TIMEOUT_S = 30;
 
-const HELLO = JSON.stringify({
-  inputs: [
-    [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-  ],
-  hiddenSize: 2,
-  seed: 42,
-});
+const HELLO = JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 });
 
-/** Letters of a fixed pseudo-random text over `alphabet` CJK symbols (as test/http/routes/rnn/request-cost.test.ts). */
-function letters(n: number, alphabet: number, seed: number): string {
+/** Letters of a fixed pseudo-random text over `alphabet` CJK symbols (no Math.random: a run reproduces). */
+export function letters(n: number, alphabet: number, seed: number): string {
   let x = seed;
   let out = '';
   for (let i = 0; i < n; i++) {

@@ -25,22 +25,10 @@ export interface TextBatch {
 
 /** Code points of `text`, or of its first `limit + 1` if it has more (counting stops there). */
 function codePoints(text: string, limit: number): number {
-  if (text.length <= limit) {
-    let n = 0;
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      // A high surrogate followed by a low one is one code point.
-      if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
-        const d = text.charCodeAt(i + 1);
-        if (d >= 0xdc00 && d < 0xe000) i++;
-      }
-      n++;
-    }
-    return n;
-  }
   let n = 0;
   for (let i = 0; i < text.length && n <= limit; i++) {
     const c = text.charCodeAt(i);
+    // A high surrogate followed by a low one is one code point.
     if (c >= 0xd800 && c < 0xdc00 && i + 1 < text.length) {
       const d = text.charCodeAt(i + 1);
       if (d >= 0xdc00 && d < 0xe000) i++;

@@ -5,6 +5,7 @@
  * the same answers streamed with chunk sizes down to 1 byte, so chunks end inside numbers and strings.
  */
 import t from 'tap';
+import { answerShapingRequests } from '../helpers/answer-requests.js';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { ModelForwardRequest } from '../../schemas/models.js';
 import { defaultConfig } from '../../src/config/config.js';
@@ -102,41 +103,11 @@ const inputs = (b: number, time: number, f: number) => randomNested(random, [b, 
 /** Requests over the options that shape an answer; each is answered whole and streamed. */
 function requests(): Record<string, unknown>[] {
   const fixed: Record<string, unknown>[] = [
-    { inputs: inputs(1, 5, 4), hiddenSize: 2, seed: 42 },
-    { inputs: inputs(3, 4, 2), hiddenSize: 5, seed: 1, outputFormat: 'flat' },
-    { inputs: inputs(2, 3, 2), hiddenSize: 3, returnState: false },
-    { inputs: inputs(2, 3, 2), hiddenSize: 3, returnSequences: false, activation: 'relu', useBias: false },
-    { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: {} },
-    { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: null } },
-    {
-      inputs: inputs(2, 3, 2),
-      hiddenSize: 3,
-      bidirectional: { mergeMode: null },
-      returnSequences: false,
-      outputFormat: 'flat',
-    },
-    { inputs: inputs(2, 4, 3), layers: [{ hiddenSize: 4 }, { hiddenSize: 2 }], seed: 9 },
-    {
-      inputs: inputs(2, 4, 3),
-      layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }],
-      bidirectional: { mergeMode: 'ave' },
-      outputFormat: 'flat',
-    },
-    {
-      inputs: [
-        [[1, 2]],
-        [
-          [3, 4],
-          [5, 6],
-          [7, 8],
-        ],
-      ],
-      hiddenSize: 2,
-    },
-    { text: ['hé', 'llo😀'], hiddenSize: 3, seed: 4 },
+    ...answerShapingRequests(inputs),
     { text: ['hé', 'llo😀'], hiddenSize: 3, seed: 4, outputFormat: 'flat', returnState: false },
     { inputs: { shape: [2, 3, 2], data: Array.from({ length: 12 }, (_, i) => i / 7) }, hiddenSize: 2, seed: 3 },
   ];
+
   // And random ones: shapes, stacks, directions, formats and options drawn from the seeded generator.
   const drawn = Array.from({ length: 40 }, () => {
     const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)];

@@ -4,6 +4,7 @@
  * modelSummary) and given to JSON.stringify. Text for text: same fields, same order, same digits.
  */
 import t from 'tap';
+import { answerShapingRequests } from '../helpers/answer-requests.js';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { directionsOf } from '../../src/engine/index.js';
@@ -18,70 +19,7 @@ const random = rng(7);
 const cache = new SeededWeightsCache(8);
 const inputs = (b: number, time: number, f: number) => randomNested(random, [b, time, f], 2);
 
-const REQUESTS: Record<string, unknown>[] = [
-  {
-    inputs: [
-      [
-        [1, 0, 0, 0],
-        [0, 1, 0, 0],
-        [0, 0, 1, 0],
-        [0, 0, 1, 0],
-        [0, 0, 0, 1],
-      ],
-    ],
-    hiddenSize: 2,
-    seed: 42,
-  },
-  { inputs: inputs(3, 4, 2), hiddenSize: 5, seed: 1, outputFormat: 'flat' },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, returnState: false },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, returnSequences: false, activation: 'relu', useBias: false },
-  { inputs: inputs(1, 6, 3), hiddenSize: 4, clip: 0.25, goBackwards: true },
-  { inputs: inputs(1, 2, 3), hiddenSize: 4, clip: 1e21 },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: {} },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: 'sum' }, returnSequences: false },
-  { inputs: inputs(2, 3, 2), hiddenSize: 3, bidirectional: { mergeMode: null } },
-  {
-    inputs: inputs(2, 3, 2),
-    hiddenSize: 3,
-    bidirectional: { mergeMode: null },
-    returnSequences: false,
-    outputFormat: 'flat',
-  },
-  { inputs: inputs(2, 4, 3), layers: [{ hiddenSize: 4 }, { hiddenSize: 2, activation: 'sigmoid', clip: 3 }], seed: 9 },
-  {
-    inputs: inputs(2, 4, 3),
-    layers: [{ hiddenSize: 3 }, { hiddenSize: 2 }],
-    bidirectional: { mergeMode: 'ave' },
-    outputFormat: 'flat',
-  },
-  {
-    inputs: [
-      [[1, 2]],
-      [
-        [3, 4],
-        [5, 6],
-        [7, 8],
-      ],
-    ],
-    hiddenSize: 2,
-  },
-  { text: ['hé', 'llo😀'], hiddenSize: 3, seed: 4 },
-  {
-    inputs: { shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] },
-    hiddenSize: 2,
-    weights: {
-      kernel: [
-        [1, 0],
-        [0, 1],
-      ],
-      recurrentKernel: [
-        [0.5, 0],
-        [0, 0.5],
-      ],
-      bias: [0.1, -0.1],
-    },
-  },
-];
+const REQUESTS = answerShapingRequests(inputs);
 
 const tensor = (format: string, data: Float32Array, shape: readonly number[]) =>
   format === 'flat'

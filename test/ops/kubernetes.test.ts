@@ -7,6 +7,7 @@ import t from 'tap';
 import { parseAllDocuments } from 'yaml';
 import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
 import { memoryBudgetFor } from '../../src/config/memory-limit.js';
+import { quantityBytes } from '../../scripts/hostile.js';
 import { build } from '../helpers/build.js';
 
 const DIR = new URL('../../deploy/kubernetes/', import.meta.url);
@@ -111,16 +112,8 @@ t.test('hardening: non-root, read-only root filesystem, no privilege escalation,
   t.ok(loadConfig(env).overload.maxHeapUsedBytes < limitBytes, 'load is shed before the memory limit');
 });
 
-/** A Kubernetes memory quantity (`1Gi`, `512Mi`, `750M`, plain bytes) in bytes. */
-function bytesOf(quantity: string): number {
-  const match = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
-  if (match === null) throw new Error(`not a memory quantity: ${quantity}`);
-  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
-  return Number(match[1]) * unit;
-}
-
 t.test('the memory budget agrees with the memory limit: what the pod derives from its cgroup', async (t) => {
-  const limit = bytesOf(container.resources.limits.memory);
+  const limit = quantityBytes(container.resources.limits.memory);
   t.equal(limit, 2 ** 30);
   // In the pod, cgroup v2's memory.max holds the limit, and MEMORY_BUDGET_BYTES defaults to its share.
   const budget = env.MEMORY_BUDGET_BYTES === undefined ? memoryBudgetFor(limit) : Number(env.MEMORY_BUDGET_BYTES);
@@ -130,5 +123,5 @@ t.test('the memory budget agrees with the memory limit: what the pod derives fro
   t.equal(config.pool.maxHeapMb, 512, "a worker's heap is bounded by the budget");
   // Requests in flight are bounded by the budget; the heap threshold sheds before the limit is reached.
   t.ok(config.overload.maxHeapUsedBytes > budget && config.overload.maxHeapUsedBytes < limit);
-  t.ok(bytesOf(container.resources.requests.memory) >= budget, 'the pod requests at least the budget');
+  t.ok(quantityBytes(container.resources.requests.memory) >= budget, 'the pod requests at least the budget');
 });

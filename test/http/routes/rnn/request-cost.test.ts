@@ -6,21 +6,11 @@
  */
 import t from 'tap';
 import { DEFAULT_MAX_INPUT_VALUES, DEFAULT_MAX_OUTPUT_VALUES, defaultConfig } from '../../../../src/config/config.js';
+import { letters } from '../../../../scripts/hostile.js';
 import { build } from '../../../helpers/build.js';
 
 type App = Awaited<ReturnType<typeof build>>['app'];
 type Test = Parameters<Extract<Parameters<typeof t.test>[0], (t: never) => unknown>>[0];
-
-/** Letters of a fixed pseudo-random text (no Math.random: a failure reproduces). */
-function letters(n: number, alphabet: number, seed: number): string {
-  let x = seed;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    out += String.fromCharCode(0x4e00 + (x % alphabet));
-  }
-  return out;
-}
 
 async function refused(t: Test, app: App, url: string, payload: unknown, variable: string) {
   const rssBefore = process.memoryUsage().rss;
