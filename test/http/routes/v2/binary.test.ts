@@ -655,3 +655,31 @@ t.test('limits are checked from the binary shape before the bytes are read', asy
   t.equal(res.statusCode, 400);
   t.match(res.json().error, /MAX_INPUT_VALUES/, 'the limit, not the NaN in the data: the data was not read');
 });
+
+t.test('on the worker pool: binary in and out, the answer of the event loop, bit for bit', async (t) => {
+  const inline = await setUp(t);
+  const pooled = await build(t, { models: { dir: SHIPPED_MODELS }, pool: { threads: 1, minCompute: 0 } });
+  const values = batchValues(4, 9);
+  // Headers of 151 and 152 bytes: the tensor starts off and on 4-byte alignment in the body (read by one copy, or
+  // as a view), and either way the plan crosses to the worker.
+  for (const id of ['a', 'ab']) {
+    const body = binaryBody(
+      {
+        id,
+        inputs: [{ name: 'input', shape: [4, 9, 4], datatype: 'FP32', parameters: { binary_data_size: 576 } }],
+        parameters: { binary_data_output: true },
+      },
+      [bytesOf(values, 'FP32')],
+    );
+    const send = (app: typeof inline.app) =>
+      app.inject({
+        method: 'POST',
+        url: URL_INFER,
+        headers: { 'inference-header-content-length': String(body.headerLength) },
+        payload: body.payload,
+      });
+    const [a, b] = [await send(inline.app), await send(pooled.app)];
+    t.equal(b.statusCode, 200, b.body.slice(0, 200));
+    t.ok(a.rawPayload.equals(b.rawPayload), `header of ${body.headerLength} bytes: the same bytes from a worker`);
+  }
+});
