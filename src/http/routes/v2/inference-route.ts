@@ -16,6 +16,7 @@ import {
 import type { Limits } from '../../../config/config.js';
 import {
   INFERENCE_HEADER_LENGTH,
+  OIP_INPUT,
   OIP_PLATFORM,
   inProtocolTerms,
   oipAnswer,
@@ -124,14 +125,13 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     return { name: served.name, ready: true };
   };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
-    let inputIndex = 0;
+    // Where `input` is among the inputs: the plan's problems with it are named at that index.
+    const inputIndex = Math.max(
+      0,
+      request.inputs.findIndex((input) => input.name === OIP_INPUT),
+    );
     try {
-      const binary = reply.request.binaryData;
-      const plan = oipForwardRequest(served, request, binary);
-      inputIndex = Math.max(
-        0,
-        request.inputs.findIndex((input) => input.name === 'input'),
-      );
+      const plan = oipForwardRequest(served, request, reply.request.binaryData);
       // The plan writes the float32 values alone; the answer (JSON, binary or both) is written around them here.
       const forward = planServed(served, plan.body, limits, cache, {
         ...(plan.typed !== undefined ? { typed: plan.typed } : {}),
