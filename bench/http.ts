@@ -8,11 +8,14 @@
  *  2. Mixed load: p99 of hello requests while large requests run, against the unloaded p99, for the pool
  *     configurations that matter (none, one worker as it was, one worker parsing large bodies at a lower
  *     priority, two workers).
+ *  3. The Open Inference Protocol: the same large request (32 × 500 × the hello model's 4 features) through
+ *     POST /v2/models/hello/infer as JSON and with the binary tensor data extension (binary input, binary
+ *     outputs), interleaved rounds, requests/s and their ratio.
  * The machine's speed drifts by tens of percent within a minute here, so the contestants run interleaved
  * in short rounds and each figure is the median over rounds; the hello ratio is the median of the ratios of
  * adjacent runs. Only ratios measured in this one run mean anything.
  *
- *   npm run bench -- http [--quick] [--mixed | --hello]      (BENCH_SECONDS: seconds per run, default 2)
+ *   npm run bench -- http [--quick] [--mixed | --hello | --oip]   (BENCH_SECONDS: seconds per run, default 2)
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -27,6 +30,9 @@ const QUICK = process.argv.includes('--quick');
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ONLY_MIXED = process.argv.includes('--mixed');
 const ONLY_HELLO = process.argv.includes('--hello');
+const ONLY_OIP = process.argv.includes('--oip');
+/** BENCH_ROUNDS: rounds of the interleaved comparisons (default 11, 5 with --quick). */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 5 : 11));
 const HELLO = JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 });
 const LARGE = JSON.stringify({
   inputs: { shape: [16, 100, 64], data: Array.from({ length: 16 * 100 * 64 }, (_, i) => Math.sin(i)) },
@@ -46,11 +52,17 @@ interface Run {
   errors: number;
 }
 
-async function cannon(url: string, body: string, connections: number, seconds = SECONDS): Promise<Run> {
+async function cannon(
+  url: string,
+  body: string | Buffer,
+  connections: number,
+  seconds = SECONDS,
+  headers: Record<string, string> = { 'content-type': 'application/json' },
+): Promise<Run> {
   const result = await autocannon({
     url,
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers,
     body,
     connections,
     duration: seconds,
@@ -92,11 +104,12 @@ interface ServerCpu {
 async function measured(
   child: Child,
   url: string,
-  body: string,
+  body: string | Buffer,
   connections: number,
+  headers?: Record<string, string>,
 ): Promise<{ run: Run; cpu: ServerCpu | null }> {
   const before = cpuSeconds(child.pid);
-  const run = await cannon(url, body, connections);
+  const run = await cannon(url, body, connections, SECONDS, headers);
   const after = cpuSeconds(child.pid);
   if (before === null || after === null || run.requests === 0) return { run, cpu: null };
   return { run, cpu: { perRequest: (after - before) / run.requests, busy: (after - before) / SECONDS } };
@@ -191,7 +204,7 @@ function pinning(): boolean {
 }
 
 async function helloVsBare(): Promise<void> {
-  const rounds = QUICK ? 5 : 11;
+  const rounds = ROUNDS;
   const pinned = pinning();
   const serverCpu = pinned ? 0 : null;
   const app = await startServer(SERVICE, { POOL_THREADS: '0' }, serverCpu);
@@ -339,6 +352,96 @@ async function mixedLoad(): Promise<void> {
   );
 }
 
+/**
+ * The same request as JSON and with the binary tensor data extension: [32, 500, 4] FP32 into the shipped hello
+ * model, every output back (48,000 + 96 values). The server as `npm start` runs it, the shipped repository.
+ */
+async function oipJsonVsBinary(): Promise<void> {
+  const rounds = ROUNDS;
+  const shape = [32, 500, 4];
+  const values = Array.from({ length: 32 * 500 * 4 }, (_, i) => Math.fround(Math.sin(i)));
+  const json = JSON.stringify({ inputs: [{ name: 'input', shape, datatype: 'FP32', data: values }] });
+  const header = Buffer.from(
+    JSON.stringify({
+      inputs: [{ name: 'input', shape, datatype: 'FP32', parameters: { binary_data_size: values.length * 4 } }],
+      parameters: { binary_data_output: true },
+    }),
+  );
+  const tensor = Buffer.from(new Float32Array(values).buffer); // little-endian on every machine we run on
+  const binary = Buffer.concat([header, tensor]);
+  const jsonHeaders = { 'content-type': 'application/json' };
+  const binaryHeaders = {
+    'content-type': 'application/octet-stream',
+    'inference-header-content-length': String(header.length),
+  };
+  const pinned = pinning();
+  // The shipped repository, from dist/bench/ where the benchmark runs compiled.
+  const app = await startServer(
+    SERVICE,
+    { MODELS_DIR: fileURLToPath(new URL('../../models', import.meta.url)) },
+    pinned ? 0 : null,
+  );
+  const jsonRuns: Run[] = [];
+  const binaryRuns: Run[] = [];
+  const cpuRatios: number[] = [];
+  let sizes = '';
+  try {
+    const url = `${app.url}/v2/models/hello/infer`;
+    // The two answers agree before anything is timed: the binary output's values are the JSON's, bit for bit.
+    const a = await fetch(url, { method: 'POST', headers: jsonHeaders, body: json });
+    const b = await fetch(url, { method: 'POST', headers: binaryHeaders, body: binary });
+    if (!a.ok || !b.ok) throw new Error(`infer answered ${a.status} and ${b.status}: ${await a.text()}`);
+    const jsonAnswer = (await a.json()) as { outputs: { data: number[] }[] };
+    const bytes = Buffer.from(await b.arrayBuffer());
+    const length = Number(b.headers.get('inference-header-content-length'));
+    const output = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset + length, bytes.byteOffset + length + 32 * 500 * 3 * 4),
+    );
+    if (!jsonAnswer.outputs[0].data.every((v, i) => Math.fround(v) === output[i]))
+      throw new Error('the binary answer differs from the JSON answer');
+    sizes = `request ${(json.length / 1e6).toFixed(2)} MB JSON vs ${(binary.length / 1e6).toFixed(2)} MB binary, answer ${(JSON.stringify(jsonAnswer).length / 1e6).toFixed(2)} MB vs ${(bytes.length / 1e6).toFixed(2)} MB`;
+
+    await cannon(url, json, 4, 2, jsonHeaders); // warm-up
+    await cannon(url, binary, 4, 2, binaryHeaders);
+    for (let round = 0; round < rounds; round++) {
+      const runJson = () => measured(app, url, json, 4, jsonHeaders);
+      const runBinary = () => measured(app, url, binary, 4, binaryHeaders);
+      const first = round % 2 === 0 ? await runJson() : await runBinary();
+      const second = round % 2 === 0 ? await runBinary() : await runJson();
+      const [j, bin] = round % 2 === 0 ? [first, second] : [second, first];
+      jsonRuns.push(j.run);
+      binaryRuns.push(bin.run);
+      if (j.cpu !== null && bin.cpu !== null) cpuRatios.push(j.cpu.perRequest / bin.cpu.perRequest);
+      process.stderr.write(
+        `  round ${round + 1}/${rounds}: JSON ${j.run.rps.toFixed(0)} req/s, binary ${bin.run.rps.toFixed(0)} req/s, ratio ${(bin.run.rps / j.run.rps).toFixed(2)}\n`,
+      );
+    }
+  } finally {
+    await app.stop();
+  }
+  if (pinned)
+    spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+  const j = medianRun(jsonRuns);
+  const bin = medianRun(binaryRuns);
+  const ratios = binaryRuns.map((run, i) => run.rps / jsonRuns[i].rps);
+  process.stdout.write(
+    `\n### Open Inference Protocol: JSON vs binary tensors\n\nPOST /v2/models/hello/infer, input [32, 500, 4] FP32, every output (${sizes}); 4 connections, ${rounds} interleaved rounds of ${SECONDS} s each, medians; ${pinned ? 'server pinned to CPU 0, load generator to CPU 1' : 'not pinned'}.\n\n`,
+  );
+  process.stdout.write(row(['form', 'req/s', 'p50 ms', 'p99 ms', 'non-2xx', 'errors']));
+  process.stdout.write(row(['---', '---', '---', '---', '---', '---']));
+  process.stdout.write(row(['JSON', j.rps.toFixed(1), j.p50, j.p99, j.non2xx, j.errors]));
+  process.stdout.write(row(['binary', bin.rps.toFixed(1), bin.p50, bin.p99, bin.non2xx, bin.errors]));
+  process.stdout.write(
+    `\nratio binary/JSON requests/s: median of per-round ratios **${median(ratios).toFixed(2)}** (target ≥ 3)` +
+      (cpuRatios.length > 0 ? `; by server CPU per request ${median(cpuRatios).toFixed(2)}` : '') +
+      '\n',
+  );
+}
+
 buildService();
-if (!ONLY_MIXED) await helloVsBare();
-if (!ONLY_HELLO) await mixedLoad();
+if (ONLY_OIP) await oipJsonVsBinary();
+else {
+  if (!ONLY_MIXED) await helloVsBare();
+  if (!ONLY_HELLO) await mixedLoad();
+  if (!ONLY_MIXED && !ONLY_HELLO) await oipJsonVsBinary();
+}

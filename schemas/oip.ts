@@ -7,13 +7,19 @@ import { z } from 'zod';
 
 export const OIP_DATATYPE = 'FP32';
 
-/** $parameters: name → string, number or boolean. We define none and ignore any given. */
+/**
+ * $parameters: name → string, number or boolean. Read here: the binary tensor data extension's
+ * `binary_data_size` (an input's bytes after the JSON header), `binary_data` (an output wanted as binary) and
+ * `binary_data_output` (every output as binary); any other is ignored.
+ */
 const Parameters = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
-  .describe('Protocol parameters (none defined here; ignored)');
+  .describe(
+    'Protocol parameters: `binary_data_size` (inputs), `binary_data` (outputs), `binary_data_output` (the request), as the binary tensor data extension defines them; others are ignored',
+  );
 
 const numbers = z.array(z.number());
-/** Our one input is 3-dimensional: its data is flat, or nested up to 3 levels. */
+/** The inputs are at most 3-dimensional: their data is flat, or nested up to 3 levels. */
 const TensorData = z.union([numbers, z.array(numbers), z.array(z.array(numbers))]).meta({
   id: 'OipTensorData',
   description: 'The elements in row-major order: flat, or nested in the natural multi-dimensional form',
@@ -38,6 +44,12 @@ export const OipModelMetadata = z
     platform: z.string(),
     inputs: z.array(OipTensorMetadata),
     outputs: z.array(OipTensorMetadata),
+    parameters: z
+      .record(z.string(), z.string())
+      .optional()
+      .describe(
+        'What `inputs` does not say: `input_datatypes` (the datatypes `input` also accepts), `optional_inputs` (the inputs a request may add)',
+      ),
   })
   .meta({ id: 'OipModelMetadata', description: 'Open Inference Protocol $metadata_model_response' });
 
@@ -52,14 +64,16 @@ export const OipInferenceRequest = z
     inputs: z
       .array(
         z.strictObject({
-          name: z.string().describe('`input`'),
-          shape: z.array(z.number().int().min(0)).describe('`[batch, time, inputDim]`'),
-          datatype: z.string().describe('`FP32`'),
+          name: z
+            .string()
+            .describe('`input`, or an optional input: `lengths`, `initial_state` (`initial_state_0`, ...)'),
+          shape: z.array(z.number().int().min(0)).describe('`[batch, time, inputDim]` for `input`'),
+          datatype: z.string().describe('`FP32` (also `FP64`, `FP16`; `INT64`, `INT32` for token ids)'),
           parameters: Parameters.optional(),
-          data: TensorData,
+          data: TensorData.optional().describe('Absent when the tensor is binary (`parameters.binary_data_size`)'),
         }),
       )
-      .describe('One input, `input`'),
+      .describe('`input`, and optionally `lengths` and the initial states'),
     outputs: z
       .array(z.strictObject({ name: z.string(), parameters: Parameters.optional() }))
       .optional()
@@ -82,7 +96,11 @@ export const OipInferenceResponse = z
         name: z.string(),
         shape: z.array(z.number().int()),
         datatype: z.string(),
-        data: z.array(z.number()).describe('Row-major, flat'),
+        parameters: z
+          .object({ binary_data_size: z.number().int() })
+          .optional()
+          .describe('For a binary output: its bytes after the JSON header'),
+        data: z.array(z.number()).optional().describe('Row-major, flat; absent for a binary output'),
       }),
     ),
   })

@@ -314,7 +314,13 @@ export class JsonWriter {
 
   /** A tensor as `{"shape":[...],"data":[...]}`. */
   flat(data: Float32Array, shape: readonly number[]): this {
-    this.raw('{"shape":').ints(shape).raw(',"data":[');
+    return this.raw('{"shape":').ints(shape).raw(',"data":').floats(data).raw('}');
+  }
+
+  /** The values as one flat array: `[0.5,-1]`. */
+  floats(data: Float32Array): this {
+    this.reserve(1);
+    this.buffer[this.length++] = OPEN;
     for (let i = 0; i < data.length; i++) {
       if (i > 0) {
         this.reserve(1);
@@ -322,7 +328,9 @@ export class JsonWriter {
       }
       this.float32(data[i]);
     }
-    return this.raw(']}');
+    this.reserve(1);
+    this.buffer[this.length++] = CLOSE;
+    return this;
   }
 
   /**

@@ -30,10 +30,27 @@ import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.j
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 
+/**
+ * How the answer is written: JSON with nested or flat `{shape, data}` tensors, or `binary`: the raw float32
+ * values (platform byte order) of the outputs, then of each state when returnState, back to back, for a route
+ * that writes its own answer around them (the Open Inference Protocol's routes).
+ */
+export type OutputFormat = 'nested' | 'flat' | 'binary';
+
+/**
+ * An input tensor already in numbers (the Open Inference Protocol's binary tensors), instead of `inputs` in the
+ * JSON request: its shape, checked against the limits first, and `read`, called only once the shape has passed
+ * them, for the values (row-major, as many as the shape's product).
+ */
+export interface TypedInputs {
+  readonly shape: number[];
+  readonly read: () => Float32Array;
+}
+
 export interface ForwardPlan {
   readonly inputs: Float32Array;
   readonly shape: Shape3;
-  readonly outputFormat: 'nested' | 'flat';
+  readonly outputFormat: OutputFormat;
   /** The one-hot order of `text`; null for numeric `inputs`. */
   readonly vocabulary: string[] | null;
   readonly model: ResolvedModel;
@@ -192,6 +209,7 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
 type Batch =
   | { readonly kind: 'nested'; readonly inputs: number[][][] }
   | { readonly kind: 'flat'; readonly shape: number[]; readonly data: number[] }
+  | { readonly kind: 'typed'; readonly shape: number[]; readonly read: () => Float32Array }
   | { readonly kind: 'text'; readonly text: TextBatch };
 
 /** The numeric batch: `inputs` as sent (nested or flat), or the one-hot encoding of `text`. */
@@ -254,11 +272,11 @@ export function requestCost(
 
 /** Where a request's input tensor is named in errors. */
 function inputsPath(batch: Batch): string {
-  return batch.kind === 'text' ? 'text' : batch.kind === 'flat' ? 'inputs.shape' : 'inputs';
+  return batch.kind === 'text' ? 'text' : batch.kind === 'nested' ? 'inputs' : 'inputs.shape';
 }
 
 /** A flat `{shape, data}` batch: three non-zero dimensions within the limits, and as many elements. */
-function flatLayout(shape: number[], data: number[], limits: Limits): InputLayout {
+function flatLayout(shape: number[], elements: number, limits: Limits): InputLayout {
   if (shape.length !== 3)
     invalidAt('inputs.shape', `has ${count(shape.length, 'dimension')}; expected 3 ([batch, time, inputDim])`);
   const [batch, time, features] = shape;
@@ -270,19 +288,34 @@ function flatLayout(shape: number[], data: number[], limits: Limits): InputLayou
     throw limitExceeded('inputs.shape[1]', 'the number of time steps', time, limits.maxTimeSteps, 'MAX_TIME_STEPS');
   if (features > limits.maxFeatures)
     throw limitExceeded('inputs.shape[2]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
-  if (data.length !== batch * time * features) {
+  if (elements !== batch * time * features) {
     invalidAt(
       'inputs.data',
-      `has ${count(data.length, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`,
+      `has ${count(elements, 'element')}; expected ${batch * time * features} (the product of inputs.shape [${shape.join(', ')}])`,
     );
   }
   return { shape: [batch, time, features], lengths: new Array<number>(batch).fill(time), ragged: false };
+}
+
+/** Typed inputs, read once the limits have passed; a reader that breaks its promise of the shape is a bug. */
+function readTyped(read: () => Float32Array, elements: number): Float32Array {
+  const inputs = read();
+  if (inputs.length !== elements) throw new Error(`typed inputs: ${inputs.length} values for ${elements} elements`);
+  return inputs;
 }
 
 function readFlat(data: number[], problems: ProblemList): Float32Array {
   const out = float32Array(data.length);
   storeFloat32(data, out, 0, (i) => `inputs.data[${i}]`, problems);
   return out;
+}
+
+/** What a caller other than the JSON routes may give planForward instead of request fields. */
+export interface PlanOptions {
+  /** The input tensor in numbers; the request then has no `inputs` or `text`. */
+  readonly typed?: TypedInputs;
+  /** Overrides the request's outputFormat (only here can it be `binary`). */
+  readonly outputFormat?: OutputFormat;
 }
 
 /**
@@ -294,18 +327,29 @@ export function planForward(
   limits: Limits,
   cache: SeededWeightsCache,
   served?: ResolvedModel,
+  options: PlanOptions = {},
 ): ForwardPlan {
-  const batch = batchOf(request, limits);
+  const { typed } = options;
+  if (typed !== undefined && (request.inputs !== undefined || request.text !== undefined))
+    invalidAt('inputs', 'is given twice (as JSON and as numbers); send one');
+  const batch: Batch =
+    typed !== undefined ? { kind: 'typed', shape: typed.shape, read: typed.read } : batchOf(request, limits);
   const layout =
     batch.kind === 'flat'
-      ? flatLayout(batch.shape, batch.data, limits)
-      : batch.kind === 'text'
-        ? textLayout(batch.text)
-        : inputLayout(batch.inputs, limits, 'inputs');
+      ? flatLayout(batch.shape, batch.data.length, limits)
+      : batch.kind === 'typed'
+        ? flatLayout(
+            batch.shape,
+            batch.shape.reduce((a, b) => a * b, 1),
+            limits,
+          )
+        : batch.kind === 'text'
+          ? textLayout(batch.text)
+          : inputLayout(batch.inputs, limits, 'inputs');
   const { shape } = layout;
   if (served !== undefined && shape[2] !== served.inputDim) {
     const [path, what] =
-      batch.kind === 'flat'
+      batch.kind === 'flat' || batch.kind === 'typed'
         ? ['inputs.shape[2]', `is ${shape[2]}`]
         : batch.kind === 'nested'
           ? ['inputs[0][0]', `has ${count(shape[2], 'feature')}`]
@@ -349,15 +393,17 @@ export function planForward(
   const inputs =
     batch.kind === 'flat'
       ? readFlat(batch.data, problems)
-      : batch.kind === 'text'
-        ? oneHot(batch.text, time, float32Array(b * time * inputDim))
-        : readInputs(batch.inputs, shape, problems);
+      : batch.kind === 'typed'
+        ? readTyped(batch.read, b * time * inputDim)
+        : batch.kind === 'text'
+          ? oneHot(batch.text, time, float32Array(b * time * inputDim))
+          : readInputs(batch.inputs, shape, problems);
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
   return {
     inputs,
     shape,
     vocabulary: batch.kind === 'text' ? batch.text.vocabulary : null,
-    outputFormat: request.outputFormat ?? 'nested',
+    outputFormat: options.outputFormat ?? request.outputFormat ?? 'nested',
     model,
     mask,
     initialStates,
@@ -471,7 +517,7 @@ function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
 
 function writeTensor(
   writer: JsonWriter,
-  format: ForwardPlan['outputFormat'],
+  format: 'nested' | 'flat',
   data: Float32Array,
   shape: readonly number[],
 ): void {
@@ -511,9 +557,8 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
  * The parts of an answer to stream: what `writeResponse` writes whole, with the tensors left as typed arrays
  * for the chunked writer. test/codec/json-stream.test.ts holds the two equal, byte for byte.
  */
-function responseParts(plan: ForwardPlan, result: NetworkResult): StreamedJson {
+function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested' | 'flat'): StreamedJson {
   const { states } = result;
-  const format = plan.outputFormat;
   const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
   if (plan.returnState) {
     parts.push(',"states":');
@@ -538,12 +583,13 @@ function responseParts(plan: ForwardPlan, result: NetworkResult): StreamedJson {
  */
 export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFrom = STREAM_MIN_BYTES): JsonAnswer {
   checkFinite(plan, result);
+  const format = plan.outputFormat;
+  if (format === 'binary') return binaryResponse(plan, result);
   const { states } = result;
   let values = result.outputs.length;
   if (plan.returnState) for (const state of states) values += state.length;
-  if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result);
+  if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result, format);
   const single = states.length === 1;
-  const format = plan.outputFormat;
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');
   writeTensor(writer, format, result.outputs, result.outputShape);
@@ -560,6 +606,21 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   }
   writeTail(writer, plan, result);
   return writer.body();
+}
+
+/**
+ * The `binary` answer: the outputs' float32 values, then each state's when returnState, in one buffer of their
+ * own (so a worker can transfer it). The caller knows the shapes from the plan (outputShape: see binaryShapes).
+ */
+function binaryResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
+  const parts = [result.outputs, ...(plan.returnState ? result.states : [])];
+  const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return new Uint8Array(out.buffer);
 }
 
 /** Plan → compute → the response body (whole, or parts to stream): what the route sends (inline or on a worker). */

@@ -7,7 +7,7 @@ import type { ForwardRequest } from '../../schemas/forward.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import type { Limits } from '../config/config.js';
 import { directionsOf } from '../engine/index.js';
-import { type ForwardPlan, planForward } from '../inference/forward-pass.js';
+import { type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
 import type { ServedModel } from './repository.js';
@@ -19,12 +19,16 @@ export interface TensorMetadata {
   description: string;
 }
 
-/** The plan for a served model: the stored description and vocabulary, the client's inputs and options. */
+/**
+ * The plan for a served model: the stored description and vocabulary, the client's inputs and options.
+ * `options`: inputs already in numbers (the Open Inference Protocol's binary tensors) and the answer's format.
+ */
 export function planServed(
   served: ServedModel,
   body: ModelForwardRequest,
   limits: Limits,
   cache: SeededWeightsCache,
+  options: PlanOptions = {},
 ): ForwardPlan {
   if (body.text !== undefined && served.vocabulary === null) {
     throw ProblemError.at('invalid-request', [
@@ -40,7 +44,7 @@ export function planServed(
     zeroOutputForMask: false,
     ...(body.text !== undefined && served.vocabulary !== null ? { vocabulary: served.vocabulary } : {}),
   };
-  return planForward(request, limits, cache, served.model);
+  return planForward(request, limits, cache, served.model, options);
 }
 
 export function inputsOf(served: ServedModel): TensorMetadata[] {

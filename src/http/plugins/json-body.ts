@@ -2,11 +2,20 @@
  * The JSON body parser, replacing Fastify's so that a rejected body says why: the parser's own message
  * (with the position) for bad JSON, the byte offset for invalid UTF-8 (which a plain string decode would
  * silently turn into U+FFFD), and the key for `__proto__`/`constructor` poisoning. Only `application/json`
- * is accepted: every other media type is 415.
+ * is accepted: every other media type is 415, except on the Open Inference Protocol's routes (see
+ * `inferenceProtocolBodies`).
  */
-import type { FastifyInstance, FastifySchemaCompiler } from 'fastify';
+import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseJsonBody } from '../../codec/json-parse.js';
+import { ProblemError, invalidAt } from '../../errors/problem-error.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The bytes after the JSON of an Open Inference Protocol body with binary tensors; null without. */
+    binaryData: Uint8Array | null;
+  }
+}
 
 function parseJson(
   _request: unknown,
@@ -49,8 +58,63 @@ export function passDeferred<S>(compile: FastifySchemaCompiler<S>): FastifySchem
   };
 }
 
+/**
+ * The Open Inference Protocol's bodies, in this (encapsulated) context: the JSON inference request, or with the
+ * binary tensor data extension the JSON followed by binary tensors, its length in the Inference-Header-Content-
+ * Length header. Read whatever the Content-Type: none (Triton's own HTTP client sends none, and Triton reads
+ * such bodies), `application/json` with any parameters, or `application/octet-stream`; any other type is 415,
+ * as everywhere. The JSON is parsed here; the binary part is left in `request.binaryData`, unread.
+ */
+export function inferenceProtocolBodies(app: FastifyInstance): void {
+  const parse = (request: FastifyRequest, body: Buffer, done: (error: Error | null, value?: unknown) => void) => {
+    try {
+      const header = request.headers['inference-header-content-length'];
+      if (header === undefined) {
+        request.binaryData = null;
+        done(null, parseJsonBody(body));
+        return;
+      }
+      const length = Number(header);
+      if (typeof header !== 'string' || !/^[0-9]+$/.test(header.trim()))
+        invalidAt('Inference-Header-Content-Length', `is '${header}'; expected the length of the JSON in bytes`);
+      if (length > body.length)
+        invalidAt('Inference-Header-Content-Length', `is ${length}, past the end of the body (${body.length} bytes)`);
+      if (length === 0)
+        invalidAt(
+          'Inference-Header-Content-Length',
+          'is 0 (a body of one raw tensor without JSON), which this server does not read; send the JSON inference request first',
+        );
+      request.binaryData = body.subarray(length);
+      done(null, parseJsonBody(body.subarray(0, length)));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
+    parse(request, body as Buffer, done),
+  );
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (request, body, done) =>
+    parse(request, body as Buffer, done),
+  );
+  // '*' is Fastify's parser for a body without Content-Type, and for every type without a parser of its own.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+    const type = request.headers['content-type'];
+    if (type === undefined) parse(request, body as Buffer, done);
+    else
+      done(
+        new ProblemError(
+          'unsupported-media-type',
+          `Content-Type '${type}' is not supported; send application/json, application/octet-stream (binary ` +
+            'tensors) or no Content-Type',
+        ),
+      );
+  });
+}
+
 export default fp(
   async function jsonBody(app: FastifyInstance) {
+    app.decorateRequest('binaryData', null);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
   },

@@ -3,7 +3,7 @@
  * metadata and readiness, and inference. Errors are `{"error": "..."}` (application/json), as the protocol
  * requires (the problems plugin answers so for routes with `config.oip`, and for unknown /v2/models/ paths).
  */
-import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { type FastifyPluginAsyncZod, jsonSchemaTransform } from 'fastify-type-provider-zod';
 import { ModelParams, ModelVersionParams } from '../../../../schemas/models.js';
 import {
   OipInferenceRequest,
@@ -15,13 +15,18 @@ import {
 } from '../../../../schemas/oip.js';
 import type { Limits } from '../../../config/config.js';
 import {
+  INFERENCE_HEADER_LENGTH,
+  OIP_INPUT,
   OIP_PLATFORM,
   inProtocolTerms,
+  oipAnswer,
   oipForwardRequest,
   oipInputs,
   oipOutputs,
-  oipResponse,
+  oipParameters,
 } from '../../../models/inference-protocol.js';
+import { inferenceProtocolBodies } from '../../plugins/json-body.js';
+import { sendJson } from '../../reply.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
@@ -31,9 +36,53 @@ import { clientGone, holdMemory } from '../../in-flight.js';
 import type { MemoryBudget } from '../../../runtime/memory-budget.js';
 import { planMemoryBytes } from '../../../inference/memory-estimate.js';
 import type { FastifyReply } from 'fastify';
-import { answerText } from '../../../codec/json-stream.js';
 
 const error = oipErrorResponse;
+
+const BINARY_FORM =
+  'The binary tensor data extension: the JSON inference request (its inputs with `parameters.binary_data_size` ' +
+  'instead of `data`), then their tensors, little-endian and row-major, in input order. The header ' +
+  '`Inference-Header-Content-Length` gives the length of the JSON. The JSON form is also read without a Content-Type.';
+
+const BINARY_ANSWER =
+  'The JSON inference response (binary outputs with `parameters.binary_data_size` instead of `data`), then their ' +
+  'values, little-endian float32, in the order the JSON lists them. `Inference-Header-Content-Length` gives the ' +
+  'length of the JSON.';
+
+/**
+ * The infer routes' OpenAPI entry, beside what the zod schemas give: the binary form of the body and of the answer,
+ * and its header. The body is validated as JSON whatever the Content-Type (the body parser splits off the binary
+ * part), so this is documentation only.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: @fastify/swagger hands the route schema over as plain JSON
+function documentBinaryForm(input: Parameters<typeof jsonSchemaTransform>[0]): any {
+  // biome-ignore lint/suspicious/noExplicitAny: as above
+  const { schema, url } = jsonSchemaTransform(input) as { schema: any; url: string };
+  const binary = (description: string) => ({ schema: { type: 'string', format: 'binary', description } });
+  const header = {
+    type: 'integer',
+    description: 'With binary tensors: the length in bytes of the JSON at the start of the body',
+  };
+  return {
+    url,
+    schema: {
+      ...schema,
+      headers: { type: 'object', properties: { [INFERENCE_HEADER_LENGTH]: header } },
+      body: {
+        content: { 'application/json': { schema: schema.body }, 'application/octet-stream': binary(BINARY_FORM) },
+      },
+      response: {
+        ...schema.response,
+        200: {
+          ...schema.response[200],
+          description: `${schema.response[200].description}; with binary outputs (\`parameters.binary_data\`, \`binary_data_output\`) application/octet-stream: the JSON response, then the binary outputs`,
+          headers: { [INFERENCE_HEADER_LENGTH]: header },
+          content: { ...schema.response[200].content, 'application/octet-stream': binary(BINARY_ANSWER) },
+        },
+      },
+    },
+  };
+}
 
 export const OIP_INFER_ROUTES = ['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer'];
 
@@ -51,6 +100,7 @@ export interface OipRouteOptions {
 
 const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) => {
   const { repository, limits, cache, runner, budget } = options;
+  inferenceProtocolBodies(app);
   const config = { oip: true };
   const tags = ['inference protocol'];
   const metadata = (served: ServedModel) => ({
@@ -59,6 +109,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     platform: OIP_PLATFORM,
     inputs: oipInputs(served),
     outputs: oipOutputs(served),
+    parameters: oipParameters(served),
   });
   const ready = (served: ServedModel) => {
     if (!app.readiness.ready) {
@@ -74,24 +125,43 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     return { name: served.name, ready: true };
   };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
+    // Where `input` is among the inputs: the plan's problems with it are named at that index.
+    const inputIndex = Math.max(
+      0,
+      request.inputs.findIndex((input) => input.name === OIP_INPUT),
+    );
     try {
-      const plan = oipForwardRequest(served, request);
-      const forward = planServed(served, plan.body, limits, cache);
+      const plan = oipForwardRequest(served, request, reply.request.binaryData);
+      // The plan writes the float32 values alone; the answer (JSON, binary or both) is written around them here.
+      const forward = planServed(served, plan.body, limits, cache, {
+        ...(plan.typed !== undefined ? { typed: plan.typed } : {}),
+        outputFormat: 'binary',
+      });
       holdMemory(budget, reply, planMemoryBytes(forward, true), "the request's estimated memory");
       const body = await app.metrics.timeForward(
         forward.shape,
         () => runner.run(forward, () => clientGone(reply)),
         served,
       );
-      return oipResponse(
-        served,
-        request,
-        plan,
-        // The protocol's answer is another object, so the text is read whole (a large one too: see answerText).
-        JSON.parse(answerText(body)),
-      );
+      if (!(body instanceof Uint8Array)) throw new Error('a binary plan answered text');
+      const values = new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
+      const answer = oipAnswer(served, request, plan, values, forward.shape[0], forward.shape[1]);
+      if (answer.binary.length === 0) return sendJson(reply, answer.json);
+      const json = typeof answer.json === 'string' ? Buffer.from(answer.json) : answer.json;
+      // One buffer: the JSON, then each binary output in the order the JSON lists them.
+      const out = Buffer.allocUnsafe(answer.binary.reduce((n, part) => n + part.length, json.length));
+      out.set(json, 0);
+      let at = json.length;
+      for (const part of answer.binary) {
+        out.set(part, at);
+        at += part.length;
+      }
+      return reply
+        .header(INFERENCE_HEADER_LENGTH, String(json.length))
+        .type('application/octet-stream')
+        .send(out as never);
     } catch (e) {
-      throw inProtocolTerms(e);
+      throw inProtocolTerms(e, inputIndex);
     }
   };
   const common = {
@@ -131,7 +201,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
       ),
       ...common,
       413: error('Request body larger than BODY_LIMIT_BYTES'),
-      415: error('Content-Type is not application/json'),
+      415: error('Content-Type is not application/json, application/octet-stream or absent'),
     },
   };
 
@@ -146,7 +216,11 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
         500: common[500],
       },
     },
-    handler: async () => ({ name: options.serverName, version: options.serverVersion, extensions: [] }),
+    handler: async () => ({
+      name: options.serverName,
+      version: options.serverVersion,
+      extensions: ['binary_tensor_data'],
+    }),
   });
   app.get('/v2/models/:name', {
     config,
@@ -168,13 +242,14 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     schema: { ...readySchema, params: ModelVersionParams },
     handler: async (req) => ready(repository.get(req.params.name, req.params.version)),
   });
+  const inferConfig = { ...config, swaggerTransform: documentBinaryForm };
   app.post(OIP_INFER_ROUTES[0], {
-    config,
+    config: inferConfig,
     schema: { ...inferSchema, params: ModelParams },
     handler: async (req, reply) => infer(repository.get(req.params.name), req.body, reply),
   });
   app.post(OIP_INFER_ROUTES[1], {
-    config,
+    config: inferConfig,
     schema: { ...inferSchema, params: ModelVersionParams },
     handler: async (req, reply) => infer(repository.get(req.params.name, req.params.version), req.body, reply),
   });

@@ -45,7 +45,7 @@ t.test('server metadata: GET /v2 answers $metadata_server_response', async (t) =
   const res = await app.inject({ method: 'GET', url: '/v2' });
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^application\/json/);
-  t.same(res.json(), { name: 'rnn-serve', version: '0.1.0', extensions: [] });
+  t.same(res.json(), { name: 'rnn-serve', version: '0.1.0', extensions: ['binary_tensor_data'] });
 });
 
 t.test(
@@ -61,6 +61,11 @@ t.test(
         { name: 'output', datatype: 'FP32', shape: [-1, -1, 3] },
         { name: 'state', datatype: 'FP32', shape: [-1, 3] },
       ],
+      parameters: {
+        input_datatypes: 'FP32, FP64, FP16',
+        optional_inputs:
+          'lengths INT32|INT64 [batch] (valid steps per sequence; later steps are masked); initial_state FP32 [batch, 3] (the initial state)',
+      },
     };
     for (const url of ['/v2/models/hello', '/v2/models/hello/versions/1']) {
       const res = await app.inject({ method: 'GET', url });
