@@ -16,6 +16,8 @@ import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
+import requestDecompression from './plugins/request-decompression.js';
+import compression from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
@@ -83,6 +85,9 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   // Registered before /docs (so it gets their hooks too); their onRequest hooks run in this order, before
   // ours: security headers, CORS preflights, load shedding, rate limits.
   await app.register(securityHeaders);
+  // Before any route: it gives each route (Swagger UI and /openapi.json included) its compressing onSend hook,
+  // except the forward passes, whose answers sendJson compresses.
+  await app.register(compression, { hotRoutes: ['/rnn/forward', '/rnn/weights', ...MODEL_FORWARD_ROUTES] });
   await app.register(cors, { origins: config.access.corsOrigins });
   await app.register(overload, config.overload);
   await app.register(clientRateLimit, { max: config.access.rateLimitMax, windowMs: config.access.rateLimitWindowMs });
@@ -122,6 +127,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
 
   await app.register(requestLog);
   await app.register(jsonBody);
+  await app.register(requestDecompression, { bodyLimit: config.limits.bodyLimitBytes });
   await app.register(problems, { bodyLimit: config.limits.bodyLimitBytes });
   await app.register(readiness);
   await app.register(metrics);
