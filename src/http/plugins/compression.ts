@@ -2,7 +2,7 @@
  * Compressed answers for clients that send `Accept-Encoding`: gzip, deflate or br, in the client's order of
  * preference, ours (gzip, deflate, br) among equals. Answers under COMPRESS_THRESHOLD_BYTES go out plain:
  * below a kilobyte the saving is a packet at most and costs more CPU than it saves (the hello answer is ~200
- * bytes). A compressed answer carries `Vary: accept-encoding`.
+ * bytes). A compressed answer carries `Vary: accept-encoding`, and so does a large one sent plain.
  *
  * Every route but the forward passes gets @fastify/compress's onSend hook. The forward passes (`hotRoutes`)
  * do not: an onSend hook on a route costs every small request ~5% of its throughput, and their answers are
@@ -87,12 +87,36 @@ export function sendCompressed(reply: FastifyReply, payload: Buffer | string): F
   return reply;
 }
 
+const COMPRESSIBLE = /^text\/|[+/]json|javascript|svg\+xml/;
+
+/**
+ * A large answer that goes out plain (no Accept-Encoding) says it varies with Accept-Encoding all the same, as
+ * the compressed copy the plugin makes for other clients does, so a cache keeps the two apart. Streams
+ * (Swagger UI's files) have no size here; the plugin marks them when it compresses them.
+ */
+function varyIfLarge(
+  _request: unknown,
+  reply: FastifyReply,
+  payload: unknown,
+  done: (error: null, payload: unknown) => void,
+): void {
+  if (
+    (typeof payload === 'string' || Buffer.isBuffer(payload)) &&
+    payload.length >= COMPRESS_THRESHOLD_BYTES &&
+    COMPRESSIBLE.test(String(reply.getHeader('content-type') ?? ''))
+  )
+    varyOnEncoding(reply);
+  done(null, payload);
+}
+
 export default fp(
   async function compression(app: FastifyInstance, options: { hotRoutes: readonly string[] }) {
     const hot = new Set(options.hotRoutes);
-    // Before the plugin's own onRoute hook, which then leaves these routes alone.
+    // Before the plugin's own onRoute hook, which then leaves the hot routes alone, and puts its onSend hook
+    // after ours on the others.
     app.addHook('onRoute', (route) => {
       if (hot.has(route.url)) route.compress = false;
+      else route.onSend = [...[route.onSend ?? []].flat(), varyIfLarge];
     });
     await app.register(fastifyCompress, {
       globalCompression: true,

@@ -258,6 +258,13 @@ t.test('answers are compressed for clients that accept it, above the threshold',
   t.same(zlib.gunzipSync(oipGzip.rawPayload), oipPlain.rawPayload);
   const doc = await app.inject({ method: 'GET', url: '/openapi.json', headers: { 'accept-encoding': 'br' } });
   t.equal(doc.headers['content-encoding'], 'br');
+  t.equal(doc.headers.vary, 'accept-encoding');
+  const docPlain = await app.inject({ method: 'GET', url: '/openapi.json' });
+  t.equal(docPlain.headers['content-encoding'], undefined);
+  t.equal(docPlain.headers.vary, 'accept-encoding', 'a large plain answer varies with Accept-Encoding too');
+  const probe = await app.inject({ method: 'GET', url: '/healthz', headers: { 'accept-encoding': 'gzip' } });
+  t.equal(probe.headers['content-encoding'], undefined, 'a small answer is plain');
+  t.equal(probe.headers.vary, undefined);
   t.ok(JSON.parse(zlib.brotliDecompressSync(doc.rawPayload).toString()).openapi);
 
   // Problem answers stay correct in both formats.
