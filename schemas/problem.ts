@@ -60,7 +60,7 @@ export const jsonBodyErrorResponses = (badRequest: string) => ({
   400: problemResponse(badRequest),
   404: problemResponse('Unknown route'),
   405: problemResponse('Known route, other method (see `Allow`)'),
-  413: problemResponse('Request body larger than BODY_LIMIT_BYTES'),
-  415: problemResponse('Content-Type is not application/json'),
+  413: problemResponse('Request body larger than BODY_LIMIT_BYTES (a compressed body: once decompressed)'),
+  415: problemResponse('Content-Type is not application/json, or Content-Encoding is not gzip, deflate or br'),
   500: problemResponse('Unexpected server error (logged; no details exposed)'),
 });

@@ -16,6 +16,8 @@ import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
+import requestDecompression from './plugins/request-decompression.js';
+import compression from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
@@ -41,6 +43,8 @@ import { SeededWeightsCache } from '../inference/weights-cache.js';
 import { MemoryBudget } from '../runtime/memory-budget.js';
 
 export const SERVICE_VERSION = '0.1.0';
+/** The routes that run forward passes: admission-bounded, and documented with their 422 and 503. */
+const COMPUTE_ROUTES = ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES];
 
 export interface BuildOptions {
   /** A pino logger to use instead of one made from `config.logLevel` (tests pass one writing to a stream). */
@@ -83,6 +87,9 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   // Registered before /docs (so it gets their hooks too); their onRequest hooks run in this order, before
   // ours: security headers, CORS preflights, load shedding, rate limits.
   await app.register(securityHeaders);
+  // Before any route: it gives each route (Swagger UI and /openapi.json included) its compressing onSend hook,
+  // except the forward passes, whose answers sendJson compresses.
+  await app.register(compression, { hotRoutes: ['/rnn/forward', '/rnn/weights', ...MODEL_FORWARD_ROUTES] });
   await app.register(cors, { origins: config.access.corsOrigins });
   await app.register(overload, config.overload);
   await app.register(clientRateLimit, { max: config.access.rateLimitMax, windowMs: config.access.rateLimitWindowMs });
@@ -96,8 +103,25 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
         description:
           'Keras-style SimpleRNN inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
-          '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires.',
+          '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
+          'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
+          'clients that send `Accept-Encoding`.',
+        license: { name: 'MIT', identifier: 'MIT' },
       },
+      // Relative: the document describes whichever host served it.
+      servers: [{ url: '/', description: 'This server' }],
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description:
+              'Only when the server is configured with API_KEYS: `Authorization: Bearer <key>`. Probes never need one.',
+          },
+        },
+      },
+      // Either: without API_KEYS the API is open, with them it needs a key.
+      security: [{}, { apiKey: [] }],
       tags: [
         { name: 'rnn', description: 'Recurrent network inference' },
         { name: 'models', description: 'Models served from the model repository (MODELS_DIR)' },
@@ -122,13 +146,14 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
 
   await app.register(requestLog);
   await app.register(jsonBody);
+  await app.register(requestDecompression, { bodyLimit: config.limits.bodyLimitBytes });
   await app.register(problems, { bodyLimit: config.limits.bodyLimitBytes });
   await app.register(readiness);
   await app.register(metrics);
   await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
-  await app.register(opsResponses);
+  await app.register(opsResponses, { computeRoutes: COMPUTE_ROUTES });
   await app.register(forwardAdmission, {
-    routes: ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES],
+    routes: COMPUTE_ROUTES,
     maxConcurrent: config.overload.maxConcurrentForward,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });

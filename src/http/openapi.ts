@@ -1,7 +1,9 @@
 /**
  * The OpenAPI document as clients should see it. fastify-type-provider-zod registers every named schema
  * twice (input and output form, `XInput` and `X`); this keeps only the components the paths reach and
- * gives the request-side ones their plain names (`ForwardRequestInput` → `ForwardRequest`).
+ * gives the request-side ones their plain names (`ForwardRequestInput` → `ForwardRequest`). Operations without
+ * an `operationId` get one from their method and path (`POST /models/{name}/forward` → `postModelsNameForward`):
+ * generated clients name their functions after it.
  */
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 
@@ -37,6 +39,26 @@ function renameRefs(node: Json, names: Map<string, string>): Json {
   return node;
 }
 
+const HTTP_METHODS = new Set(['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace']);
+
+/** `post`, `/models/{name}/forward` → `postModelsNameForward`; `get`, `/` → `getRoot`. */
+export function operationIdOf(method: string, path: string): string {
+  const words = path.split(/[^A-Za-z0-9]+/).filter((word) => word !== '');
+  if (words.length === 0) words.push('root');
+  return method + words.map((word) => word[0].toUpperCase() + word.slice(1)).join('');
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the generated document is walked as plain JSON, field by field
+function withOperationIds(paths: Record<string, any>): Record<string, any> {
+  for (const [path, item] of Object.entries(paths)) {
+    for (const [method, operation] of Object.entries(item as Record<string, { operationId?: string }>)) {
+      if (HTTP_METHODS.has(method) && operation.operationId === undefined)
+        operation.operationId = operationIdOf(method, path);
+    }
+  }
+  return paths;
+}
+
 export const tidyOpenApi: TransformObject = (input) => {
   // biome-ignore lint/suspicious/noExplicitAny: the generated document is walked as plain JSON, field by field
   const document = jsonSchemaTransformObject(input) as Record<string, any>;
@@ -59,7 +81,7 @@ export const tidyOpenApi: TransformObject = (input) => {
   }
   return {
     ...document,
-    paths: renameRefs(document.paths, names),
+    paths: withOperationIds(renameRefs(document.paths, names) as Record<string, Json>),
     components: { ...document.components, schemas: kept },
   } as ReturnType<TransformObject>;
 };

@@ -1,17 +1,20 @@
 import { Readable } from 'node:stream';
 import type { FastifyReply } from 'fastify';
 import { type JsonAnswer, JsonChunks, STREAM_CHUNK_BYTES, type StreamedJson } from '../codec/json-stream.js';
+import { sendCompressed } from './plugins/compression.js';
 
 /**
  * Sends a JSON answer: text as it is (Node writes headers and body in one write), bytes as a Buffer over the
  * same memory (no copy), an answer to stream (codec/json-stream.ts) in chunks, as the socket takes them. The
- * route's response schema documents its shape.
+ * route's response schema documents its shape. A whole answer that is large is compressed here for clients that
+ * accept that (the forward routes have no compressing onSend hook, see `plugins/compression.ts`); a streamed one
+ * is sent as it is written, uncompressed.
  */
 export function sendJson(reply: FastifyReply, body: JsonAnswer): FastifyReply {
   if (typeof body !== 'string' && !(body instanceof Uint8Array))
     return reply.type('application/json; charset=utf-8').send(jsonStream(body) as never);
   const payload = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
-  return reply.type('application/json; charset=utf-8').send(payload as never);
+  return sendCompressed(reply.type('application/json; charset=utf-8'), payload);
 }
 
 /**

@@ -47,13 +47,15 @@ const diagnosticsOf = (file: string) => diagnostics.filter((d) => d.file === fil
 
 t.test('openapi-typescript turns openapi.yaml into typed paths and components', async (t) => {
   t.match(generated, /export interface paths \{\n\s+"\/rnn\/forward": \{/);
-  t.match(generated, /post: \{/);
+  // Operations with an operationId are typed once, under `operations`, and referred to from `paths`.
+  t.match(generated, /post: operations\["postRnnForward"\];/);
+  t.match(generated, /export interface operations \{\n\s+postRnnForward: \{/);
   t.match(generated, /"application\/json": components\["schemas"\]\["ForwardRequest"\];/);
   t.match(
     generated,
     /200: \{[^}]*\};\s*content: \{\s*"application\/json": components\["schemas"\]\["ForwardResponse"\];/,
   );
-  for (const status of [400, 404, 405, 413, 415, 500]) {
+  for (const status of [400, 404, 405, 413, 415, 422, 500]) {
     const block = new RegExp(
       `${status}: \\{[^}]*\\};\\s*content: \\{\\s*"application/problem\\+json": components\\["schemas"\\]\\["Problem"\\];`,
     );
