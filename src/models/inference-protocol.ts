@@ -249,7 +249,7 @@ function checkDatatype(input: GivenInput, accepted: string[], what: string): voi
   if (!accepted.includes(input.datatype))
     invalidAt(
       `${input.path}.datatype`,
-      `is '${input.datatype}'; input '${input.name}' is ${accepted[0]}${accepted.length > 1 ? ` (also accepted: ${accepted.slice(1).join(', ')})` : ''}${what}`,
+      `is '${truncated(input.datatype)}'; input '${truncated(input.name)}' is ${accepted[0]}${accepted.length > 1 ? ` (also accepted: ${accepted.slice(1).join(', ')})` : ''}${what}`,
     );
 }
 
@@ -309,7 +309,7 @@ export function oipForwardRequest(
     if (!known.includes(input.name))
       invalidAt(
         `${input.path}.name`,
-        `is '${input.name}'; the model's input is '${OIP_INPUT}' (optional: ${known
+        `is '${truncated(input.name)}'; the model's input is '${OIP_INPUT}' (optional: ${known
           .slice(1)
           .map((k) => `'${k}'`)
           .join(', ')})`,
@@ -321,7 +321,7 @@ export function oipForwardRequest(
         `has ${given.length} tensors; the model takes 1, named '${OIP_INPUT}', and optionally ${known
           .slice(1)
           .map((k) => `'${k}'`)
-          .join(', ')}, each once: ${input.path} is '${input.name}' again (also ${first.path})`,
+          .join(', ')}, each once: ${input.path} is '${truncated(input.name)}' again (also ${first.path})`,
       );
     byName.set(input.name, input);
   }
