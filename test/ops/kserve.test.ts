@@ -4,28 +4,17 @@
  * schema with values it accepts, MODELS_DIR is where KServe puts models, the memory limit agrees with the
  * budget; and the InferenceService names a runtime and a model format that the ServingRuntime declares.
  */
-import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseAllDocuments } from 'yaml';
+import { type Manifest, literalEnv, manifests } from '../helpers/manifests.js';
+import { quantityBytes } from '../../scripts/hostile.js';
 import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
 import { memoryBudgetFor } from '../../src/config/memory-limit.js';
 import { build, SHIPPED_MODELS } from '../helpers/build.js';
 
-const DIR = new URL('../../deploy/kserve/', import.meta.url);
-type Manifest = any;
-
-function manifests(file: string): Manifest[] {
-  const docs = parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8'));
-  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
-  return docs.map((doc) => doc.toJS());
-}
-
-const [runtime] = manifests('servingruntime.yaml');
-const [isvc] = manifests('inferenceservice.yaml');
+const [runtime] = manifests('kserve', 'servingruntime.yaml');
+const [isvc] = manifests('kserve', 'inferenceservice.yaml');
 const container = runtime.spec.containers[0];
-const env: Record<string, string> = Object.fromEntries(
-  container.env.filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
-);
+const env = literalEnv(container);
 /** KServe's storage initializer downloads (or mounts) the InferenceService's storageUri here. */
 const KSERVE_MODEL_MOUNT = '/mnt/models';
 
@@ -34,7 +23,10 @@ t.test('kinds and API versions are the ones KServe serves', async (t) => {
   t.equal(runtime.kind, 'ServingRuntime');
   t.equal(isvc.apiVersion, 'serving.kserve.io/v1beta1');
   t.equal(isvc.kind, 'InferenceService');
-  t.same([...manifests('kustomization.yaml')[0].resources].sort(), ['inferenceservice.yaml', 'servingruntime.yaml']);
+  t.same([...manifests('kserve', 'kustomization.yaml')[0].resources].sort(), [
+    'inferenceservice.yaml',
+    'servingruntime.yaml',
+  ]);
   t.equal(container.name, 'kserve-container', 'the container name KServe merges the predictor into');
 });
 
@@ -113,14 +105,6 @@ t.test('the termination grace period outlasts the shutdown delay plus grace', as
   t.ok(delayMs >= 2 * container.readinessProbe.periodSeconds * 1000, 'the delay covers two readiness periods');
 });
 
-/** A Kubernetes memory quantity (`1Gi`, `512Mi`, `750M`, plain bytes) in bytes. */
-function bytesOf(quantity: string): number {
-  const match = /^(\d+)(Ki|Mi|Gi|K|M|G)?$/.exec(quantity);
-  if (match === null) throw new Error(`not a memory quantity: ${quantity}`);
-  const unit = { Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, K: 1e3, M: 1e6, G: 1e9 }[match[2] ?? ''] ?? 1;
-  return Number(match[1]) * unit;
-}
-
 t.test('hardening and resources match deploy/kubernetes', async (t) => {
   const security = container.securityContext;
   t.equal(security.runAsNonRoot, true);
@@ -134,15 +118,13 @@ t.test('hardening and resources match deploy/kubernetes', async (t) => {
     '/tmp is writable',
   );
 
-  const [deployment] = parseAllDocuments(
-    readFileSync(new URL('../../deploy/kubernetes/deployment.yaml', import.meta.url), 'utf8'),
-  ).map((doc) => doc.toJS());
+  const [deployment] = manifests('kubernetes', 'deployment.yaml');
   t.same(container.resources, deployment.spec.template.spec.containers[0].resources, 'the same requests and limits');
-  const limit = bytesOf(container.resources.limits.memory);
+  const limit = quantityBytes(container.resources.limits.memory);
   t.equal(limit, 2 ** 30);
   const budget = env.MEMORY_BUDGET_BYTES === undefined ? memoryBudgetFor(limit) : Number(env.MEMORY_BUDGET_BYTES);
   t.equal(budget, memoryBudgetFor(limit), 'no MEMORY_BUDGET_BYTES in the manifest that disagrees with the limit');
   const config = loadConfig({ ...env, MEMORY_BUDGET_BYTES: String(budget) });
   t.ok(config.overload.maxHeapUsedBytes > budget && config.overload.maxHeapUsedBytes < limit);
-  t.ok(bytesOf(container.resources.requests.memory) >= budget, 'the pod requests at least the budget');
+  t.ok(quantityBytes(container.resources.requests.memory) >= budget, 'the pod requests at least the budget');
 });

@@ -2,34 +2,22 @@
  * deploy/kubernetes/ agrees with the app: ports, probe paths (routes that exist and answer 200), env names
  * (keys of the zod env schema, values it accepts), shutdown timing, and the hardening the issue asks for.
  */
-import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { parseAllDocuments } from 'yaml';
+import { type Manifest, literalEnv, manifests } from '../helpers/manifests.js';
 import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
 import { memoryBudgetFor } from '../../src/config/memory-limit.js';
 import { quantityBytes } from '../../scripts/hostile.js';
 import { build } from '../helpers/build.js';
 
-const DIR = new URL('../../deploy/kubernetes/', import.meta.url);
-type Manifest = any;
-
-function manifests(file: string): Manifest[] {
-  const docs = parseAllDocuments(readFileSync(new URL(file, DIR), 'utf8'));
-  for (const doc of docs) if (doc.errors.length > 0) throw new Error(`${file}: ${doc.errors[0].message}`);
-  return docs.map((doc) => doc.toJS());
-}
-
-const [deployment] = manifests('deployment.yaml');
-const [service] = manifests('service.yaml');
-const [hpa] = manifests('hpa.yaml');
-const [pdb] = manifests('pdb.yaml');
+const [deployment] = manifests('kubernetes', 'deployment.yaml');
+const [service] = manifests('kubernetes', 'service.yaml');
+const [hpa] = manifests('kubernetes', 'hpa.yaml');
+const [pdb] = manifests('kubernetes', 'pdb.yaml');
 const container = deployment.spec.template.spec.containers[0];
 const httpPort = container.ports.find((p: Manifest) => p.name === 'http');
 
 /** The container's env as the process would see it (literal values only; secrets are not read). */
-const env: Record<string, string> = Object.fromEntries(
-  container.env.filter((e: Manifest) => 'value' in e).map((e: Manifest) => [e.name, String(e.value)]),
-);
+const env = literalEnv(container);
 
 t.test('kinds, names and selectors fit together', async (t) => {
   t.equal(deployment.kind, 'Deployment');
@@ -43,7 +31,7 @@ t.test('kinds, names and selectors fit together', async (t) => {
   t.same(hpa.spec.scaleTargetRef, { apiVersion: 'apps/v1', kind: 'Deployment', name: deployment.metadata.name });
   t.equal(hpa.spec.metrics[0].resource.name, 'cpu');
   t.ok(hpa.spec.minReplicas >= 2 && hpa.spec.maxReplicas > hpa.spec.minReplicas);
-  const kustomization = manifests('kustomization.yaml')[0];
+  const kustomization = manifests('kubernetes', 'kustomization.yaml')[0];
   t.same([...kustomization.resources].sort(), ['deployment.yaml', 'hpa.yaml', 'pdb.yaml', 'service.yaml']);
 });
 
