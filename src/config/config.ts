@@ -27,8 +27,11 @@ export interface PoolSettings {
   /** The workers' nice value (0-19; 0 leaves them as the process is). */
   readonly nice: number;
   /**
-   * Each worker's V8 heap limit in MiB (its old generation), 0 = Node's default: the memory budget, so a worker
-   * that outgrows it fails alone (its request gets a 503) instead of taking the process over the memory limit.
+   * Each worker's V8 heap limit in MiB (resourceLimits), 0 = Node's default. Off by default: on Node 24 a worker
+   * that reaches its limit takes the whole process down while its isolate is disposed (a fatal "heap out of
+   * memory" in the main process, seen with Node 24.22), so the cap would turn one request's failure into every
+   * request's. Requests are bounded by the memory budget instead; a worker that fails otherwise is replaced and
+   * its request answered 503 (worker-failed).
    */
   readonly maxHeapMb: number;
 }
@@ -313,7 +316,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueue: e.POOL_MAX_QUEUE,
       minBodyBytes: e.POOL_MIN_BODY_BYTES,
       nice: e.POOL_NICE,
-      maxHeapMb: e.MEMORY_BUDGET_BYTES === 0 ? 0 : Math.max(128, Math.ceil(e.MEMORY_BUDGET_BYTES / 2 ** 20)),
+      maxHeapMb: 0,
     },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,

@@ -39,7 +39,6 @@ t.test('the budget is a share of the limit; without a cgroup limit, of the machi
   t.equal(defaultMemoryBudget(), memoryBudgetFor(limit ?? totalmem()));
   t.equal(loadConfig({}).overload.memoryBudgetBytes, defaultMemoryBudget(), 'the default of MEMORY_BUDGET_BYTES');
   t.equal(loadConfig({ MEMORY_BUDGET_BYTES: '0' }).overload.memoryBudgetBytes, 0, '0 turns it off');
-  t.equal(loadConfig({ MEMORY_BUDGET_BYTES: '0' }).pool.maxHeapMb, 0, "and leaves the workers at Node's heap limit");
-  t.equal(loadConfig({ MEMORY_BUDGET_BYTES: String(2 ** 29) }).pool.maxHeapMb, 512, 'workers: the budget in MiB');
+  t.equal(loadConfig({ MEMORY_BUDGET_BYTES: String(2 ** 29) }).pool.maxHeapMb, 0, "workers keep Node's heap limit");
   t.throws(() => loadConfig({ MEMORY_BUDGET_BYTES: '-1' }), /MEMORY_BUDGET_BYTES/);
 });

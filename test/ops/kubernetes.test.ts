@@ -108,7 +108,7 @@ t.test('the memory budget agrees with the memory limit: what the pod derives fro
   t.equal(budget, memoryBudgetFor(limit), 'no MEMORY_BUDGET_BYTES in the manifest that disagrees with the limit');
   t.equal(budget, 512 * 2 ** 20);
   const config = loadConfig({ ...env, MEMORY_BUDGET_BYTES: String(budget) });
-  t.equal(config.pool.maxHeapMb, 512, "a worker's heap is bounded by the budget");
+  t.equal(config.pool.maxHeapMb, 0, "workers keep Node's heap limit (a cap crashes Node 24: see PoolSettings)");
   // Requests in flight are bounded by the budget; the heap threshold sheds before the limit is reached.
   t.ok(config.overload.maxHeapUsedBytes > budget && config.overload.maxHeapUsedBytes < limit);
   t.ok(quantityBytes(container.resources.requests.memory) >= budget, 'the pod requests at least the budget');
