@@ -18,6 +18,7 @@ import { Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import autocannon from 'autocannon';
 import pino from 'pino';
+import { HELLO_INPUTS } from '../schemas/forward.js';
 import { buildApp } from '../src/http/app.js';
 import { type Config, defaultConfig } from '../src/config/config.js';
 import { deploymentEnv, formatHostileReport, hostileFailures, runHostile } from './hostile.js';
@@ -62,19 +63,7 @@ export interface LoadReport {
   errorLogs: number | null;
 }
 
-const HELLO = {
-  inputs: [
-    [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-  ],
-  hiddenSize: 2,
-  seed: 42,
-};
+const HELLO = { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 };
 
 /** Deterministic data for the large request (mulberry32). */
 function randomData(n: number, seed: number): number[] {

@@ -1,3 +1,5 @@
+import { HELLO_INPUTS } from '../../schemas/forward.js';
+
 /**
  * Requests over the options that shape an answer: formats, states kept or not, clip, goBackwards, every merge
  * mode, stacks, a ragged batch, text, flat inputs with explicit weights. `inputs(b, t, f)` draws a nested batch.
@@ -6,19 +8,7 @@ export function answerShapingRequests(
   inputs: (batch: number, time: number, features: number) => unknown,
 ): Record<string, unknown>[] {
   return [
-    {
-      inputs: [
-        [
-          [1, 0, 0, 0],
-          [0, 1, 0, 0],
-          [0, 0, 1, 0],
-          [0, 0, 1, 0],
-          [0, 0, 0, 1],
-        ],
-      ],
-      hiddenSize: 2,
-      seed: 42,
-    },
+    { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 },
     { inputs: inputs(3, 4, 2), hiddenSize: 5, seed: 1, outputFormat: 'flat' },
     { inputs: inputs(2, 3, 2), hiddenSize: 3, returnState: false },
     { inputs: inputs(2, 3, 2), hiddenSize: 3, returnSequences: false, activation: 'relu', useBias: false },

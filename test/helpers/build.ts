@@ -6,6 +6,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import pino from 'pino';
+import { HELLO_INPUTS } from '../../schemas/forward.js';
 import { buildApp } from '../../src/http/app.js';
 import { type Config, defaultConfig } from '../../src/config/config.js';
 
@@ -56,19 +57,7 @@ export async function build(t: { teardown(fn: () => unknown): void }, overrides:
   return { app, logs };
 }
 
-export const HELLO = {
-  inputs: [
-    [
-      [1, 0, 0, 0],
-      [0, 1, 0, 0],
-      [0, 0, 1, 0],
-      [0, 0, 1, 0],
-      [0, 0, 0, 1],
-    ],
-  ],
-  hiddenSize: 2,
-  seed: 42,
-};
+export const HELLO = { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 };
 
 /** The lecture's batch of three: hello, eolll, lleel (one-hot over h, e, l, o). */
 export const HELLO_BATCH = (() => {

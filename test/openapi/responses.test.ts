@@ -119,6 +119,26 @@ const OVERFLOW = {
   weights: { kernel: [[1e30]], recurrentKernel: [[0]], bias: [0] },
 };
 
+/** One request to each route of the API (the models' and the inference protocol's, on the model hello). */
+function apiRequests(): (InjectOptions & { method: string; url: string })[] {
+  return [
+    json('/rnn/forward', HELLO),
+    json('/rnn/weights', { inputDim: 3, hiddenSize: 2, seed: 1 }),
+    { method: 'GET', url: '/models' },
+    { method: 'GET', url: '/models/hello' },
+    { method: 'GET', url: '/models/hello/versions/1' },
+    json('/models/hello/forward', { text: ['hello'] }),
+    json('/models/hello/versions/1/forward', { text: ['hello'] }),
+    { method: 'GET', url: '/v2' },
+    { method: 'GET', url: '/v2/models/hello' },
+    { method: 'GET', url: '/v2/models/hello/versions/1' },
+    { method: 'GET', url: '/v2/models/hello/ready' },
+    { method: 'GET', url: '/v2/models/hello/versions/1/ready' },
+    json('/v2/models/hello/infer', INFER),
+    json('/v2/models/hello/versions/1/infer', INFER),
+  ];
+}
+
 t.test('successes and request errors on every route', async (t) => {
   const { app } = built;
   const get = (url: string) => ({ method: 'GET', url });
@@ -212,20 +232,7 @@ t.test('401 and 403 with API keys configured', async (t) => {
   });
   const wrong = { authorization: `Bearer ${'w'.repeat(32)}` };
   const requests: (InjectOptions & { method: string; url: string })[] = [
-    json('/rnn/forward', HELLO),
-    json('/rnn/weights', { inputDim: 3, hiddenSize: 2, seed: 1 }),
-    { method: 'GET', url: '/models' },
-    { method: 'GET', url: '/models/hello' },
-    { method: 'GET', url: '/models/hello/versions/1' },
-    json('/models/hello/forward', { text: ['hello'] }),
-    json('/models/hello/versions/1/forward', { text: ['hello'] }),
-    { method: 'GET', url: '/v2' },
-    { method: 'GET', url: '/v2/models/hello' },
-    { method: 'GET', url: '/v2/models/hello/versions/1' },
-    { method: 'GET', url: '/v2/models/hello/ready' },
-    { method: 'GET', url: '/v2/models/hello/versions/1/ready' },
-    json('/v2/models/hello/infer', INFER),
-    json('/v2/models/hello/versions/1/infer', INFER),
+    ...apiRequests(),
     { method: 'GET', url: '/metrics' },
   ];
   for (const request of requests) {
@@ -246,23 +253,7 @@ t.test('401 and 403 with API keys configured', async (t) => {
 
 t.test('429 beyond RATE_LIMIT_MAX', async (t) => {
   const { app } = await build(t, { models: { dir: MODELS }, access: { rateLimitMax: 1 } });
-  const requests: (InjectOptions & { method: string; url: string })[] = [
-    json('/rnn/forward', HELLO),
-    json('/rnn/weights', { inputDim: 3, hiddenSize: 2, seed: 1 }),
-    { method: 'GET', url: '/models' },
-    { method: 'GET', url: '/models/hello' },
-    { method: 'GET', url: '/models/hello/versions/1' },
-    json('/models/hello/forward', { text: ['hello'] }),
-    json('/models/hello/versions/1/forward', { text: ['hello'] }),
-    { method: 'GET', url: '/v2' },
-    { method: 'GET', url: '/v2/models/hello' },
-    { method: 'GET', url: '/v2/models/hello/versions/1' },
-    { method: 'GET', url: '/v2/models/hello/ready' },
-    { method: 'GET', url: '/v2/models/hello/versions/1/ready' },
-    json('/v2/models/hello/infer', INFER),
-    json('/v2/models/hello/versions/1/infer', INFER),
-    { method: 'GET', url: '/' },
-  ];
+  const requests: (InjectOptions & { method: string; url: string })[] = [...apiRequests(), { method: 'GET', url: '/' }];
   await check(t, app, requests[0], 200);
   for (const request of requests) await check(t, app, request, 429);
 });
