@@ -3,7 +3,7 @@
  * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
-import { directionsOf } from '../engine/index.js';
+import { directionsOf, layerDirections } from '../engine/index.js';
 import { type ForwardPlan, requestCost } from './forward-pass.js';
 import type { ResolvedModel } from './model.js';
 
@@ -43,9 +43,10 @@ export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 
     returnState: plan.returnState,
     served,
   });
-  const directions = directionsOf(model.spec);
   let sequences = 0;
-  for (const layer of model.spec.layers) sequences += directions * batch * time * layer.hiddenSize * 4;
+  model.spec.layers.forEach((layer, k) => {
+    sequences += layerDirections(model.spec, k) * batch * time * layer.hiddenSize * 4;
+  });
   return (
     bodyBytes * PARSED_BYTES_PER_BODY_BYTE +
     cost.inputValues * 4 +
