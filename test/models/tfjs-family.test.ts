@@ -121,3 +121,17 @@ for (const [name, shape, wrapping] of CASES) {
     }
   });
 }
+
+t.test('on the worker pool: the same answers (mixed wrappings, last step, Activation layers cross over)', async (t) => {
+  for (const name of ['mixed-last', 'layers', 'mixed-null']) {
+    const expected = expectedOf(name);
+    const { app } = await build(t, { models: { dir: repository(t, name) }, pool: { threads: 1, minCompute: 0 } });
+    const res = await app.inject({
+      method: 'POST',
+      url: `/models/${name}/forward`,
+      payload: { inputs: expected.inputs },
+    });
+    t.equal(res.statusCode, 200, res.body.slice(0, 300));
+    t.ok(maxAbsDiff(res.json().outputs, expected.outputs) < TOLERANCE, `${name}: as tfjs model.predict`);
+  }
+});
