@@ -51,6 +51,11 @@ interface WeightSpec {
 
 export interface ImportedModel {
   readonly inputDim: number;
+  /**
+   * The recurrent layers as a request would describe them. A mixed stack has no such description (a request
+   * names one wrapping for all layers): its `layers` and `weights` are given, without `bidirectional`, for the
+   * record only; requests to a served model run `model`, never resolve this.
+   */
   readonly description: ModelDescription;
   readonly model: ResolvedModel;
 }
@@ -453,12 +458,13 @@ export async function loadTfjsModel(
     recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.units]) as number[][],
     ...(cell.bias !== null ? { bias: Array.from(tensors[cell.bias]) } : {}),
   });
+  const layerCells = recurrent.map((layer) => layer.cells.map(cellWeights));
   const wrappings = recurrent.map((layer) => layer.wrapping);
   const uniform = wrappings.every((w) => JSON.stringify(w) === JSON.stringify(wrappings[0]));
   const description: ModelDescription = {
     layers: recurrent.map((layer) => layer.spec),
     ...(uniform && wrappings[0] !== null ? { bidirectional: wrappings[0] } : {}),
-    weights: recurrent.flatMap((layer) => layer.cells.map(cellWeights)),
+    weights: layerCells.flat(),
   };
   const resolve = (model: ModelDescription, features: number) => {
     try {
@@ -472,12 +478,12 @@ export async function loadTfjsModel(
   if (uniform) resolved = resolve(description, inputDim);
   else {
     // Requests describe one wrapping for every layer: a mixed stack is resolved layer by layer, then joined.
-    const parts = recurrent.map((layer) =>
+    const parts = recurrent.map((layer, k) =>
       resolve(
         {
           layers: [layer.spec],
           ...(layer.wrapping !== null ? { bidirectional: layer.wrapping } : {}),
-          weights: layer.cells.map(cellWeights),
+          weights: layerCells[k],
         },
         layer.cells[0].features,
       ),
