@@ -109,12 +109,15 @@ function functionalChain(config: unknown): Topology {
         `${where}: takes ${input === null ? 'no input' : `output ${input[2]} of '${input[0]}'`}; supported: a chain, each layer taking output 0 of the layer before ('${nameOf(k - 1)}')`,
       );
   }
-  const inputs = config.input_layers;
+  // tfjs and Keras 2 list inputs and outputs as [[name, node, tensor], ...]; Keras 3 writes a single one bare.
+  const listed = (refs: unknown) => (isRef(refs) ? [refs] : refs);
+  const inputs = listed(config.input_layers);
   if (!Array.isArray(inputs) || inputs.length !== 1 || !isRef(inputs[0]) || inputs[0][0] !== nameOf(0))
-    fail(`modelTopology.config.input_layers: is ${JSON.stringify(inputs)}; expected [['${nameOf(0)}', 0, 0]]`);
+    fail(
+      `modelTopology.config.input_layers: is ${JSON.stringify(config.input_layers)}; expected [['${nameOf(0)}', 0, 0]]`,
+    );
   const last = layers.length - 1;
-  // Keras 2 and tfjs list outputs as [[name, node, tensor], ...]; a single output may be written bare.
-  const given = isRef(config.output_layers) ? [config.output_layers] : config.output_layers;
+  const given = listed(config.output_layers);
   if (!Array.isArray(given) || given.length === 0 || !given.every(isRef))
     fail(`modelTopology.config.output_layers: is ${JSON.stringify(given)}; expected [[name, node, tensor], ...]`);
   const outputs = given.map((ref, i) => {

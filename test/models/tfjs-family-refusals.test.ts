@@ -129,6 +129,12 @@ const REFUSED: [string, string, (json: any) => void, RegExp][] = [
     /layer 2 .*: inbound_nodes is .*; expected one call on one tensor \(a chain of layers\)$/,
   ],
   [
+    'a functional model with two inputs',
+    'functional-state',
+    (json) => json.modelTopology.config.input_layers.push(['other', 0, 0]),
+    /modelTopology\.config\.input_layers: is \[\["input5",0,0\],\["other",0,0\]\]; expected \[\['input5', 0, 0\]\]$/,
+  ],
+  [
     "a functional model's output from an inner layer",
     'functional-state',
     (json) => (json.modelTopology.config.output_layers[1] = ['simple_rnn_SimpleRNN16', 0, 1]),
@@ -247,9 +253,10 @@ t.test('what Keras writes and tfjs does not is served as tfjs computes the model
   const flattened = repository(t, 'layers', (json) =>
     layers(json).splice(5, 0, { class_name: 'Flatten', config: { name: 'flatten', data_format: 'channels_last' } }),
   );
-  // Keras 3: class_name Functional, inbound nodes as {args: [keras tensor], kwargs}, batch_shape.
+  // Keras 3: class_name Functional, inbound nodes as {args: [keras tensor], kwargs}, batch_shape, a bare input.
   const keras3 = repository(t, 'functional-state', (json) => {
     json.modelTopology.class_name = 'Functional';
+    json.modelTopology.config.input_layers = json.modelTopology.config.input_layers[0];
     const [input, ...rest] = layers(json);
     input.config.batch_shape = input.config.batch_input_shape;
     delete input.config.batch_input_shape;
