@@ -6,15 +6,17 @@
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
+  bidirectionalOf,
   computeCost,
   denseForward,
-  directionsOf,
   embeddingLookup,
   float32Array,
   maskFromValue,
   type NetworkResult,
+  returnsBothDirections,
   runNetwork,
   type Shape3,
+  stateLayers,
 } from '../engine/index.js';
 import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
@@ -172,8 +174,8 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   const given = request.initialState;
   if (given === undefined) return null;
   const { spec } = model;
-  const directions = directionsOf(spec);
-  const entries = spec.layers.length * directions;
+  const layerOf = stateLayers(spec);
+  const entries = layerOf.length;
   const single = entries === 1;
   // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
   const isList = given.some((row) => row.some((item) => Array.isArray(item)));
@@ -192,15 +194,15 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   if (list.length !== entries)
     invalidAt(
       'initialState',
-      `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`,
+      `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${bidirectionalOf(spec, 0) !== null ? ', layer 0 backward' : ''}, ...)`,
     );
   const problems = new ProblemList();
   const states = list.map((state, i) => {
     const path = single ? 'initialState' : `initialState[${i}]`;
-    const h = spec.layers[Math.floor(i / directions)].hiddenSize;
+    const h = spec.layers[layerOf[i]].hiddenSize;
     if (state.length !== batch)
       invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
-    return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
+    return readMatrix(state, h, path, `hiddenSize of layer ${layerOf[i]}`, problems);
   });
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
   return states;
@@ -249,7 +251,7 @@ export interface RequestCost {
 function outputsPerStep(model: ResolvedModel): number {
   const { spec } = model;
   const last = spec.layers[spec.layers.length - 1];
-  const bothDirections = spec.bidirectional !== null && spec.bidirectional.mergeMode === null;
+  const bothDirections = returnsBothDirections(spec);
   return bothDirections && (model.head ?? []).length === 0 ? 2 * last.hiddenSize : modelOutputFeatures(model);
 }
 
@@ -260,7 +262,7 @@ export function requestCost(
 ): RequestCost {
   const [batch, time, features] = shape;
   const { spec } = model;
-  const stateValues = spec.layers.reduce((sum, layer) => sum + directionsOf(spec) * batch * layer.hiddenSize, 0);
+  const stateValues = stateLayers(spec).reduce((sum, k) => sum + batch * spec.layers[k].hiddenSize, 0);
   return {
     inputValues: batch * time * features,
     weightsBuild: model.seed !== null && !options.served ? seededWeightsCost(spec) : 0,
@@ -367,7 +369,7 @@ export function planForward(
   const cost = requestCost(model, shape, { returnSequences, returnState, served: served !== undefined });
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
-    const single = model.spec.layers.length === 1 && model.spec.bidirectional === null;
+    const single = stateLayers(model.spec).length === 1;
     const pass = single
       ? `batch·time·(inputDim + hiddenSize)·hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`
       : 'Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
@@ -493,7 +495,7 @@ const allFinite = (data: Float32Array): boolean => {
 /** [batch, hiddenSize] of state i (states go layer by layer, each direction in turn). */
 function stateShape(plan: ForwardPlan, i: number): number[] {
   const { spec } = plan.model;
-  return [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize];
+  return [plan.shape[0], spec.layers[stateLayers(spec)[i]].hiddenSize];
 }
 
 /** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
