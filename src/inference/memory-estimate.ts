@@ -42,6 +42,7 @@ export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 
     returnSequences: plan.returnSequences,
     returnState: plan.returnState,
     served,
+    topK: plan.classes?.k ?? 0,
   });
   const directions = directionsOf(model.spec);
   let sequences = 0;
