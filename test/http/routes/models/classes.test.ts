@@ -83,3 +83,29 @@ t.test('topK on a served model that is not a softmax classifier, or above its cl
   t.equal(above.statusCode, 400);
   t.same(above.json().errors[0], { path: 'topK', message: 'is 5; the outputs have 4 features (classes)' });
 });
+
+t.test(
+  'on a worker (plan, or a body parsed there) the answer is the inline one, labels and h_n included',
+  async (t) => {
+    const dir = repository(t);
+    const inline = await build(t, { models: { dir } });
+    const pooled = await build(t, { models: { dir }, pool: { threads: 1, minCompute: 0, minBodyBytes: 1 } });
+    // The classifier's layers have 5 and 3 units (no one h_n tensor); the seeded stack has the PyTorch layout.
+    const served = { inputs: INPUTS, topK: 3 };
+    const direct = { ...served, layers: [{ hiddenSize: 3 }, { hiddenSize: 3 }], seed: 2, stateLayout: 'pytorch' };
+    for (const [url, payload] of [
+      ['/models/cls/forward', served],
+      ['/rnn/forward', direct],
+    ] as const) {
+      const expected = await inline.app.inject({ method: 'POST', url, payload });
+      t.equal(expected.statusCode, 200, expected.body.slice(0, 200));
+      const res = await pooled.app.inject({ method: 'POST', url, payload });
+      t.equal(res.body, expected.body, `${url}: byte for byte`);
+    }
+    t.match(
+      (await pooled.app.inject({ method: 'POST', url: '/models/cls/forward', payload: served })).json()
+        .classes[0][0][0],
+      { label: String },
+    );
+  },
+);
