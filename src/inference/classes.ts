@@ -86,7 +86,6 @@ export function writeClasses(
   lead: readonly number[],
   labels: readonly string[] | null,
 ): void {
-  const labelText = labels?.map((label) => JSON.stringify(label)) ?? null;
   // Rows per innermost list: the time steps of a sequence, or every row for [batch].
   const inner = lead.length === 2 ? lead[1] : top.rows;
   writer.raw(lead.length === 2 ? '[[' : '[');
@@ -98,7 +97,8 @@ export function writeClasses(
       writer.raw(m === 0 ? '{"score":' : ',{"score":');
       writer.float32(top.scores[r * top.k + m]);
       writer.raw(`,"index":${i}`);
-      if (labelText !== null) writer.raw(`,"label":${labelText[i]}`);
+      // Only the labels an answer names are quoted: a classifier may have thousands.
+      if (labels !== null) writer.raw(`,"label":${JSON.stringify(labels[i])}`);
       writer.raw('}');
     }
     writer.raw(']');

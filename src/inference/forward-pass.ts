@@ -602,20 +602,30 @@ interface AnswerTensor {
 }
 
 /**
- * The final states as the answer writes them: `keras`, each layer and direction's [batch, hiddenSize] (a list
- * unless there is one); `pytorch`, all of them in one [layers·directions, batch, hiddenSize] tensor, as `h_n`
+ * The final states' shapes as the answer writes them: `keras`, each layer and direction's [batch, hiddenSize] (a
+ * list unless there is one); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as `h_n`
  * (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the flat
  * JSON and shapes differ.
  */
+function answerStateShapes(plan: ForwardPlan, count: number): { shapes: number[][]; list: boolean } {
+  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...stateShape(plan, 0)]], list: false };
+  return { shapes: Array.from({ length: count }, (_, i) => stateShape(plan, i)), list: count !== 1 };
+}
+
+/** The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. */
 function answerStates(plan: ForwardPlan, result: NetworkResult): { tensors: AnswerTensor[]; list: boolean } {
   const { states } = result;
+  const { shapes, list } = answerStateShapes(plan, states.length);
   if (plan.stateLayout === 'pytorch') {
-    const [batch, hiddenSize] = stateShape(plan, 0);
-    const data = new Float32Array(states.length * batch * hiddenSize);
-    states.forEach((state, i) => data.set(state, i * batch * hiddenSize));
-    return { tensors: [{ data, shape: [states.length, batch, hiddenSize] }], list: false };
+    const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
+    let at = 0;
+    for (const state of states) {
+      data.set(state, at);
+      at += state.length;
+    }
+    return { tensors: [{ data, shape: shapes[0] }], list };
   }
-  return { tensors: states.map((data, i) => ({ data, shape: stateShape(plan, i) })), list: states.length !== 1 };
+  return { tensors: states.map((data, i) => ({ data, shape: shapes[i] })), list };
 }
 
 /** `classes` with topK: the top K of each row of the outputs (the last axis), null without topK. */
@@ -637,11 +647,11 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
   writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
   if (plan.returnState) {
-    const { tensors, list } = answerStates(plan, result);
+    const { shapes, list } = answerStateShapes(plan, result.states.length);
     writer.raw(',"states":');
-    if (!list) writer.ints(tensors[0].shape);
+    if (!list) writer.ints(shapes[0]);
     else {
-      for (let i = 0; i < tensors.length; i++) writer.raw(i === 0 ? '[' : ',').ints(tensors[i].shape);
+      for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
       writer.raw(']');
     }
   }
