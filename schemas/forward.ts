@@ -215,9 +215,20 @@ export const ModelSummary = z
         useBias: z.boolean(),
         goBackwards: z.boolean(),
         clip: z.number().nullable(),
+        bidirectional: z
+          .object({ mergeMode: z.enum(MERGE_MODES).nullable() })
+          .nullable()
+          .optional()
+          .describe(
+            "This layer's wrapping (null: unidirectional), given only when the layers are wrapped differently " +
+              '(an imported model mixing plain and Bidirectional layers); otherwise `bidirectional` says it for all',
+          ),
       }),
     ),
-    bidirectional: z.object({ mergeMode: z.enum(MERGE_MODES).nullable() }).nullable(),
+    bidirectional: z
+      .object({ mergeMode: z.enum(MERGE_MODES).nullable() })
+      .nullable()
+      .describe("Every layer's wrapping (null: unidirectional, or wrapped layer by layer: `layers[k].bidirectional`)"),
   })
   .meta({ id: 'ModelSummary', description: 'The model that computed this answer, every default filled in' });
 

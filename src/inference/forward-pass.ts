@@ -6,15 +6,18 @@
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
+  bidirectionalOf,
   computeCost,
   denseForward,
-  directionsOf,
   embeddingLookup,
   float32Array,
+  layerDirections,
   maskFromValue,
   type NetworkResult,
+  returnsBothDirections,
   runNetwork,
   type Shape3,
+  stateLayers,
 } from '../engine/index.js';
 import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
@@ -179,8 +182,8 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   const given = request.initialState;
   if (given === undefined) return null;
   const { spec } = model;
-  const directions = directionsOf(spec);
-  const entries = spec.layers.length * directions;
+  const layerOf = stateLayers(spec);
+  const entries = layerOf.length;
   const single = entries === 1;
   // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
   const isList = given.some((row) => row.some((item) => Array.isArray(item)));
@@ -196,15 +199,15 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   if (list.length !== entries)
     invalidAt(
       'initialState',
-      `has ${count(list.length, 'state')}; expected ${entries} (${entries === 1 ? 'the one layer: [batch, hiddenSize], or PyTorch h0 [1, batch, hiddenSize]' : `layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...`})`,
+      `has ${count(list.length, 'state')}; expected ${entries} (${entries === 1 ? 'the one layer: [batch, hiddenSize], or PyTorch h0 [1, batch, hiddenSize]' : `layer 0 forward${bidirectionalOf(spec, 0) !== null ? ', layer 0 backward' : ''}, ...`})`,
     );
   const problems = new ProblemList();
   const states = list.map((state, i) => {
     const path = single && !asList ? 'initialState' : `initialState[${i}]`;
-    const h = spec.layers[Math.floor(i / directions)].hiddenSize;
+    const h = spec.layers[layerOf[i]].hiddenSize;
     if (state.length !== batch)
       invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
-    return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
+    return readMatrix(state, h, path, `hiddenSize of layer ${layerOf[i]}`, problems);
   });
   if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
   return states;
@@ -253,7 +256,7 @@ export interface RequestCost {
 function outputsPerStep(model: ResolvedModel): number {
   const { spec } = model;
   const last = spec.layers[spec.layers.length - 1];
-  const bothDirections = spec.bidirectional !== null && spec.bidirectional.mergeMode === null;
+  const bothDirections = returnsBothDirections(spec);
   return bothDirections && (model.head ?? []).length === 0 ? 2 * last.hiddenSize : modelOutputFeatures(model);
 }
 
@@ -264,7 +267,7 @@ export function requestCost(
 ): RequestCost {
   const [batch, time, features] = shape;
   const { spec } = model;
-  const stateValues = spec.layers.reduce((sum, layer) => sum + directionsOf(spec) * batch * layer.hiddenSize, 0);
+  const stateValues = stateLayers(spec).reduce((sum, k) => sum + batch * spec.layers[k].hiddenSize, 0);
   return {
     inputValues: batch * time * features,
     weightsBuild: model.seed !== null && !options.served ? seededWeightsCost(spec) : 0,
@@ -345,7 +348,7 @@ function readClasses(
       'topK',
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
     );
-  if (head.length === 0 && model.spec.bidirectional?.mergeMode === null)
+  if (head.length === 0 && returnsBothDirections(model.spec))
     invalidAt('topK', 'cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop topK');
   const features = modelOutputFeatures(model);
   if (k > features) invalidAt('topK', `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
@@ -356,12 +359,20 @@ function readClasses(
 function readStateLayout(request: ForwardRequest, model: ResolvedModel): StateLayout {
   const layout = request.stateLayout ?? 'keras';
   if (layout === 'pytorch') {
-    const sizes = model.spec.layers.map((layer) => layer.hiddenSize);
+    const { spec } = model;
+    const sizes = spec.layers.map((layer) => layer.hiddenSize);
     const other = sizes.findIndex((h) => h !== sizes[0]);
     if (other >= 0)
       invalidAt(
         'stateLayout',
         `is pytorch, one [layers·directions, batch, hiddenSize] tensor, but layer ${other} has ${sizes[other]} units and layer 0 ${sizes[0]}: use keras (a list of states)`,
+      );
+    // An imported stack may wrap some layers in Bidirectional and not others; nn.RNN wraps all or none.
+    const mixed = spec.layers.findIndex((_, k) => layerDirections(spec, k) !== layerDirections(spec, 0));
+    if (mixed >= 0)
+      invalidAt(
+        'stateLayout',
+        `is pytorch, but layer ${mixed} has ${layerDirections(spec, mixed)} directions and layer 0 ${layerDirections(spec, 0)}: use keras (a list of states)`,
       );
   }
   return layout;
@@ -423,7 +434,7 @@ export function planForward(
   });
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
-    const single = model.spec.layers.length === 1 && model.spec.bidirectional === null;
+    const single = stateLayers(model.spec).length === 1;
     const pass = single
       ? `batch·time·(inputDim + hiddenSize)·hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`
       : 'Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
@@ -551,7 +562,7 @@ const allFinite = (data: Float32Array): boolean => {
 /** [batch, hiddenSize] of state i (states go layer by layer, each direction in turn). */
 function stateShape(plan: ForwardPlan, i: number): number[] {
   const { spec } = plan.model;
-  return [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize];
+  return [plan.shape[0], spec.layers[stateLayers(spec)[i]].hiddenSize];
 }
 
 /** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */

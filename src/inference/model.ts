@@ -43,6 +43,11 @@ export interface ResolvedModel {
   readonly embedding?: EmbeddingWeights | null;
   /** Imported models only: Dense layers after the recurrent layers, on the last axis of the outputs. */
   readonly head?: readonly DenseWeights[];
+  /**
+   * Imported models only: the last recurrent layer returns its last step alone (Keras `return_sequences: false`,
+   * a many-to-one model), so answers are [batch, features] and a request for every step is refused.
+   */
+  readonly lastStep?: boolean;
 }
 
 /** Features of the outputs a client receives: the last Dense layer's units, else the last recurrent layer's. */
@@ -526,7 +531,10 @@ export function modelSummary(model: ResolvedModel): ModelSummary {
     inputDim: model.inputDim,
     hiddenSize: spec.layers[spec.layers.length - 1].hiddenSize,
     seed: model.seed,
-    layers: spec.layers.map((layer) => ({ ...layer })),
+    layers: spec.layers.map((layer, k) => ({
+      ...layer,
+      ...(spec.layerBidirectional === undefined ? {} : { bidirectional: spec.layerBidirectional[k] }),
+    })),
     bidirectional: spec.bidirectional,
   };
 }

@@ -9,7 +9,7 @@
 import type { OipInferenceRequest } from '../../schemas/oip.js';
 import { OIP_DATATYPE } from '../../schemas/oip.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
-import { directionsOf } from '../engine/index.js';
+import { returnsBothDirections, stateLayers } from '../engine/index.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import type { TypedInputs } from '../inference/forward-pass.js';
 import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
@@ -45,7 +45,7 @@ const INTEGERS = ['INT64', 'INT32'];
 
 /** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
 export function stateNames(served: ServedModel): string[] {
-  const count = served.model.spec.layers.length * directionsOf(served.model.spec);
+  const count = stateLayers(served.model.spec).length;
   return count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
 }
 
@@ -73,9 +73,9 @@ export function oipInputs(served: ServedModel): OipTensor[] {
 
 export function oipParameters(served: ServedModel): Record<string, string> {
   const { spec } = served.model;
-  const directions = directionsOf(spec);
+  const layerOf = stateLayers(spec);
   const states = initialStateNames(served).map(
-    (name, i) => `${name} FP32 [batch, ${spec.layers[Math.floor(i / directions)].hiddenSize}]`,
+    (name, i) => `${name} FP32 [batch, ${spec.layers[layerOf[i]].hiddenSize}]`,
   );
   const vocabulary = vocabularyOf(served);
   return {
@@ -90,15 +90,16 @@ export function oipParameters(served: ServedModel): Record<string, string> {
 export function oipOutputs(served: ServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
-  const output =
-    spec.bidirectional?.mergeMode === null
-      ? [2, -1, -1, spec.layers[last].hiddenSize]
-      : [-1, -1, modelOutputFeatures(served.model)];
-  const directions = directionsOf(spec);
+  // A many-to-one model answers the last step only: [batch, features].
+  const steps = served.model.lastStep === true ? [-1] : [-1, -1];
+  const output = returnsBothDirections(spec)
+    ? [2, ...steps, spec.layers[last].hiddenSize]
+    : [...steps, modelOutputFeatures(served.model)];
+  const layerOf = stateLayers(spec);
   const states = stateNames(served).map((name, i) => ({
     name,
     datatype: OIP_DATATYPE,
-    shape: [-1, spec.layers[Math.floor(i / directions)].hiddenSize],
+    shape: [-1, spec.layers[layerOf[i]].hiddenSize],
   }));
   return [{ name: OIP_OUTPUT, datatype: OIP_DATATYPE, shape: output }, ...states];
 }
@@ -420,7 +421,7 @@ export function oipForwardRequest(
       ...(inputs !== undefined ? { inputs } : {}),
       ...(lengths !== undefined ? { lengths: readLengths(lengths) } : {}),
       ...(initialState !== undefined ? { initialState } : {}),
-      returnSequences: true,
+      returnSequences: served.model.lastStep !== true,
       returnState: outputs.some(({ name }) => name !== OIP_OUTPUT),
       outputFormat: 'flat',
     },
