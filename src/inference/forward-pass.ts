@@ -372,7 +372,7 @@ function readStateLayout(request: ForwardRequest, model: ResolvedModel): StateLa
     if (mixed >= 0)
       invalidAt(
         'stateLayout',
-        `is pytorch, but layer ${mixed} has ${layerDirections(spec, mixed)} directions and layer 0 ${layerDirections(spec, 0)}: use keras (a list of states)`,
+        `is pytorch, but layer ${mixed} has ${count(layerDirections(spec, mixed), 'direction')} and layer 0 ${count(layerDirections(spec, 0), 'direction')}: use keras (a list of states)`,
       );
   }
   return layout;
