@@ -25,6 +25,8 @@ export const ModelForwardRequest = ForwardRequest.pick({
   lengths: true,
   mask: true,
   initialState: true,
+  stateLayout: true,
+  topK: true,
   returnSequences: true,
   returnState: true,
   outputFormat: true,
@@ -80,6 +82,10 @@ export const ModelVersionMetadata = z
       .array(z.string())
       .nullable()
       .describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
+    labels: z
+      .array(z.string())
+      .optional()
+      .describe("A classifier's class labels (labels.txt), one per output feature; absent when it has none"),
     model: ModelSummary,
   })
   .meta({

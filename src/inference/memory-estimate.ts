@@ -41,6 +41,7 @@ export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 
     returnSequences: plan.returnSequences,
     returnState: plan.returnState,
     served,
+    topK: plan.classes?.k ?? 0,
   });
   let sequences = 0;
   model.spec.layers.forEach((layer, k) => {

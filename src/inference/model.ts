@@ -70,6 +70,8 @@ interface RawCell {
   readonly bias: Float32Array | null;
   /** ONNX only: B may be left out, meaning zeros (as ONNX defines it), even when the layer uses a bias. */
   readonly biasMayBeAbsent?: boolean;
+  /** From a PyTorch state_dict (its biases may be absent as a whole: nn.RNN(bias=False)). */
+  readonly pytorch?: boolean;
 }
 
 const transposed = (m: Matrix): Matrix => ({ data: transpose(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows });
@@ -157,6 +159,7 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
           kernel: matrixAt('weight_ih'),
           recurrentKernel: matrixAt('weight_hh'),
           bias,
+          pytorch: true,
         });
       }
       layers.push(directionCells);
@@ -220,6 +223,16 @@ function checkExclusive(model: ModelDescription): void {
   }
 }
 
+/**
+ * useBias when the request does not say: true, except for a PyTorch state_dict without the layer's bias entries,
+ * which is how `nn.RNN(bias=False)` saves itself (saying `useBias: true` then is a contradiction, reported by
+ * checkedWeights).
+ */
+function defaultUseBias(model: ModelDescription, layer: RawCell[] | undefined): boolean {
+  if (model.pytorchWeights === undefined || layer === undefined) return true;
+  return layer.some((cell) => cell.bias !== null);
+}
+
 function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: Limits): LayerSpec[] {
   const fromWeights = cells?.map((layer) => layer[0].recurrentKernel.rows);
   let described: {
@@ -270,7 +283,7 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     specs.push({
       hiddenSize: size,
       activation: layer.activation ?? DEFAULT_ACTIVATION,
-      useBias: layer.useBias ?? true,
+      useBias: layer.useBias ?? defaultUseBias(model, cells?.[k]),
       goBackwards: layer.goBackwards ?? false,
       clip: layer.clip ?? null,
     });
@@ -304,7 +317,12 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
         );
       }
       if (bias === null && useBias && !biasMayBeAbsent)
-        problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+        problems.add(
+          paths.bias,
+          cell.pytorch && layer.every((c) => c.bias === null)
+            ? `is missing, and useBias is true: a state_dict without bias entries is nn.RNN(bias=False); drop useBias or send bias_ih and bias_hh [${h}]`
+            : `is missing; the layer uses a bias (useBias is true), expected [${h}]`,
+        );
       if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
       if (bias !== null && bias.length !== h)
         problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);

@@ -53,7 +53,7 @@ export function planServed(
     zeroOutputForMask: false,
     ...(body.text !== undefined && served.vocabulary !== null ? { vocabulary: served.vocabulary } : {}),
   };
-  return planForward(request, limits, cache, served.model, options);
+  return planForward(request, limits, cache, served.model, { ...options, labels: served.labels ?? null });
 }
 
 export function inputsOf(served: ServedModel): TensorMetadata[] {
