@@ -191,6 +191,8 @@ await fixture(
   await model.fit(xs, ys, { epochs: 150, batchSize: 4, shuffle: false, verbose: 0 });
   const target = `${root}models/next-char/1/`;
   await saveModel(tf, model, target);
+  // Its classes, in output order, for topK answers and the inference protocol's classification extension.
+  await writeFile(`${target}labels.txt`, `${[...chars].join('\n')}\n`);
   const inputs = prefixes.map((p) => [...p].map((c) => [id(c)]));
   const outputs = prefixes.map((p) =>
     tf.tidy(() => (model.predict(tf.tensor2d([[...p].map(id)])) as tf.Tensor).arraySync()),

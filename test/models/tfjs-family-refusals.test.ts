@@ -323,4 +323,40 @@ t.test('the shipped next-char: which of h, e, l, o follows, as tfjs predicts it'
   t.equal(v2.statusCode, 200, v2.body.slice(0, 300));
   t.same(v2.json().outputs[0].shape, [1, 4]);
   t.ok(maxAbsDiff(v2.json().outputs[0].data, expected.outputs[2][0]) < 1e-5, '"hel" over the inference protocol');
+
+  // labels.txt names the classes: the most likely next character, by name, on both routes.
+  t.same(meta.labels, ['h', 'e', 'l', 'o']);
+  const top = await app.inject({
+    method: 'POST',
+    url: '/models/next-char/forward',
+    payload: { inputs: [[[1], [2], [3]]], topK: 2, returnState: false },
+  });
+  t.equal(top.statusCode, 200, top.body.slice(0, 300));
+  const classes = top.json().classes as { score: number; index: number; label: string }[][];
+  const hel = expected.outputs[2][0];
+  const ranked = [0, 1, 2, 3].sort((a, b) => hel[b] - hel[a]).slice(0, 2);
+  t.same(
+    classes[0].map((c) => [c.index, c.label]),
+    ranked.map((i) => [i, 'helo'[i]]),
+    'the two likeliest characters after "hel", named',
+  );
+  t.ok(
+    maxAbsDiff(
+      classes[0].map((c) => c.score),
+      ranked.map((i) => hel[i]),
+    ) < 1e-5,
+    'with their probabilities',
+  );
+  const classified = await app.inject({
+    method: 'POST',
+    url: '/v2/models/next-char/infer',
+    payload: {
+      inputs: [{ name: 'input', shape: [1, 3, 1], datatype: 'INT64', data: [1, 2, 3] }],
+      outputs: [{ name: 'output', parameters: { classification: 1 } }],
+    },
+  });
+  t.equal(classified.statusCode, 200, classified.body.slice(0, 300));
+  const [output] = classified.json().outputs as { datatype: string; shape: number[]; data: string[] }[];
+  t.equal(output.datatype, 'BYTES');
+  t.match(output.data[0], new RegExp(`^0\\.99\\d*:${ranked[0]}:${'helo'[ranked[0]]}$`), 'score:index:label');
 });
