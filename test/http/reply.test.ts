@@ -159,8 +159,14 @@ t.test('a client that stops reading holds the writing back (backpressure)', asyn
   // 64·1023·64 + 64·64 = 2^22 values, MAX_OUTPUT_VALUES: ~46 MB of JSON.
   const { socket, head } = rawRequest(port, largeRequest(64, 1023, 64), 8 * 1024);
   await head;
-  await sleep(300);
-  const first = writes[0].written;
+  // The kernel's socket buffers fill first (a chunk per turn of the event loop, slower on a loaded machine):
+  // wait until the writing has stopped for 200 ms, then it must stay stopped.
+  let first = writes[0].written;
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    await sleep(200);
+    if (writes[0].written === first) break;
+    first = writes[0].written;
+  }
   await sleep(300);
   const second = writes[0].written;
   t.equal(second, first, 'nothing more is written while the client does not read');
@@ -227,4 +233,39 @@ t.test('jsonStream: a chunk is written only when the reader asks for one', async
   t.equal(Buffer.concat(all).toString('utf8'), answerText(answer));
   t.equal(JSON.parse(answerText(answer)).x.data.length, data.length);
   (release as (() => void) | null)?.();
+});
+
+/** Resolves in the next turn of the event loop (its check phase). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+t.test('jsonStream: a reader that takes everything at once still gets one chunk per turn', async (t) => {
+  const data = new Float32Array(100_000).map((_, i) => Math.cos(i));
+  const answer: StreamedJson = { streamed: ['{"x":', { data, shape: [data.length], format: 'flat' }, '}'] };
+  const stream = jsonStream(answer, 4096);
+  const received: Buffer[] = [];
+  // Takes every chunk the moment it is written (as a socket with room in its kernel buffer does).
+  const eager = new Writable({
+    highWaterMark: 1 << 30,
+    write(chunk: Buffer, _encoding, done) {
+      received.push(chunk);
+      done();
+    },
+  });
+  let finished = false;
+  eager.on('finish', () => (finished = true));
+  stream.pipe(eager);
+  t.equal(stream.chunks.produced, 0, 'nothing is written in the turn that starts the pipe');
+  let turns = 0;
+  let most = 0;
+  let before = 0;
+  while (!finished && turns < 10_000) {
+    await nextTurn();
+    turns++;
+    most = Math.max(most, stream.chunks.produced - before);
+    before = stream.chunks.produced;
+  }
+  t.ok(finished, `the answer ended after ${turns} turns`);
+  t.ok(stream.chunks.produced > 100, `${stream.chunks.produced} chunks`);
+  t.ok(most <= 2, `at most ${most} chunks in one turn`);
+  t.equal(Buffer.concat(received).toString('utf8'), answerText(answer), 'the bytes of the answer');
 });
