@@ -3,7 +3,8 @@
  * or wrong-typed elements is answered 400 quickly, with at most 20 errors listed and the true count in
  * `errorCount` and the detail, on every route that validates a body with zod (POST /rnn/forward on the event loop
  * and on a worker, /rnn/weights, a served model's forward, the Open Inference Protocol's infer). Before, 600,000
- * strings in `mask` made zod overflow the stack (a 500), and 200,000 unknown fields a 10 MB answer.
+ * strings in `mask` made zod overflow the stack (a 500), and 200,000 unknown fields a 10 MB answer. Values that
+ * pass zod but not the reading into tensors (out of the float32 range, rows of another width) are counted too.
  */
 import t from 'tap';
 import { build, SHIPPED_MODELS } from '../helpers/build.js';
@@ -161,6 +162,56 @@ t.test('the Open Inference Protocol route keeps its {"error"} body, with the cou
       `${name}: the error names the first and counts the rest`,
     );
   }
+});
+
+t.test('values read into tensors: 20 listed, all counted', async (t) => {
+  const { app } = await build(t, QUIET);
+  const n = 4000;
+  const big = new Array<number>(n).fill(1e39);
+  const cases: [string, string, unknown, number, string[], RegExp][] = [
+    [
+      'nested inputs out of the float32 range',
+      '/rnn/forward',
+      { inputs: [[big]], hiddenSize: 2 },
+      n,
+      ['inputs[0][0][0]', 'inputs[0][0][1]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+    [
+      'flat inputs out of the float32 range',
+      '/rnn/forward',
+      { inputs: { shape: [2, n / 2, 1], data: big }, hiddenSize: 2 },
+      n,
+      ['inputs.data[0]', 'inputs.data[1]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+    [
+      'time steps with another number of features',
+      '/rnn/forward',
+      { inputs: [[[1, 2], ...new Array(n).fill([1])]], hiddenSize: 2 },
+      n,
+      ['inputs[0][1]', 'inputs[0][2]'],
+      /^has 1 feature; expected 2 \(inputs\[0\]\[0\]\)$/,
+    ],
+    [
+      'initial-state rows of another width',
+      '/rnn/forward',
+      { inputs: new Array(n / 4).fill([[1]]), hiddenSize: 2, initialState: new Array(n / 4).fill([1]) },
+      n / 4,
+      ['initialState[0]', 'initialState[1]'],
+      /^has 1 entry; expected 2 \(hiddenSize of layer 0\)$/,
+    ],
+    [
+      'weights out of the float32 range',
+      '/rnn/forward',
+      { inputs: [[new Array(n).fill(1)]], weights: { kernel: new Array(n).fill([1e39]), recurrentKernel: [[1]] } },
+      n,
+      ['weights.kernel[0][0]', 'weights.kernel[1][0]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+  ];
+  for (const [name, url, body, count, paths, message] of cases)
+    boundedProblem(t, await post(app, url, body), count, paths, message, name);
 });
 
 t.test('a large body validated on a worker gets the same 400', async (t) => {
