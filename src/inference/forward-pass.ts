@@ -97,18 +97,19 @@ function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'tex
   if (features > limits.maxFeatures)
     throw limitExceeded('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
   const problems = new ProblemList();
-  for (let b = 0; b < batch && !problems.full; b++) {
+  for (let b = 0; b < batch; b++) {
     const sequence = inputs[b];
-    for (let t = 0; t < sequence.length && !problems.full; t++) {
-      if (sequence[t].length !== features) {
+    for (let t = 0; t < sequence.length; t++) {
+      if (sequence[t].length === features) continue;
+      if (!problems.listing) problems.countUnlisted();
+      else
         problems.add(
           `inputs[${b}][${t}]`,
           `has ${count(sequence[t].length, 'feature')}; expected ${features} (inputs[0][0])`,
         );
-      }
     }
   }
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return { shape: [batch, time, features], lengths, ragged: lengths.some((n) => n !== time) };
 }
 
@@ -120,10 +121,9 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
   let b = 0;
   let t = 0;
   const path = (f: number) => `inputs[${b}][${t}][${f}]`;
-  for (b = 0; b < batch && !problems.full; b++) {
+  for (b = 0; b < batch; b++) {
     const sequence = inputs[b];
-    for (t = 0; t < sequence.length && !problems.full; t++)
-      storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
+    for (t = 0; t < sequence.length; t++) storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
   }
   return out;
 }
@@ -209,7 +209,7 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
       invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
     return readMatrix(state, h, path, `hiddenSize of layer ${layerOf[i]}`, problems);
   });
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return states;
 }
 
@@ -465,7 +465,7 @@ export function planForward(
         : batch.kind === 'text'
           ? oneHot(batch.text, time, float32Array(b * time * inputDim))
           : readInputs(batch.inputs, shape, problems);
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return {
     inputs,
     shape,

@@ -20,7 +20,7 @@ import {
   pytorchKey,
   transpose,
 } from '../engine/index.js';
-import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { type Matrix, ProblemList, count, readRectangular, readVector } from '../codec/tensors.js';
 import { type SeededWeightsCache, seededWeightsCost, seededWeightsKey } from './weights-cache.js';
 
@@ -337,7 +337,7 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
     layerInput = outputFeatures(spec, k);
     return result;
   });
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return weights;
 }
 
@@ -500,7 +500,7 @@ function resolveDescription(
   const directions = bidirectional === null ? 1 : 2;
   const problems = new ProblemList();
   const cells = readExplicitCells(model, directions, problems);
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
 
   const layers = layerSpecs(model, cells, limits);
   if (bidirectional !== null) {
