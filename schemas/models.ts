@@ -53,9 +53,19 @@ export const TensorMetadata = z
   .object({
     name: z.string(),
     shape: dims,
+    datatype: z.string().optional().describe("An ONNX model's: FP32, INT64 or INT32, as the graph declares it"),
     description: z.string(),
   })
   .meta({ id: 'TensorMetadata' });
+
+export const OnnxGraphSummary = z
+  .object({
+    opset: z.number().int().describe('The default-domain opset the graph was exported with'),
+    producer: z.string().describe('producer_name and producer_version of the file (`pytorch 1.13.0`)'),
+    nodes: z.number().int(),
+    operators: z.array(z.string()).describe('The operators the graph uses, sorted'),
+  })
+  .meta({ id: 'OnnxGraphSummary', description: 'An ONNX model (`model.onnx`): its graph' });
 
 export const ModelVersionMetadata = z
   .object({
@@ -69,7 +79,8 @@ export const ModelVersionMetadata = z
       .array(z.string())
       .nullable()
       .describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
-    model: ModelSummary,
+    model: ModelSummary.nullable().describe('The layers, or null for an ONNX model (see `graph`)'),
+    graph: OnnxGraphSummary.optional().describe('For an ONNX model (`model.onnx`): its graph'),
   })
   .meta({
     id: 'ModelVersionMetadata',
@@ -94,3 +105,5 @@ export const ModelVersionParams = ModelParams.extend({
   version: z.string().describe('Model version (a numbered subdirectory)'),
 });
 export type ModelVersionMetadata = z.infer<typeof ModelVersionMetadata>;
+export type TensorMetadata = z.infer<typeof TensorMetadata>;
+export type OnnxGraphSummary = z.infer<typeof OnnxGraphSummary>;

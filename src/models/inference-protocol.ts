@@ -21,7 +21,7 @@ import {
   readIntegers,
 } from '../codec/binary-tensors.js';
 import { type JsonBody, JsonWriter } from '../codec/json-writer.js';
-import type { ServedModel } from './repository.js';
+import type { RnnServedModel } from './repository.js';
 
 export const OIP_INPUT = 'input';
 export const OIP_LENGTHS = 'lengths';
@@ -40,21 +40,21 @@ const FLOATS = ['FP32', 'FP64', 'FP16'];
 const INTEGERS = ['INT64', 'INT32'];
 
 /** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
-export function stateNames(served: ServedModel): string[] {
+export function stateNames(served: RnnServedModel): string[] {
   const count = served.model.spec.layers.length * directionsOf(served.model.spec);
   return count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
 }
 
 /** The optional initial-state inputs, named as the state outputs they continue from. */
-export function initialStateNames(served: ServedModel): string[] {
+export function initialStateNames(served: RnnServedModel): string[] {
   return stateNames(served).map((name) => `initial_${name}`);
 }
 
 /** The Embedding's vocabulary size for a model that takes token ids, else null. */
-const vocabularyOf = (served: ServedModel): number | null => served.model.embedding?.inputDim ?? null;
+const vocabularyOf = (served: RnnServedModel): number | null => served.model.embedding?.inputDim ?? null;
 
 /** The datatypes `input` accepts: floats (rounded to float32), and for a model that takes token ids, integers. */
-function inputDatatypes(served: ServedModel): string[] {
+function inputDatatypes(served: RnnServedModel): string[] {
   return vocabularyOf(served) === null ? FLOATS : [...FLOATS, ...INTEGERS];
 }
 
@@ -63,11 +63,11 @@ function inputDatatypes(served: ServedModel): string[] {
  * that build requests from the metadata send FP32. The other datatypes and the optional inputs are in
  * `parameters`, where clients that do not know them look past them.
  */
-export function oipInputs(served: ServedModel): OipTensor[] {
+export function oipInputs(served: RnnServedModel): OipTensor[] {
   return [{ name: OIP_INPUT, datatype: OIP_DATATYPE, shape: [-1, -1, served.model.inputDim] }];
 }
 
-export function oipParameters(served: ServedModel): Record<string, string> {
+export function oipParameters(served: RnnServedModel): Record<string, string> {
   const { spec } = served.model;
   const directions = directionsOf(spec);
   const states = initialStateNames(served).map(
@@ -83,7 +83,7 @@ export function oipParameters(served: ServedModel): Record<string, string> {
   };
 }
 
-export function oipOutputs(served: ServedModel): OipTensor[] {
+export function oipOutputs(served: RnnServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
   const output =
@@ -137,10 +137,10 @@ export interface OipPlan {
   readonly outputs: OipOutput[];
 }
 
-type Parameters = Record<string, string | number | boolean> | undefined;
+export type Parameters = Record<string, string | number | boolean> | undefined;
 
 /** A boolean parameter of the binary tensor data extension (absent: undefined). */
-function flag(parameters: Parameters, name: string, path: string): boolean | undefined {
+export function flag(parameters: Parameters, name: string, path: string): boolean | undefined {
   const value = parameters?.[name];
   if (value !== undefined && typeof value !== 'boolean')
     invalidAt(`${path}.parameters.${name}`, `is ${JSON.stringify(value)}; expected true or false`);
@@ -155,7 +155,7 @@ function flag(parameters: Parameters, name: string, path: string): boolean | und
  * the latest and its work is bounded by the model, not by the request. Checked before the input data is walked
  * and before any compute.
  */
-function requestedOutputs(served: ServedModel, request: OipInferenceRequest): OipOutput[] {
+function requestedOutputs(served: RnnServedModel, request: OipInferenceRequest): OipOutput[] {
   const known = [OIP_OUTPUT, ...stateNames(served)];
   const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
   if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary }));
@@ -180,7 +180,7 @@ function requestedOutputs(served: ServedModel, request: OipInferenceRequest): Oi
 }
 
 /** One input of the request, with the bytes of its binary data (null when it came as JSON `data`). */
-interface GivenInput {
+export interface GivenInput {
   readonly index: number;
   readonly path: string;
   readonly name: string;
@@ -194,7 +194,7 @@ interface GivenInput {
  * Assigns the binary data after the JSON header to the inputs with `binary_data_size`, in input order, checking
  * that each input has either `data` or binary data and that the sizes account for every byte.
  */
-function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): GivenInput[] {
+export function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): GivenInput[] {
   let at = 0;
   const given = request.inputs.map((input, index): GivenInput => {
     const path = `inputs[${index}]`;
@@ -233,7 +233,7 @@ function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): G
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Checks a binary input's byte count against its shape and datatype. */
-function checkByteSize(input: GivenInput): void {
+export function checkByteSize(input: GivenInput): void {
   if (input.bytes === null) return;
   const size = BYTES_PER_ELEMENT[input.datatype];
   const elements = product(input.shape);
@@ -245,7 +245,7 @@ function checkByteSize(input: GivenInput): void {
     );
 }
 
-function checkDatatype(input: GivenInput, accepted: string[], what: string): void {
+export function checkDatatype(input: GivenInput, accepted: string[], what: string): void {
   if (!accepted.includes(input.datatype))
     invalidAt(
       `${input.path}.datatype`,
@@ -254,7 +254,7 @@ function checkDatatype(input: GivenInput, accepted: string[], what: string): voi
 }
 
 /** A JSON input's values, flat, as many as its shape holds. */
-function jsonValues(input: GivenInput): number[] {
+export function jsonValues(input: GivenInput): number[] {
   const values = flatData(input.data as unknown[], input.shape, `${input.path}.data`);
   if (values.length !== product(input.shape))
     invalidAt(
@@ -297,7 +297,7 @@ function readState(input: GivenInput): number[][] {
  * plan calls after its checks.
  */
 export function oipForwardRequest(
-  served: ServedModel,
+  served: RnnServedModel,
   request: OipInferenceRequest,
   binary: Uint8Array | null = null,
 ): OipPlan {
@@ -407,7 +407,7 @@ export interface OipAnswer {
  * shortest decimals, as every JSON answer of this server), binary outputs as `binary_data_size` and their bytes.
  */
 export function oipAnswer(
-  served: ServedModel,
+  served: RnnServedModel,
   request: OipInferenceRequest,
   plan: OipPlan,
   values: Float32Array,
@@ -430,14 +430,28 @@ export function oipAnswer(
     at += length;
   }
   if (at !== values.length) throw new Error(`oipAnswer: ${values.length} values for outputs of ${at}`);
-  const writer = new JsonWriter(64 + values.length * 12);
+  return writeOipAnswer(served, request, plan.outputs, tensors);
+}
+
+/**
+ * The protocol's response from the computed tensors: the requested outputs in order, JSON `data` written straight
+ * from the float32 values, binary outputs as `binary_data_size` and their bytes.
+ */
+export function writeOipAnswer(
+  served: { readonly name: string; readonly version: string },
+  request: OipInferenceRequest,
+  outputs: readonly OipOutput[],
+  tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>,
+): OipAnswer {
+  const values = [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+  const writer = new JsonWriter(64 + values * 12);
   writer.raw(`{"model_name":${JSON.stringify(served.name)},"model_version":${JSON.stringify(served.version)}`);
   if (request.id !== undefined) writer.raw(`,"id":${JSON.stringify(request.id)}`);
   writer.raw(',"outputs":[');
   const binary: Uint8Array[] = [];
-  for (const [i, { name, binary: asBinary }] of plan.outputs.entries()) {
+  for (const [i, { name, binary: asBinary }] of outputs.entries()) {
     const { shape, data } = tensors.get(name) as { shape: number[]; data: Float32Array };
-    writer.raw(`${i > 0 ? ',' : ''}{"name":"${name}","datatype":"${OIP_DATATYPE}","shape":`).ints(shape);
+    writer.raw(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${OIP_DATATYPE}","shape":`).ints(shape);
     if (asBinary) {
       writer.raw(',"parameters":{"binary_data_size":').int(data.byteLength).raw('}}');
       binary.push(littleEndianBytes(data));

@@ -10,7 +10,7 @@ import { directionsOf } from '../engine/index.js';
 import { type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
-import type { ServedModel } from './repository.js';
+import type { RnnServedModel } from './repository.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 export interface TensorMetadata {
@@ -24,7 +24,7 @@ export interface TensorMetadata {
  * `options`: inputs already in numbers (the Open Inference Protocol's binary tensors) and the answer's format.
  */
 export function planServed(
-  served: ServedModel,
+  served: RnnServedModel,
   body: ModelForwardRequest,
   limits: Limits,
   cache: SeededWeightsCache,
@@ -47,7 +47,7 @@ export function planServed(
   return planForward(request, limits, cache, served.model, options);
 }
 
-export function inputsOf(served: ServedModel): TensorMetadata[] {
+export function inputsOf(served: RnnServedModel): TensorMetadata[] {
   return [{ name: 'inputs', shape: [-1, -1, served.model.inputDim], description: '[batch, time, inputDim]' }];
 }
 
@@ -55,7 +55,7 @@ export function inputsOf(served: ServedModel): TensorMetadata[] {
  * The outputs: `outputs` with every step (returnSequences true, the default) or the last step
  * (returnSequences false), and the final state of each layer and direction.
  */
-export function outputsOf(served: ServedModel): TensorMetadata[] {
+export function outputsOf(served: RnnServedModel): TensorMetadata[] {
   const { spec } = served.model;
   const both = spec.bidirectional?.mergeMode === null;
   const features = modelOutputFeatures(served.model);

@@ -17,6 +17,7 @@ import { modelSummary } from '../../../inference/model.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
 import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
+import { onnxForwardRefused, onnxGraphSummary, onnxTensorMetadata } from '../../../models/onnx/protocol.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
@@ -49,10 +50,20 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     version: served.version,
     versions: versionsOf(served.name),
     ready: app.readiness.ready,
-    inputs: inputsOf(served),
-    outputs: outputsOf(served),
-    vocabulary: served.vocabulary,
-    model: modelSummary(served.model),
+    ...(served.kind === 'onnx'
+      ? {
+          inputs: onnxTensorMetadata(served.program.inputs, 'input'),
+          outputs: onnxTensorMetadata(served.program.outputs, 'output'),
+          vocabulary: null,
+          model: null,
+          graph: onnxGraphSummary(served.program),
+        }
+      : {
+          inputs: inputsOf(served),
+          outputs: outputsOf(served),
+          vocabulary: served.vocabulary,
+          model: modelSummary(served.model),
+        }),
   });
   const metadataSchema = (summary: string) => ({
     tags: ['models'],
@@ -87,6 +98,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     },
   });
   const forward = (served: ServedModel, body: ModelForwardRequest, reply: FastifyReply): Answer => {
+    if (served.kind === 'onnx') throw onnxForwardRefused(served);
     const plan = planServed(served, body, limits, cache);
     holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");
     return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)), served);
