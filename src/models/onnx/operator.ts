@@ -7,11 +7,22 @@
 import type { OnnxNode } from './decode.js';
 import { type Tensor, type TensorMeta, formatShape } from './tensor.js';
 
-/** Inputs and outputs do not fit together (found while planning): at load a start-up error, per request a 400. */
-export class ShapeError extends Error {}
+/**
+ * Inputs and outputs do not fit together (found while planning, or values found while running): at load a
+ * start-up error, per request a 400. `input` is the node input at fault, when it is one (so that a request's
+ * tensor can be named when it feeds the node directly).
+ */
+export class ShapeError extends Error {
+  constructor(
+    message: string,
+    readonly input: number | null = null,
+  ) {
+    super(message);
+  }
+}
 
-export function mismatch(message: string): never {
-  throw new ShapeError(message);
+export function mismatch(message: string, input: number | null = null): never {
+  throw new ShapeError(message, input);
 }
 
 export interface Operator<S> {

@@ -157,13 +157,18 @@ export function prepareProgram(graph: OnnxGraph): OnnxProgram {
   return program;
 }
 
-/** A ShapeError with the node it came from. */
+/** A ShapeError with the node it came from, and the name of the node's input at fault (null: none in particular). */
 export class NodeShapeError extends Error {
+  readonly label: string;
+  readonly input: string | null;
+
   constructor(
-    readonly label: string,
-    message: string,
+    readonly node: OnnxNode,
+    error: ShapeError,
   ) {
-    super(message);
+    super(error.message);
+    this.label = nodeLabel(node);
+    this.input = error.input === null ? null : (node.inputs[error.input] ?? null);
   }
 }
 
@@ -196,7 +201,7 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
         outputs = outputs.map((o, i) => ({ ...o, known: values[i] }));
       }
     } catch (error) {
-      if (error instanceof ShapeError) throw new NodeShapeError(nodeLabel(node), error.message);
+      if (error instanceof ShapeError) throw new NodeShapeError(node, error);
       throw error;
     }
     compute += op.cost ? op.cost(settings, given, outputs) : outputs.reduce((n, o) => n + elementsOf(o.shape), 0);
@@ -234,7 +239,7 @@ export function runProgram(
       try {
         outputs = op.run(settings, given, metas);
       } catch (error) {
-        if (error instanceof ShapeError) throw new NodeShapeError(nodeLabel(node), error.message);
+        if (error instanceof ShapeError) throw new NodeShapeError(node, error);
         throw error;
       }
     }

@@ -126,7 +126,7 @@ function requestedOutputs(program: OnnxProgram, request: OipInferenceRequest): O
 /** Checks one given input against the graph's declaration of it (datatype, rank, fixed dimensions, bytes). */
 function checkInput(input: GivenInput, declared: GraphTensor): void {
   const integer = declared.datatype !== 'FP32';
-  checkDatatype(input, integer ? INTEGERS : FLOATS, integer ? ' (integers)' : '');
+  checkDatatype(input, integer ? INTEGERS : FLOATS, '');
   const fits =
     input.shape.length === declared.shape.length && declared.shape.every((d, i) => d === -1 || d === input.shape[i]);
   if (!fits)
@@ -173,10 +173,16 @@ function readTensor(input: GivenInput, declared: GraphTensor): Tensor {
   return { type: 'float', shape: input.shape, data };
 }
 
-/** A shape problem found while planning or running: the request's shapes or values do not fit the graph. */
-function asProblem(error: unknown): unknown {
+/**
+ * A problem found while planning or running: the request's shapes or values do not fit the graph. Named at the
+ * request's tensor when that tensor feeds the node at fault directly (token ids into Gather, sequence_lens into
+ * RNN), else at `inputs`.
+ */
+function asProblem(error: unknown, given: ReadonlyMap<string, GivenInput>): unknown {
   if (!(error instanceof NodeShapeError)) return error;
-  return ProblemError.at('invalid-request', [{ path: 'inputs', message: `${error.label}: ${error.message}` }]);
+  const input = error.input === null ? undefined : given.get(error.input);
+  const path = input === undefined ? 'inputs' : `${input.path}.data`;
+  return ProblemError.at('invalid-request', [{ path, message: `${error.label}: ${error.message}` }]);
 }
 
 export interface OnnxInference {
@@ -240,7 +246,7 @@ export function planOnnxInference(
   try {
     plan = planProgram(program, metas);
   } catch (error) {
-    throw asProblem(error);
+    throw asProblem(error, byName);
   }
   if (plan.batch > limits.maxBatch)
     throw limitExceeded('inputs', 'the batch of an RNN node', plan.batch, limits.maxBatch, 'MAX_BATCH');
@@ -274,7 +280,7 @@ export function planOnnxInference(
       try {
         values = runProgram(program, plan, tensors);
       } catch (error) {
-        throw asProblem(error);
+        throw asProblem(error, byName);
       }
       const answered = new Map<string, { shape: readonly number[]; data: Float32Array }>();
       for (const { name } of outputs) {

@@ -210,7 +210,7 @@ function lengthMask(lengths: Float32Array | Float64Array, batch: number, seq: nu
   for (let b = 0; b < batch; b++) {
     const length = lengths[b];
     if (!(Number.isInteger(length) && length >= 0 && length <= seq))
-      mismatch(`sequence_lens[${b}] is ${length}; expected an integer in [0, ${seq}] (the sequence length)`);
+      mismatch(`sequence_lens[${b}] is ${length}; expected an integer in [0, ${seq}] (the sequence length)`, 4);
     mask.fill(1, b * seq, b * seq + length);
   }
   return mask;

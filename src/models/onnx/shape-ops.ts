@@ -104,7 +104,7 @@ export const Gather: Operator<{ axis: number }> = {
 export function checkIndices(indices: Float64Array | Float32Array, dim: number, what: string): void {
   for (let j = 0; j < indices.length; j++)
     if (!(indices[j] >= -dim && indices[j] < dim))
-      mismatch(`${what}[${j}] is ${indices[j]}; expected an integer in [${-dim}, ${dim})`);
+      mismatch(`${what}[${j}] is ${indices[j]}; expected an integer in [${-dim}, ${dim})`, 1);
 }
 
 export const Unsqueeze: Operator<null> = {
