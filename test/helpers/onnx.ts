@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as ort from 'onnxruntime-node';
+import onnxProto from 'onnx-proto';
 
 export const ONNX_FIXTURES = fileURLToPath(new URL('../fixtures/onnx/', import.meta.url));
 
@@ -104,4 +105,79 @@ export function onnxRepository(
     writeFileSync(join(dir, path), content);
   }
   return dir;
+}
+
+/** One node of a hand-built graph: attributes as plain values (number: int unless `floats` names it, array, string). */
+export interface NodeSpec {
+  op: string;
+  inputs: string[];
+  outputs: string[];
+  attributes?: Record<string, number | number[] | string | string[]>;
+  /** Attributes whose numbers are floats (the rest are ints). */
+  floats?: string[];
+}
+
+export interface GraphSpec {
+  inputs: { name: string; elemType?: number; shape: (number | string)[] }[];
+  /** Output names and ranks (every axis declared dynamic). */
+  outputs: [name: string, rank: number][];
+  nodes: NodeSpec[];
+  /** Initializers: FLOAT unless `int` is set (then INT64). */
+  initializers?: { name: string; dims: number[]; values: number[]; int?: boolean }[];
+  opset?: number;
+}
+
+/** A hand-built ONNX model, encoded with onnx-proto (the schema the server decodes with). */
+export function graphModel(spec: GraphSpec): Uint8Array {
+  const { onnx } = onnxProto;
+  const T = onnx.AttributeProto.AttributeType;
+  const attribute = (name: string, value: number | number[] | string | string[], float: boolean) => {
+    if (typeof value === 'string') return { name, type: T.STRING, s: new TextEncoder().encode(value) };
+    if (typeof value === 'number') return float ? { name, type: T.FLOAT, f: value } : { name, type: T.INT, i: value };
+    if (value.length > 0 && typeof value[0] === 'string')
+      return { name, type: T.STRINGS, strings: (value as string[]).map((s) => new TextEncoder().encode(s)) };
+    return float
+      ? { name, type: T.FLOATS, floats: value as number[] }
+      : { name, type: T.INTS, ints: value as number[] };
+  };
+  const valueInfo = (name: string, elemType: number, shape: (number | string)[]) => ({
+    name,
+    type: {
+      tensorType: {
+        elemType,
+        shape: { dim: shape.map((d) => (typeof d === 'number' ? { dimValue: d } : { dimParam: d })) },
+      },
+    },
+  });
+  const model = onnx.ModelProto.create({
+    irVersion: 7,
+    opsetImport: [{ domain: '', version: spec.opset ?? 14 }],
+    producerName: 'rnn-serve tests',
+    graph: {
+      name: 'test',
+      node: spec.nodes.map((n, k) => ({
+        name: `n${k}`,
+        opType: n.op,
+        input: n.inputs,
+        output: n.outputs,
+        attribute: Object.entries(n.attributes ?? {}).map(([name, v]) =>
+          attribute(name, v, n.floats?.includes(name) ?? false),
+        ),
+      })),
+      input: spec.inputs.map((i) => valueInfo(i.name, i.elemType ?? 1, i.shape)),
+      output: spec.outputs.map(([o, rank]) =>
+        valueInfo(
+          o,
+          1,
+          Array.from({ length: rank }, (_, i) => `${o}_${i}`),
+        ),
+      ),
+      initializer: (spec.initializers ?? []).map((i) =>
+        i.int
+          ? { name: i.name, dims: i.dims, dataType: 7, int64Data: i.values }
+          : { name: i.name, dims: i.dims, dataType: 1, floatData: i.values },
+      ),
+    },
+  });
+  return onnx.ModelProto.encode(model).finish();
 }

@@ -13,6 +13,7 @@ import { defaultConfig } from '../../../src/config/config.js';
 import { SeededWeightsCache } from '../../../src/inference/weights-cache.js';
 import { ModelLoadError, loadRepository } from '../../../src/models/repository.js';
 import { fixtureBytes, onnxRepository } from '../../helpers/onnx.js';
+import { spawnServer } from '../../helpers/server.js';
 
 const { onnx } = onnxProto;
 const cache = new SeededWeightsCache(0);
@@ -183,4 +184,19 @@ t.test('a model.onnx over MAX_MODEL_FILE_BYTES is refused without being read', a
   truncateSync(file, 65 * 1024 * 1024);
   const error = await refusal(dir);
   t.equal(error.problem, 'is 68157440 bytes (65.0 MiB); the limit is 67108864 bytes (64.0 MiB) (MAX_MODEL_FILE_BYTES)');
+});
+
+t.test('the process refuses to start on an unknown operator: one line on stderr, exit code 2', async (t) => {
+  const dir = onnxRepository(t, ['refuse-cos']);
+  const server = spawnServer({ MODELS_DIR: dir });
+  server.listening.catch(() => {});
+  t.same(await server.exited, { code: 2, signal: null });
+  const lines = server.stderr().trimEnd().split('\n');
+  t.equal(lines.length, 1, `one line: ${server.stderr()}`);
+  t.match(
+    lines[0],
+    new RegExp(
+      `^rnn-serve: cannot load model ${dir}/refuse-cos/1/model\\.onnx: node 'wobble' \\(Cos\\): operator Cos is not supported \\(supported: Add, `,
+    ),
+  );
 });
