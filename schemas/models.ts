@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ForwardRequest, ModelFields, ModelSummary } from './forward.js';
+import { ForwardRequest, ModelFields, ModelSummary, OnnxGraphSummary } from './forward.js';
 
 export const MODEL_FILE_FORMAT = 'rnn-serve/v1';
 
@@ -58,15 +58,6 @@ export const TensorMetadata = z
   })
   .meta({ id: 'TensorMetadata' });
 
-export const OnnxGraphSummary = z
-  .object({
-    opset: z.number().int().describe('The default-domain opset the graph was exported with'),
-    producer: z.string().describe('producer_name and producer_version of the file (`pytorch 1.13.0`)'),
-    nodes: z.number().int(),
-    operators: z.array(z.string()).describe('The operators the graph uses, sorted'),
-  })
-  .meta({ id: 'OnnxGraphSummary', description: 'An ONNX model (`model.onnx`): its graph' });
-
 export const ModelVersionMetadata = z
   .object({
     name: z.string(),
@@ -106,4 +97,3 @@ export const ModelVersionParams = ModelParams.extend({
 });
 export type ModelVersionMetadata = z.infer<typeof ModelVersionMetadata>;
 export type TensorMetadata = z.infer<typeof TensorMetadata>;
-export type OnnxGraphSummary = z.infer<typeof OnnxGraphSummary>;

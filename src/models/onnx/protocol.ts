@@ -11,7 +11,8 @@
  * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
  * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
  */
-import type { OnnxGraphSummary, TensorMetadata } from '../../../schemas/models.js';
+import type { OnnxGraphSummary } from '../../../schemas/forward.js';
+import type { TensorMetadata } from '../../../schemas/models.js';
 import type { OipInferenceRequest } from '../../../schemas/oip.js';
 import type { Limits } from '../../config/config.js';
 import { ProblemError, invalidAt, limitExceeded, truncated } from '../../errors/problem-error.js';
@@ -83,21 +84,6 @@ export function onnxGraphSummary(program: OnnxProgram): OnnxGraphSummary {
     nodes: program.nodes.length,
     operators: [...new Set(program.nodes.map(({ node }) => node.opType))].sort(),
   };
-}
-
-/**
- * POST /models/{name}/forward takes one unnamed input and answers RNN outputs and states; an ONNX graph has named
- * inputs and outputs of its own, so its requests go through the Open Inference Protocol, which names them.
- */
-export function onnxForwardRefused(model: OnnxModel): ProblemError {
-  return ProblemError.at('invalid-request', [
-    {
-      path: '$',
-      message:
-        `model '${model.name}' version ${model.version} is an ONNX graph (inputs ${model.program.inputs.map((i) => `'${i.name}'`).join(', ')}): ` +
-        `send its named inputs to POST /v2/models/${model.name}/infer`,
-    },
-  ]);
 }
 
 /** The outputs to answer: all (default) or the requested ones, each known and named once. */
@@ -185,14 +171,32 @@ function asProblem(error: unknown, given: ReadonlyMap<string, GivenInput>): unkn
   return ProblemError.at('invalid-request', [{ path, message: `${error.label}: ${error.message}` }]);
 }
 
+/** A float32 tensor of the answer. */
+export interface AnsweredTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
 export interface OnnxInference {
   readonly plan: ProgramPlan;
+  /** The requested outputs, in order. */
+  readonly outputs: readonly OipOutput[];
   /** Bytes the run holds: the inputs, and every tensor the plan creates. */
   readonly bytes: number;
   /** [batch, time] of the largest RNN node, for the metrics. */
   readonly shape: readonly [number, number];
-  /** Reads the inputs, runs the graph and writes the answer. */
-  run(): OipAnswer;
+  /** Reads the inputs and runs the graph: the requested outputs by name. */
+  run(): Map<string, AnsweredTensor>;
+}
+
+/** The protocol's answer to an inference's outputs. */
+export function onnxAnswer(
+  model: OnnxModel,
+  request: OipInferenceRequest,
+  inference: OnnxInference,
+  tensors: ReadonlyMap<string, AnsweredTensor>,
+): OipAnswer {
+  return writeOipAnswer(model, request, inference.outputs, tensors);
 }
 
 /**
@@ -272,6 +276,7 @@ export function planOnnxInference(
 
   return {
     plan,
+    outputs,
     bytes: plan.bytes + inputValues * 8,
     shape: [plan.batch, plan.timeSteps],
     run() {
@@ -282,7 +287,7 @@ export function planOnnxInference(
       } catch (error) {
         throw asProblem(error, byName);
       }
-      const answered = new Map<string, { shape: readonly number[]; data: Float32Array }>();
+      const answered = new Map<string, AnsweredTensor>();
       for (const { name } of outputs) {
         const tensor = values.get(name) as Tensor;
         const data = tensor.data as Float32Array;
@@ -293,7 +298,7 @@ export function planOnnxInference(
           ]);
         answered.set(name, { shape: tensor.shape, data });
       }
-      return writeOipAnswer(model, request, outputs, answered);
+      return answered;
     },
   };
 }

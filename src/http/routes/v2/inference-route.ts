@@ -33,6 +33,7 @@ import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, OnnxServedModel, ServedModel } from '../../../models/repository.js';
 import {
   ONNX_PLATFORM,
+  onnxAnswer,
   onnxInputs,
   onnxOutputs,
   onnxParameters,
@@ -161,10 +162,8 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const inferOnnx = (served: OnnxServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
     const inference = planOnnxInference(served, request, reply.request.binaryData, limits);
     holdMemory(budget, reply, inference.bytes, "the request's estimated memory");
-    return send(
-      reply,
-      app.metrics.timeForward(inference.shape, () => inference.run(), served),
-    );
+    const tensors = app.metrics.timeForward(inference.shape, () => inference.run(), served);
+    return send(reply, onnxAnswer(served, request, inference, tensors));
   };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
     if (served.kind === 'onnx') return inferOnnx(served, request, reply);

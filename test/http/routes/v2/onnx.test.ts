@@ -287,16 +287,6 @@ t.test('requests that do not fit the graph: 400 naming the tensor, what is wrong
     t.equal(res.status, 400, what);
     t.match(res.body.error, error, `${what}: ${res.body.error}`);
   }
-  const forward = await app.inject({
-    method: 'POST',
-    url: '/models/embedding-tagger/forward',
-    payload: { inputs: [[[1]]] },
-  });
-  t.equal(forward.statusCode, 400);
-  t.equal(
-    forward.json().detail,
-    "body: model 'embedding-tagger' version 1 is an ONNX graph (inputs 'ids'): send its named inputs to POST /v2/models/embedding-tagger/infer",
-  );
 });
 
 t.test('limits are checked from shapes before the graph runs', async (t) => {
