@@ -212,11 +212,11 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
       batch = Math.max(batch, layout === 0 ? second : first);
     }
     nodeOutputs.push(outputs);
-    node.outputs.forEach((name, i) => {
-      if (name === '') return;
-      const meta = outputs[i];
+    // Every output the node computes takes memory, also one the graph leaves unnamed (an RNN's Y when only Y_h is used).
+    for (const meta of outputs)
       if (meta.known === undefined) bytes += elementsOf(meta.shape) * (meta.type === 'float' ? 4 : 8);
-      metas.set(name, meta);
+    node.outputs.forEach((name, i) => {
+      if (name !== '') metas.set(name, outputs[i]);
     });
   }
   return { metas, nodeOutputs, compute, bytes, timeSteps, batch };
