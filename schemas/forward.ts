@@ -240,6 +240,15 @@ export const ClassScore = z
   })
   .meta({ id: 'ClassScore', description: 'One of the top K classes of an output row' });
 
+export const OnnxGraphSummary = z
+  .object({
+    opset: z.number().int().describe('The default-domain opset the graph was exported with'),
+    producer: z.string().describe('producer_name and producer_version of the file (`pytorch 1.13.0`)'),
+    nodes: z.number().int(),
+    operators: z.array(z.string()).describe('The operators the graph uses, sorted'),
+  })
+  .meta({ id: 'OnnxGraphSummary', description: 'An ONNX model (`model.onnx`): its graph' });
+
 export const ForwardResponse = z
   .object({
     outputs: z
@@ -275,7 +284,26 @@ export const ForwardResponse = z
   })
   .meta({ id: 'ForwardResponse' });
 
+/**
+ * POST /models/{name}/forward for an ONNX model: `outputs` is the graph's first output, `states` its second when
+ * that is `[layers · directions, batch, hidden]` (torch's h_n), and the graph in place of the layers.
+ */
+export const OnnxForwardResponse = ForwardResponse.extend({
+  outputs: z
+    .union([z.array(tensor3), tensor3, matrix, FlatTensor])
+    .describe("The graph's first output (nested up to 4 dimensions; flat with `outputFormat: flat`)"),
+  states: z
+    .union([matrix, z.array(matrix), FlatTensor, z.array(FlatTensor)])
+    .optional()
+    .describe(
+      "The graph's second output when it is `[k, batch, hidden]`: one `[batch, hidden]` per k (one matrix for k = 1)",
+    ),
+  model: z.null().describe('null: an ONNX model has no layer description (see `graph`)'),
+  graph: OnnxGraphSummary,
+}).meta({ id: 'OnnxForwardResponse' });
+
 export type ForwardRequest = z.infer<typeof ForwardRequest>;
 export type ForwardResponse = z.infer<typeof ForwardResponse>;
 export type ModelSummary = z.infer<typeof ModelSummary>;
+export type OnnxGraphSummary = z.infer<typeof OnnxGraphSummary>;
 export type KerasCellWeights = z.infer<typeof KerasCellWeights>;

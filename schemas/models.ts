@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ForwardRequest, ModelFields, ModelSummary } from './forward.js';
+import { ForwardRequest, ModelFields, ModelSummary, OnnxGraphSummary } from './forward.js';
 
 export const MODEL_FILE_FORMAT = 'rnn-serve/v1';
 
@@ -66,6 +66,7 @@ export const TensorMetadata = z
   .object({
     name: z.string(),
     shape: dims,
+    datatype: z.string().optional().describe("An ONNX model's: FP32, INT64 or INT32, as the graph declares it"),
     description: z.string(),
   })
   .meta({ id: 'TensorMetadata' });
@@ -86,7 +87,8 @@ export const ModelVersionMetadata = z
       .array(z.string())
       .optional()
       .describe("A classifier's class labels (labels.txt), one per output feature; absent when it has none"),
-    model: ModelSummary,
+    model: ModelSummary.nullable().describe('The layers, or null for an ONNX model (see `graph`)'),
+    graph: OnnxGraphSummary.optional().describe('For an ONNX model (`model.onnx`): its graph'),
   })
   .meta({
     id: 'ModelVersionMetadata',
@@ -111,3 +113,4 @@ export const ModelVersionParams = ModelParams.extend({
   version: z.string().describe('Model version (a numbered subdirectory)'),
 });
 export type ModelVersionMetadata = z.infer<typeof ModelVersionMetadata>;
+export type TensorMetadata = z.infer<typeof TensorMetadata>;

@@ -23,7 +23,7 @@ import {
 import { type JsonBody, JsonWriter } from '../codec/json-writer.js';
 import { classText, topClasses } from '../inference/classes.js';
 import { count } from '../codec/tensors.js';
-import type { ServedModel } from './repository.js';
+import type { RnnServedModel } from './repository.js';
 
 export const OIP_INPUT = 'input';
 export const OIP_LENGTHS = 'lengths';
@@ -44,21 +44,21 @@ const FLOATS = ['FP32', 'FP64', 'FP16'];
 const INTEGERS = ['INT64', 'INT32'];
 
 /** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
-export function stateNames(served: ServedModel): string[] {
+export function stateNames(served: RnnServedModel): string[] {
   const count = stateLayers(served.model.spec).length;
   return count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
 }
 
 /** The optional initial-state inputs, named as the state outputs they continue from. */
-export function initialStateNames(served: ServedModel): string[] {
+export function initialStateNames(served: RnnServedModel): string[] {
   return stateNames(served).map((name) => `initial_${name}`);
 }
 
 /** The Embedding's vocabulary size for a model that takes token ids, else null. */
-const vocabularyOf = (served: ServedModel): number | null => served.model.embedding?.inputDim ?? null;
+const vocabularyOf = (served: RnnServedModel): number | null => served.model.embedding?.inputDim ?? null;
 
 /** The datatypes `input` accepts: floats (rounded to float32), and for a model that takes token ids, integers. */
-function inputDatatypes(served: ServedModel): string[] {
+function inputDatatypes(served: RnnServedModel): string[] {
   return vocabularyOf(served) === null ? FLOATS : [...FLOATS, ...INTEGERS];
 }
 
@@ -67,11 +67,11 @@ function inputDatatypes(served: ServedModel): string[] {
  * that build requests from the metadata send FP32. The other datatypes and the optional inputs are in
  * `parameters`, where clients that do not know them look past them.
  */
-export function oipInputs(served: ServedModel): OipTensor[] {
+export function oipInputs(served: RnnServedModel): OipTensor[] {
   return [{ name: OIP_INPUT, datatype: OIP_DATATYPE, shape: [-1, -1, served.model.inputDim] }];
 }
 
-export function oipParameters(served: ServedModel): Record<string, string> {
+export function oipParameters(served: RnnServedModel): Record<string, string> {
   const { spec } = served.model;
   const layerOf = stateLayers(spec);
   const states = initialStateNames(served).map(
@@ -87,7 +87,7 @@ export function oipParameters(served: ServedModel): Record<string, string> {
   };
 }
 
-export function oipOutputs(served: ServedModel): OipTensor[] {
+export function oipOutputs(served: RnnServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
   // A many-to-one model answers the last step only: [batch, features].
@@ -141,7 +141,7 @@ export interface OipOutput {
  * model whose last layer is softmax, at most its features. Triton ranks every element of a batch entry together;
  * here each step of a sequence is ranked on its own ([batch, time, K]), as each step is a classification.
  */
-function classificationOf(served: ServedModel, name: string, parameters: Parameters, path: string): number | null {
+function classificationOf(served: RnnServedModel, name: string, parameters: Parameters, path: string): number | null {
   const k = parameters?.classification;
   if (k === undefined) return null;
   const at = `${path}.parameters.classification`;
@@ -168,10 +168,10 @@ export interface OipPlan {
   readonly outputs: OipOutput[];
 }
 
-type Parameters = Record<string, string | number | boolean> | undefined;
+export type Parameters = Record<string, string | number | boolean> | undefined;
 
 /** A boolean parameter of the binary tensor data extension (absent: undefined). */
-function flag(parameters: Parameters, name: string, path: string): boolean | undefined {
+export function flag(parameters: Parameters, name: string, path: string): boolean | undefined {
   const value = parameters?.[name];
   if (value !== undefined && typeof value !== 'boolean')
     invalidAt(`${path}.parameters.${name}`, `is ${JSON.stringify(value)}; expected true or false`);
@@ -186,7 +186,7 @@ function flag(parameters: Parameters, name: string, path: string): boolean | und
  * the latest and its work is bounded by the model, not by the request. Checked before the input data is walked
  * and before any compute.
  */
-function requestedOutputs(served: ServedModel, request: OipInferenceRequest): OipOutput[] {
+function requestedOutputs(served: RnnServedModel, request: OipInferenceRequest): OipOutput[] {
   const known = [OIP_OUTPUT, ...stateNames(served)];
   const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
   if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary, classification: null }));
@@ -215,7 +215,7 @@ function requestedOutputs(served: ServedModel, request: OipInferenceRequest): Oi
 }
 
 /** One input of the request, with the bytes of its binary data (null when it came as JSON `data`). */
-interface GivenInput {
+export interface GivenInput {
   readonly index: number;
   readonly path: string;
   readonly name: string;
@@ -229,7 +229,7 @@ interface GivenInput {
  * Assigns the binary data after the JSON header to the inputs with `binary_data_size`, in input order, checking
  * that each input has either `data` or binary data and that the sizes account for every byte.
  */
-function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): GivenInput[] {
+export function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): GivenInput[] {
   let at = 0;
   const given = request.inputs.map((input, index): GivenInput => {
     const path = `inputs[${index}]`;
@@ -268,7 +268,7 @@ function givenInputs(request: OipInferenceRequest, binary: Uint8Array | null): G
 const product = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** Checks a binary input's byte count against its shape and datatype. */
-function checkByteSize(input: GivenInput): void {
+export function checkByteSize(input: GivenInput): void {
   if (input.bytes === null) return;
   const size = BYTES_PER_ELEMENT[input.datatype];
   const elements = product(input.shape);
@@ -280,7 +280,7 @@ function checkByteSize(input: GivenInput): void {
     );
 }
 
-function checkDatatype(input: GivenInput, accepted: string[], what: string): void {
+export function checkDatatype(input: GivenInput, accepted: string[], what: string): void {
   if (!accepted.includes(input.datatype))
     invalidAt(
       `${input.path}.datatype`,
@@ -289,7 +289,7 @@ function checkDatatype(input: GivenInput, accepted: string[], what: string): voi
 }
 
 /** A JSON input's values, flat, as many as its shape holds. */
-function jsonValues(input: GivenInput): number[] {
+export function jsonValues(input: GivenInput): number[] {
   const values = flatData(input.data as unknown[], input.shape, `${input.path}.data`);
   if (values.length !== product(input.shape))
     invalidAt(
@@ -332,7 +332,7 @@ function readState(input: GivenInput): number[][] {
  * plan calls after its checks.
  */
 export function oipForwardRequest(
-  served: ServedModel,
+  served: RnnServedModel,
   request: OipInferenceRequest,
   binary: Uint8Array | null = null,
 ): OipPlan {
@@ -442,7 +442,7 @@ export interface OipAnswer {
  * shortest decimals, as every JSON answer of this server), binary outputs as `binary_data_size` and their bytes.
  */
 export function oipAnswer(
-  served: ServedModel,
+  served: RnnServedModel,
   request: OipInferenceRequest,
   plan: OipPlan,
   values: Float32Array,
@@ -465,16 +465,32 @@ export function oipAnswer(
     at += length;
   }
   if (at !== values.length) throw new Error(`oipAnswer: ${values.length} values for outputs of ${at}`);
-  const writer = new JsonWriter(64 + values.length * 12);
+  return writeOipAnswer(served, request, plan.outputs, tensors);
+}
+
+/**
+ * The protocol's response from the computed tensors: the requested outputs in order, JSON `data` written straight
+ * from the float32 values, binary outputs as `binary_data_size` and their bytes.
+ */
+export function writeOipAnswer(
+  served: { readonly name: string; readonly version: string; readonly labels?: readonly string[] | null },
+  request: OipInferenceRequest,
+  outputs: readonly OipOutput[],
+  tensors: ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array }>,
+): OipAnswer {
+  const values = [...tensors.values()].reduce((n, t) => n + t.data.length, 0);
+  const writer = new JsonWriter(64 + values * 12);
   writer.raw(`{"model_name":${JSON.stringify(served.name)},"model_version":${JSON.stringify(served.version)}`);
   if (request.id !== undefined) writer.raw(`,"id":${JSON.stringify(request.id)}`);
   writer.raw(',"outputs":[');
   const binary: Uint8Array[] = [];
-  for (const [i, { name, binary: asBinary, classification }] of plan.outputs.entries()) {
+  for (const [i, { name, binary: asBinary, classification }] of outputs.entries()) {
     const { shape, data } = tensors.get(name) as { shape: number[]; data: Float32Array };
     if (classification !== null) {
       const classes = classificationTensor(served, shape, data, classification);
-      writer.raw(`${i > 0 ? ',' : ''}{"name":"${name}","datatype":"${OIP_BYTES}","shape":`).ints(classes.shape);
+      writer
+        .raw(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${OIP_BYTES}","shape":`)
+        .ints(classes.shape);
       if (asBinary) {
         const bytes = bytesElements(classes.strings);
         writer.raw(',"parameters":{"binary_data_size":').int(bytes.byteLength).raw('}}');
@@ -482,7 +498,7 @@ export function oipAnswer(
       } else writer.raw(`,"data":${JSON.stringify(classes.strings)}}`);
       continue;
     }
-    writer.raw(`${i > 0 ? ',' : ''}{"name":"${name}","datatype":"${OIP_DATATYPE}","shape":`).ints(shape);
+    writer.raw(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${OIP_DATATYPE}","shape":`).ints(shape);
     if (asBinary) {
       writer.raw(',"parameters":{"binary_data_size":').int(data.byteLength).raw('}}');
       binary.push(littleEndianBytes(data));
@@ -496,7 +512,7 @@ export function oipAnswer(
 
 /** The top K classes of each row of `output` [..., features] → [..., K] strings `score:index:label`. */
 function classificationTensor(
-  served: ServedModel,
+  served: { readonly labels?: readonly string[] | null },
   shape: number[],
   data: Float32Array,
   k: number,

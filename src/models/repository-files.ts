@@ -110,6 +110,11 @@ export class RepositoryFiles {
     return { real, size: stats.size };
   }
 
+  /** Whether anything is at `rel` (following symlinks; a dangling one is nothing). */
+  async exists(rel: string): Promise<boolean> {
+    return (await stat(this.shown(rel)).catch(() => null)) !== null;
+  }
+
   /** Whether `rel` is a directory (following symlinks); false when it is missing or dangling. */
   async isDirectory(rel: string): Promise<boolean> {
     return (await stat(this.shown(rel)).catch(() => null))?.isDirectory() ?? false;

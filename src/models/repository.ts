@@ -1,6 +1,7 @@
 /**
- * The model repository: `MODELS_DIR/NAME/VERSION/model.json`, read and validated once at start-up. Each
- * file is ours (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); ours is checked against the
+ * The model repository: `MODELS_DIR/NAME/VERSION/model.json` or `model.onnx`, read and validated once at
+ * start-up. A model.json is ours (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); a
+ * model.onnx is an ONNX graph (src/models/onnx/, Triton's file name); ours is checked against the
  * ModelFile schema and resolved by resolveModel under the configured limits, so
  * a served model's weights are built once and every request reuses them. A bad model stops start-up with one
  * line naming the file and the problem (MODELS_ON_ERROR=fail), or is left out and reported (skip).
@@ -15,6 +16,8 @@ import { ProblemError, jsonPath } from '../errors/problem-error.js';
 import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
 import { LabelsError, readLabels } from './labels.js';
+import { OnnxModelError, decodeOnnx } from './onnx/decode.js';
+import { type OnnxProgram, prepareProgram } from './onnx/program.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
@@ -22,7 +25,11 @@ const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Versions are positive integers, as in KServe and Triton repositories; the largest is the latest. */
 const VERSION = /^[1-9][0-9]*$/;
 
-export interface ServedModel {
+/** A model of the repository: ours or TF.js (`model.json`, run by planForward), or an ONNX graph (`model.onnx`). */
+export type ServedModel = RnnServedModel | OnnxServedModel;
+
+export interface RnnServedModel {
+  readonly kind: 'rnn';
   readonly name: string;
   readonly version: string;
   /** The file it came from, relative to the repository: NAME/VERSION/model.json (clients may see it). */
@@ -33,6 +40,16 @@ export interface ServedModel {
   readonly vocabulary: string[] | null;
   /** A softmax classifier's class labels (labels.txt beside model.json), one per output feature; absent: none. */
   readonly labels?: readonly string[] | null;
+}
+
+/** An ONNX graph (`NAME/VERSION/model.onnx`), checked and planned once at load (src/models/onnx/). */
+export interface OnnxServedModel {
+  readonly kind: 'onnx';
+  readonly name: string;
+  readonly version: string;
+  /** NAME/VERSION/model.onnx */
+  readonly file: string;
+  readonly program: OnnxProgram;
 }
 
 /** A model left out (MODELS_ON_ERROR=skip), as /readyz lists it: repository-relative paths only. */
@@ -138,12 +155,15 @@ export async function loadModelFile(
   const refuse = (problem: string) => new ModelLoadError(file, problem, files.shown(file));
   try {
     const served = await parseModelFile(files, file, name, version, limits, cache, refuse);
+    // labels.txt is read for layer models only: an ONNX graph's last operator is not known to be a softmax here.
+    if (served.kind === 'onnx') return served;
     const labels = await readLabels(files, file.slice(0, file.lastIndexOf('/')), served.model);
     return labels === null ? served : { ...served, labels };
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
     if (error instanceof LabelsError) throw new ModelLoadError(error.file, error.message, files.shown(error.file));
-    if (error instanceof RepositoryFileError || error instanceof TfjsModelError) throw refuse(error.message);
+    if (error instanceof RepositoryFileError || error instanceof TfjsModelError || error instanceof OnnxModelError)
+      throw refuse(error.message);
     // A system error's message names the absolute path: keep its code only.
     const code = (error as NodeJS.ErrnoException).code;
     throw refuse(`cannot be loaded (${code ?? `${(error as Error).name}: ${(error as Error).message}`})`);
@@ -160,6 +180,7 @@ async function parseModelFile(
   refuse: (problem: string) => ModelLoadError,
 ): Promise<ServedModel> {
   const bytes = await files.read(file, { max: MAX_MODEL_FILE_BYTES, limit: 'MAX_MODEL_FILE_BYTES' });
+  if (file.endsWith('.onnx')) return { kind: 'onnx', name, version, file, program: loadOnnxProgram(bytes) };
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -170,7 +191,15 @@ async function parseModelFile(
     // The TF.js Layers format (model.json + weight shards, as tfjs saves them), told apart by modelTopology.
     const directory = file.slice(0, file.lastIndexOf('/'));
     const imported = await loadTfjsModel(files, directory, json, limits, cache);
-    return { name, version, file, description: imported.description, model: imported.model, vocabulary: null };
+    return {
+      kind: 'rnn',
+      name,
+      version,
+      file,
+      description: imported.description,
+      model: imported.model,
+      vocabulary: null,
+    };
   }
   const parsed = ModelFile.safeParse(json);
   if (!parsed.success) throw refuse(describeIssue(parsed.error.issues[0]));
@@ -189,15 +218,20 @@ async function parseModelFile(
   }
   try {
     const model = resolveModel(description, inputDim, limits, cache);
-    return { name, version, file, description, model, vocabulary };
+    return { kind: 'rnn', name, version, file, description, model, vocabulary };
   } catch (error) {
     if (error instanceof ProblemError) throw refuse(error.message);
     throw error;
   }
 }
 
+/** An ONNX file's bytes → its checked program; problems throw an OnnxModelError with one line. */
+function loadOnnxProgram(bytes: Uint8Array): OnnxProgram {
+  return prepareProgram(decodeOnnx(bytes));
+}
+
 /**
- * Reads every `NAME/VERSION/model.json` under `settings.dir`. A missing directory is an empty repository
+ * Reads every `NAME/VERSION/model.json` (or `model.onnx`) under `settings.dir`. A missing directory is an empty repository
  * (the default `./models` need not exist); anything else wrong throws a ModelLoadError, or with `skip` is
  * left out and listed in `skipped`.
  */
@@ -253,7 +287,17 @@ export async function loadRepository(
           throw new ModelLoadError(versionDir, problem, files.shown(versionDir));
         }
         await confined(versionDir);
-        const file = RepositoryFiles.path(name, version, 'model.json');
+        // Triton's convention for ONNX: model.onnx. A version directory holds one model file or the other.
+        const onnxFile = RepositoryFiles.path(name, version, 'model.onnx');
+        const jsonFile = RepositoryFiles.path(name, version, 'model.json');
+        const [hasOnnx, hasJson] = [await files.exists(onnxFile), await files.exists(jsonFile)];
+        if (hasOnnx && hasJson)
+          throw new ModelLoadError(
+            versionDir,
+            'holds both model.json and model.onnx; keep one model file per version',
+            files.shown(versionDir),
+          );
+        const file = hasOnnx ? onnxFile : jsonFile;
         served.push(await loadModelFile(files, file, name, version, limits, cache));
       } catch (error) {
         refused(name, version, error);

@@ -10,7 +10,7 @@ import { bidirectionalOf, returnsBothDirections, stateLayers } from '../engine/i
 import { type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
-import type { ServedModel } from './repository.js';
+import type { RnnServedModel } from './repository.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 export interface TensorMetadata {
@@ -24,7 +24,7 @@ export interface TensorMetadata {
  * `options`: inputs already in numbers (the Open Inference Protocol's binary tensors) and the answer's format.
  */
 export function planServed(
-  served: ServedModel,
+  served: RnnServedModel,
   body: ModelForwardRequest,
   limits: Limits,
   cache: SeededWeightsCache,
@@ -56,7 +56,7 @@ export function planServed(
   return planForward(request, limits, cache, served.model, { ...options, labels: served.labels ?? null });
 }
 
-export function inputsOf(served: ServedModel): TensorMetadata[] {
+export function inputsOf(served: RnnServedModel): TensorMetadata[] {
   return [{ name: 'inputs', shape: [-1, -1, served.model.inputDim], description: '[batch, time, inputDim]' }];
 }
 
@@ -64,7 +64,7 @@ export function inputsOf(served: ServedModel): TensorMetadata[] {
  * The outputs: `outputs` with every step (returnSequences true, the default) or the last step
  * (returnSequences false; a many-to-one model only has this one), and the final state of each layer and direction.
  */
-export function outputsOf(served: ServedModel): TensorMetadata[] {
+export function outputsOf(served: RnnServedModel): TensorMetadata[] {
   const { spec } = served.model;
   const both = returnsBothDirections(spec);
   const features = modelOutputFeatures(served.model);

@@ -152,6 +152,7 @@ t.test("a served model's answers streamed equal them whole (inputs and text over
   const limits = defaultConfig.limits;
   const repository = await loadRepository({ dir: SHIPPED_MODELS, onError: 'fail' }, limits, cache);
   const served = repository.get('hello');
+  if (served.kind !== 'rnn') throw new Error('models/hello is an rnn-serve model.json');
   const bodies = [
     { inputs: inputs(2, 3, 4) },
     { text: ['hello', 'ole'], outputFormat: 'flat' as const },

@@ -3,7 +3,8 @@
  * runner as POST /rnn/forward. A request names no model description: the repository has it.
  */
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
-import { ForwardResponse } from '../../../../schemas/forward.js';
+import { z } from 'zod';
+import { ForwardResponse, OnnxForwardResponse } from '../../../../schemas/forward.js';
 import {
   ModelForwardRequest,
   ModelList,
@@ -17,6 +18,8 @@ import { modelSummary } from '../../../inference/model.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import type { ModelRepository, ServedModel } from '../../../models/repository.js';
 import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
+import { onnxGraphSummary, onnxTensorMetadata } from '../../../models/onnx/protocol.js';
+import { planOnnxForward } from '../../../models/onnx/forward.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
@@ -49,11 +52,21 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     version: served.version,
     versions: versionsOf(served.name),
     ready: app.readiness.ready,
-    inputs: inputsOf(served),
-    outputs: outputsOf(served),
-    vocabulary: served.vocabulary,
-    ...(served.labels ? { labels: [...served.labels] } : {}),
-    model: modelSummary(served.model),
+    ...(served.kind === 'onnx'
+      ? {
+          inputs: onnxTensorMetadata(served.program.inputs, 'input'),
+          outputs: onnxTensorMetadata(served.program.outputs, 'output'),
+          vocabulary: null,
+          model: null,
+          graph: onnxGraphSummary(served.program),
+        }
+      : {
+          inputs: inputsOf(served),
+          outputs: outputsOf(served),
+          vocabulary: served.vocabulary,
+          ...(served.labels ? { labels: [...served.labels] } : {}),
+          model: modelSummary(served.model),
+        }),
   });
   const metadataSchema = (summary: string) => ({
     tags: ['models'],
@@ -74,8 +87,9 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     body: ModelForwardRequest,
     response: {
       200: {
-        description: 'The outputs and final states, as POST /rnn/forward answers',
-        content: { 'application/json': { schema: ForwardResponse } },
+        description:
+          'The outputs and final states, as POST /rnn/forward answers; for an ONNX model its first output, and its h_n as states',
+        content: { 'application/json': { schema: z.union([ForwardResponse, OnnxForwardResponse]) } },
       },
       400: problem(
         'Invalid request: unknown fields (model description fields included), shapes that disagree with the model, or a limit exceeded',
@@ -88,6 +102,11 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     },
   });
   const forward = (served: ServedModel, body: ModelForwardRequest, reply: FastifyReply): Answer => {
+    if (served.kind === 'onnx') {
+      const onnx = planOnnxForward(served, body, limits);
+      holdMemory(budget, reply, onnx.inference.bytes, "the request's estimated memory");
+      return onnx.answer(app.metrics.timeForward(onnx.inference.shape, () => onnx.inference.run(), served));
+    }
     const plan = planServed(served, body, limits, cache);
     holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");
     return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)), served);

@@ -17,6 +17,7 @@ import type { Limits } from '../../../config/config.js';
 import {
   INFERENCE_HEADER_LENGTH,
   OIP_INPUT,
+  type OipAnswer,
   OIP_PLATFORM,
   inProtocolTerms,
   oipAnswer,
@@ -29,7 +30,15 @@ import { inferenceProtocolBodies } from '../../plugins/json-body.js';
 import { sendJson } from '../../reply.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { ProblemError } from '../../../errors/problem-error.js';
-import type { ModelRepository, ServedModel } from '../../../models/repository.js';
+import type { ModelRepository, OnnxServedModel, ServedModel } from '../../../models/repository.js';
+import {
+  ONNX_PLATFORM,
+  onnxAnswer,
+  onnxInputs,
+  onnxOutputs,
+  onnxParameters,
+  planOnnxInference,
+} from '../../../models/onnx/protocol.js';
 import { planServed } from '../../../models/served.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
@@ -106,10 +115,19 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const metadata = (served: ServedModel) => ({
     name: served.name,
     versions: repository.versions(served.name).map((v) => v.version),
-    platform: OIP_PLATFORM,
-    inputs: oipInputs(served),
-    outputs: oipOutputs(served),
-    parameters: oipParameters(served),
+    ...(served.kind === 'onnx'
+      ? {
+          platform: ONNX_PLATFORM,
+          inputs: onnxInputs(served.program),
+          outputs: onnxOutputs(served.program),
+          parameters: onnxParameters(served.program),
+        }
+      : {
+          platform: OIP_PLATFORM,
+          inputs: oipInputs(served),
+          outputs: oipOutputs(served),
+          parameters: oipParameters(served),
+        }),
   });
   const ready = (served: ServedModel) => {
     if (!app.readiness.ready) {
@@ -124,7 +142,31 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     }
     return { name: served.name, ready: true };
   };
+  /** Sends an answer: JSON alone, or the JSON then each binary output in the order the JSON lists them. */
+  const send = (reply: FastifyReply, answer: OipAnswer) => {
+    if (answer.binary.length === 0) return sendJson(reply, answer.json);
+    const json = typeof answer.json === 'string' ? Buffer.from(answer.json) : answer.json;
+    const out = Buffer.allocUnsafe(answer.binary.reduce((n, part) => n + part.length, json.length));
+    out.set(json, 0);
+    let at = json.length;
+    for (const part of answer.binary) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return reply
+      .header(INFERENCE_HEADER_LENGTH, String(json.length))
+      .type('application/octet-stream')
+      .send(out as never);
+  };
+  /** An ONNX graph: planned and checked against the limits, then run here (src/models/onnx/protocol.ts says why). */
+  const inferOnnx = (served: OnnxServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
+    const inference = planOnnxInference(served, request, reply.request.binaryData, limits);
+    holdMemory(budget, reply, inference.bytes, "the request's estimated memory");
+    const tensors = app.metrics.timeForward(inference.shape, () => inference.run(), served);
+    return send(reply, onnxAnswer(served, request, inference, tensors));
+  };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
+    if (served.kind === 'onnx') return inferOnnx(served, request, reply);
     // Where `input` is among the inputs: the plan's problems with it are named at that index.
     const inputIndex = Math.max(
       0,
@@ -145,21 +187,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
       );
       if (!(body instanceof Uint8Array)) throw new Error('a binary plan answered text');
       const values = new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
-      const answer = oipAnswer(served, request, plan, values, forward.shape[0], forward.shape[1]);
-      if (answer.binary.length === 0) return sendJson(reply, answer.json);
-      const json = typeof answer.json === 'string' ? Buffer.from(answer.json) : answer.json;
-      // One buffer: the JSON, then each binary output in the order the JSON lists them.
-      const out = Buffer.allocUnsafe(answer.binary.reduce((n, part) => n + part.length, json.length));
-      out.set(json, 0);
-      let at = json.length;
-      for (const part of answer.binary) {
-        out.set(part, at);
-        at += part.length;
-      }
-      return reply
-        .header(INFERENCE_HEADER_LENGTH, String(json.length))
-        .type('application/octet-stream')
-        .send(out as never);
+      return send(reply, oipAnswer(served, request, plan, values, forward.shape[0], forward.shape[1]));
     } catch (e) {
       throw inProtocolTerms(e, inputIndex);
     }

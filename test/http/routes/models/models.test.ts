@@ -12,11 +12,13 @@ import { modelsDir, oneHotHelo } from '../../../helpers/models.js';
 import { send, spawnServer, startServer } from '../../../helpers/server.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../../../helpers/tfjs.js';
 
-/** The shipped repository: the lecture's hello (ours) and next-char (a TF.js many-to-one classifier). */
+/** The shipped repository: the lecture's hello (ours) and next-char (a TF.js many-to-one classifier) and
+ * sentiment-onnx (an ONNX classifier exported by torch). */
 const SHIPPED_LIST = {
   models: [
     { name: 'hello', versions: ['1'], latest: '1', ready: true },
     { name: 'next-char', versions: ['1'], latest: '1', ready: true },
+    { name: 'sentiment-onnx', versions: ['1'], latest: '1', ready: true },
   ],
 };
 
@@ -204,7 +206,7 @@ t.test('requests a served model refuses: 400 naming the field, 404 naming the mo
     t.match(res.json().errors?.[0]?.message, message, `${name}: message`);
   }
   for (const [method, url, detail] of [
-    ['GET', '/models/nope', /there is no model 'nope' \(models: hello, next-char\)/],
+    ['GET', '/models/nope', /there is no model 'nope' \(models: hello, next-char, sentiment-onnx\)/],
     ['GET', '/models/hello/versions/2', /model 'hello' has no version '2' \(versions: 1\)/],
     ['POST', '/models/nope/forward', /there is no model 'nope'/],
     ['POST', '/models/hello/versions/7/forward', /model 'hello' has no version '7'/],

@@ -1,0 +1,150 @@
+/**
+ * POST /models/{name}/forward for an ONNX model: our own body and answer over a graph with one input.
+ *
+ *   - `inputs` feeds the graph's one input: nested `[batch][time][features]`, or flat `{shape, data}` of the
+ *     graph input's rank. A `[batch, time]` token-id input also takes nested `[batch][time][1]`, as a TF.js
+ *     Embedding model does. Sequences must be of one length (a graph has no mask). `outputFormat` as usual.
+ *   - `text`, `lengths`, `mask`, `initialState` and `returnSequences: false` describe our RNN models, not a graph:
+ *     refused, naming the protocol route, where every graph input and output has its name. `returnState: false`
+ *     leaves `states` out.
+ *   - A graph with several inputs is refused the same way: this body cannot name them.
+ *   - The answer: `outputs` is the graph's first output; `states` its second when that is `[k, batch, hidden]` (what
+ *     torch's nn.RNN returns as h_n: one `[batch, hidden]` per layer and direction, as our `states`, a single
+ *     matrix for k = 1); `shapes` as usual; `model` null and `graph` the graph's summary. Other outputs are
+ *     answered by the protocol route only.
+ * The request is checked, planned and limited by planOnnxInference (protocol.ts), so both routes refuse alike;
+ * problems it names at `inputs[0].data`/`inputs[0].shape` are renamed to this body's `inputs`.
+ */
+import type { ModelForwardRequest } from '../../../schemas/models.js';
+import type { OipInferenceRequest } from '../../../schemas/oip.js';
+import type { Limits } from '../../config/config.js';
+import { type JsonBody, JsonWriter } from '../../codec/json-writer.js';
+import { ProblemError, invalidAt } from '../../errors/problem-error.js';
+import {
+  type AnsweredTensor,
+  type OnnxInference,
+  type OnnxModel,
+  onnxGraphSummary,
+  planOnnxInference,
+} from './protocol.js';
+
+const RNN_FIELDS = ['text', 'lengths', 'mask', 'initialState'] as const;
+
+export interface OnnxForward {
+  readonly inference: OnnxInference;
+  /** The answer from the inference's outputs. */
+  answer(tensors: ReadonlyMap<string, AnsweredTensor>): JsonBody;
+}
+
+/** `inputs[0].data[3]` (the protocol request built here) → `inputs[3]`; `inputs[0].shape` → `inputs.shape`. */
+function inBodyTerms(error: unknown): unknown {
+  if (!(error instanceof ProblemError) || error.errors.length === 0) return error;
+  const rename = (path: string) =>
+    path.replace(/^inputs\[0\]\.data/, 'inputs').replace(/^inputs\[0\]\.(shape|datatype)/, 'inputs');
+  return ProblemError.at(
+    error.kind,
+    error.errors.map((e) => ({ ...e, path: rename(e.path) })),
+    error.errorCount,
+  );
+}
+
+/** The shape of nested `[batch][time][features]` (checked element by element later, against this shape). */
+function nestedShape(inputs: number[][][]): number[] {
+  const first = inputs[0]?.[0];
+  return [inputs.length, inputs[0]?.length ?? 0, first?.length ?? 0];
+}
+
+export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, limits: Limits): OnnxForward {
+  const route = `POST /v2/models/${model.name}/infer`;
+  for (const field of RNN_FIELDS)
+    if (body[field] !== undefined)
+      invalidAt(field, `is not taken by model '${model.name}', an ONNX graph: send the graph's inputs to ${route}`);
+  if (body.returnSequences === false)
+    invalidAt(
+      'returnSequences',
+      `is false; model '${model.name}' is an ONNX graph, whose outputs are what it computes (${route} names them)`,
+    );
+  const { program } = model;
+  if (program.inputs.length !== 1)
+    invalidAt(
+      'inputs',
+      `feeds one input; model '${model.name}' is an ONNX graph with inputs ${program.inputs.map((i) => `'${i.name}'`).join(', ')}: name them in ${route}`,
+    );
+  const declared = program.inputs[0];
+  if (body.inputs === undefined) return invalidAt('inputs', `is required (the graph's input '${declared.name}')`);
+  let shape: number[];
+  let data: unknown[];
+  if (Array.isArray(body.inputs)) {
+    shape = nestedShape(body.inputs);
+    data = body.inputs;
+    // Token ids as [batch][time][1], the TF.js Embedding convention, for a [batch, time] graph input.
+    if (declared.shape.length === 2 && shape[2] === 1) {
+      data = body.inputs.map((sequence, b) =>
+        sequence.map((step, i) =>
+          step.length === 1 ? step[0] : invalidAt(`inputs[${b}][${i}]`, `has ${step.length} ids; expected 1`),
+        ),
+      );
+      shape = shape.slice(0, 2);
+    }
+  } else {
+    shape = body.inputs.shape;
+    data = body.inputs.data;
+  }
+  const request: OipInferenceRequest = {
+    inputs: [{ name: declared.name, datatype: declared.datatype, shape, data: data as number[] }],
+  };
+  let inference: OnnxInference;
+  try {
+    inference = planOnnxInference(model, request, null, limits);
+  } catch (error) {
+    throw inBodyTerms(error);
+  }
+  const flat = body.outputFormat === 'flat';
+  const [first, second] = program.outputs;
+  return {
+    inference: {
+      ...inference,
+      run: () => {
+        try {
+          return inference.run();
+        } catch (error) {
+          throw inBodyTerms(error);
+        }
+      },
+    },
+    answer(tensors) {
+      const outputs = tensors.get(first.name) as AnsweredTensor;
+      const h = second === undefined ? undefined : tensors.get(second.name);
+      const states = h !== undefined && h.shape.length === 3 && body.returnState !== false ? h : undefined;
+      const writer = new JsonWriter(256 + (outputs.data.length + (states?.data.length ?? 0)) * 12);
+      const tensor = (t: AnsweredTensor, shape: readonly number[], from: number, to: number) =>
+        flat ? writer.flat(t.data.subarray(from, to), shape) : writer.nested(t.data.subarray(from, to), shape);
+      writer.raw('{"outputs":');
+      tensor(outputs, outputs.shape, 0, outputs.data.length);
+      const stateShape = states === undefined ? [] : states.shape.slice(1);
+      const each = stateShape.reduce((a, b) => a * b, 1);
+      if (states !== undefined) {
+        writer.raw(',"states":');
+        if (states.shape[0] === 1) tensor(states, stateShape, 0, each);
+        else
+          for (let k = 0; k < states.shape[0]; k++) {
+            writer.raw(k === 0 ? '[' : ',');
+            tensor(states, stateShape, k * each, (k + 1) * each);
+          }
+        if (states.shape[0] !== 1) writer.raw(']');
+      }
+      writer
+        .raw(',"shapes":{"inputs":')
+        .ints(shape)
+        .raw(',"outputs":')
+        .ints([...outputs.shape]);
+      if (states !== undefined) {
+        writer.raw(',"states":');
+        if (states.shape[0] === 1) writer.ints(stateShape);
+        else writer.raw(JSON.stringify(Array.from({ length: states.shape[0] }, () => stateShape)));
+      }
+      writer.raw(`},"model":null,"graph":${JSON.stringify(onnxGraphSummary(program))}}`);
+      return writer.body();
+    },
+  };
+}

@@ -1,0 +1,309 @@
+/**
+ * The Open Inference Protocol (KServe v2) view of an ONNX model: its inputs and outputs are the graph's, with
+ * the graph's names, datatypes (FP32; INT64 or INT32 for token ids and sequence lengths) and shapes (-1 for a
+ * dynamic axis). An infer request names every graph input; the answer holds every graph output, or the requested
+ * ones. In order, before anything that scales with the request is allocated:
+ *   1. names, datatypes (a FLOAT input also takes FP64 and FP16, rounded to float32; an integer input takes INT64
+ *      and INT32), ranks and fixed dimensions against the graph's declaration, binary sizes against shapes;
+ *   2. MAX_INPUT_VALUES over all inputs;
+ *   3. the plan (program.ts): every tensor's shape, then MAX_BATCH and MAX_TIME_STEPS for each RNN node,
+ *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs;
+ * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
+ * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
+ */
+import type { OnnxGraphSummary } from '../../../schemas/forward.js';
+import type { TensorMetadata } from '../../../schemas/models.js';
+import type { OipInferenceRequest } from '../../../schemas/oip.js';
+import type { Limits } from '../../config/config.js';
+import { ProblemError, invalidAt, limitExceeded, truncated } from '../../errors/problem-error.js';
+import { readFloats } from '../../codec/binary-tensors.js';
+import {
+  type GivenInput,
+  type OipAnswer,
+  type OipOutput,
+  type OipTensor,
+  checkByteSize,
+  checkDatatype,
+  flag,
+  givenInputs,
+  jsonValues,
+  writeOipAnswer,
+} from '../inference-protocol.js';
+import {
+  type GraphTensor,
+  NodeShapeError,
+  type OnnxProgram,
+  type ProgramPlan,
+  planProgram,
+  runProgram,
+} from './program.js';
+import { type Tensor, type TensorMeta, elementsOf, formatShape } from './tensor.js';
+
+export const ONNX_PLATFORM = 'rnn-serve_onnx';
+
+const FLOATS = ['FP32', 'FP64', 'FP16'];
+const INTEGERS = ['INT64', 'INT32'];
+
+export interface OnnxModel {
+  readonly name: string;
+  readonly version: string;
+  readonly program: OnnxProgram;
+}
+
+export const onnxInputs = (program: OnnxProgram): OipTensor[] =>
+  program.inputs.map(({ name, datatype, shape }) => ({ name, datatype, shape: [...shape] }));
+
+export const onnxOutputs = (program: OnnxProgram): OipTensor[] =>
+  program.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape: [...shape] }));
+
+export function onnxParameters(program: OnnxProgram): Record<string, string> {
+  const { opset, producer, operators } = onnxGraphSummary(program);
+  return {
+    format: 'onnx',
+    opset: String(opset),
+    ...(producer === '' ? {} : { producer }),
+    operators: operators.join(', '),
+    input_datatypes: 'FP32 inputs also take FP64 and FP16 (rounded to float32); INT64 inputs also take INT32',
+  };
+}
+
+/** The graph's inputs or outputs as GET /models/{name} lists them. */
+export function onnxTensorMetadata(tensors: readonly GraphTensor[], what: 'input' | 'output'): TensorMetadata[] {
+  return tensors.map(({ name, datatype, shape }) => ({
+    name,
+    shape: [...shape],
+    datatype,
+    description: `graph ${what}, ${datatype} ${formatShape(shape)} (-1: dynamic axis)`,
+  }));
+}
+
+export function onnxGraphSummary(program: OnnxProgram): OnnxGraphSummary {
+  return {
+    opset: program.graph.opset,
+    producer: program.graph.producer,
+    nodes: program.nodes.length,
+    operators: [...new Set(program.nodes.map(({ node }) => node.opType))].sort(),
+  };
+}
+
+/** The outputs to answer: all (default) or the requested ones, each known and named once. */
+function requestedOutputs(program: OnnxProgram, request: OipInferenceRequest): OipOutput[] {
+  const known = program.outputs.map((o) => o.name);
+  const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
+  if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary, classification: null }));
+  const seen = new Map<string, number>();
+  return request.outputs.map(({ name, parameters }, i) => {
+    if (!known.includes(name))
+      invalidAt(
+        `outputs[${i}].name`,
+        `is '${truncated(name)}'; the model's outputs are ${known.map((k) => `'${k}'`).join(', ')}`,
+      );
+    const first = seen.get(name);
+    if (first !== undefined)
+      invalidAt(
+        `outputs[${i}].name`,
+        `'${name}' is requested again (also outputs[${first}]); each output may be named once`,
+      );
+    seen.set(name, i);
+    if (parameters?.classification !== undefined)
+      invalidAt(
+        `outputs[${i}].parameters.classification`,
+        'is not supported for ONNX models yet; ask for the output and rank it yourself',
+      );
+    return { name, binary: flag(parameters, 'binary_data', `outputs[${i}]`) ?? allBinary, classification: null };
+  });
+}
+
+/** Checks one given input against the graph's declaration of it (datatype, rank, fixed dimensions, bytes). */
+function checkInput(input: GivenInput, declared: GraphTensor): void {
+  const integer = declared.datatype !== 'FP32';
+  checkDatatype(input, integer ? INTEGERS : FLOATS, '');
+  const fits =
+    input.shape.length === declared.shape.length && declared.shape.every((d, i) => d === -1 || d === input.shape[i]);
+  if (!fits)
+    invalidAt(
+      `${input.path}.shape`,
+      `is ${formatShape(input.shape)}; input '${declared.name}' is ${formatShape(declared.shape)} (-1: any size)`,
+    );
+  checkByteSize(input);
+}
+
+/** An integer input's values, exact up to 2^53 (token ids, lengths). */
+function readIntegers(input: GivenInput): Float64Array {
+  const count = elementsOf(input.shape);
+  const out = new Float64Array(count);
+  if (input.bytes !== null) {
+    const view = new DataView(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
+    for (let i = 0; i < count; i++) {
+      const value = input.datatype === 'INT32' ? view.getInt32(4 * i, true) : Number(view.getBigInt64(8 * i, true));
+      if (!Number.isSafeInteger(value))
+        invalidAt(`${input.path}[${i}]`, `is ${value}; beyond 2^53, which this server does not read`);
+      out[i] = value;
+    }
+    return out;
+  }
+  const values = jsonValues(input);
+  for (let i = 0; i < count; i++) {
+    if (!Number.isSafeInteger(values[i]))
+      invalidAt(
+        `${input.path}.data[${i}]`,
+        `is ${values[i]}; expected an integer (input '${input.name}' is ${input.datatype})`,
+      );
+    out[i] = values[i];
+  }
+  return out;
+}
+
+function readTensor(input: GivenInput, declared: GraphTensor): Tensor {
+  if (declared.datatype !== 'FP32') return { type: 'int', shape: input.shape, data: readIntegers(input) };
+  const count = elementsOf(input.shape);
+  const data =
+    input.bytes !== null
+      ? readFloats(input.bytes, input.datatype, count, input.path)
+      : Float32Array.from(jsonValues(input));
+  return { type: 'float', shape: input.shape, data };
+}
+
+/**
+ * A problem found while planning or running: the request's shapes or values do not fit the graph. Named at the
+ * request's tensor when that tensor feeds the node at fault directly (token ids into Gather, sequence_lens into
+ * RNN), else at `inputs`.
+ */
+function asProblem(error: unknown, given: ReadonlyMap<string, GivenInput>): unknown {
+  if (!(error instanceof NodeShapeError)) return error;
+  const input = error.input === null ? undefined : given.get(error.input);
+  const path = input === undefined ? 'inputs' : `${input.path}.data`;
+  return ProblemError.at('invalid-request', [{ path, message: `${error.label}: ${error.message}` }]);
+}
+
+/** A float32 tensor of the answer. */
+export interface AnsweredTensor {
+  readonly shape: readonly number[];
+  readonly data: Float32Array;
+}
+
+export interface OnnxInference {
+  readonly plan: ProgramPlan;
+  /** The requested outputs, in order. */
+  readonly outputs: readonly OipOutput[];
+  /** Bytes the run holds: the inputs, and every tensor the plan creates. */
+  readonly bytes: number;
+  /** [batch, time] of the largest RNN node, for the metrics. */
+  readonly shape: readonly [number, number];
+  /** Reads the inputs and runs the graph: the requested outputs by name. */
+  run(): Map<string, AnsweredTensor>;
+}
+
+/** The protocol's answer to an inference's outputs. */
+export function onnxAnswer(
+  model: OnnxModel,
+  request: OipInferenceRequest,
+  inference: OnnxInference,
+  tensors: ReadonlyMap<string, AnsweredTensor>,
+): OipAnswer {
+  return writeOipAnswer(model, request, inference.outputs, tensors);
+}
+
+/**
+ * An infer request (and its binary data) for an ONNX model → the checked, planned inference, ready to run.
+ * Throws a ProblemError (400) for anything that does not fit the graph or the limits.
+ */
+export function planOnnxInference(
+  model: OnnxModel,
+  request: OipInferenceRequest,
+  binary: Uint8Array | null,
+  limits: Limits,
+): OnnxInference {
+  const { program } = model;
+  const given = givenInputs(request, binary);
+  const byName = new Map<string, GivenInput>();
+  const names = program.inputs.map((i) => `'${i.name}'`).join(', ');
+  for (const input of given) {
+    if (!program.inputs.some((i) => i.name === input.name))
+      invalidAt(`${input.path}.name`, `is '${truncated(input.name)}'; the model's inputs are ${names}`);
+    const first = byName.get(input.name);
+    if (first !== undefined)
+      invalidAt(
+        `${input.path}.name`,
+        `'${truncated(input.name)}' is given again (also ${first.path}); send each input once`,
+      );
+    byName.set(input.name, input);
+  }
+  const missing = program.inputs.filter((i) => !byName.has(i.name));
+  if (missing.length > 0)
+    invalidAt(
+      'inputs',
+      `has no tensor named ${missing.map((i) => `'${i.name}'`).join(', ')} (the model's inputs are ${names})`,
+    );
+  let inputValues = 0;
+  for (const declared of program.inputs) {
+    const input = byName.get(declared.name) as GivenInput;
+    checkInput(input, declared);
+    inputValues += elementsOf(input.shape);
+  }
+  if (inputValues > limits.maxInputValues)
+    throw limitExceeded('inputs', 'the elements of all inputs', inputValues, limits.maxInputValues, 'MAX_INPUT_VALUES');
+  const outputs = requestedOutputs(program, request);
+
+  const metas = new Map<string, TensorMeta>(
+    program.inputs.map((d) => [
+      d.name,
+      { type: d.datatype === 'FP32' ? 'float' : 'int', shape: (byName.get(d.name) as GivenInput).shape },
+    ]),
+  );
+  let plan: ProgramPlan;
+  try {
+    plan = planProgram(program, metas);
+  } catch (error) {
+    throw asProblem(error, byName);
+  }
+  if (plan.batch > limits.maxBatch)
+    throw limitExceeded('inputs', 'the batch of an RNN node', plan.batch, limits.maxBatch, 'MAX_BATCH');
+  if (plan.timeSteps > limits.maxTimeSteps)
+    throw limitExceeded(
+      'inputs',
+      'the time steps of an RNN node',
+      plan.timeSteps,
+      limits.maxTimeSteps,
+      'MAX_TIME_STEPS',
+    );
+  if (plan.compute > limits.maxCompute)
+    throw limitExceeded('inputs', "the graph's multiply-adds", plan.compute, limits.maxCompute, 'MAX_COMPUTE');
+  const outputValues = outputs.reduce((n, o) => n + elementsOf((plan.metas.get(o.name) as TensorMeta).shape), 0);
+  if (outputValues > limits.maxOutputValues)
+    throw limitExceeded(
+      'outputs',
+      'the values of the answered outputs',
+      outputValues,
+      limits.maxOutputValues,
+      'MAX_OUTPUT_VALUES',
+    );
+
+  return {
+    plan,
+    outputs,
+    bytes: plan.bytes + inputValues * 8,
+    shape: [plan.batch, plan.timeSteps],
+    run() {
+      const tensors = new Map(program.inputs.map((d) => [d.name, readTensor(byName.get(d.name) as GivenInput, d)]));
+      let values: Map<string, Tensor>;
+      try {
+        values = runProgram(program, plan, tensors);
+      } catch (error) {
+        throw asProblem(error, byName);
+      }
+      const answered = new Map<string, AnsweredTensor>();
+      for (const { name } of outputs) {
+        const tensor = values.get(name) as Tensor;
+        const data = tensor.data as Float32Array;
+        const bad = data.findIndex((v) => !Number.isFinite(v));
+        if (bad !== -1)
+          throw ProblemError.at('non-finite-result', [
+            { path: `outputs`, message: `output '${name}' has ${data[bad]} at element ${bad}; JSON cannot carry it` },
+          ]);
+        answered.set(name, { shape: tensor.shape, data });
+      }
+      return answered;
+    },
+  };
+}
