@@ -236,7 +236,10 @@ t.test('a large body validated on a worker gets the same 400', async (t) => {
     initialState: [new Array(600_000).fill([1])],
   });
   t.equal(huge.status, 400, 'a huge array in a union on a worker: the same 400 (see the last tests)');
-  t.match(huge.body, { type: 'urn:rnn-serve:problem:invalid-request', detail: /^initialState: is a list of states/ });
+  t.match(huge.body, {
+    type: 'urn:rnn-serve:problem:invalid-request',
+    detail: /^initialState\[0\]: has 600000 rows; expected 1/,
+  });
 });
 
 t.test("20 wrong elements or fewer are zod's to explain, as before", async (t) => {
@@ -251,7 +254,8 @@ t.test("20 wrong elements or fewer are zod's to explain, as before", async (t) =
 t.test('a valid body with a huge array in an ambiguous union: a quick 400 naming what is wrong', async (t) => {
   // initialState is a matrix or a list of matrices; zod tries the matrix first, and its 600,000 failed rows
   // overflowed the stack after 1–2 s (a 400 "too large to validate"). Parsed stopping at the first issue, the
-  // body is valid, and the planning says what is wrong with it.
+  // body is valid, and the planning says what is wrong with it: read as PyTorch's h0 [layers, batch, hidden], its
+  // one layer has 600,000 rows for a batch of 1.
   const { app, logs } = await build(t, QUIET);
   const answer = await post(app, '/rnn/forward', {
     inputs: [[[1]]],
@@ -261,7 +265,7 @@ t.test('a valid body with a huge array in an ambiguous union: a quick 400 naming
   t.equal(answer.status, 400);
   t.match(answer.body, {
     type: 'urn:rnn-serve:problem:invalid-request',
-    detail: 'initialState: is a list of states, but the model has one layer and direction: send [batch, hiddenSize]',
+    detail: 'initialState[0]: has 600000 rows; expected 1 (the batch size)',
   });
   t.ok(answer.cpuMs < MAX_MS, `answered with ${answer.cpuMs.toFixed(0)} ms of CPU (< ${MAX_MS})`);
   t.notOk(
