@@ -1,0 +1,192 @@
+/**
+ * runNetwork with LSTM and GRU layers: stacks, bidirectional merges, masks and states against tfjs, and the
+ * seeded-weights contract for every cell against tfjs's own initializers.
+ */
+import t from 'tap';
+import {
+  computeCost,
+  type LayerSpec,
+  type MergeMode,
+  type NetworkSpec,
+  runNetwork,
+  seededNetworkWeights,
+} from '../../src/engine/index.js';
+import { flat, nest, randomNested, rng } from '../helpers/random.js';
+import { maxAbsDiff, tf, tfjsNetwork } from '../helpers/tfjs.js';
+
+const TOLERANCE = 1e-5;
+const [BATCH, TIME, FEATURES] = [3, 6, 4];
+
+function layer(cell: 'lstm' | 'gru', hiddenSize: number, extra: Partial<LayerSpec> = {}): LayerSpec {
+  return {
+    cell,
+    hiddenSize,
+    activation: 'tanh',
+    useBias: true,
+    goBackwards: false,
+    clip: null,
+    ...(cell === 'gru' ? { resetAfter: false } : {}),
+    ...extra,
+  };
+}
+
+/** Random Keras-layout weights per layer and direction, nested for tfjs and flat for us. */
+function randomWeights(seed: number, spec: NetworkSpec, cell: 'lstm' | 'gru') {
+  const random = rng(seed);
+  const g = cell === 'lstm' ? 4 : 3;
+  const directions = spec.bidirectional === null ? 1 : 2;
+  const nested: { kernel: number[][]; recurrentKernel: number[][]; bias: number[] }[] = [];
+  let inputDim = FEATURES;
+  const weights = spec.layers.map(({ hiddenSize: h }) => {
+    const perDirection = Array.from({ length: directions }, () => {
+      const cellWeights = {
+        kernel: randomNested(random, [inputDim, g * h], 0.6),
+        recurrentKernel: randomNested(random, [h, g * h], 0.6),
+        bias: randomNested(random, [g * h], 0.3),
+      };
+      nested.push(cellWeights);
+      return {
+        inputDim,
+        hiddenSize: h,
+        kernel: flat(cellWeights.kernel),
+        recurrentKernel: flat(cellWeights.recurrentKernel),
+        bias: flat(cellWeights.bias),
+      };
+    });
+    inputDim = spec.bidirectional?.mergeMode === 'concat' ? 2 * h : h;
+    return perDirection;
+  });
+  return { nested, weights };
+}
+
+t.test('stacks and every bidirectional merge agree with tfjs, with masks and initial h and c', async (t) => {
+  const random = rng(7);
+  const inputs = randomNested(random, [BATCH, TIME, FEATURES], 1.5);
+  const maskRows = [
+    [true, true, false, true, false, false],
+    [true, true, true, true, true, true],
+    [false, true, true, true, true, false],
+  ];
+  const mask = Uint8Array.from(maskRows.flat(), Number);
+  const merges: (MergeMode | undefined)[] = [undefined, 'concat', 'sum', 'mul', 'ave', null];
+  let seed = 10;
+  for (const cell of ['lstm', 'gru'] as const) {
+    for (const mergeMode of merges) {
+      for (const returnSequences of [true, false]) {
+        const spec: NetworkSpec = {
+          // mergeMode null returns both directions apart: only possible on a last layer.
+          layers: [layer(cell, 3), ...(mergeMode === null ? [] : [layer(cell, 2, { activation: 'softsign' })])],
+          bidirectional: mergeMode === undefined ? null : { mergeMode },
+        };
+        const directions = mergeMode === undefined ? 1 : 2;
+        const { nested, weights } = randomWeights(seed++, spec, cell);
+        const h0 = spec.layers.flatMap((l) =>
+          Array.from({ length: directions }, () => randomNested(random, [BATCH, l.hiddenSize])),
+        );
+        const c0 = spec.layers.flatMap((l) =>
+          Array.from({ length: directions }, () => randomNested(random, [BATCH, l.hiddenSize])),
+        );
+        // tfjs takes an LSTM's states as h then c of each direction.
+        const tfjsInitial = cell === 'lstm' ? h0.flatMap((h, i) => [h, c0[i]]) : h0;
+        const ref = tfjsNetwork(inputs, {
+          cell,
+          layers: spec.layers.map((l) => ({ hiddenSize: l.hiddenSize, activation: l.activation })),
+          ...(mergeMode === undefined ? {} : { mergeMode }),
+          cells: nested,
+          mask: maskRows,
+          initialStates: tfjsInitial,
+          returnSequences,
+        });
+        const ours = runNetwork(flat(inputs), [BATCH, TIME, FEATURES], spec, weights, {
+          mask,
+          initialStates: h0.map(flat),
+          initialCellStates: cell === 'lstm' ? c0.map(flat) : null,
+          returnSequences,
+        });
+        const name = `${cell} merge ${mergeMode} returnSequences ${returnSequences}`;
+        const dOut = maxAbsDiff(nest(ours.outputs, ours.outputShape), ref.outputs);
+        t.ok(dOut <= TOLERANCE, `${name}: outputs (max |diff| ${dOut})`);
+        const ourStates = cell === 'lstm' ? ours.states.flatMap((h, i) => [h, ours.cellStates[i]!]) : ours.states;
+        const dStates = maxAbsDiff(
+          ourStates.map((s) => nest(s, [BATCH, s.length / BATCH])),
+          ref.states,
+        );
+        t.ok(dStates <= TOLERANCE, `${name}: states (max |diff| ${dStates})`);
+        if (cell === 'gru')
+          t.ok(
+            ours.cellStates.every((c) => c === null),
+            `${name}: no cell states`,
+          );
+      }
+    }
+  }
+});
+
+t.test('computeCost counts every gate', async (t) => {
+  const spec = (cell: 'simpleRNN' | 'lstm' | 'gru'): NetworkSpec => ({
+    layers: [{ ...layer('lstm', 8), cell }],
+    bidirectional: { mergeMode: 'concat' },
+  });
+  // 2 directions · batch 2 · time 5 · (in 3 + h 8) · G · h 8
+  t.equal(computeCost(spec('simpleRNN'), [2, 5, 3]), 2 * 2 * 5 * 11 * 8);
+  t.equal(computeCost(spec('lstm'), [2, 5, 3]), 4 * 2 * 2 * 5 * 11 * 8);
+  t.equal(computeCost(spec('gru'), [2, 5, 3]), 3 * 2 * 2 * 5 * 11 * 8);
+});
+
+t.test('seeded weights follow the contract bit for bit for every cell', async (t) => {
+  const seed = 42;
+  const cases: { name: string; layers: LayerSpec[]; g: number; bias: (h: number) => number[] }[] = [
+    {
+      name: 'lstm',
+      layers: [layer('lstm', 5), layer('lstm', 3)],
+      g: 4,
+      bias: (h) => [...Array(h).fill(0), ...Array(h).fill(1), ...Array(2 * h).fill(0)],
+    },
+    {
+      name: 'lstm without unitForgetBias',
+      layers: [layer('lstm', 5, { unitForgetBias: false }), layer('lstm', 3, { unitForgetBias: false })],
+      g: 4,
+      bias: (h) => Array(4 * h).fill(0),
+    },
+    {
+      name: 'lstm without bias',
+      layers: [layer('lstm', 5, { useBias: false }), layer('lstm', 3, { useBias: false })],
+      g: 4,
+      bias: (h) => Array(4 * h).fill(0),
+    },
+    {
+      name: 'gru resetAfter',
+      layers: [layer('gru', 5, { resetAfter: true }), layer('gru', 3, { resetAfter: true })],
+      g: 3,
+      bias: (h) => Array(6 * h).fill(0),
+    },
+    { name: 'gru', layers: [layer('gru', 5), layer('gru', 3)], g: 3, bias: (h) => Array(3 * h).fill(0) },
+  ];
+  for (const c of cases) {
+    const spec: NetworkSpec = { layers: c.layers, bidirectional: { mergeMode: 'concat' } };
+    const weights = seededNetworkWeights(seed, spec, FEATURES);
+    let inputDim = FEATURES;
+    c.layers.forEach(({ hiddenSize: h }, k) => {
+      for (let d = 0; d < 2; d++) {
+        const s = seed + 4 * k + 2 * d;
+        const kernel = tf.tidy(() =>
+          tf.initializers
+            .glorotUniform({ seed: s })
+            .apply([inputDim, c.g * h])
+            .dataSync(),
+        );
+        const recurrent = tf.tidy(() =>
+          tf.initializers
+            .orthogonal({ seed: s + 1 })
+            .apply([h, c.g * h])
+            .dataSync(),
+        );
+        const w = weights[k][d];
+        t.same(Array.from(w.kernel), Array.from(kernel), `${c.name} layer ${k} direction ${d}: kernel`);
+        t.same(Array.from(w.recurrentKernel), Array.from(recurrent), `${c.name} layer ${k} direction ${d}: recurrent`);
+        t.same(Array.from(w.bias), c.bias(h), `${c.name} layer ${k} direction ${d}: bias`);
+      }
+      inputDim = 2 * h;
+    });
+  }
+});
