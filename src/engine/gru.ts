@@ -9,14 +9,15 @@
  * Float semantics: gated-reference.ts. Which tool uses which formulation: cells.ts.
  *
  * Fast path of: gruForwardReference (gated-reference.ts), held bit-equal by test/engine/gated-cells.test.ts
- * and test/engine/gated-properties.test.ts. Two products per step, each over the valid rows:
- *   resetAfter true   [x_t] against W (n = 3·h), [h_{t-1}] against U (n = 3·h), into two accumulators
- *                     that start as b_in and b_rec: the candidate needs its recurrent part on its own.
- *   resetAfter false  [x_t, h_{t-1}] against the stacked [W; U] for z and r (n = 2·h), then
- *                     [x_t, r ⊙ h_{t-1}] against [W; U] for h̃ (n = h): the reset comes before the product.
- * Either way the multiply-adds are those of one (inputDim + h) × 3·h product.
+ * and test/engine/gated-properties.test.ts. Per step, over the valid rows, one product per block of h columns
+ * (one gate's panels at a time stay in L2; see lstm.ts), each into its own block of accumulators:
+ *   resetAfter true   [x_t] against W_z, W_r, W_h and [h_{t-1}] against U_z, U_r, U_h: six blocks that start
+ *                     as b_in and b_rec, because the candidate needs its recurrent part on its own.
+ *   resetAfter false  [x_t, h_{t-1}] against the stacked [W; U] for z and r, then [x_t, r ⊙ h_{t-1}] against
+ *                     [W; U] for h̃: the reset comes before the product. Three blocks.
+ * Either way the multiply-adds are those of one (inputDim + h) × 3·h product. Block s starts as bias[s·h …].
  */
-import { DEFAULT_ACTIVATION, FLOAT32_ACTIVATIONS } from './activations.js';
+import { DEFAULT_ACTIVATION, FLOAT32_ACTIVATIONS, sigmoid, tanhToFloat32 } from './activations.js';
 import { float32Array, int32Array } from './arrays.js';
 import { kernelHeap } from './asm-kernels.js';
 import {
@@ -30,26 +31,35 @@ import {
 import { fillRows, packSegments, segmentSize } from './gate-panels.js';
 import { packStep, type Shape3 } from './simple-rnn.js';
 
-/** The two products' panels, one after the other; `second` is the float64 offset of the second. */
+/**
+ * The blocks' panels, one after the other (resetAfter: W_z, W_r, W_h, U_z, U_r, U_h; else [W; U] of z, r, h);
+ * `offsets[s]` is block s's float64 offset.
+ */
 export function packGruPanels(
   weights: RecurrentWeights,
   resetAfter: boolean,
-): { packed: Float64Array; second: number } {
+): { packed: Float64Array; offsets: readonly number[] } {
   const { inputDim, hiddenSize: h, kernel, recurrentKernel } = weights;
   const n = 3 * h;
   const w = { matrix: kernel, rows: inputDim };
   const u = { matrix: recurrentKernel, rows: h };
+  const gate = (parts: { matrix: Float32Array; rows: number }[], g: number) => ({
+    parts,
+    n,
+    from: g * h,
+    to: (g + 1) * h,
+  });
   const segments = resetAfter
-    ? [
-        { parts: [w], n, from: 0, to: n },
-        { parts: [u], n, from: 0, to: n },
-      ]
-    : [
-        { parts: [w, u], n, from: 0, to: 2 * h },
-        { parts: [w, u], n, from: 2 * h, to: n },
-      ];
+    ? [gate([w], 0), gate([w], 1), gate([w], 2), gate([u], 0), gate([u], 1), gate([u], 2)]
+    : [gate([w, u], 0), gate([w, u], 1), gate([w, u], 2)];
+  const offsets: number[] = [];
+  let at = 0;
+  for (const segment of segments) {
+    offsets.push(at);
+    at += segmentSize(segment);
+  }
   const key = `gru ${resetAfter ? 'after' : 'before'} ${inputDim} ${h}`;
-  return { packed: packSegments(key, kernel, recurrentKernel, segments), second: segmentSize(segments[0]) };
+  return { packed: packSegments(key, kernel, recurrentKernel, segments), offsets };
 }
 
 export function gruForward(
@@ -65,23 +75,29 @@ export function gruForward(
   const act = FLOAT32_ACTIVATIONS[options.activation ?? DEFAULT_ACTIVATION];
   const ract = FLOAT32_ACTIVATIONS[options.recurrentActivation ?? DEFAULT_RECURRENT_ACTIVATION];
   const clip = options.clip ?? Infinity;
+  const plain = act === tanhToFloat32 && ract === sigmoid && clip === Infinity;
   const mask = options.mask ?? null;
   const goBackwards = options.goBackwards ?? false;
   const zeroOutputForMask = options.zeroOutputForMask ?? false;
-  const { packed, second } = packGruPanels(weights, resetAfter);
+  const { packed, offsets } = packGruPanels(weights, resetAfter);
+  const blocks = offsets.length;
 
-  // The heap, in float64 elements, after the panels: two accumulator blocks, two packed-row blocks.
-  //   resetAfter true:  accX [batch, 3h], accH [batch, 3h], rows [batch, inputDim], [batch, h]
-  //   resetAfter false: accZR [batch, 2h], accH [batch, h], rows [batch, inputDim + h] twice
-  const n1 = resetAfter ? 3 * h : 2 * h;
-  const n2 = resetAfter ? 3 * h : h;
+  // The heap, in float64 elements, after the panels: the accumulators (block s's [batch, h] at
+  // accAt + s·batch·h), then two blocks of packed rows:
+  //   resetAfter true:  [batch, inputDim] and [batch, h]
+  //   resetAfter false: [batch, inputDim + h] twice ([x, h] and [x, r ⊙ h])
   const depth1 = resetAfter ? inputDim : inputDim + h;
   const depth2 = resetAfter ? h : inputDim + h;
-  const acc1 = packed.length;
-  const acc2 = acc1 + batch * n1;
-  const rows1 = acc2 + batch * n2;
+  const block = batch * h;
+  const accAt = packed.length;
+  const rows1 = accAt + blocks * block;
   const rows2 = rows1 + batch * depth1;
   const { f64, kernels } = kernelHeap((rows2 + batch * depth2) * 8, packed);
+  /** Block s's product: its accumulators start as its bias, then its panels against `rows` (depth deep). */
+  const product = (s: number, count: number, rows: number, depth: number) => {
+    fillRows(f64, accAt + s * block, bias, s * h, count, h);
+    kernels.product((accAt + s * block) * 8, rows * 8, count, offsets[s] * 8, depth, h);
+  };
 
   const outputs = float32Array(batch * time * h);
   const state = float32Array(batch * h);
@@ -103,36 +119,40 @@ export function gruForward(
     if (resetAfter) {
       packStep(f64, rows1, inputs, state, active, count, step, time, inputDim, 0);
       packStep(f64, rows2, inputs, state, active, count, step, time, 0, h);
-      fillRows(f64, acc1, bias, 0, count, n1);
-      fillRows(f64, acc2, bias, n1, count, n2);
-      kernels.product(acc1 * 8, rows1 * 8, count, 0, depth1, n1);
-      kernels.product(acc2 * 8, rows2 * 8, count, second * 8, depth2, n2);
+      for (let s = 0; s < 3; s++) product(s, count, rows1, depth1);
+      for (let s = 3; s < 6; s++) product(s, count, rows2, depth2);
       for (let q = 0; q < count; q++) {
         const s = active[q] * h;
-        gruAfterRow(f64, acc1 + q * n1, acc2 + q * n2, outputs, s * time + p * h, state, s, h, act, ract, clip);
+        if (plain) gruAfterRowPlain(f64, accAt + q * h, block, outputs, s * time + p * h, state, s, h);
+        else gruAfterRow(f64, accAt + q * h, block, outputs, s * time + p * h, state, s, h, act, ract, clip);
       }
       continue;
     }
     packStep(f64, rows1, inputs, state, active, count, step, time, inputDim, h);
-    fillRows(f64, acc1, bias, 0, count, n1);
-    kernels.product(acc1 * 8, rows1 * 8, count, 0, depth1, n1);
-    for (let q = 0; q < count; q++) resetRow(f64, acc1 + q * n1, resetState, state, active[q] * h, h, ract, clip);
+    product(0, count, rows1, depth1);
+    product(1, count, rows1, depth1);
+    for (let q = 0; q < count; q++) {
+      if (plain) resetRowPlain(f64, accAt + q * h, block, resetState, state, active[q] * h, h);
+      else resetRow(f64, accAt + q * h, block, resetState, state, active[q] * h, h, ract, clip);
+    }
     packStep(f64, rows2, inputs, resetState, active, count, step, time, inputDim, h);
-    fillRows(f64, acc2, bias, n1, count, n2);
-    kernels.product(acc2 * 8, rows2 * 8, count, second * 8, depth2, n2);
+    product(2, count, rows2, depth2);
     for (let q = 0; q < count; q++) {
       const s = active[q] * h;
-      gruBeforeRow(f64, acc1 + q * n1, acc2 + q * n2, outputs, s * time + p * h, state, s, h, act, clip);
+      gruBeforeRow(f64, accAt + q * h, block, outputs, s * time + p * h, state, s, h, act, clip);
     }
   }
   return { outputs, states: state };
 }
 
-/** resetAfter true: one row's update from ax = f64[x …] and ah = f64[r …], each 3·h pre-activations. */
+/**
+ * resetAfter true: one row's update from its pre-activations, h per block from f64[row + s·block]: the input
+ * parts ax of z, r, h̃ in blocks 0–2, the recurrent parts ah in blocks 3–5.
+ */
 function gruAfterRow(
   f64: Float64Array,
-  x: number,
-  r: number,
+  row: number,
+  block: number,
   outputs: Float32Array,
   out: number,
   state: Float32Array,
@@ -144,11 +164,11 @@ function gruAfterRow(
 ): void {
   const f32 = Math.fround;
   for (let j = 0; j < h; j++) {
-    const zz = f64[x + j] + f64[r + j];
-    const zr = f64[x + h + j] + f64[r + h + j];
+    const zz = f64[row + j] + f64[row + 3 * block + j];
+    const zr = f64[row + block + j] + f64[row + 4 * block + j];
     const z = f32(ract(zz > clip ? clip : zz < -clip ? -clip : zz));
     const reset = f32(ract(zr > clip ? clip : zr < -clip ? -clip : zr));
-    const zh = f64[x + 2 * h + j] + reset * f64[r + 2 * h + j];
+    const zh = f64[row + 2 * block + j] + reset * f64[row + 5 * block + j];
     const candidate = f32(act(zh > clip ? clip : zh < -clip ? -clip : zh));
     const value = f32(f32(z * state[s + j]) + f32(f32(1 - z) * candidate));
     state[s + j] = value;
@@ -158,11 +178,12 @@ function gruAfterRow(
 
 /**
  * resetAfter false, between the products: z (float32, kept in its accumulator's place for gruBeforeRow)
- * and r ⊙ h_{t-1} into resetState, from f64[row …], 2·h pre-activations.
+ * and r ⊙ h_{t-1} into resetState, from the pre-activations f64[row …] (z) and f64[row + block …] (r).
  */
 function resetRow(
   f64: Float64Array,
   row: number,
+  block: number,
   resetState: Float32Array,
   state: Float32Array,
   s: number,
@@ -173,17 +194,17 @@ function resetRow(
   const f32 = Math.fround;
   for (let j = 0; j < h; j++) {
     const zz = f64[row + j];
-    const zr = f64[row + h + j];
+    const zr = f64[row + block + j];
     f64[row + j] = f32(ract(zz > clip ? clip : zz < -clip ? -clip : zz));
     resetState[s + j] = f32(ract(zr > clip ? clip : zr < -clip ? -clip : zr)) * state[s + j];
   }
 }
 
-/** resetAfter false: the update from z at f64[zRow …] and the candidate's pre-activations at f64[hRow …]. */
+/** resetAfter false: the update from z at f64[row …] and the candidate's pre-activations at f64[row + 2·block …]. */
 function gruBeforeRow(
   f64: Float64Array,
-  zRow: number,
-  hRow: number,
+  row: number,
+  block: number,
   outputs: Float32Array,
   out: number,
   state: Float32Array,
@@ -194,11 +215,49 @@ function gruBeforeRow(
 ): void {
   const f32 = Math.fround;
   for (let j = 0; j < h; j++) {
-    const z = f64[zRow + j];
-    const zh = f64[hRow + j];
+    const z = f64[row + j];
+    const zh = f64[row + 2 * block + j];
     const candidate = f32(act(zh > clip ? clip : zh < -clip ? -clip : zh));
     const value = f32(f32(z * state[s + j]) + f32(f32(1 - z) * candidate));
     state[s + j] = value;
     outputs[out + j] = value;
+  }
+}
+
+/** The rows above for the defaults (sigmoid gates, tanh, no clip), calling both directly: see lstm.ts. */
+function gruAfterRowPlain(
+  f64: Float64Array,
+  row: number,
+  block: number,
+  outputs: Float32Array,
+  out: number,
+  state: Float32Array,
+  s: number,
+  h: number,
+): void {
+  const f32 = Math.fround;
+  for (let j = 0; j < h; j++) {
+    const z = f32(sigmoid(f64[row + j] + f64[row + 3 * block + j]));
+    const reset = f32(sigmoid(f64[row + block + j] + f64[row + 4 * block + j]));
+    const candidate = f32(tanhToFloat32(f64[row + 2 * block + j] + reset * f64[row + 5 * block + j]));
+    const value = f32(f32(z * state[s + j]) + f32(f32(1 - z) * candidate));
+    state[s + j] = value;
+    outputs[out + j] = value;
+  }
+}
+
+function resetRowPlain(
+  f64: Float64Array,
+  row: number,
+  block: number,
+  resetState: Float32Array,
+  state: Float32Array,
+  s: number,
+  h: number,
+): void {
+  const f32 = Math.fround;
+  for (let j = 0; j < h; j++) {
+    f64[row + j] = f32(sigmoid(f64[row + j]));
+    resetState[s + j] = f32(sigmoid(f64[row + block + j])) * state[s + j];
   }
 }
