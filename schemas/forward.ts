@@ -29,7 +29,9 @@ export const FlatTensor = z
 
 const hiddenSize = z.number().int().min(1).describe('Units of the layer');
 const activation = z.enum(ACTIVATION_NAMES).describe('Activation, as TF.js defines it (default `tanh`)');
-const useBias = z.boolean().describe('Whether the layer has a bias (default true)');
+const useBias = z
+  .boolean()
+  .describe('Whether the layer has a bias (default true; false for a `pytorchWeights` state_dict without biases)');
 const goBackwards = z
   .boolean()
   .describe(
@@ -108,7 +110,8 @@ export const ModelFields = {
     .optional()
     .describe(
       'Explicit weights as a PyTorch `nn.RNN` state_dict: `weight_ih_l{k}[_reverse]` `[hidden, input]`, ' +
-        '`weight_hh_l{k}[_reverse]` `[hidden, hidden]`, `bias_ih_l{k}[_reverse]` and `bias_hh_l{k}[_reverse]` `[hidden]` (summed)',
+        '`weight_hh_l{k}[_reverse]` `[hidden, hidden]`, `bias_ih_l{k}[_reverse]` and `bias_hh_l{k}[_reverse]` `[hidden]` ' +
+        '(summed). A state_dict without bias entries (`nn.RNN(bias=False)`) means `useBias: false`',
     ),
   onnxWeights: z.array(OnnxRnnWeights).optional().describe('Explicit weights as ONNX `RNN` inputs, one node per layer'),
 };
@@ -143,7 +146,8 @@ export const ForwardRequest = z
       .optional()
       .describe(
         'Initial state, `[batch, hiddenSize]` for a single unidirectional layer; otherwise a list of them, one per ' +
-          'layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...). Default zeros.',
+          'layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...): PyTorch `h0` ' +
+          '`[layers·directions, batch, hiddenSize]`, which is also accepted for a single layer. Default zeros.',
       ),
     lengths: z
       .array(z.number().int().min(0))
@@ -162,6 +166,23 @@ export const ForwardRequest = z
       .default(true)
       .describe('true: `outputs` has every step, `[batch, time, features]`; false: the last, `[batch, features]`'),
     returnState: z.boolean().default(true).describe('Whether `states` is returned'),
+    stateLayout: z
+      .enum(['keras', 'pytorch'])
+      .optional()
+      .describe(
+        '`keras` (default): `states` is `[batch, hiddenSize]` for a single unidirectional layer, else a list of them; ' +
+          "`pytorch`: one tensor `[layers·directions, batch, hiddenSize]`, PyTorch's `h_n` (every layer the same size)",
+      ),
+    topK: z
+      .number()
+      .int()
+      .min(1)
+      .optional()
+      .describe(
+        'Adds `classes`: the K largest output features of each output row (each step, or the last without ' +
+          '`returnSequences`), largest first. On /rnn/forward the scores are the raw outputs (no softmax is ' +
+          "applied); on a served model only when its last layer is softmax. K is at most the outputs' features",
+      ),
     outputFormat: z
       .enum(['nested', 'flat'])
       .default('nested')
@@ -194,11 +215,30 @@ export const ModelSummary = z
         useBias: z.boolean(),
         goBackwards: z.boolean(),
         clip: z.number().nullable(),
+        bidirectional: z
+          .object({ mergeMode: z.enum(MERGE_MODES).nullable() })
+          .nullable()
+          .optional()
+          .describe(
+            "This layer's wrapping (null: unidirectional), given only when the layers are wrapped differently " +
+              '(an imported model mixing plain and Bidirectional layers); otherwise `bidirectional` says it for all',
+          ),
       }),
     ),
-    bidirectional: z.object({ mergeMode: z.enum(MERGE_MODES).nullable() }).nullable(),
+    bidirectional: z
+      .object({ mergeMode: z.enum(MERGE_MODES).nullable() })
+      .nullable()
+      .describe("Every layer's wrapping (null: unidirectional, or wrapped layer by layer: `layers[k].bidirectional`)"),
   })
   .meta({ id: 'ModelSummary', description: 'The model that computed this answer, every default filled in' });
+
+export const ClassScore = z
+  .object({
+    score: z.number().describe('The output value (a probability for a softmax layer)'),
+    index: z.number().int().describe('The output feature (class) index'),
+    label: z.string().optional().describe('The class label, when the served model has labels (labels.txt)'),
+  })
+  .meta({ id: 'ClassScore', description: 'One of the top K classes of an output row' });
 
 export const ForwardResponse = z
   .object({
@@ -212,7 +252,15 @@ export const ForwardResponse = z
       .union([matrix, z.array(matrix), FlatTensor, z.array(FlatTensor)])
       .optional()
       .describe(
-        'Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and direction',
+        'Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and ' +
+          'direction; with `stateLayout: pytorch` one tensor `[layers·directions, batch, hiddenSize]`',
+      ),
+    classes: z
+      .union([z.array(z.array(ClassScore)), z.array(z.array(z.array(ClassScore)))])
+      .optional()
+      .describe(
+        'With `topK`: the top K of each output row, largest score first, `[batch, time, K]` (`[batch, K]` without ' +
+          '`returnSequences`)',
       ),
     vocabulary: z.array(z.string()).optional().describe('With `text`: the tokens in one-hot order'),
     shapes: z
@@ -220,6 +268,7 @@ export const ForwardResponse = z
         inputs: shape.describe('`[batch, time, inputDim]` of the inputs the model ran on (one-hot for `text`)'),
         outputs: shape,
         states: z.union([shape, z.array(shape)]).optional(),
+        classes: shape.optional().describe('With `topK`'),
       })
       .describe('The shape of each returned tensor'),
     model: ModelSummary,

@@ -25,26 +25,39 @@ export const ModelForwardRequest = ForwardRequest.pick({
   lengths: true,
   mask: true,
   initialState: true,
+  stateLayout: true,
+  topK: true,
   returnSequences: true,
   returnState: true,
   outputFormat: true,
-}).meta({
-  id: 'ModelForwardRequest',
-  description:
-    'A batch of sequences for a served model: the fields of ForwardRequest that are not the model description.',
-  examples: [
-    { text: ['hello'] },
-    {
-      inputs: [
-        [
-          [1, 0, 0, 0],
-          [0, 1, 0, 0],
+})
+  .extend({
+    // No default here: a many-to-one model answers its last step when the request says nothing, and refuses true.
+    returnSequences: z
+      .boolean()
+      .optional()
+      .describe(
+        'true (default): `outputs` has every step, `[batch, time, features]`; false: the last, `[batch, features]`. ' +
+          'A many-to-one model (its last recurrent layer has Keras `return_sequences: false`) answers the last step, and refuses true',
+      ),
+  })
+  .meta({
+    id: 'ModelForwardRequest',
+    description:
+      'A batch of sequences for a served model: the fields of ForwardRequest that are not the model description.',
+    examples: [
+      { text: ['hello'] },
+      {
+        inputs: [
+          [
+            [1, 0, 0, 0],
+            [0, 1, 0, 0],
+          ],
         ],
-      ],
-      returnSequences: false,
-    },
-  ],
-});
+        returnSequences: false,
+      },
+    ],
+  });
 export type ModelForwardRequest = z.infer<typeof ModelForwardRequest>;
 
 const dims = z.array(z.number().int()).describe('Dimensions, -1 where any size is accepted (batch, time)');
@@ -69,6 +82,10 @@ export const ModelVersionMetadata = z
       .array(z.string())
       .nullable()
       .describe('The one-hot order of `text`, or null when the model takes only numeric inputs'),
+    labels: z
+      .array(z.string())
+      .optional()
+      .describe("A classifier's class labels (labels.txt), one per output feature; absent when it has none"),
     model: ModelSummary,
   })
   .meta({

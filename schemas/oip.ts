@@ -15,7 +15,7 @@ export const OIP_DATATYPE = 'FP32';
 const Parameters = z
   .record(z.string(), z.union([z.string(), z.number(), z.boolean()]))
   .describe(
-    'Protocol parameters: `binary_data_size` (inputs), `binary_data` (outputs), `binary_data_output` (the request), as the binary tensor data extension defines them; others are ignored',
+    'Protocol parameters: `binary_data_size` (inputs), `binary_data` (outputs), `binary_data_output` (the request), as the binary tensor data extension defines them; `classification` (outputs: the top K classes as BYTES `score:index:label`, the classification extension); others are ignored',
   );
 
 const numbers = z.array(z.number());
@@ -100,7 +100,12 @@ export const OipInferenceResponse = z
           .object({ binary_data_size: z.number().int() })
           .optional()
           .describe('For a binary output: its bytes after the JSON header'),
-        data: z.array(z.number()).optional().describe('Row-major, flat; absent for a binary output'),
+        data: z
+          .union([z.array(z.number()), z.array(z.string())])
+          .optional()
+          .describe(
+            'Row-major, flat; absent for a binary output. Strings for a classification (BYTES): `score:index:label`',
+          ),
       }),
     ),
   })

@@ -5,35 +5,14 @@
  * the repository's TF.js import is tested against what tfjs computes. Run: node --import tsx
  * scripts/make-tfjs-fixture.ts
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
+import { saveModel } from './tfjs-save.js';
 
 const fixtures = fileURLToPath(new URL('../test/fixtures/', import.meta.url));
 
 await tf.setBackend('cpu');
-/** Saves `model` to `target` as tfjs writes it to disk: model.json and one weight shard. */
-async function saveModel(model: tf.LayersModel, target: string): Promise<void> {
-  await mkdir(target, { recursive: true });
-  await model.save({
-    async save(artifacts) {
-      const { modelTopology, weightSpecs, weightData } = artifacts;
-      const shard = 'group1-shard1of1.bin';
-      const buffers = Array.isArray(weightData) ? weightData : [weightData as ArrayBuffer];
-      await writeFile(`${target}${shard}`, Buffer.concat(buffers.map((b) => Buffer.from(b))));
-      const modelJson = {
-        format: 'layers-model',
-        generatedBy: `TensorFlow.js tfjs-layers v${tf.version_layers}`,
-        convertedBy: null,
-        modelTopology,
-        weightsManifest: [{ paths: [shard], weights: weightSpecs }],
-      };
-      await writeFile(`${target}model.json`, `${JSON.stringify(modelJson, null, 1)}\n`);
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    },
-  });
-}
-
 // Seeded initializers: the fixture is the same every time it is made.
 const seeded = (seed: number) => ({
   kernelInitializer: tf.initializers.glorotUniform({ seed }),
@@ -55,7 +34,7 @@ model.add(tf.layers.timeDistributed({ layer: tf.layers.dense({ units: 4, activat
 model.add(tf.layers.dense({ units: 4, activation: 'softmax', ...seeded(9) }));
 
 const target = `${fixtures}tfjs-model/`;
-await saveModel(model, target);
+await saveModel(tf, model, target);
 // Inputs with masked (all-zero) trailing steps, and what tfjs predicts for them.
 const inputs = [
   [
@@ -97,7 +76,7 @@ embedder.add(
 );
 embedder.add(tf.layers.dense({ units: 6, activation: 'softmax', ...seeded(25) }));
 const embeddingTarget = `${fixtures}tfjs-embedding/`;
-await saveModel(embedder, embeddingTarget);
+await saveModel(tf, embedder, embeddingTarget);
 const ids = [
   [1, 2, 3, 3, 4],
   [5, 1, 0, 0, 0],

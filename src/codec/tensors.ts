@@ -4,23 +4,40 @@
  * shortest decimal that reads back to the same float32 (what Keras and NumPy print).
  */
 import type { ProblemDetail } from '../../schemas/problem.js';
-import { MAX_REPORTED_ERRORS } from '../errors/problem-error.js';
+import { MAX_REPORTED_ERRORS, ProblemError } from '../errors/problem-error.js';
 import { float32Text } from './float-format.js';
 
 /** The largest finite float32. A JSON number above it (in magnitude) would become Infinity. */
 export const FLOAT32_MAX = 3.4028234663852886e38;
 
-/** Problems found while reading tensors; stops collecting after MAX_REPORTED_ERRORS (one body can hold millions). */
+/**
+ * Problems found while reading tensors: the first MAX_REPORTED_ERRORS listed, every one counted (one body can
+ * hold millions; past the list, a reader counts without writing the message: see `listing`).
+ */
 export class ProblemList {
   readonly items: ProblemDetail[] = [];
+  /** Every problem found, listed or not. */
+  found = 0;
   add(path: string, message: string): void {
+    this.found++;
     if (this.items.length < MAX_REPORTED_ERRORS) this.items.push({ path, message });
   }
-  get full(): boolean {
-    return this.items.length >= MAX_REPORTED_ERRORS;
+  /**
+   * Whether the next problem is still listed. When not, a reader calls `add` anyway only if its message is
+   * cheap; else it counts the problem with `countUnlisted`, so millions of them build no strings.
+   */
+  get listing(): boolean {
+    return this.items.length < MAX_REPORTED_ERRORS;
+  }
+  countUnlisted(): void {
+    this.found++;
   }
   get empty(): boolean {
-    return this.items.length === 0;
+    return this.found === 0;
+  }
+  /** The 400 for what was found: the first problems listed, all of them counted (`errorCount`). */
+  error(): ProblemError {
+    return ProblemError.at('invalid-request', this.items, this.found);
   }
 }
 
@@ -36,7 +53,8 @@ export function outOfFloat32(value: number): string {
 
 /**
  * Stores `values` at `out[offset...]` as float32 and reports each that float32 cannot hold (stored as 0);
- * `path(i)` names value i. The check is on the stored value, so the loop allocates nothing per number.
+ * `path(i)` names value i. The check is on the stored value, so the loop allocates nothing per number (nor per
+ * problem past the listed ones).
  */
 export function storeFloat32(
   values: readonly number[],
@@ -50,7 +68,8 @@ export function storeFloat32(
     out[offset + i] = values[i];
     const f = out[offset + i];
     if (f === Infinity || f === -Infinity) {
-      problems.add(path(i), outOfFloat32(values[i]));
+      if (problems.listing) problems.add(path(i), outOfFloat32(values[i]));
+      else problems.countUnlisted();
       out[offset + i] = 0;
     }
   }
@@ -75,10 +94,12 @@ export function readMatrix(
   problems: ProblemList,
 ): Float32Array {
   const out = new Float32Array(rows.length * cols);
-  for (let r = 0; r < rows.length && !problems.full; r++) {
+  for (let r = 0; r < rows.length; r++) {
     const row = rows[r];
     if (row.length !== cols) {
-      problems.add(`${name}[${r}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${cols} (${expected})`);
+      if (problems.listing)
+        problems.add(`${name}[${r}]`, `has ${count(row.length, 'entry', 'entries')}; expected ${cols} (${expected})`);
+      else problems.countUnlisted();
       continue;
     }
     storeFloat32(row, out, r * cols, (c) => `${name}[${r}][${c}]`, problems);

@@ -3,6 +3,7 @@
  *
  * - Dense (also Keras `TimeDistributed(Dense)`, and Dense on a 3-d input, which both act on the last axis):
  *   out[r, j] = activation(Σ_i x[r, i]·kernel[i, j] + bias[j]), kernel in Keras layout [inputDim, units].
+ * - Activation (Keras `Activation`): a Dense layer without a kernel (`kernel` null), the activation alone.
  * - softmax over the last axis, as tfjs computes it: exp(x - max) / Σ exp(x - max).
  * - Embedding: ids [rows] → table rows [rows, outputDim]; `maskZero` masks id 0.
  *
@@ -15,8 +16,8 @@ export type DenseActivation = ActivationName | 'softmax';
 export interface DenseWeights {
   readonly inputDim: number;
   readonly units: number;
-  /** Keras layout [inputDim, units]. */
-  readonly kernel: Float32Array;
+  /** Keras layout [inputDim, units]; null for the identity (a Keras Activation layer: units = inputDim, no bias). */
+  readonly kernel: Float32Array | null;
   /** [units]; null when the layer has no bias. */
   readonly bias: Float32Array | null;
   readonly activation: DenseActivation;
@@ -52,6 +53,11 @@ export function denseForward(x: Float32Array, rows: number, layer: DenseWeights)
   const { inputDim, units, kernel, bias } = layer;
   if (x.length !== rows * inputDim)
     throw new RangeError(`dense input has ${x.length} values; expected ${rows}·${inputDim}`);
+  if (kernel === null) {
+    if (units !== inputDim || bias !== null)
+      throw new RangeError('an Activation layer keeps its inputDim and has no bias');
+    return activate(Float32Array.from(x), rows, layer);
+  }
   const out = new Float32Array(rows * units);
   const acc = new Float64Array(units);
   for (let r = 0; r < rows; r++) {

@@ -12,6 +12,8 @@
  * - States: one [batch, hiddenSize] per layer and direction, ordered layer by layer, forward before
  *   backward (PyTorch's h_n order). Initial states use the same order. LSTM layers also have a cell state
  *   c per layer and direction, in a list of the same order (PyTorch's c_n), null for the other cells.
+ * - A stack may mix plain and bidirectional layers, each with its own merge mode (`layerBidirectional`, as
+ *   imported Keras models have them); mergeMode null is then only possible on the last layer, as always.
  */
 import type { ActivationName } from './activations.js';
 import { float32Array } from './arrays.js';
@@ -30,10 +32,19 @@ export interface LayerSpec extends CellSpec {
   readonly clip: number | null;
 }
 
+export interface Bidirectional {
+  readonly mergeMode: MergeMode;
+}
+
 export interface NetworkSpec {
   readonly layers: readonly LayerSpec[];
-  /** null: every layer is unidirectional. */
-  readonly bidirectional: { readonly mergeMode: MergeMode } | null;
+  /** Every layer's wrapping; null: every layer is unidirectional. Ignored when `layerBidirectional` is given. */
+  readonly bidirectional: Bidirectional | null;
+  /**
+   * Each layer's own wrapping (null: unidirectional), for a stack that mixes them; absent when every layer is
+   * wrapped as `bidirectional` says (every model described by a request).
+   */
+  readonly layerBidirectional?: readonly (Bidirectional | null)[];
 }
 
 /**
@@ -65,14 +76,34 @@ export interface NetworkResult {
   readonly cellStates: readonly (Float32Array | null)[];
 }
 
+/** Directions of a spec whose layers are all wrapped alike (no `layerBidirectional`); else see layerDirections. */
 export function directionsOf(spec: NetworkSpec): 1 | 2 {
   return spec.bidirectional === null ? 1 : 2;
+}
+
+/** How layer `layer` is wrapped: its own entry of `layerBidirectional` if given, else the network's. */
+export function bidirectionalOf(spec: NetworkSpec, layer: number): Bidirectional | null {
+  return spec.layerBidirectional === undefined ? spec.bidirectional : spec.layerBidirectional[layer];
+}
+
+export function layerDirections(spec: NetworkSpec, layer: number): 1 | 2 {
+  return bidirectionalOf(spec, layer) === null ? 1 : 2;
+}
+
+/** The layer of each state, in state order (layer by layer, forward before backward). */
+export function stateLayers(spec: NetworkSpec): number[] {
+  return spec.layers.flatMap((_, k) => (layerDirections(spec, k) === 2 ? [k, k] : [k]));
+}
+
+/** Whether the last layer is bidirectional with mergeMode null: outputs are then [2, ...], forward first. */
+export function returnsBothDirections(spec: NetworkSpec): boolean {
+  return bidirectionalOf(spec, spec.layers.length - 1)?.mergeMode === null;
 }
 
 /** Features a layer's merged output has: what the next layer (or the client) receives. */
 export function outputFeatures(spec: NetworkSpec, layer: number): number {
   const h = spec.layers[layer].hiddenSize;
-  return spec.bidirectional?.mergeMode === 'concat' ? 2 * h : h;
+  return bidirectionalOf(spec, layer)?.mergeMode === 'concat' ? 2 * h : h;
 }
 
 /**
@@ -84,13 +115,8 @@ export function computeCost(spec: NetworkSpec, shape: Shape3): number {
   let inputDim = features;
   let cost = 0;
   spec.layers.forEach((layer, k) => {
-    cost +=
-      directionsOf(spec) *
-      batch *
-      time *
-      (inputDim + layer.hiddenSize) *
-      gateCount(layer.cell ?? 'simpleRNN') *
-      layer.hiddenSize;
+    const gates = gateCount(layer.cell ?? 'simpleRNN');
+    cost += layerDirections(spec, k) * batch * time * (inputDim + layer.hiddenSize) * gates * layer.hiddenSize;
     inputDim = outputFeatures(spec, k);
   });
   return cost;
@@ -151,7 +177,6 @@ export function runNetwork(
   options: NetworkOptions = {},
 ): NetworkResult {
   const [batch, time] = shape;
-  const directions = directionsOf(spec);
   const returnSequences = options.returnSequences ?? true;
   if (weights.length !== spec.layers.length)
     throw new RangeError(`weights for ${weights.length} layers; expected ${spec.layers.length}`);
@@ -160,10 +185,14 @@ export function runNetwork(
   let x = inputs;
   let inputDim = shape[2];
   let result: NetworkResult | null = null;
+  /** The index of this layer's first state in state order. */
+  let firstState = 0;
 
   spec.layers.forEach((layer, k) => {
     const last = k === spec.layers.length - 1;
     const h = layer.hiddenSize;
+    const wrapping = bidirectionalOf(spec, k);
+    const directions = wrapping === null ? 1 : 2;
     const runs = weights[k].map((layerWeights, d) => {
       if (layerWeights.hiddenSize !== h)
         throw new RangeError(`layer ${k} weights have ${layerWeights.hiddenSize} units; expected ${h}`);
@@ -171,8 +200,8 @@ export function runNetwork(
         activation: layer.activation,
         clip: layer.clip,
         goBackwards: d === 1 ? !layer.goBackwards : layer.goBackwards,
-        initialState: options.initialStates?.[k * directions + d] ?? null,
-        initialCellState: options.initialCellStates?.[k * directions + d] ?? null,
+        initialState: options.initialStates?.[firstState + d] ?? null,
+        initialCellState: options.initialCellStates?.[firstState + d] ?? null,
         mask: options.mask ?? null,
         zeroOutputForMask: options.zeroOutputForMask ?? false,
       });
@@ -182,6 +211,7 @@ export function runNetwork(
     });
     if (runs.length !== directions)
       throw new RangeError(`layer ${k} has weights for ${runs.length} directions; expected ${directions}`);
+    firstState += directions;
 
     if (!last || returnSequences) {
       // Full sequences in input order (the backward run flipped back) feed the next layer or the client.
@@ -193,7 +223,7 @@ export function runNetwork(
         return;
       }
       const backward = reverseTime(runs[1], batch, time, h);
-      const mode = spec.bidirectional!.mergeMode;
+      const mode = (wrapping as Bidirectional).mergeMode;
       if (mode === null) {
         if (!last) throw new RangeError('mergeMode null is only possible on the last layer');
         const both = float32Array(2 * forward.length);
@@ -214,7 +244,7 @@ export function runNetwork(
       result = { outputs: lasts[0], outputShape: [batch, h], states, cellStates };
       return;
     }
-    const mode = spec.bidirectional!.mergeMode;
+    const mode = (wrapping as Bidirectional).mergeMode;
     if (mode === null) {
       const both = float32Array(2 * batch * h);
       both.set(lasts[0], 0);

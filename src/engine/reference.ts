@@ -61,7 +61,8 @@ export function denseReference(x: Float32Array, rows: number, layer: DenseWeight
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < units; j++) {
       let sum = bias === null ? 0 : bias[j];
-      for (let i = 0; i < inputDim; i++) sum += x[r * inputDim + i] * kernel[i * units + j];
+      if (kernel === null) sum += x[r * inputDim + j];
+      else for (let i = 0; i < inputDim; i++) sum += x[r * inputDim + i] * kernel[i * units + j];
       out[r * units + j] = sum;
     }
   }

@@ -12,7 +12,7 @@
  */
 import { biasLength, type CellSpec, DEFAULT_UNIT_FORGET_BIAS, gateCount } from './cells.js';
 import { glorotUniform, orthogonal } from './initializers.js';
-import { directionsOf, type NetworkSpec, type NetworkWeights, outputFeatures } from './network.js';
+import { layerDirections, type NetworkSpec, type NetworkWeights, outputFeatures } from './network.js';
 import type { SimpleRnnWeights } from './simple-rnn.js';
 
 /** The seed of layer k, direction d's kernel; its recurrent kernel uses the next integer. */
@@ -46,7 +46,7 @@ export function seededNetworkWeights(seed: number, spec: NetworkSpec, inputDim: 
   let layerInput = inputDim;
   spec.layers.forEach((layer, k) => {
     const directions: SimpleRnnWeights[] = [];
-    for (let d = 0; d < directionsOf(spec); d++)
+    for (let d = 0; d < layerDirections(spec, k); d++)
       directions.push(seededWeights(kernelSeed(seed, k, d), layerInput, layer.hiddenSize, layer));
     weights.push(directions);
     layerInput = outputFeatures(spec, k);

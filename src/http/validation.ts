@@ -9,8 +9,10 @@
  * A body the shortcut does not take first passes the pre-check (src/errors/precheck.ts): one with more than
  * 20 errors it can count (wrong JSON types, numbers out of range, strings outside an enum, missing or unknown
  * fields) is rejected there, with the first 20 and their count, because zod would build an issue per error
- * and, for arrays of arrays, overflow the stack (a 500). If zod overflows anyway (a valid-typed array of
- * hundreds of thousands of entries that a union tries against the wrong branch first), the answer is a 400.
+ * and, for arrays of arrays, overflow the stack (a 500). Before both, zod parses stopping at its first issue
+ * (`parseIfValid`): a valid body is taken as it is, without a union building an issue per entry of an option
+ * it tries first and rejects. If zod overflows anyway (an invalid body that also holds an array of hundreds of
+ * thousands of entries a union tries against the wrong option), the answer is a 400.
  */
 import type { FastifySchemaCompiler } from 'fastify';
 import { validatorCompiler as zodValidatorCompiler } from 'fastify-type-provider-zod';
@@ -18,6 +20,7 @@ import type { ZodType } from 'zod';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { parseCommonForwardRequest, parseCommonModelForwardRequest } from '../../schemas/forward-shortcut.js';
 import { ModelForwardRequest } from '../../schemas/models.js';
+import { parseIfValid } from '../errors/parse-if-valid.js';
 import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 
 const SHORTCUTS = new Map<unknown, (data: unknown) => unknown>([
@@ -35,6 +38,9 @@ export const validatorCompiler: FastifySchemaCompiler<ZodType> = (route) => {
       const value = shortcut(data);
       if (value !== null) return { value };
     }
+    // A valid body is parsed stopping at the first issue: no union builds issues for its wrong options.
+    const valid = parseIfValid(route.schema, data);
+    if (valid !== null) return valid;
     const rejected = precheck(route.schema, data);
     if (rejected !== null) return { error: rejected };
     try {

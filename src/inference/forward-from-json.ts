@@ -11,6 +11,7 @@ import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
 import type { JsonAnswer } from '../codec/json-stream.js';
 import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
+import { parseIfValid } from '../errors/parse-if-valid.js';
 import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 import type { SeededWeightsCache } from './weights-cache.js';
 
@@ -28,9 +29,10 @@ export interface JsonForwardResult {
 export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: SeededWeightsCache): JsonForwardResult {
   const json = parseJsonBody(bytes);
   let request = parseCommonForwardRequest(json);
+  if (request === null) request = parseIfValid(ForwardRequest, json)?.value ?? null;
   if (request === null) {
-    // As on the event loop (src/http/validation.ts): the pre-check first, so zod is never asked to
-    // explain millions of bad values (or to overflow the stack doing it).
+    // As on the event loop (src/http/validation.ts): a valid body parsed stopping at the first issue, then the
+    // pre-check, so zod is never asked to explain millions of bad values (or to overflow the stack doing it).
     const rejected = precheck(ForwardRequest, json);
     if (rejected !== null) throw rejected;
     let parsed: ReturnType<typeof ForwardRequest.safeParse>;

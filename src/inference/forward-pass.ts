@@ -6,15 +6,18 @@
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
+  bidirectionalOf,
   computeCost,
   denseForward,
-  directionsOf,
   embeddingLookup,
   float32Array,
+  layerDirections,
   maskFromValue,
   type NetworkResult,
+  returnsBothDirections,
   runNetwork,
   type Shape3,
+  stateLayers,
 } from '../engine/index.js';
 import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
@@ -29,6 +32,7 @@ import {
 import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.js';
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
+import { CLASS_ENTRY_VALUES, type ClassesPlan, topClasses, writeClasses } from './classes.js';
 
 /**
  * How the answer is written: JSON with nested or flat `{shape, data}` tensors, or `binary`: the raw float32
@@ -60,7 +64,13 @@ export interface ForwardPlan {
   readonly zeroOutputForMask: boolean;
   readonly returnSequences: boolean;
   readonly returnState: boolean;
+  /** `keras`: one [batch, hiddenSize] per layer and direction; `pytorch`: one [layers·directions, batch, hiddenSize]. */
+  readonly stateLayout: StateLayout;
+  /** `topK`: the classes to rank in each output row; null without it. */
+  readonly classes: ClassesPlan | null;
 }
+
+export type StateLayout = 'keras' | 'pytorch';
 
 interface InputLayout {
   readonly shape: Shape3;
@@ -87,18 +97,19 @@ function inputLayout(inputs: number[][][], limits: Limits, name: 'inputs' | 'tex
   if (features > limits.maxFeatures)
     throw limitExceeded('inputs[0][0]', 'the number of features', features, limits.maxFeatures, 'MAX_FEATURES');
   const problems = new ProblemList();
-  for (let b = 0; b < batch && !problems.full; b++) {
+  for (let b = 0; b < batch; b++) {
     const sequence = inputs[b];
-    for (let t = 0; t < sequence.length && !problems.full; t++) {
-      if (sequence[t].length !== features) {
+    for (let t = 0; t < sequence.length; t++) {
+      if (sequence[t].length === features) continue;
+      if (!problems.listing) problems.countUnlisted();
+      else
         problems.add(
           `inputs[${b}][${t}]`,
           `has ${count(sequence[t].length, 'feature')}; expected ${features} (inputs[0][0])`,
         );
-      }
     }
   }
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return { shape: [batch, time, features], lengths, ragged: lengths.some((n) => n !== time) };
 }
 
@@ -110,10 +121,9 @@ function readInputs(inputs: number[][][], shape: Shape3, problems: ProblemList):
   let b = 0;
   let t = 0;
   const path = (f: number) => `inputs[${b}][${t}][${f}]`;
-  for (b = 0; b < batch && !problems.full; b++) {
+  for (b = 0; b < batch; b++) {
     const sequence = inputs[b];
-    for (t = 0; t < sequence.length && !problems.full; t++)
-      storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
+    for (t = 0; t < sequence.length; t++) storeFloat32(sequence[t], out, (b * time + t) * features, path, problems);
   }
   return out;
 }
@@ -172,37 +182,34 @@ function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch:
   const given = request.initialState;
   if (given === undefined) return null;
   const { spec } = model;
-  const directions = directionsOf(spec);
-  const entries = spec.layers.length * directions;
+  const layerOf = stateLayers(spec);
+  const entries = layerOf.length;
   const single = entries === 1;
   // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
   const isList = given.some((row) => row.some((item) => Array.isArray(item)));
-  if (single && isList)
-    invalidAt(
-      'initialState',
-      'is a list of states, but the model has one layer and direction: send [batch, hiddenSize]',
-    );
+  // A list for a single layer is PyTorch's h0 [1, batch, hiddenSize] (h0 has the leading axis at every depth).
+  const asList = isList && single;
   if (!single && !isList) {
     invalidAt(
       'initialState',
       `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`,
     );
   }
-  const list = (single ? [given] : given) as number[][][];
+  const list = (single && !asList ? [given] : given) as number[][][];
   if (list.length !== entries)
     invalidAt(
       'initialState',
-      `has ${count(list.length, 'state')}; expected ${entries} (layer 0 forward${directions === 2 ? ', layer 0 backward' : ''}, ...)`,
+      `has ${count(list.length, 'state')}; expected ${entries} (${entries === 1 ? 'the one layer: [batch, hiddenSize], or PyTorch h0 [1, batch, hiddenSize]' : `layer 0 forward${bidirectionalOf(spec, 0) !== null ? ', layer 0 backward' : ''}, ...`})`,
     );
   const problems = new ProblemList();
   const states = list.map((state, i) => {
-    const path = single ? 'initialState' : `initialState[${i}]`;
-    const h = spec.layers[Math.floor(i / directions)].hiddenSize;
+    const path = single && !asList ? 'initialState' : `initialState[${i}]`;
+    const h = spec.layers[layerOf[i]].hiddenSize;
     if (state.length !== batch)
       invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
-    return readMatrix(state, h, path, `hiddenSize of layer ${Math.floor(i / directions)}`, problems);
+    return readMatrix(state, h, path, `hiddenSize of layer ${layerOf[i]}`, problems);
   });
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return states;
 }
 
@@ -241,7 +248,7 @@ export interface RequestCost {
   readonly weightsBuild: number;
   /** Multiply-adds of the pass. */
   readonly compute: number;
-  /** Values in the answer: outputs plus states. */
+  /** Values in the answer: outputs plus states, plus CLASS_ENTRY_VALUES per class entry with `topK`. */
   readonly outputValues: number;
 }
 
@@ -249,24 +256,27 @@ export interface RequestCost {
 function outputsPerStep(model: ResolvedModel): number {
   const { spec } = model;
   const last = spec.layers[spec.layers.length - 1];
-  const bothDirections = spec.bidirectional !== null && spec.bidirectional.mergeMode === null;
+  const bothDirections = returnsBothDirections(spec);
   return bothDirections && (model.head ?? []).length === 0 ? 2 * last.hiddenSize : modelOutputFeatures(model);
 }
 
 export function requestCost(
   model: ResolvedModel,
   shape: Shape3,
-  options: { returnSequences: boolean; returnState: boolean; served: boolean },
+  options: { returnSequences: boolean; returnState: boolean; served: boolean; topK?: number },
 ): RequestCost {
   const [batch, time, features] = shape;
   const { spec } = model;
-  const stateValues = spec.layers.reduce((sum, layer) => sum + directionsOf(spec) * batch * layer.hiddenSize, 0);
+  const stateValues = stateLayers(spec).reduce((sum, k) => sum + batch * spec.layers[k].hiddenSize, 0);
   return {
     inputValues: batch * time * features,
     weightsBuild: model.seed !== null && !options.served ? seededWeightsCost(spec) : 0,
     compute: computeCost(spec, shape),
     outputValues:
-      batch * (options.returnSequences ? time : 1) * outputsPerStep(model) + (options.returnState ? stateValues : 0),
+      batch *
+        (options.returnSequences ? time : 1) *
+        (outputsPerStep(model) + CLASS_ENTRY_VALUES * (options.topK ?? 0)) +
+      (options.returnState ? stateValues : 0),
   };
 }
 
@@ -316,6 +326,56 @@ export interface PlanOptions {
   readonly typed?: TypedInputs;
   /** Overrides the request's outputFormat (only here can it be `binary`). */
   readonly outputFormat?: OutputFormat;
+  /** A served model's class labels (labels.txt), one per output feature; `classes` then names them. */
+  readonly labels?: readonly string[] | null;
+}
+
+/**
+ * `topK` → what to rank: K within the outputs' features, on one sequence of outputs (not mergeMode null's two),
+ * and for a served model only when its last layer is softmax (its outputs are then class probabilities).
+ */
+function readClasses(
+  request: ForwardRequest,
+  model: ResolvedModel,
+  served: boolean,
+  labels: readonly string[] | null,
+): ClassesPlan | null {
+  const k = request.topK;
+  if (k === undefined) return null;
+  const head = model.head ?? [];
+  if (served && (head.length === 0 || head[head.length - 1].activation !== 'softmax'))
+    invalidAt(
+      'topK',
+      "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
+    );
+  if (head.length === 0 && returnsBothDirections(model.spec))
+    invalidAt('topK', 'cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop topK');
+  const features = modelOutputFeatures(model);
+  if (k > features) invalidAt('topK', `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
+  return { k, labels };
+}
+
+/** `stateLayout: pytorch` needs one hidden size throughout, as PyTorch's h_n has (nn.RNN's layers all have it). */
+function readStateLayout(request: ForwardRequest, model: ResolvedModel): StateLayout {
+  const layout = request.stateLayout ?? 'keras';
+  if (layout === 'pytorch') {
+    const { spec } = model;
+    const sizes = spec.layers.map((layer) => layer.hiddenSize);
+    const other = sizes.findIndex((h) => h !== sizes[0]);
+    if (other >= 0)
+      invalidAt(
+        'stateLayout',
+        `is pytorch, one [layers·directions, batch, hiddenSize] tensor, but layer ${other} has ${sizes[other]} units and layer 0 ${sizes[0]}: use keras (a list of states)`,
+      );
+    // An imported stack may wrap some layers in Bidirectional and not others; nn.RNN wraps all or none.
+    const mixed = spec.layers.findIndex((_, k) => layerDirections(spec, k) !== layerDirections(spec, 0));
+    if (mixed >= 0)
+      invalidAt(
+        'stateLayout',
+        `is pytorch, but layer ${mixed} has ${count(layerDirections(spec, mixed), 'direction')} and layer 0 ${count(layerDirections(spec, 0), 'direction')}: use keras (a list of states)`,
+      );
+  }
+  return layout;
 }
 
 /**
@@ -364,10 +424,17 @@ export function planForward(
   const model = served ?? resolveModel(request, inputDim, limits, cache);
   const returnSequences = request.returnSequences ?? true;
   const returnState = request.returnState ?? true;
-  const cost = requestCost(model, shape, { returnSequences, returnState, served: served !== undefined });
+  const classes = readClasses(request, model, served !== undefined, options.labels ?? null);
+  const stateLayout = readStateLayout(request, model);
+  const cost = requestCost(model, shape, {
+    returnSequences,
+    returnState,
+    served: served !== undefined,
+    topK: classes?.k ?? 0,
+  });
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
-    const single = model.spec.layers.length === 1 && model.spec.bidirectional === null;
+    const single = stateLayers(model.spec).length === 1;
     const pass = single
       ? `batch·time·(inputDim + hiddenSize)·hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`
       : 'Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
@@ -384,7 +451,7 @@ export function planForward(
     );
   }
   if (cost.outputValues > limits.maxOutputValues) {
-    const what = `the answer's values (outputs${returnState ? ' and states' : ''}; returnSequences ${returnSequences})`;
+    const what = `the answer's values (outputs${returnState ? ' and states' : ''}${classes === null ? '' : `, ${CLASS_ENTRY_VALUES} per class entry of topK`}; returnSequences ${returnSequences})`;
     throw limitExceeded('$', what, cost.outputValues, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
   }
   const mask = readMask(request, layout);
@@ -398,7 +465,7 @@ export function planForward(
         : batch.kind === 'text'
           ? oneHot(batch.text, time, float32Array(b * time * inputDim))
           : readInputs(batch.inputs, shape, problems);
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return {
     inputs,
     shape,
@@ -410,6 +477,8 @@ export function planForward(
     zeroOutputForMask: request.zeroOutputForMask ?? false,
     returnSequences,
     returnState,
+    stateLayout,
+    classes,
   };
 }
 
@@ -493,7 +562,7 @@ const allFinite = (data: Float32Array): boolean => {
 /** [batch, hiddenSize] of state i (states go layer by layer, each direction in turn). */
 function stateShape(plan: ForwardPlan, i: number): number[] {
   const { spec } = plan.model;
-  return [plan.shape[0], spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize];
+  return [plan.shape[0], spec.layers[stateLayers(spec)[i]].hiddenSize];
 }
 
 /** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
@@ -537,19 +606,67 @@ function modelSummaryText(model: ResolvedModel): PreparedText {
   return text;
 }
 
-/** The vocabulary, shapes and model summary: what follows the tensors, written the same way whole or streamed. */
+/** A tensor of the answer: its float32 values and shape. */
+interface AnswerTensor {
+  readonly data: Float32Array;
+  readonly shape: number[];
+}
+
+/**
+ * The final states' shapes as the answer writes them: `keras`, each layer and direction's [batch, hiddenSize] (a
+ * list unless there is one); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as `h_n`
+ * (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the flat
+ * JSON and shapes differ.
+ */
+function answerStateShapes(plan: ForwardPlan, count: number): { shapes: number[][]; list: boolean } {
+  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...stateShape(plan, 0)]], list: false };
+  return { shapes: Array.from({ length: count }, (_, i) => stateShape(plan, i)), list: count !== 1 };
+}
+
+/** The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. */
+function answerStates(plan: ForwardPlan, result: NetworkResult): { tensors: AnswerTensor[]; list: boolean } {
+  const { states } = result;
+  const { shapes, list } = answerStateShapes(plan, states.length);
+  if (plan.stateLayout === 'pytorch') {
+    const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
+    let at = 0;
+    for (const state of states) {
+      data.set(state, at);
+      at += state.length;
+    }
+    return { tensors: [{ data, shape: shapes[0] }], list };
+  }
+  return { tensors: states.map((data, i) => ({ data, shape: shapes[i] })), list };
+}
+
+/** `classes` with topK: the top K of each row of the outputs (the last axis), null without topK. */
+function writeClassesOf(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult): void {
+  if (plan.classes === null) return;
+  const { outputShape, outputs } = result;
+  const features = outputShape[outputShape.length - 1];
+  const top = topClasses(outputs, outputs.length / features, features, plan.classes.k);
+  writer.raw(',"classes":');
+  writeClasses(writer, top, outputShape.slice(0, -1), plan.classes.labels);
+}
+
+/**
+ * The classes, vocabulary, shapes and model summary: what follows the tensors, written the same way whole or
+ * streamed.
+ */
 function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult): void {
-  const single = result.states.length === 1;
+  writeClassesOf(writer, plan, result);
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
   writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
   if (plan.returnState) {
+    const { shapes, list } = answerStateShapes(plan, result.states.length);
     writer.raw(',"states":');
-    if (single) writer.ints(stateShape(plan, 0));
+    if (!list) writer.ints(shapes[0]);
     else {
-      for (let i = 0; i < result.states.length; i++) writer.raw(i === 0 ? '[' : ',').ints(stateShape(plan, i));
+      for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
       writer.raw(']');
     }
   }
+  if (plan.classes !== null) writer.raw(',"classes":').ints([...result.outputShape.slice(0, -1), plan.classes.k]);
   writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
 }
 
@@ -558,14 +675,13 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
  * for the chunked writer. test/codec/json-stream.test.ts holds the two equal, byte for byte.
  */
 function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested' | 'flat'): StreamedJson {
-  const { states } = result;
   const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
   if (plan.returnState) {
+    const { tensors, list } = answerStates(plan, result);
     parts.push(',"states":');
-    if (states.length === 1) parts.push({ data: states[0], shape: stateShape(plan, 0), format });
+    if (!list) parts.push({ ...tensors[0], format });
     else {
-      for (let i = 0; i < states.length; i++)
-        parts.push(i === 0 ? '[' : ',', { data: states[i], shape: stateShape(plan, i), format });
+      for (let i = 0; i < tensors.length; i++) parts.push(i === 0 ? '[' : ',', { ...tensors[i], format });
       parts.push(']');
     }
   }
@@ -577,9 +693,9 @@ function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested
 
 /**
  * The response body, written straight from the typed arrays in the order of the ForwardResponse schema:
- * the tensors by the JSON writer (nested or flat), then the shapes and the model summary. An answer expected
- * to reach `streamFrom` bytes (STREAM_MIN_BYTES) comes back as parts, written in chunks as it is sent. Values
- * JSON cannot carry are rejected first, either way, before any byte is sent.
+ * the tensors by the JSON writer (nested or flat), then the classes, shapes and the model summary. An answer
+ * expected to reach `streamFrom` bytes (STREAM_MIN_BYTES) comes back as parts, written in chunks as it is sent.
+ * Values JSON cannot carry are rejected first, either way, before any byte is sent.
  */
 export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFrom = STREAM_MIN_BYTES): JsonAnswer {
   checkFinite(plan, result);
@@ -589,17 +705,17 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   let values = result.outputs.length;
   if (plan.returnState) for (const state of states) values += state.length;
   if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result, format);
-  const single = states.length === 1;
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');
   writeTensor(writer, format, result.outputs, result.outputShape);
   if (plan.returnState) {
+    const { tensors, list } = answerStates(plan, result);
     writer.raw(',"states":');
-    if (single) writeTensor(writer, format, states[0], stateShape(plan, 0));
+    if (!list) writeTensor(writer, format, tensors[0].data, tensors[0].shape);
     else {
-      for (let i = 0; i < states.length; i++) {
+      for (let i = 0; i < tensors.length; i++) {
         writer.raw(i === 0 ? '[' : ',');
-        writeTensor(writer, format, states[i], stateShape(plan, i));
+        writeTensor(writer, format, tensors[i].data, tensors[i].shape);
       }
       writer.raw(']');
     }

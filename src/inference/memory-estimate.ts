@@ -3,7 +3,7 @@
  * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
-import { directionsOf } from '../engine/index.js';
+import { layerDirections, outputFeatures } from '../engine/index.js';
 import { type ForwardPlan, requestCost } from './forward-pass.js';
 import type { ResolvedModel } from './model.js';
 
@@ -19,14 +19,13 @@ export const PARSED_BYTES_PER_BODY_BYTE = 4;
 /** Seeded weights being built: the float32 weights, and the orthogonal initialiser's float64 QR work space. */
 function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
   if (model.seed === null) return 0;
-  const directions = directionsOf(model.spec);
   let bytes = 0;
   let layerInput = inputDim;
-  for (const layer of model.spec.layers) {
+  model.spec.layers.forEach((layer, k) => {
     const h = layer.hiddenSize;
-    bytes += directions * ((layerInput * h + h * h + h) * 4 + 3 * h * h * 8);
-    layerInput = model.spec.bidirectional?.mergeMode === 'concat' ? 2 * h : h;
-  }
+    bytes += layerDirections(model.spec, k) * ((layerInput * h + h * h + h) * 4 + 3 * h * h * 8);
+    layerInput = outputFeatures(model.spec, k);
+  });
   return bytes;
 }
 
@@ -42,10 +41,12 @@ export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 
     returnSequences: plan.returnSequences,
     returnState: plan.returnState,
     served,
+    topK: plan.classes?.k ?? 0,
   });
-  const directions = directionsOf(model.spec);
   let sequences = 0;
-  for (const layer of model.spec.layers) sequences += directions * batch * time * layer.hiddenSize * 4;
+  model.spec.layers.forEach((layer, k) => {
+    sequences += layerDirections(model.spec, k) * batch * time * layer.hiddenSize * 4;
+  });
   return (
     bodyBytes * PARSED_BYTES_PER_BODY_BYTE +
     cost.inputValues * 4 +

@@ -20,7 +20,7 @@ import {
   pytorchKey,
   transpose,
 } from '../engine/index.js';
-import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
+import { invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { type Matrix, ProblemList, count, readRectangular, readVector } from '../codec/tensors.js';
 import { type SeededWeightsCache, seededWeightsCost, seededWeightsKey } from './weights-cache.js';
 
@@ -43,6 +43,11 @@ export interface ResolvedModel {
   readonly embedding?: EmbeddingWeights | null;
   /** Imported models only: Dense layers after the recurrent layers, on the last axis of the outputs. */
   readonly head?: readonly DenseWeights[];
+  /**
+   * Imported models only: the last recurrent layer returns its last step alone (Keras `return_sequences: false`,
+   * a many-to-one model), so answers are [batch, features] and a request for every step is refused.
+   */
+  readonly lastStep?: boolean;
 }
 
 /** Features of the outputs a client receives: the last Dense layer's units, else the last recurrent layer's. */
@@ -65,6 +70,8 @@ interface RawCell {
   readonly bias: Float32Array | null;
   /** ONNX only: B may be left out, meaning zeros (as ONNX defines it), even when the layer uses a bias. */
   readonly biasMayBeAbsent?: boolean;
+  /** From a PyTorch state_dict (its biases may be absent as a whole: nn.RNN(bias=False)). */
+  readonly pytorch?: boolean;
 }
 
 const transposed = (m: Matrix): Matrix => ({ data: transpose(m.data, m.rows, m.cols), rows: m.cols, cols: m.rows });
@@ -152,6 +159,7 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
           kernel: matrixAt('weight_ih'),
           recurrentKernel: matrixAt('weight_hh'),
           bias,
+          pytorch: true,
         });
       }
       layers.push(directionCells);
@@ -215,6 +223,16 @@ function checkExclusive(model: ModelDescription): void {
   }
 }
 
+/**
+ * useBias when the request does not say: true, except for a PyTorch state_dict without the layer's bias entries,
+ * which is how `nn.RNN(bias=False)` saves itself (saying `useBias: true` then is a contradiction, reported by
+ * checkedWeights).
+ */
+function defaultUseBias(model: ModelDescription, layer: RawCell[] | undefined): boolean {
+  if (model.pytorchWeights === undefined || layer === undefined) return true;
+  return layer.some((cell) => cell.bias !== null);
+}
+
 function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: Limits): LayerSpec[] {
   const fromWeights = cells?.map((layer) => layer[0].recurrentKernel.rows);
   let described: {
@@ -265,7 +283,7 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     specs.push({
       hiddenSize: size,
       activation: layer.activation ?? DEFAULT_ACTIVATION,
-      useBias: layer.useBias ?? true,
+      useBias: layer.useBias ?? defaultUseBias(model, cells?.[k]),
       goBackwards: layer.goBackwards ?? false,
       clip: layer.clip ?? null,
     });
@@ -299,7 +317,12 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
         );
       }
       if (bias === null && useBias && !biasMayBeAbsent)
-        problems.add(paths.bias, `is missing; the layer uses a bias (useBias is true), expected [${h}]`);
+        problems.add(
+          paths.bias,
+          cell.pytorch && layer.every((c) => c.bias === null)
+            ? `is missing, and useBias is true: a state_dict without bias entries is nn.RNN(bias=False); drop useBias or send bias_ih and bias_hh [${h}]`
+            : `is missing; the layer uses a bias (useBias is true), expected [${h}]`,
+        );
       if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
       if (bias !== null && bias.length !== h)
         problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
@@ -314,7 +337,7 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
     layerInput = outputFeatures(spec, k);
     return result;
   });
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
   return weights;
 }
 
@@ -477,7 +500,7 @@ function resolveDescription(
   const directions = bidirectional === null ? 1 : 2;
   const problems = new ProblemList();
   const cells = readExplicitCells(model, directions, problems);
-  if (!problems.empty) throw ProblemError.at('invalid-request', problems.items);
+  if (!problems.empty) throw problems.error();
 
   const layers = layerSpecs(model, cells, limits);
   if (bidirectional !== null) {
@@ -508,7 +531,10 @@ export function modelSummary(model: ResolvedModel): ModelSummary {
     inputDim: model.inputDim,
     hiddenSize: spec.layers[spec.layers.length - 1].hiddenSize,
     seed: model.seed,
-    layers: spec.layers.map((layer) => ({ ...layer })),
+    layers: spec.layers.map((layer, k) => ({
+      ...layer,
+      ...(spec.layerBidirectional === undefined ? {} : { bidirectional: spec.layerBidirectional[k] }),
+    })),
     bidirectional: spec.bidirectional,
   };
 }

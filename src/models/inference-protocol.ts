@@ -9,7 +9,7 @@
 import type { OipInferenceRequest } from '../../schemas/oip.js';
 import { OIP_DATATYPE } from '../../schemas/oip.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
-import { directionsOf } from '../engine/index.js';
+import { returnsBothDirections, stateLayers } from '../engine/index.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import type { TypedInputs } from '../inference/forward-pass.js';
 import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
@@ -21,11 +21,15 @@ import {
   readIntegers,
 } from '../codec/binary-tensors.js';
 import { type JsonBody, JsonWriter } from '../codec/json-writer.js';
+import { classText, topClasses } from '../inference/classes.js';
+import { count } from '../codec/tensors.js';
 import type { ServedModel } from './repository.js';
 
 export const OIP_INPUT = 'input';
 export const OIP_LENGTHS = 'lengths';
 export const OIP_OUTPUT = 'output';
+/** The classification extension's datatype: each element a string, `score:index:label`. */
+export const OIP_BYTES = 'BYTES';
 export const OIP_PLATFORM = 'rnn-serve_json';
 /** The binary tensor data extension: binary tensors after the JSON, whose length this header gives. */
 export const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
@@ -41,7 +45,7 @@ const INTEGERS = ['INT64', 'INT32'];
 
 /** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
 export function stateNames(served: ServedModel): string[] {
-  const count = served.model.spec.layers.length * directionsOf(served.model.spec);
+  const count = stateLayers(served.model.spec).length;
   return count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
 }
 
@@ -69,9 +73,9 @@ export function oipInputs(served: ServedModel): OipTensor[] {
 
 export function oipParameters(served: ServedModel): Record<string, string> {
   const { spec } = served.model;
-  const directions = directionsOf(spec);
+  const layerOf = stateLayers(spec);
   const states = initialStateNames(served).map(
-    (name, i) => `${name} FP32 [batch, ${spec.layers[Math.floor(i / directions)].hiddenSize}]`,
+    (name, i) => `${name} FP32 [batch, ${spec.layers[layerOf[i]].hiddenSize}]`,
   );
   const vocabulary = vocabularyOf(served);
   return {
@@ -86,15 +90,16 @@ export function oipParameters(served: ServedModel): Record<string, string> {
 export function oipOutputs(served: ServedModel): OipTensor[] {
   const { spec } = served.model;
   const last = spec.layers.length - 1;
-  const output =
-    spec.bidirectional?.mergeMode === null
-      ? [2, -1, -1, spec.layers[last].hiddenSize]
-      : [-1, -1, modelOutputFeatures(served.model)];
-  const directions = directionsOf(spec);
+  // A many-to-one model answers the last step only: [batch, features].
+  const steps = served.model.lastStep === true ? [-1] : [-1, -1];
+  const output = returnsBothDirections(spec)
+    ? [2, ...steps, spec.layers[last].hiddenSize]
+    : [...steps, modelOutputFeatures(served.model)];
+  const layerOf = stateLayers(spec);
   const states = stateNames(served).map((name, i) => ({
     name,
     datatype: OIP_DATATYPE,
-    shape: [-1, spec.layers[Math.floor(i / directions)].hiddenSize],
+    shape: [-1, spec.layers[layerOf[i]].hiddenSize],
   }));
   return [{ name: OIP_OUTPUT, datatype: OIP_DATATYPE, shape: output }, ...states];
 }
@@ -127,6 +132,32 @@ export interface OipOutput {
   readonly name: string;
   /** Whether it is answered as binary data after the JSON (else as JSON `data`). */
   readonly binary: boolean;
+  /** The classification extension's count K: the output becomes its top K per row as BYTES; null for the values. */
+  readonly classification: number | null;
+}
+
+/**
+ * An output's `parameters.classification` (the classification extension): a count K of classes, for `output` of a
+ * model whose last layer is softmax, at most its features. Triton ranks every element of a batch entry together;
+ * here each step of a sequence is ranked on its own ([batch, time, K]), as each step is a classification.
+ */
+function classificationOf(served: ServedModel, name: string, parameters: Parameters, path: string): number | null {
+  const k = parameters?.classification;
+  if (k === undefined) return null;
+  const at = `${path}.parameters.classification`;
+  if (typeof k !== 'number' || !Number.isSafeInteger(k) || k < 1)
+    invalidAt(at, `is ${JSON.stringify(k)}; expected a count of classes, an integer of at least 1`);
+  if (name !== OIP_OUTPUT)
+    invalidAt(at, `applies to '${OIP_OUTPUT}', not to '${name}' (a state is not a classification)`);
+  const head = served.model.head ?? [];
+  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
+    invalidAt(
+      at,
+      "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
+    );
+  const features = modelOutputFeatures(served.model);
+  if (k > features) invalidAt(at, `is ${k}; '${OIP_OUTPUT}' has ${count(features, 'feature')} (classes)`);
+  return k;
 }
 
 export interface OipPlan {
@@ -158,7 +189,7 @@ function flag(parameters: Parameters, name: string, path: string): boolean | und
 function requestedOutputs(served: ServedModel, request: OipInferenceRequest): OipOutput[] {
   const known = [OIP_OUTPUT, ...stateNames(served)];
   const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
-  if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary }));
+  if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary, classification: null }));
   const seenAt = new Map<string, number>();
   const outputs: OipOutput[] = [];
   for (const [i, { name, parameters }] of request.outputs.entries()) {
@@ -174,7 +205,11 @@ function requestedOutputs(served: ServedModel, request: OipInferenceRequest): Oi
         `'${name}' is requested again (also outputs[${first}]); each output may be named once`,
       );
     seenAt.set(name, i);
-    outputs.push({ name, binary: flag(parameters, 'binary_data', `outputs[${i}]`) ?? allBinary });
+    outputs.push({
+      name,
+      binary: flag(parameters, 'binary_data', `outputs[${i}]`) ?? allBinary,
+      classification: classificationOf(served, name, parameters, `outputs[${i}]`),
+    });
   }
   return outputs;
 }
@@ -386,7 +421,7 @@ export function oipForwardRequest(
       ...(inputs !== undefined ? { inputs } : {}),
       ...(lengths !== undefined ? { lengths: readLengths(lengths) } : {}),
       ...(initialState !== undefined ? { initialState } : {}),
-      returnSequences: true,
+      returnSequences: served.model.lastStep !== true,
       returnState: outputs.some(({ name }) => name !== OIP_OUTPUT),
       outputFormat: 'flat',
     },
@@ -435,8 +470,18 @@ export function oipAnswer(
   if (request.id !== undefined) writer.raw(`,"id":${JSON.stringify(request.id)}`);
   writer.raw(',"outputs":[');
   const binary: Uint8Array[] = [];
-  for (const [i, { name, binary: asBinary }] of plan.outputs.entries()) {
+  for (const [i, { name, binary: asBinary, classification }] of plan.outputs.entries()) {
     const { shape, data } = tensors.get(name) as { shape: number[]; data: Float32Array };
+    if (classification !== null) {
+      const classes = classificationTensor(served, shape, data, classification);
+      writer.raw(`${i > 0 ? ',' : ''}{"name":"${name}","datatype":"${OIP_BYTES}","shape":`).ints(classes.shape);
+      if (asBinary) {
+        const bytes = bytesElements(classes.strings);
+        writer.raw(',"parameters":{"binary_data_size":').int(bytes.byteLength).raw('}}');
+        binary.push(bytes);
+      } else writer.raw(`,"data":${JSON.stringify(classes.strings)}}`);
+      continue;
+    }
     writer.raw(`${i > 0 ? ',' : ''}{"name":"${name}","datatype":"${OIP_DATATYPE}","shape":`).ints(shape);
     if (asBinary) {
       writer.raw(',"parameters":{"binary_data_size":').int(data.byteLength).raw('}}');
@@ -447,6 +492,34 @@ export function oipAnswer(
   }
   writer.raw(']}');
   return { json: binary.length > 0 ? writer.bytes() : writer.body(), binary };
+}
+
+/** The top K classes of each row of `output` [..., features] → [..., K] strings `score:index:label`. */
+function classificationTensor(
+  served: ServedModel,
+  shape: number[],
+  data: Float32Array,
+  k: number,
+): { shape: number[]; strings: string[] } {
+  const features = shape[shape.length - 1];
+  const top = topClasses(data, data.length / features, features, k);
+  const labels = served.labels ?? null;
+  const strings = Array.from({ length: top.rows * k }, (_, at) => classText(top, at, labels));
+  return { shape: [...shape.slice(0, -1), k], strings };
+}
+
+/** BYTES elements as the binary tensor data extension sends them: each a 4-byte little-endian length, then its UTF-8. */
+function bytesElements(strings: readonly string[]): Uint8Array {
+  const encoded = strings.map((text) => Buffer.from(text, 'utf8'));
+  const out = new Uint8Array(encoded.reduce((n, bytes) => n + 4 + bytes.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const bytes of encoded) {
+    view.setUint32(at, bytes.length, true);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  }
+  return out;
 }
 
 /**

@@ -14,6 +14,7 @@ import { type ModelDescription, type ResolvedModel, resolveModel } from '../infe
 import { ProblemError, jsonPath } from '../errors/problem-error.js';
 import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
+import { LabelsError, readLabels } from './labels.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
@@ -30,6 +31,8 @@ export interface ServedModel {
   readonly model: ResolvedModel;
   /** The one-hot order of `text`, or null when the model takes only numeric inputs. */
   readonly vocabulary: string[] | null;
+  /** A softmax classifier's class labels (labels.txt beside model.json), one per output feature; absent: none. */
+  readonly labels?: readonly string[] | null;
 }
 
 /** A model left out (MODELS_ON_ERROR=skip), as /readyz lists it: repository-relative paths only. */
@@ -134,9 +137,12 @@ export async function loadModelFile(
 ): Promise<ServedModel> {
   const refuse = (problem: string) => new ModelLoadError(file, problem, files.shown(file));
   try {
-    return await parseModelFile(files, file, name, version, limits, cache, refuse);
+    const served = await parseModelFile(files, file, name, version, limits, cache, refuse);
+    const labels = await readLabels(files, file.slice(0, file.lastIndexOf('/')), served.model);
+    return labels === null ? served : { ...served, labels };
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
+    if (error instanceof LabelsError) throw new ModelLoadError(error.file, error.message, files.shown(error.file));
     if (error instanceof RepositoryFileError || error instanceof TfjsModelError) throw refuse(error.message);
     // A system error's message names the absolute path: keep its code only.
     const code = (error as NodeJS.ErrnoException).code;

@@ -6,7 +6,7 @@
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import type { Limits } from '../config/config.js';
-import { directionsOf } from '../engine/index.js';
+import { bidirectionalOf, returnsBothDirections, stateLayers } from '../engine/index.js';
 import { type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
@@ -38,13 +38,22 @@ export function planServed(
       },
     ]);
   }
+  if (served.model.lastStep === true && body.returnSequences === true) {
+    throw ProblemError.at('invalid-request', [
+      {
+        path: 'returnSequences',
+        message: `is true, but model '${served.name}' version ${served.version} is many-to-one: its last recurrent layer returns the last step only (return_sequences false in ${served.file}); drop returnSequences`,
+      },
+    ]);
+  }
   const request: ForwardRequest = {
     ...served.description,
     ...body,
+    returnSequences: served.model.lastStep !== true && (body.returnSequences ?? true),
     zeroOutputForMask: false,
     ...(body.text !== undefined && served.vocabulary !== null ? { vocabulary: served.vocabulary } : {}),
   };
-  return planForward(request, limits, cache, served.model, options);
+  return planForward(request, limits, cache, served.model, { ...options, labels: served.labels ?? null });
 }
 
 export function inputsOf(served: ServedModel): TensorMetadata[] {
@@ -53,21 +62,32 @@ export function inputsOf(served: ServedModel): TensorMetadata[] {
 
 /**
  * The outputs: `outputs` with every step (returnSequences true, the default) or the last step
- * (returnSequences false), and the final state of each layer and direction.
+ * (returnSequences false; a many-to-one model only has this one), and the final state of each layer and direction.
  */
 export function outputsOf(served: ServedModel): TensorMetadata[] {
   const { spec } = served.model;
-  const both = spec.bidirectional?.mergeMode === null;
+  const both = returnsBothDirections(spec);
   const features = modelOutputFeatures(served.model);
   const lead = both ? [2] : [];
-  const directions = directionsOf(spec);
-  const states = spec.layers.flatMap((layer, k) =>
-    Array.from({ length: directions }, (_, d) => ({
-      name: directions * spec.layers.length === 1 ? 'states' : `states[${k * directions + d}]`,
-      shape: [-1, layer.hiddenSize],
-      description: `final state of layer ${k}${directions === 2 ? (d === 0 ? ' forward' : ' backward') : ''}, [batch, hiddenSize]`,
-    })),
-  );
+  const layerOf = stateLayers(spec);
+  const states = layerOf.map((k, i) => {
+    const wrapped = bidirectionalOf(spec, k) !== null;
+    return {
+      name: layerOf.length === 1 ? 'states' : `states[${i}]`,
+      shape: [-1, spec.layers[k].hiddenSize],
+      description: `final state of layer ${k}${wrapped ? (layerOf[i - 1] === k ? ' backward' : ' forward') : ''}, [batch, hiddenSize]`,
+    };
+  });
+  if (served.model.lastStep === true) {
+    return [
+      {
+        name: 'outputs',
+        shape: [...lead, -1, features],
+        description: `the last step (a many-to-one model), ${both ? '[2, batch, hiddenSize], forward first' : '[batch, features]'}`,
+      },
+      ...states,
+    ];
+  }
   return [
     {
       name: 'outputs',

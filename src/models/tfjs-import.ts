@@ -1,11 +1,14 @@
 /**
  * TF.js Layers models (`model.json` with `modelTopology` and `weightsManifest`, plus its binary weight
- * shards, as tfjs `model.save` writes them) → a served model. Supported: a Sequential model of an optional
- * Masking or Embedding layer (then the inputs are ids, [batch, time, 1]), SimpleRNN layers (all unidirectional or all
- * in Bidirectional with one merge mode), then
- * Dense / TimeDistributed(Dense) layers with any of our activations or softmax. The recurrent layers become
- * a model description resolved by resolveModel (the same checks and limits as every model); anything else
- * is an error naming the layer.
+ * shards, as tfjs `model.save` writes them) → a served model. Supported: a Sequential model, or a functional
+ * one whose layers form a chain (tfjs-topology.ts), of an optional InputLayer, an optional Masking or Embedding
+ * layer (then the inputs are ids, [batch, time, 1]), SimpleRNN layers, each plain or in Bidirectional with its
+ * own merge mode (null only as the last layer), the last returning every step or only its last
+ * (`return_sequences` false: a many-to-one model, answering [batch, features]), then Dense /
+ * TimeDistributed(Dense) / Activation layers with any of our activations or softmax, and Flatten after a last
+ * step. Dropout and SpatialDropout1D are the identity at inference and may stand anywhere. The recurrent layers
+ * become a model description resolved by resolveModel (the same checks and limits as every model; a mixed
+ * stack layer by layer); anything else is an error naming the layer.
  *
  * Weights: the manifest's tensors, in order, are the layers' weights in order (Keras `get_weights()`:
  * kernel, recurrent kernel, bias; forward then backward for Bidirectional; Dense kernel, bias), float32
@@ -22,8 +25,10 @@ import {
   type DenseActivation,
   type DenseWeights,
   type EmbeddingWeights,
+  type Bidirectional,
   MERGE_MODES,
   type MergeMode,
+  type NetworkSpec,
   outputFeatures,
 } from '../engine/index.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from '../inference/model.js';
@@ -31,17 +36,12 @@ import { ProblemError } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 import { RepositoryFileError, type RepositoryFiles, formatBytes } from './repository-files.js';
+import { type LayerJson, TfjsModelError, fail, isObject, named, topologyOf } from './tfjs-topology.js';
+
+export { TfjsModelError };
 
 export const SUPPORTED_LAYERS =
-  'Masking, Embedding, SimpleRNN, Bidirectional(SimpleRNN), Dense, TimeDistributed(Dense)';
-
-/** A problem with the file; the loader prefixes the file name. */
-export class TfjsModelError extends Error {}
-
-interface LayerJson {
-  class_name: string;
-  config: Record<string, unknown> & { name?: string; layer?: LayerJson };
-}
+  'InputLayer, Masking, Embedding, SimpleRNN, Bidirectional(SimpleRNN), Dense, TimeDistributed(Dense), Activation, Flatten, Dropout, SpatialDropout1D';
 
 interface WeightSpec {
   name: string;
@@ -51,12 +51,13 @@ interface WeightSpec {
 
 export interface ImportedModel {
   readonly inputDim: number;
+  /**
+   * The recurrent layers as a request would describe them. A mixed stack has no such description (a request
+   * names one wrapping for all layers): its `layers` and `weights` are given, without `bidirectional`, for the
+   * record only; requests to a served model run `model`, never resolve this.
+   */
   readonly description: ModelDescription;
   readonly model: ResolvedModel;
-}
-
-function fail(message: string): never {
-  throw new TfjsModelError(message);
 }
 
 /** Whether a parsed model.json is in the TF.js Layers format (rather than ours). */
@@ -83,8 +84,6 @@ interface WeightGroup {
   readonly weights: WeightSpec[];
 }
 
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
 const isWhole = (value: unknown, min: number, max: number): value is number =>
   typeof value === 'number' && Number.isInteger(value) && value >= min && value <= max;
 
@@ -235,9 +234,6 @@ async function readShards(files: RepositoryFiles, directory: string, groups: Wei
   return tensors;
 }
 
-const named = (layer: LayerJson, k: number) =>
-  `layer ${k} (${layer.class_name}${layer.config.name ? ` '${layer.config.name}'` : ''})`;
-
 function activationOf(value: unknown, where: string, softmax: boolean): DenseActivation {
   const name = value === undefined ? 'linear' : String(value);
   const camel = name === 'hard_sigmoid' ? 'hardSigmoid' : name;
@@ -248,15 +244,6 @@ function activationOf(value: unknown, where: string, softmax: boolean): DenseAct
   );
 }
 
-/** A layer as the topology gives it: `class_name` and `config` (with `layer` for a wrapper), checked. */
-function layerAt(value: unknown, where: string): LayerJson {
-  if (!isObject(value) || typeof value.class_name !== 'string' || !isObject(value.config))
-    fail(`${where}: expected {class_name, config}`);
-  const layer = value as unknown as LayerJson;
-  if (layer.config.layer !== undefined) layerAt(layer.config.layer, `${where}: its wrapped layer`);
-  return layer;
-}
-
 /** A whole number in [1, max] from a layer's config, or an error naming the field, its value and the limit. */
 function whole(value: unknown, where: string, field: string, max: number, limit?: string): number {
   if (!isWhole(value, 1, max))
@@ -264,6 +251,46 @@ function whole(value: unknown, where: string, field: string, max: number, limit?
       `${where}: ${field} is ${JSON.stringify(value)}; expected a whole number from 1 to ${max}${limit ? ` (${limit})` : ''}`,
     );
   return value;
+}
+
+/** Layers that are the identity at inference (Keras applies them in training only). */
+const TRAINING_ONLY = ['Dropout', 'SpatialDropout1D'];
+
+/** The input shape a layer declares: Keras 2 and tfjs `batch_input_shape`, Keras 3 `batch_shape`. */
+const declaredShape = (layer: LayerJson): unknown => layer.config.batch_input_shape ?? layer.config.batch_shape;
+
+/** Features of each input step, from the first layer that declares the input shape [batch, time, features]. */
+function inputFeatures(layers: LayerJson[], limits: Limits): number {
+  const k = layers.findIndex((layer) => declaredShape(layer) !== undefined);
+  const at = Math.max(k, 0);
+  const inputShape = declaredShape(layers[at]);
+  const open = (d: unknown) => d === null || isWhole(d, 1, MAX_DIMENSION);
+  if (
+    !Array.isArray(inputShape) ||
+    inputShape.length !== 3 ||
+    !open(inputShape[0]) ||
+    !open(inputShape[1]) ||
+    typeof inputShape[2] !== 'number'
+  ) {
+    fail(
+      `${named(layers[at], at)}: batch_input_shape is ${JSON.stringify(inputShape)}; expected [batch, time, features] with features known (batch and time null or positive)`,
+    );
+  }
+  return whole(
+    inputShape[2],
+    named(layers[at], at),
+    'batch_input_shape[2] (features)',
+    limits.maxFeatures,
+    'MAX_FEATURES',
+  );
+}
+
+/** One recurrent layer as read: its spec, its wrapping, and its cells' tensor indices (forward, then backward). */
+interface RecurrentLayer {
+  readonly spec: NonNullable<ModelDescription['layers']>[number];
+  readonly wrapping: Bidirectional | null;
+  readonly returnState: boolean;
+  readonly cells: { kernel: number; recurrentKernel: number; bias: number | null; features: number; units: number }[];
 }
 
 /**
@@ -278,26 +305,17 @@ export async function loadTfjsModel(
   limits: Limits,
   cache: SeededWeightsCache,
 ): Promise<ImportedModel> {
-  if (!isObject(json.modelTopology)) fail('modelTopology: expected an object');
-  const topology = (json.modelTopology.model_config ?? json.modelTopology) as {
-    class_name?: string;
-    config?: unknown;
-  };
-  if (!isObject(topology)) fail('modelTopology.model_config: expected an object');
-  if (topology.class_name !== 'Sequential')
-    fail(
-      `modelTopology: is a ${topology.class_name ?? 'model without class_name'}; only Sequential models are supported`,
-    );
-  const given = Array.isArray(topology.config) ? topology.config : (topology.config as { layers?: unknown })?.layers;
-  if (!Array.isArray(given) || given.length === 0) fail('modelTopology.config.layers: is missing or empty');
-  const layers = given.map((layer: unknown, k) => layerAt(layer, `modelTopology.config.layers[${k}]`));
+  const { layers, outputs } = topologyOf(json.modelTopology);
   const weights = weightPlan(json.weightsManifest);
+  // The first layer that computes anything: Masking and Embedding must be it.
+  const first = layers.findIndex((layer) => layer.class_name !== 'InputLayer');
+  if (first < 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
   // An Embedding takes ids ([batch, time], sent as [batch, time, 1]); anything else [batch, time, features].
   let embedding: { inputDim: number; outputDim: number; embeddings: number; maskZero: boolean } | null = null;
   let inputDim: number;
-  if (layers[0].class_name === 'Embedding') {
-    const c = layers[0].config;
-    const where = named(layers[0], 0);
+  if (layers[first].class_name === 'Embedding') {
+    const c = layers[first].config;
+    const where = named(layers[first], first);
     const vocabulary = whole(c.input_dim, where, 'input_dim', MAX_DIMENSION);
     const outputDim = whole(c.output_dim, where, 'output_dim', limits.maxFeatures, 'MAX_FEATURES');
     embedding = {
@@ -308,82 +326,59 @@ export async function loadTfjsModel(
     };
     inputDim = outputDim;
   } else {
-    const inputShape = layers[0].config.batch_input_shape as unknown;
-    const open = (d: unknown) => d === null || isWhole(d, 1, MAX_DIMENSION);
-    if (
-      !Array.isArray(inputShape) ||
-      inputShape.length !== 3 ||
-      !open(inputShape[0]) ||
-      !open(inputShape[1]) ||
-      typeof inputShape[2] !== 'number'
-    ) {
-      fail(
-        `${named(layers[0], 0)}: batch_input_shape is ${JSON.stringify(inputShape)}; expected [batch, time, features] with features known (batch and time null or positive)`,
-      );
-    }
-    inputDim = whole(
-      inputShape[2],
-      named(layers[0], 0),
-      'batch_input_shape[2] (features)',
-      limits.maxFeatures,
-      'MAX_FEATURES',
-    );
+    inputDim = inputFeatures(layers, limits);
   }
 
   let maskValue: number | null = null;
-  const rnnLayers: NonNullable<ModelDescription['layers']> = [];
-  const cells: { kernel: number; recurrentKernel: number; bias: number | null; features: number; units: number }[] = [];
-  let bidirectional: { mergeMode: MergeMode } | null | undefined;
-  const head: (Omit<DenseWeights, 'kernel' | 'bias'> & { kernel: number; bias: number | null })[] = [];
+  const recurrent: RecurrentLayer[] = [];
+  const head: (Omit<DenseWeights, 'kernel' | 'bias'> & { kernel: number | null; bias: number | null })[] = [];
   let features = inputDim;
+  /** Whether the tensor between layers still has its time axis: until a recurrent layer returns its last step. */
+  let sequence = true;
+  /** The layer that left two tensors (Bidirectional with merge_mode null): nothing may follow it. */
+  let unmerged: string | null = null;
 
   for (const [k, layer] of layers.entries()) {
     const where = named(layer, k);
     const config = layer.config;
+    if (unmerged !== null && !TRAINING_ONLY.includes(layer.class_name))
+      fail(`${where}: follows ${unmerged}, whose merge_mode null leaves two tensors; only supported as the last layer`);
+    if (layer.class_name === 'InputLayer') {
+      if (k !== 0) fail(`${where}: InputLayer is only supported as the first layer`);
+      continue;
+    }
+    if (TRAINING_ONLY.includes(layer.class_name)) continue;
     if (layer.class_name === 'Embedding') {
-      if (k !== 0) fail(`${where}: Embedding is only supported as the first layer`);
+      if (k !== first) fail(`${where}: Embedding is only supported as the first layer`);
       continue;
     }
     if (layer.class_name === 'Masking') {
-      if (k !== 0) fail(`${where}: Masking is only supported as the first layer`);
+      if (k !== first) fail(`${where}: Masking is only supported as the first layer`);
       maskValue = config.mask_value === undefined ? 0 : (config.mask_value as number);
       if (typeof maskValue !== 'number' || !Number.isFinite(maskValue))
         fail(`${where}: mask_value is ${JSON.stringify(config.mask_value)}; expected a number`);
       continue;
     }
     if (layer.class_name === 'SimpleRNN' || layer.class_name === 'Bidirectional') {
-      if (head.length > 0) fail(`${where}: a recurrent layer after Dense layers is not supported`);
+      if (head.length > 0) fail(`${where}: a recurrent layer after Dense or Activation layers is not supported`);
+      if (!sequence)
+        fail(
+          `${where}: follows a recurrent layer with return_sequences false, which leaves no time axis; set return_sequences true on every recurrent layer but the last`,
+        );
       const wrapped = layer.class_name === 'Bidirectional';
       const rnn = wrapped ? config.layer : layer;
       if (rnn?.class_name !== 'SimpleRNN')
         fail(`${where}: Bidirectional(${rnn?.class_name}) is not supported; supported: ${SUPPORTED_LAYERS}`);
       const mode: MergeMode | undefined = wrapped ? ((config.merge_mode ?? null) as MergeMode) : undefined;
       if (wrapped && mode !== null && !(MERGE_MODES as readonly string[]).includes(mode as string))
-        fail(`${where}: merge_mode '${mode}' is not supported`);
-      const thisDirection = wrapped ? { mergeMode: mode as MergeMode } : null;
-      if (bidirectional !== undefined && JSON.stringify(bidirectional) !== JSON.stringify(thisDirection)) {
-        fail(
-          `${where}: every recurrent layer must be wrapped the same way (all unidirectional, or all Bidirectional with one merge_mode)`,
-        );
-      }
-      bidirectional = thisDirection;
-      if (rnnLayers.length === limits.maxLayers)
+        fail(`${where}: merge_mode '${mode}' is not supported (${MERGE_MODES.join(', ')}, or null as the last layer)`);
+      if (recurrent.length === limits.maxLayers)
         fail(`${where}: more than ${limits.maxLayers} recurrent layers; the limit is ${limits.maxLayers} (MAX_LAYERS)`);
       const c = rnn.config;
-      if (c.return_state === true) fail(`${where}: return_state true is not supported`);
       if (c.stateful === true) fail(`${where}: stateful is not supported`);
-      if (c.return_sequences !== true)
-        fail(
-          `${where}: return_sequences false is not supported (the served model returns sequences; use returnSequences: false in a request)`,
-        );
       const units = whole(c.units, where, 'units', limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
       const useBias = c.use_bias !== false;
-      rnnLayers.push({
-        hiddenSize: units,
-        activation: activationOf(c.activation ?? 'tanh', where, false) as never,
-        useBias,
-        goBackwards: c.go_backwards === true,
-      });
+      const cells: RecurrentLayer['cells'] = [];
       for (const direction of wrapped ? ['forward', 'backward'] : ['']) {
         const label = `${where}${direction ? ` ${direction}` : ''}`;
         cells.push({
@@ -394,16 +389,42 @@ export async function loadTfjsModel(
           units,
         });
       }
+      recurrent.push({
+        spec: {
+          hiddenSize: units,
+          activation: activationOf(c.activation ?? 'tanh', where, false) as never,
+          useBias,
+          goBackwards: c.go_backwards === true,
+        },
+        wrapping: wrapped ? { mergeMode: mode as MergeMode } : null,
+        returnState: c.return_state === true,
+        cells,
+      });
+      // Keras: a recurrent layer returns every step only with return_sequences true (default false).
+      sequence = c.return_sequences === true;
+      if (wrapped && mode === null) unmerged = where;
       features = wrapped && mode === 'concat' ? 2 * units : units;
       continue;
     }
-    if (
-      layer.class_name === 'Dense' ||
-      (layer.class_name === 'TimeDistributed' && config.layer?.class_name === 'Dense')
-    ) {
-      if (rnnLayers.length === 0) fail(`${where}: Dense before any recurrent layer is not supported`);
-      if (bidirectional?.mergeMode === null)
-        fail(`${where}: Dense after Bidirectional with merge_mode null is not supported`);
+    const dense =
+      layer.class_name === 'Dense' || (layer.class_name === 'TimeDistributed' && config.layer?.class_name === 'Dense');
+    if (dense || layer.class_name === 'Activation' || layer.class_name === 'Flatten') {
+      if (recurrent.length === 0) fail(`${where}: ${layer.class_name} before any recurrent layer is not supported`);
+      if (layer.class_name === 'Flatten') {
+        // On [batch, features] Flatten changes nothing; on a sequence it would join the steps, which we do not serve.
+        if (sequence)
+          fail(
+            `${where}: Flatten of a sequence is not supported (only after a recurrent layer with return_sequences false)`,
+          );
+        continue;
+      }
+      if (layer.class_name === 'TimeDistributed' && !sequence)
+        fail(`${where}: TimeDistributed needs a sequence, but the recurrent layer before returns its last step only`);
+      if (layer.class_name === 'Activation') {
+        const activation = activationOf(config.activation, where, true);
+        head.push({ inputDim: features, units: features, kernel: null, bias: null, activation });
+        continue;
+      }
       const c = layer.class_name === 'Dense' ? config : config.layer!.config;
       // A Dense layer's units are the features of each output step: bounded as input features are.
       const units = whole(c.units, where, 'units', limits.maxFeatures, 'MAX_FEATURES');
@@ -421,39 +442,75 @@ export async function loadTfjsModel(
     fail(`${where}: ${layer.class_name}${inner} is not supported; supported: ${SUPPORTED_LAYERS}`);
   }
   weights.done();
-  if (rnnLayers.length === 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
+  if (recurrent.length === 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
+  const lastLayer = recurrent[recurrent.length - 1];
+  // A last Bidirectional with merge_mode null has two outputs (forward, backward), before any states.
+  const merged = unmerged === null ? 1 : 2;
+  if (outputs.length > merged && (head.length > 0 || !lastLayer.returnState))
+    fail(
+      `modelTopology.config.output_layers: lists ${outputs.length} outputs; more than ${merged} only from a last recurrent layer with return_state true`,
+    );
 
   // Everything checked: only now are the shards read.
   const tensors = await weights.read(files, directory);
+  const cellWeights = (cell: RecurrentLayer['cells'][number]): KerasCellWeights => ({
+    kernel: nested(tensors[cell.kernel], [cell.features, cell.units]) as number[][],
+    recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.units]) as number[][],
+    ...(cell.bias !== null ? { bias: Array.from(tensors[cell.bias]) } : {}),
+  });
+  const layerCells = recurrent.map((layer) => layer.cells.map(cellWeights));
+  const wrappings = recurrent.map((layer) => layer.wrapping);
+  const uniform = wrappings.every((w) => JSON.stringify(w) === JSON.stringify(wrappings[0]));
   const description: ModelDescription = {
-    layers: rnnLayers,
-    ...(bidirectional ? { bidirectional } : {}),
-    weights: cells.map(
-      (cell): KerasCellWeights => ({
-        kernel: nested(tensors[cell.kernel], [cell.features, cell.units]) as number[][],
-        recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.units]) as number[][],
-        ...(cell.bias !== null ? { bias: Array.from(tensors[cell.bias]) } : {}),
-      }),
-    ),
+    layers: recurrent.map((layer) => layer.spec),
+    ...(uniform && wrappings[0] !== null ? { bidirectional: wrappings[0] } : {}),
+    weights: layerCells.flat(),
+  };
+  const resolve = (model: ModelDescription, features: number) => {
+    try {
+      return resolveModel(model, features, limits, cache);
+    } catch (error) {
+      if (error instanceof ProblemError) fail(`as a model description: ${error.message}`);
+      throw error;
+    }
   };
   let resolved: ResolvedModel;
-  try {
-    resolved = resolveModel(description, inputDim, limits, cache);
-  } catch (error) {
-    if (error instanceof ProblemError) fail(`as a model description: ${error.message}`);
-    throw error;
+  if (uniform) resolved = resolve(description, inputDim);
+  else {
+    // Requests describe one wrapping for every layer: a mixed stack is resolved layer by layer, then joined.
+    const parts = recurrent.map((layer, k) =>
+      resolve(
+        {
+          layers: [layer.spec],
+          ...(layer.wrapping !== null ? { bidirectional: layer.wrapping } : {}),
+          weights: layerCells[k],
+        },
+        layer.cells[0].features,
+      ),
+    );
+    const spec: NetworkSpec = {
+      layers: parts.map((part) => part.spec.layers[0]),
+      bidirectional: null,
+      layerBidirectional: wrappings,
+    };
+    resolved = { spec, weights: parts.map((part) => part.weights[0]), inputDim, seed: null, buildCost: 0 };
   }
   const dense: DenseWeights[] = head.map((layer) => ({
     ...layer,
-    kernel: tensors[layer.kernel],
+    kernel: layer.kernel === null ? null : tensors[layer.kernel],
     bias: layer.bias === null ? null : tensors[layer.bias],
   }));
   const last = resolved.spec.layers.length - 1;
   if (dense.length > 0 && dense[0].inputDim !== outputFeatures(resolved.spec, last))
     fail('the first Dense layer does not fit the recurrent outputs');
+  const lastStep = sequence ? {} : { lastStep: true };
   if (embedding !== null) {
     const table: EmbeddingWeights = { ...embedding, embeddings: tensors[embedding.embeddings] };
-    return { inputDim: 1, description, model: { ...resolved, inputDim: 1, embedding: table, head: dense } };
+    return {
+      inputDim: 1,
+      description,
+      model: { ...resolved, inputDim: 1, embedding: table, head: dense, ...lastStep },
+    };
   }
-  return { inputDim, description, model: { ...resolved, maskValue, head: dense } };
+  return { inputDim, description, model: { ...resolved, maskValue, head: dense, ...lastStep } };
 }

@@ -60,3 +60,25 @@ t.test('embeddingLookup gathers table rows and names a bad id', async (t) => {
   t.throws(() => embeddingLookup(new Float32Array([1, 3]), layer), /id 3 at position 1 is not an integer in \[0, 3\)/);
   t.throws(() => embeddingLookup(new Float32Array([0.5]), layer), /id 0.5/);
 });
+
+t.test('an Activation layer (Dense without a kernel) equals its reference and tfjs activation', async (t) => {
+  const random = rng(12);
+  const [rows, units] = [4, 5];
+  const x = randomNested(random, [rows, units], 3) as number[][];
+  for (const activation of ['relu', 'sigmoid', 'softmax', 'linear'] as const) {
+    const layer: DenseWeights = { inputDim: units, units, kernel: null, bias: null, activation };
+    const fast = denseForward(flat(x), rows, layer);
+    const naive = denseReference(flat(x), rows, layer);
+    t.ok(maxAbsDiff(Array.from(fast), Array.from(naive)) < 1e-6, `${activation}: fast = reference`);
+    const expected = tf.tidy(
+      () => (tf.layers.activation({ activation }).apply(tf.tensor2d(x)) as tf.Tensor).arraySync() as number[][],
+    );
+    t.ok(maxAbsDiff(Array.from(fast), expected.flat()) < 1e-6, `${activation}: = tfjs`);
+  }
+  t.throws(
+    () => denseForward(flat(x), rows, { inputDim: units, units: 2, kernel: null, bias: null, activation: 'relu' }),
+    {
+      message: 'an Activation layer keeps its inputDim and has no bias',
+    },
+  );
+});

@@ -2,7 +2,7 @@ import { HELLO_INPUTS } from '../../schemas/forward.js';
 
 /**
  * Requests over the options that shape an answer: formats, states kept or not, clip, goBackwards, every merge
- * mode, stacks, a ragged batch, text, flat inputs with explicit weights. `inputs(b, t, f)` draws a nested batch.
+ * mode, stacks, a ragged batch, text, the PyTorch state layout, topK classes, flat inputs with explicit weights. `inputs(b, t, f)` draws a nested batch.
  */
 export function answerShapingRequests(
   inputs: (batch: number, time: number, features: number) => unknown,
@@ -47,6 +47,22 @@ export function answerShapingRequests(
       hiddenSize: 2,
     },
     { text: ['hé', 'llo😀'], hiddenSize: 3, seed: 4 },
+    {
+      inputs: inputs(2, 3, 2),
+      layers: [{ hiddenSize: 3 }, { hiddenSize: 3 }],
+      bidirectional: {},
+      stateLayout: 'pytorch',
+      topK: 2,
+    },
+    {
+      inputs: inputs(2, 3, 2),
+      hiddenSize: 4,
+      stateLayout: 'pytorch',
+      outputFormat: 'flat',
+      topK: 4,
+      returnSequences: false,
+    },
+    { inputs: inputs(1, 2, 2), hiddenSize: 3, stateLayout: 'keras', topK: 1, returnState: false },
     {
       inputs: { shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] },
       hiddenSize: 2,

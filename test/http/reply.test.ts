@@ -3,11 +3,13 @@
  * chunked and no Content-Length, and its bytes are those of the same answer written whole, inline or from a
  * worker; the chunks are written only as fast as the client reads them (backpressure), and a client that goes
  * away mid-answer stops the writing, with nothing logged at error level and the server answering the next
- * request. Small answers are still one body with a Content-Length.
+ * request. A client that reads as fast as it can still gets one chunk per turn of the event loop, so other
+ * requests are answered while its answer streams. Small answers are still one body with a Content-Length.
  */
 import { request as httpRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import net from 'node:net';
 import { Writable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
 import { ForwardRequest } from '../../schemas/forward.js';
@@ -159,8 +161,14 @@ t.test('a client that stops reading holds the writing back (backpressure)', asyn
   // 64·1023·64 + 64·64 = 2^22 values, MAX_OUTPUT_VALUES: ~46 MB of JSON.
   const { socket, head } = rawRequest(port, largeRequest(64, 1023, 64), 8 * 1024);
   await head;
-  await sleep(300);
-  const first = writes[0].written;
+  // The kernel's socket buffers fill first (a chunk per turn of the event loop, slower on a loaded machine):
+  // wait until the writing has stopped for 200 ms, then it must stay stopped.
+  let first = writes[0].written;
+  for (let waited = 0; waited < 10_000; waited += 200) {
+    await sleep(200);
+    if (writes[0].written === first) break;
+    first = writes[0].written;
+  }
   await sleep(300);
   const second = writes[0].written;
   t.equal(second, first, 'nothing more is written while the client does not read');
@@ -227,4 +235,98 @@ t.test('jsonStream: a chunk is written only when the reader asks for one', async
   t.equal(Buffer.concat(all).toString('utf8'), answerText(answer));
   t.equal(JSON.parse(answerText(answer)).x.data.length, data.length);
   (release as (() => void) | null)?.();
+});
+
+/** Resolves in the next turn of the event loop (its check phase). */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+t.test('jsonStream: a reader that takes everything at once still gets one chunk per turn', async (t) => {
+  const data = new Float32Array(100_000).map((_, i) => Math.cos(i));
+  const answer: StreamedJson = { streamed: ['{"x":', { data, shape: [data.length], format: 'flat' }, '}'] };
+  const stream = jsonStream(answer, 4096);
+  const received: Buffer[] = [];
+  // Takes every chunk the moment it is written (as a socket with room in its kernel buffer does).
+  const eager = new Writable({
+    highWaterMark: 1 << 30,
+    write(chunk: Buffer, _encoding, done) {
+      received.push(chunk);
+      done();
+    },
+  });
+  let finished = false;
+  eager.on('finish', () => (finished = true));
+  stream.pipe(eager);
+  t.equal(stream.chunks.produced, 0, 'nothing is written in the turn that starts the pipe');
+  let turns = 0;
+  let most = 0;
+  let before = 0;
+  while (!finished && turns < 10_000) {
+    await nextTurn();
+    turns++;
+    most = Math.max(most, stream.chunks.produced - before);
+    before = stream.chunks.produced;
+  }
+  t.ok(finished, `the answer ended after ${turns} turns`);
+  t.ok(stream.chunks.produced > 100, `${stream.chunks.produced} chunks`);
+  t.ok(most <= 2, `at most ${most} chunks in one turn`);
+  t.equal(Buffer.concat(received).toString('utf8'), answerText(answer), 'the bytes of the answer');
+});
+
+/**
+ * A client on another thread (so it reads while the server's event loop is busy, as a client in another process
+ * does) that sends `payload` and reads the whole answer: posts 'first' at its first bytes, then its byte count and
+ * the time (performance.timeOrigin + now) at the end.
+ */
+const FAST_READER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const net = require('node:net');
+const socket = net.connect(workerData.port, '127.0.0.1');
+let bytes = 0;
+socket.on('data', (data) => {
+  if (bytes === 0) parentPort.postMessage('first');
+  bytes += data.length;
+  if (data.subarray(-5).toString('latin1') === '0\\r\\n\\r\\n') {
+    parentPort.postMessage({ bytes, at: performance.timeOrigin + performance.now() });
+    socket.destroy();
+  }
+});
+socket.write('POST /rnn/forward HTTP/1.1\\r\\nHost: 127.0.0.1\\r\\nContent-Type: application/json\\r\\nContent-Length: '
+  + Buffer.byteLength(workerData.payload) + '\\r\\n\\r\\n' + workerData.payload);
+`;
+
+t.test('a fast reader of a large answer: one chunk per turn, and small requests are answered meanwhile', async (t) => {
+  const { app } = await build(t);
+  const writes = countWrites(app);
+  const port = await listen(app);
+  // 64·1023·64 + 64·64 = 2^22 values, MAX_OUTPUT_VALUES: ~46 MB of JSON.
+  const reader = new Worker(FAST_READER, {
+    eval: true,
+    workerData: { port, payload: JSON.stringify(largeRequest(64, 1023, 64)) },
+  });
+  t.teardown(() => reader.terminate());
+  const ended = new Promise<{ bytes: number; at: number }>((resolve) =>
+    reader.on('message', (message) => message !== 'first' && resolve(message)),
+  );
+  await new Promise((resolve) => reader.once('message', resolve));
+  // While it streams: the most writes into the large answer in one turn, and a hello request.
+  let most = 0;
+  let done = false;
+  const turns = (async () => {
+    let before = writes[0].writes;
+    while (!done) {
+      await nextTurn();
+      most = Math.max(most, writes[0].writes - before);
+      before = writes[0].writes;
+    }
+  })();
+  const hello = await post(port, '/rnn/forward', HELLO);
+  const helloAt = performance.timeOrigin + performance.now();
+  const end = await ended;
+  done = true;
+  await turns;
+  t.equal(hello.status, 200);
+  t.equal(hello.text, wholeAnswer(HELLO));
+  t.ok(end.bytes > 40 * 2 ** 20, `the large answer arrived whole: ${(end.bytes / 2 ** 20).toFixed(1)} MB`);
+  t.ok(helloAt < end.at, `hello answered ${(end.at - helloAt).toFixed(0)} ms before the large answer ended`);
+  t.ok(most <= 2, `at most ${most} writes into the large answer in one turn`);
 });

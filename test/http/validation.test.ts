@@ -3,7 +3,8 @@
  * or wrong-typed elements is answered 400 quickly, with at most 20 errors listed and the true count in
  * `errorCount` and the detail, on every route that validates a body with zod (POST /rnn/forward on the event loop
  * and on a worker, /rnn/weights, a served model's forward, the Open Inference Protocol's infer). Before, 600,000
- * strings in `mask` made zod overflow the stack (a 500), and 200,000 unknown fields a 10 MB answer.
+ * strings in `mask` made zod overflow the stack (a 500), and 200,000 unknown fields a 10 MB answer. Values that
+ * pass zod but not the reading into tensors (out of the float32 range, rows of another width) are counted too.
  */
 import t from 'tap';
 import { build, SHIPPED_MODELS } from '../helpers/build.js';
@@ -163,6 +164,56 @@ t.test('the Open Inference Protocol route keeps its {"error"} body, with the cou
   }
 });
 
+t.test('values read into tensors: 20 listed, all counted', async (t) => {
+  const { app } = await build(t, QUIET);
+  const n = 4000;
+  const big = new Array<number>(n).fill(1e39);
+  const cases: [string, string, unknown, number, string[], RegExp][] = [
+    [
+      'nested inputs out of the float32 range',
+      '/rnn/forward',
+      { inputs: [[big]], hiddenSize: 2 },
+      n,
+      ['inputs[0][0][0]', 'inputs[0][0][1]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+    [
+      'flat inputs out of the float32 range',
+      '/rnn/forward',
+      { inputs: { shape: [2, n / 2, 1], data: big }, hiddenSize: 2 },
+      n,
+      ['inputs.data[0]', 'inputs.data[1]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+    [
+      'time steps with another number of features',
+      '/rnn/forward',
+      { inputs: [[[1, 2], ...new Array(n).fill([1])]], hiddenSize: 2 },
+      n,
+      ['inputs[0][1]', 'inputs[0][2]'],
+      /^has 1 feature; expected 2 \(inputs\[0\]\[0\]\)$/,
+    ],
+    [
+      'initial-state rows of another width',
+      '/rnn/forward',
+      { inputs: new Array(n / 4).fill([[1]]), hiddenSize: 2, initialState: new Array(n / 4).fill([1]) },
+      n / 4,
+      ['initialState[0]', 'initialState[1]'],
+      /^has 1 entry; expected 2 \(hiddenSize of layer 0\)$/,
+    ],
+    [
+      'weights out of the float32 range',
+      '/rnn/forward',
+      { inputs: [[new Array(n).fill(1)]], weights: { kernel: new Array(n).fill([1e39]), recurrentKernel: [[1]] } },
+      n,
+      ['weights.kernel[0][0]', 'weights.kernel[1][0]'],
+      /^1e\+39 is outside the float32 range/,
+    ],
+  ];
+  for (const [name, url, body, count, paths, message] of cases)
+    boundedProblem(t, await post(app, url, body), count, paths, message, name);
+});
+
 t.test('a large body validated on a worker gets the same 400', async (t) => {
   const body = { inputs: [[[1]]], hiddenSize: 2, mask: [strings(600_000)] };
   t.ok(JSON.stringify(body).length >= 64 * 1024, 'the body is at least POOL_MIN_BODY_BYTES (64 KiB)');
@@ -184,8 +235,8 @@ t.test('a large body validated on a worker gets the same 400', async (t) => {
     hiddenSize: 1,
     initialState: [new Array(600_000).fill([1])],
   });
-  t.equal(huge.status, 400, 'zod overflowing on a worker: a 400 too (see the last test)');
-  t.match(huge.body, { type: 'urn:rnn-serve:problem:limit-exceeded' });
+  t.equal(huge.status, 400, 'a huge array in a union on a worker: the same 400 (see the last tests)');
+  t.match(huge.body, { type: 'urn:rnn-serve:problem:invalid-request', detail: /^initialState: is a list of states/ });
 });
 
 t.test("20 wrong elements or fewer are zod's to explain, as before", async (t) => {
@@ -197,14 +248,36 @@ t.test("20 wrong elements or fewer are zod's to explain, as before", async (t) =
   t.match(answer.body.detail, /^mask\[0\]\[0\]: Invalid input: expected boolean, received string \(and 19 more\)$/);
 });
 
-t.test('a valid body with a huge array in an ambiguous union: 400, never a 500', async (t) => {
+t.test('a valid body with a huge array in an ambiguous union: a quick 400 naming what is wrong', async (t) => {
   // initialState is a matrix or a list of matrices; zod tries the matrix first, and its 600,000 failed rows
-  // overflow the stack. The body exceeds every default limit anyway; it must not be a 500.
+  // overflowed the stack after 1–2 s (a 400 "too large to validate"). Parsed stopping at the first issue, the
+  // body is valid, and the planning says what is wrong with it.
   const { app, logs } = await build(t, QUIET);
   const answer = await post(app, '/rnn/forward', {
     inputs: [[[1]]],
     hiddenSize: 1,
     initialState: [new Array(600_000).fill([1])],
+  });
+  t.equal(answer.status, 400);
+  t.match(answer.body, {
+    type: 'urn:rnn-serve:problem:invalid-request',
+    detail: 'initialState: is a list of states, but the model has one layer and direction: send [batch, hiddenSize]',
+  });
+  t.ok(answer.cpuMs < MAX_MS, `answered with ${answer.cpuMs.toFixed(0)} ms of CPU (< ${MAX_MS})`);
+  t.notOk(
+    logs.some((line) => line.level === 50),
+    'nothing logged at error level',
+  );
+});
+
+t.test('an invalid body that also holds such an array: still a 400, never a 500', async (t) => {
+  // The full parse, which explains the error, overflows on the union as before.
+  const { app, logs } = await build(t, QUIET);
+  const answer = await post(app, '/rnn/forward', {
+    inputs: [[[1]]],
+    hiddenSize: 1,
+    initialState: [new Array(600_000).fill([1])],
+    returnState: 'yes',
   });
   t.equal(answer.status, 400);
   t.match(answer.body, { type: 'urn:rnn-serve:problem:limit-exceeded', detail: /too large to validate/ });

@@ -1,7 +1,8 @@
 /**
  * The /rnn/forward answer as written by writeResponse (straight into bytes) against the generic way: the same
  * fields built as objects (tensors as nested arrays of shortest float32 decimals, the model summary from
- * modelSummary) and given to JSON.stringify. Text for text: same fields, same order, same digits.
+ * modelSummary, classes from the naive ranking) and given to JSON.stringify. Text for text: same fields, same
+ * order, same digits.
  */
 import t from 'tap';
 import { answerShapingRequests } from '../helpers/answer-requests.js';
@@ -13,6 +14,7 @@ import { modelSummary } from '../../src/inference/model.js';
 import { nested, shortestFloat32 } from '../../src/codec/tensors.js';
 import { answerText } from '../../src/codec/json-stream.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
+import { topClassesReference } from '../../src/inference/classes.js';
 import { rng, randomNested } from '../helpers/random.js';
 
 const random = rng(7);
@@ -40,20 +42,46 @@ for (const body of REQUESTS) {
       spec.layers[Math.floor(i / directionsOf(spec))].hiddenSize,
     ]);
     const single = result.states.length === 1;
+    // PyTorch's h_n: every state one after the other, [layers·directions, batch, hiddenSize].
+    const pytorch = plan.stateLayout === 'pytorch';
+    const hN = Float32Array.from(result.states.flatMap((s) => Array.from(s)));
+    const hNShape = [result.states.length, ...stateShapes[0]];
+    // classes: the naive ranking of each output row, as plain objects.
+    const features = result.outputShape[result.outputShape.length - 1];
+    const lead = result.outputShape.slice(0, -1);
+    const classes =
+      plan.classes === null
+        ? null
+        : (() => {
+            const top = topClassesReference(result.outputs, result.outputs.length / features, features, plan.classes.k);
+            const rows = Array.from({ length: top.rows }, (_, r) =>
+              Array.from({ length: top.k }, (_, m) => ({
+                score: shortestFloat32(top.scores[r * top.k + m]),
+                index: top.indices[r * top.k + m],
+              })),
+            );
+            return lead.length === 2
+              ? Array.from({ length: lead[0] }, (_, b) => rows.slice(b * lead[1], (b + 1) * lead[1]))
+              : rows;
+          })();
     const expected = {
       outputs: tensor(plan.outputFormat, result.outputs, result.outputShape),
       ...(plan.returnState
         ? {
-            states: single
-              ? tensor(plan.outputFormat, result.states[0], stateShapes[0])
-              : result.states.map((s, i) => tensor(plan.outputFormat, s, stateShapes[i])),
+            states: pytorch
+              ? tensor(plan.outputFormat, hN, hNShape)
+              : single
+                ? tensor(plan.outputFormat, result.states[0], stateShapes[0])
+                : result.states.map((s, i) => tensor(plan.outputFormat, s, stateShapes[i])),
           }
         : {}),
+      ...(classes !== null ? { classes } : {}),
       ...(plan.vocabulary !== null ? { vocabulary: plan.vocabulary } : {}),
       shapes: {
         inputs: plan.shape,
         outputs: result.outputShape,
-        ...(plan.returnState ? { states: single ? stateShapes[0] : stateShapes } : {}),
+        ...(plan.returnState ? { states: pytorch ? hNShape : single ? stateShapes[0] : stateShapes } : {}),
+        ...(plan.classes !== null ? { classes: [...lead, plan.classes.k] } : {}),
       },
       model: modelSummary(plan.model),
     };

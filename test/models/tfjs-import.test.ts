@@ -80,7 +80,7 @@ t.test('what we cannot run stops start-up naming the layer', async (t) => {
     [
       'an LSTM',
       (json) => (layers(json)[1].config.layer.class_name = 'LSTM'),
-      /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(LSTM\) is not supported; supported: Masking, Embedding, SimpleRNN/,
+      /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(LSTM\) is not supported; supported: InputLayer, Masking, Embedding, SimpleRNN/,
     ],
     [
       'a Conv1D',
@@ -97,7 +97,16 @@ t.test('what we cannot run stops start-up naming the layer', async (t) => {
       (json) => (layers(json)[4].config.activation = 'gelu'),
       /layer 4 \(Dense 'dense_Dense2'\): activation 'gelu' is not supported/,
     ],
-    ['a functional model', (json) => (json.modelTopology.class_name = 'Model'), /only Sequential models are supported/],
+    [
+      'a functional model without its InputLayer',
+      (json) => (json.modelTopology.class_name = 'Model'),
+      /layer 0 \(Masking 'masking_Masking1'\): a functional model's first layer must be its InputLayer/,
+    ],
+    [
+      'a model of another class',
+      (json) => (json.modelTopology.class_name = 'Graph'),
+      /modelTopology: is a Graph; supported: Sequential, and functional models/,
+    ],
     ['a shard that is missing', (json) => (json.weightsManifest[0].paths = ['nope.bin']), /cannot read 'nope\.bin'/],
     [
       'a weight of another shape',

@@ -156,12 +156,16 @@ export const validForward = fc.gen().map((g) => {
     if (g(fc.boolean)) body.activation = activation;
   } else {
     const dict: Record<string, unknown> = {};
+    const withBias = g(fc.boolean);
     for (let d = 0; d < directions; d++) {
       const suffix = d === 1 ? '_reverse' : '';
       dict[`weight_ih_l0${suffix}`] = tensor(g, [hidden, features]);
       dict[`weight_hh_l0${suffix}`] = tensor(g, [hidden, hidden]);
-      dict[`bias_ih_l0${suffix}`] = tensor(g, [hidden]);
-      dict[`bias_hh_l0${suffix}`] = tensor(g, [hidden]);
+      // nn.RNN(bias=False) saves no biases: useBias then defaults to false.
+      if (withBias) {
+        dict[`bias_ih_l0${suffix}`] = tensor(g, [hidden]);
+        dict[`bias_hh_l0${suffix}`] = tensor(g, [hidden]);
+      }
     }
     body.pytorchWeights = dict;
   }
@@ -172,8 +176,13 @@ export const validForward = fc.gen().map((g) => {
     body.mask = Array.from({ length: batch }, () => Array.from({ length: time }, () => g(fc.boolean)));
   if (g(fc.boolean)) {
     const states = stateSizes.flatMap((h) => Array.from({ length: directions }, () => tensor(g, [batch, h])));
-    body.initialState = states.length === 1 ? states[0] : states;
+    // A single state as [batch, hidden], or as PyTorch's h0 [1, batch, hidden].
+    body.initialState = states.length === 1 && g(fc.boolean) ? states[0] : states;
   }
+  // PyTorch's h_n needs one hidden size throughout; topK one sequence of outputs, K at most their features (≥ 1).
+  const oneSize = stateSizes.every((h) => h === stateSizes[0]);
+  if (g(fc.boolean)) body.stateLayout = oneSize ? g(fc.constantFrom, 'keras', 'pytorch') : 'keras';
+  if (mergeMode !== null && g(fc.boolean)) body.topK = 1;
   for (const flag of ['zeroOutputForMask', 'returnSequences', 'returnState'] as const)
     if (g(fc.boolean)) body[flag] = g(fc.boolean);
   if (g(fc.boolean)) body.outputFormat = g(fc.constantFrom, 'nested', 'flat');
@@ -421,6 +430,8 @@ t.test('HTTP fuzzing: never a 5xx, every error a problem with paths, the app kee
       'lengths',
       'mask',
       'initialState',
+      'stateLayout',
+      'topK',
       'returnSequences',
       'returnState',
       'outputFormat',

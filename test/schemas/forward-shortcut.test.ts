@@ -133,6 +133,10 @@ function validValue(key: string, random: () => number): unknown {
       return [{ hiddenSize: 2 }];
     case 'bidirectional':
       return {};
+    case 'stateLayout':
+      return pick(['keras', 'pytorch']);
+    case 'topK':
+      return pick([1, 3]);
     default:
       return random() < 0.5;
   }
@@ -160,6 +164,8 @@ function generate(random: () => number, common: ReadonlySet<string>): unknown {
     'layers',
     'bidirectional',
     'initialState',
+    'stateLayout',
+    'topK',
     'weights',
     'bogus',
   ];

@@ -106,11 +106,17 @@ t.test('a blocked event loop (delay above MAX_EVENT_LOOP_DELAY_MS) sheds, then s
   // Start-up itself blocked the event loop: wait for a calm sample first.
   await until(() => !app.isUnderPressure(), 'a calm sample after start-up');
   t.equal((await forward(app)).statusCode, 200);
-  const busyUntil = Date.now() + 600;
-  while (Date.now() < busyUntil) {
-    // a request that hogs the event loop
+  // under-pressure takes the mean of the delays recorded since its last sample, so the short delays recorded
+  // before the block can dilute one block below the bound (seen once in CI under Node 24): block again until a
+  // sample sees it, at most 5 times.
+  for (let attempt = 0; attempt < 5 && !app.isUnderPressure(); attempt++) {
+    const busyUntil = Date.now() + 600;
+    while (Date.now() < busyUntil) {
+      // a request that hogs the event loop
+    }
+    await until(() => app.isUnderPressure(), 'the delay to be sampled', 400).catch(() => undefined);
   }
-  await until(() => app.isUnderPressure(), 'the delay to be sampled');
+  t.ok(app.isUnderPressure(), 'the blocked event loop was sampled');
   const res = await forward(app);
   t.equal(res.statusCode, 503);
   t.match(res.json().detail, /the event loop delay is above 20 ms \(MAX_EVENT_LOOP_DELAY_MS\)/);

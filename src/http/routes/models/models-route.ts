@@ -52,6 +52,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     inputs: inputsOf(served),
     outputs: outputsOf(served),
     vocabulary: served.vocabulary,
+    ...(served.labels ? { labels: [...served.labels] } : {}),
     model: modelSummary(served.model),
   });
   const metadataSchema = (summary: string) => ({

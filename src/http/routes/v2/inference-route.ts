@@ -219,7 +219,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     handler: async () => ({
       name: options.serverName,
       version: options.serverVersion,
-      extensions: ['binary_tensor_data'],
+      extensions: ['binary_tensor_data', 'classification'],
     }),
   });
   app.get('/v2/models/:name', {

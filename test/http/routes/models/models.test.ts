@@ -12,13 +12,21 @@ import { modelsDir, oneHotHelo } from '../../../helpers/models.js';
 import { send, spawnServer, startServer } from '../../../helpers/server.js';
 import { maxAbsDiff, tfjsSimpleRnn } from '../../../helpers/tfjs.js';
 
+/** The shipped repository: the lecture's hello (ours) and next-char (a TF.js many-to-one classifier). */
+const SHIPPED_LIST = {
+  models: [
+    { name: 'hello', versions: ['1'], latest: '1', ready: true },
+    { name: 'next-char', versions: ['1'], latest: '1', ready: true },
+  ],
+};
+
 const HELLO_FILE = JSON.parse(readFileSync(new URL('../../../../models/hello/1/model.json', import.meta.url), 'utf8'));
 
 t.test('the shipped example: listed, described, and computing what tfjs computes', async (t) => {
   const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
   const list = await app.inject({ method: 'GET', url: '/models' });
   t.equal(list.statusCode, 200);
-  t.same(list.json(), { models: [{ name: 'hello', versions: ['1'], latest: '1', ready: true }] });
+  t.same(list.json(), SHIPPED_LIST);
 
   const meta = await app.inject({ method: 'GET', url: '/models/hello' });
   t.equal(meta.statusCode, 200);
@@ -196,7 +204,7 @@ t.test('requests a served model refuses: 400 naming the field, 404 naming the mo
     t.match(res.json().errors?.[0]?.message, message, `${name}: message`);
   }
   for (const [method, url, detail] of [
-    ['GET', '/models/nope', /there is no model 'nope' \(models: hello\)/],
+    ['GET', '/models/nope', /there is no model 'nope' \(models: hello, next-char\)/],
     ['GET', '/models/hello/versions/2', /model 'hello' has no version '2' \(versions: 1\)/],
     ['POST', '/models/nope/forward', /there is no model 'nope'/],
     ['POST', '/models/hello/versions/7/forward', /model 'hello' has no version '7'/],
@@ -330,7 +338,7 @@ t.test('the default MODELS_DIR is ./models: the process serves the shipped examp
   const server = await startServer(t);
   const answer = await send(server.port, 'GET', '/models').answer;
   t.equal(answer.status, 200);
-  t.same(JSON.parse(answer.body), { models: [{ name: 'hello', versions: ['1'], latest: '1', ready: true }] });
+  t.same(JSON.parse(answer.body), SHIPPED_LIST);
 });
 
 t.test('a missing MODELS_DIR serves no models', async (t) => {

@@ -513,7 +513,7 @@ t.test('undefined or contradictory options: a precise 400, never a guess', async
       /is one state, but the model has 2/,
     ],
     [
-      'a list of states for one',
+      'a list of two states for one (PyTorch h0 for one layer has one)',
       {
         inputs: x,
         hiddenSize: 2,
@@ -522,10 +522,14 @@ t.test('undefined or contradictory options: a precise 400, never a guess', async
             [0, 0],
             [0, 0],
           ],
+          [
+            [0, 0],
+            [0, 0],
+          ],
         ],
       },
       'initialState',
-      /is a list of states, but the model has one layer/,
+      /has 2 states; expected 1 \(the one layer: \[batch, hiddenSize\], or PyTorch h0 \[1, batch, hiddenSize\]\)/,
     ],
     [
       'too few states',
