@@ -190,3 +190,66 @@ t.test('seeded weights follow the contract bit for bit for every cell', async (t
     });
   }
 });
+
+t.test('streaming a stack: h and c of every layer carried across a split continue it bit for bit', async (t) => {
+  const random = rng(70);
+  const inputs = flat(randomNested(random, [BATCH, TIME, FEATURES], 1.5));
+  for (const cell of ['lstm', 'gru'] as const) {
+    const spec: NetworkSpec = { layers: [layer(cell, 3), layer(cell, 4)], bidirectional: null };
+    const { weights } = randomWeights(71, spec, cell);
+    const part = (from: number, to: number) => {
+      const out = new Float32Array(BATCH * (to - from) * FEATURES);
+      for (let b = 0; b < BATCH; b++)
+        out.set(inputs.subarray((b * TIME + from) * FEATURES, (b * TIME + to) * FEATURES), b * (to - from) * FEATURES);
+      return out;
+    };
+    const whole = runNetwork(inputs, [BATCH, TIME, FEATURES], spec, weights);
+    const first = runNetwork(part(0, 2), [BATCH, 2, FEATURES], spec, weights);
+    const rest = runNetwork(part(2, TIME), [BATCH, TIME - 2, FEATURES], spec, weights, {
+      initialStates: first.states,
+      initialCellStates: first.cellStates,
+    });
+    const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+    t.ok(
+      whole.states.every((s, i) => same(s, rest.states[i])),
+      `${cell}: h of every layer`,
+    );
+    t.ok(
+      whole.cellStates.every((c, i) => (c === null ? rest.cellStates[i] === null : same(c, rest.cellStates[i]!))),
+      `${cell}: c of every layer`,
+    );
+    let tails = true;
+    for (let b = 0; b < BATCH; b++) {
+      const expected = whole.outputs.subarray((b * TIME + 2) * 4, (b + 1) * TIME * 4);
+      tails &&= same(rest.outputs.subarray(b * (TIME - 2) * 4, (b + 1) * (TIME - 2) * 4), expected);
+    }
+    t.ok(tails, `${cell}: the outputs after the split`);
+  }
+});
+
+t.test('a mixed stack (bidirectional, then plain) keeps each layer’s cell states beside its h', async (t) => {
+  const random = rng(80);
+  const inputs = flat(randomNested(random, [BATCH, TIME, FEATURES], 1.5));
+  const spec: NetworkSpec = {
+    layers: [layer('lstm', 3), layer('lstm', 2)],
+    bidirectional: null,
+    layerBidirectional: [{ mergeMode: 'concat' }, null],
+  };
+  const first: NetworkSpec = { layers: [spec.layers[0]], bidirectional: { mergeMode: 'concat' } };
+  const second: NetworkSpec = { layers: [spec.layers[1]], bidirectional: null };
+  const w0 = randomWeights(81, first, 'lstm').weights;
+  const secondWeights = seededNetworkWeights(82, second, 6);
+  const c0 = [0, 1, 2].map(() => flat(randomNested(random, [BATCH, 3])));
+  c0[2] = flat(randomNested(random, [BATCH, 2]));
+  const mixed = runNetwork(inputs, [BATCH, TIME, FEATURES], spec, [w0[0], secondWeights[0]], {
+    initialCellStates: c0,
+  });
+  const a = runNetwork(inputs, [BATCH, TIME, FEATURES], first, w0, { initialCellStates: c0.slice(0, 2) });
+  const b = runNetwork(a.outputs, [BATCH, TIME, 6], second, secondWeights, { initialCellStates: c0.slice(2) });
+  t.equal(mixed.cellStates.length, 3);
+  t.same(
+    mixed.cellStates.map((c) => Array.from(c!)),
+    [...a.cellStates, ...b.cellStates].map((c) => Array.from(c!)),
+  );
+  t.same(Array.from(mixed.outputs), Array.from(b.outputs));
+});
