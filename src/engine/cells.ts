@@ -138,3 +138,13 @@ export interface CellSpec {
   /** GRU: the formulation, and so the bias shape; default true. */
   readonly resetAfter?: boolean;
 }
+
+/**
+ * Float32 values of one layer direction's weights (kernel, recurrent kernel, bias when it has one): for the
+ * layers that count weight bytes (weights export, memory estimates, seeded-weights cost).
+ */
+export function weightCount(spec: CellSpec, inputDim: number, hiddenSize: number, useBias = true): number {
+  const cell = spec.cell ?? DEFAULT_CELL;
+  const columns = gateCount(cell) * hiddenSize;
+  return (inputDim + hiddenSize) * columns + (useBias ? biasLength(cell, hiddenSize, spec.resetAfter) : 0);
+}

@@ -10,6 +10,7 @@ import {
   type NetworkSpec,
   runNetwork,
   seededNetworkWeights,
+  weightCount,
 } from '../../src/engine/index.js';
 import { flat, nest, randomNested, rng } from '../helpers/random.js';
 import { maxAbsDiff, tf, tfjsNetwork } from '../helpers/tfjs.js';
@@ -120,6 +121,17 @@ t.test('stacks and every bidirectional merge agree with tfjs, with masks and ini
       }
     }
   }
+});
+
+t.test('weightCount: kernels and bias of every cell', async (t) => {
+  t.equal(weightCount({}, 3, 8), 3 * 8 + 8 * 8 + 8);
+  t.equal(weightCount({ cell: 'lstm' }, 3, 8), (3 + 8) * 32 + 32);
+  t.equal(weightCount({ cell: 'lstm' }, 3, 8, false), (3 + 8) * 32);
+  t.equal(weightCount({ cell: 'gru' }, 3, 8), (3 + 8) * 24 + 48, 'resetAfter by default: bias [2, 3·h]');
+  t.equal(weightCount({ cell: 'gru', resetAfter: false }, 3, 8), (3 + 8) * 24 + 24);
+  const seeded = seededNetworkWeights(1, { layers: [layer('gru', 8, { resetAfter: true })], bidirectional: null }, 3);
+  const { kernel, recurrentKernel, bias } = seeded[0][0];
+  t.equal(kernel.length + recurrentKernel.length + bias.length, weightCount({ cell: 'gru' }, 3, 8));
 });
 
 t.test('computeCost counts every gate', async (t) => {
