@@ -1,7 +1,9 @@
 /**
  * Engine benchmark: one SimpleRNN forward call (tanh, return sequences and state) of our fast path against
  * @tensorflow/tfjs (CPU backend, `tf.layers.simpleRNN`) and onnxruntime-node (CPU, one thread, an ONNX
- * `RNN` node) on the same weights, then how our time scales with the work b·t·(f·h + h·h).
+ * `RNN` node) on the same weights, then how our time scales with the work b·t·(f·h + h·h). Then LSTM and
+ * GRU at the mid shape against `tf.layers.lstm` / `tf.layers.gru` and ONNX `LSTM` / `GRU` nodes (GRU in the
+ * resetAfter-false formulation, the only one TF.js has; ONNX linear_before_reset = 0).
  *
  *   npm run bench -- engine [--quick]     (compiled first: see bench/run.ts)
  *
@@ -15,10 +17,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import * as ort from 'onnxruntime-node';
+import type { RecurrentWeights } from '../src/engine/cells.js';
+import { gruForward } from '../src/engine/gru.js';
+import { lstmForward } from '../src/engine/lstm.js';
 import { seededWeights } from '../src/engine/seeded.js';
 import { simpleRnnForward, type SimpleRnnWeights } from '../src/engine/simple-rnn.js';
 import { type Budget, type Contestant, formatMs, race, table, type Timing } from './harness.js';
-import { onnxSimpleRnnModel, swapLeadingAxes } from './onnx-model.js';
+import { onnxGatedModel, onnxSimpleRnnModel, swapLeadingAxes } from './onnx-model.js';
 
 const TOLERANCE = 1e-5;
 const quick = process.argv.includes('--quick');
@@ -240,9 +245,124 @@ async function scaling(): Promise<void> {
   console.log('\nA flat last column means time grows linearly in b·t·(f·h + h·h).\n');
 }
 
+/** LSTM or GRU at the mid shape: Keras's initializers (LSTM's forget bias 1) plus a small bias. */
+async function gatedContestants(cell: 'lstm' | 'gru', c: Case): Promise<Contestant[]> {
+  const { batch, time, features, hidden } = c;
+  const g = cell === 'lstm' ? 4 : 3;
+  const seeded = seededWeights(7, features, hidden, { cell, resetAfter: false });
+  const bias = uniform(g * hidden, 3, 0.1).map((v, i) => v + seeded.bias[i]);
+  const weights: RecurrentWeights = { ...seeded, bias };
+  const x = uniform(batch * time * features, 11, 1);
+  const shape = [batch, time, features] as const;
+  const oursCall = () =>
+    cell === 'lstm' ? lstmForward(x, shape, weights) : gruForward(x, shape, weights, { resetAfter: false });
+  const ours = oursCall();
+
+  const config = {
+    units: hidden,
+    recurrentActivation: 'sigmoid' as const,
+    returnSequences: true,
+    returnState: true,
+    kernelInitializer: 'zeros' as const, // replaced below; tfjs's orthogonal default takes seconds
+    recurrentInitializer: 'zeros' as const,
+  };
+  const layer = cell === 'lstm' ? tf.layers.lstm(config) : tf.layers.gru(config);
+  tf.tidy(() => void layer.apply(tf.zeros([batch, time, features])));
+  layer.setWeights([
+    tf.tensor2d(weights.kernel, [features, g * hidden]),
+    tf.tensor2d(weights.recurrentKernel, [hidden, g * hidden]),
+    tf.tensor1d(weights.bias),
+  ]);
+  const tfjsCall = () =>
+    tf.tidy(() => {
+      const [outputs, ...states] = layer.apply(tf.tensor3d(x, [batch, time, features])) as tf.Tensor[];
+      return [outputs.dataSync() as Float32Array, ...states.map((s) => s.dataSync() as Float32Array)];
+    });
+  const [tfOutputs, tfStates] = tfjsCall();
+  agree(`${cell} ${c.name}: tfjs outputs`, tfOutputs, ours.outputs);
+  agree(`${cell} ${c.name}: tfjs states`, tfStates, ours.states);
+
+  const model = onnxGatedModel(cell, weights, { batch, time, resetAfter: false });
+  const session = await ort.InferenceSession.create(model, {
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    executionProviders: ['cpu'],
+  });
+  const xTimeMajor = swapLeadingAxes(x, batch, time, features);
+  const ortCall = () => session.run({ X: new ort.Tensor('float32', xTimeMajor, [time, batch, features]) });
+  const result = await ortCall();
+  agree(
+    `${cell} ${c.name}: onnxruntime outputs`,
+    swapLeadingAxes(result.Y.data as Float32Array, time, batch, hidden),
+    ours.outputs,
+  );
+  agree(`${cell} ${c.name}: onnxruntime states`, result.Y_h.data as Float32Array, ours.states);
+  return [
+    { name: 'ours', run: oursCall },
+    { name: 'tfjs', run: tfjsCall },
+    { name: 'onnxruntime', run: ortCall },
+  ];
+}
+
+/** LSTM and GRU at the mid shape, the three side by side, and their targets. */
+async function gatedComparison(): Promise<void> {
+  const mid = CASES.find((c) => c.name === 'mid')!;
+  const rows: string[][] = [];
+  const cpuRows: string[][] = [];
+  const checks: string[] = [];
+  for (const cell of ['lstm', 'gru'] as const) {
+    process.stderr.write(`engine: ${cell} mid ${shapeOf(mid)}...\n`);
+    const timings = await race(await gatedContestants(cell, mid), budgetFor(mid));
+    const [ours, tfjs, onnx] = timings.map((t) => t.wallMs);
+    const f = (cell === 'lstm' ? 4 : 3) * flopsOf(mid);
+    const [oursCpu, tfjsCpu, onnxCpu] = timings.map((t) => t.cpuMs);
+    cpuRows.push([
+      cell,
+      formatMs(oursCpu),
+      formatMs(tfjsCpu),
+      formatMs(onnxCpu),
+      gflops(f, oursCpu),
+      gflops(f, onnxCpu),
+      ratio(tfjsCpu, oursCpu),
+      ratio(onnxCpu, oursCpu),
+    ]);
+    rows.push([
+      cell,
+      shapeOf(mid),
+      (f / 1e6).toFixed(1),
+      formatMs(ours),
+      formatMs(tfjs),
+      formatMs(onnx),
+      gflops(f, ours),
+      gflops(f, tfjs),
+      gflops(f, onnx),
+      ratio(tfjs, ours),
+      ratio(onnx, ours),
+      `${timings[0].rounds}`,
+    ]);
+    const check = (ok: boolean) => (ok ? 'met' : 'MISSED');
+    checks.push(`- ${cell} ≥ 5× tfjs on mid: ${ratio(tfjs, ours)}, ${check(tfjs / ours >= 5)}`);
+    checks.push(
+      `- ${cell} ≥ 1/4 of onnxruntime's single-thread GFLOP/s on mid: ${(onnx / ours).toFixed(2)} of it, ${check(onnx / ours >= 0.25)}`,
+    );
+  }
+  console.log('### LSTM and GRU (resetAfter false) per forward call: median wall time\n');
+  const header = ['cell', 'b×t×f→h', 'MFLOP', 'ours', 'tfjs', 'onnxruntime', 'ours GFLOP/s', 'tfjs GFLOP/s'];
+  console.log(table([...header, 'ort GFLOP/s', 'tfjs/ours', 'ort/ours', 'rounds'], rows));
+  console.log('\nMFLOP: 2·b·t·(f + h)·G·h, G = 4 gates for LSTM, 3 for GRU.\n');
+  console.log('### The same runs: median CPU time of the process per call\n');
+  console.log(
+    table(['cell', 'ours', 'tfjs', 'onnxruntime', 'ours GFLOP/s', 'ort GFLOP/s', 'tfjs/ours', 'ort/ours'], cpuRows),
+  );
+  console.log('');
+  console.log(`### Targets for the gated cells (wall-time medians above)\n\n${checks.join('\n')}\n`);
+}
+
 await tf.setBackend('cpu');
 console.log(
   `## Engine (node ${process.version}, tfjs ${tf.version.tfjs} cpu backend, onnxruntime-node ${ort.env.versions.common}, 1 thread)\n`,
 );
-targets(await comparison());
-await scaling();
+const only = process.argv.includes('--gated'); // just the LSTM and GRU comparison
+if (!only) targets(await comparison());
+await gatedComparison();
+if (!only) await scaling();

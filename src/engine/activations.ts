@@ -36,10 +36,15 @@ function softplus(x: number): number {
   return Math.log(1.0 + Math.exp(x));
 }
 
+/** A named function, so that the gated cells' fast paths can call it directly (and V8 inline it). */
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
 export const ACTIVATIONS: Readonly<Record<ActivationName, (x: number) => number>> = {
   tanh: Math.tanh,
   relu: (x) => (x > 0 ? x : 0),
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  sigmoid,
   // Porting note: TF.js (and Keras 2) use 0.2·x + 0.5 clipped to [0, 1]; Keras 3 changed hard_sigmoid to
   // relu6(x + 3) / 6 (slope 1/6). We follow TF.js, so a Keras 3 model using it needs the Keras 2 form.
   hardSigmoid: (x) => Math.min(1, Math.max(0, 0.5 + 0.2 * x)),

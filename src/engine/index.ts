@@ -6,3 +6,6 @@ export * from './layouts.js';
 export * from './dense.js';
 export { float32Array, float64Array, int32Array, uint8Array } from './arrays.js';
 export { glorotUniform, orthogonal } from './initializers.js';
+export * from './cells.js';
+export { lstmForward } from './lstm.js';
+export { gruForward } from './gru.js';

@@ -1,5 +1,6 @@
 /**
- * Stacks and bidirectional wrappers of SimpleRNN layers, Keras semantics.
+ * Stacks and bidirectional wrappers of recurrent layers (SimpleRNN, LSTM or GRU per layer: cells.ts), Keras
+ * semantics.
  *
  * - Layer k feeds its full output sequence to layer k + 1; the mask goes with it (Keras propagates the
  *   mask through recurrent layers that return sequences).
@@ -9,18 +10,21 @@
  *   With `returnSequences: false` each direction's last processed output is merged (for the backward
  *   direction that is the output for input step 0), as Keras does.
  * - States: one [batch, hiddenSize] per layer and direction, ordered layer by layer, forward before
- *   backward (PyTorch's h_n order). Initial states use the same order.
+ *   backward (PyTorch's h_n order). Initial states use the same order. LSTM layers also have a cell state
+ *   c per layer and direction, in a list of the same order (PyTorch's c_n), null for the other cells.
  * - A stack may mix plain and bidirectional layers, each with its own merge mode (`layerBidirectional`, as
  *   imported Keras models have them); mergeMode null is then only possible on the last layer, as always.
  */
 import type { ActivationName } from './activations.js';
 import { float32Array } from './arrays.js';
-import { type Shape3, type SimpleRnnWeights, simpleRnnForward } from './simple-rnn.js';
+import { cellForward } from './cell-forward.js';
+import { type CellSpec, gateCount } from './cells.js';
+import type { Shape3, SimpleRnnWeights } from './simple-rnn.js';
 
 export const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'] as const;
 export type MergeMode = (typeof MERGE_MODES)[number] | null;
 
-export interface LayerSpec {
+export interface LayerSpec extends CellSpec {
   readonly hiddenSize: number;
   readonly activation: ActivationName;
   readonly useBias: boolean;
@@ -43,12 +47,17 @@ export interface NetworkSpec {
   readonly layerBidirectional?: readonly (Bidirectional | null)[];
 }
 
-/** Weights per layer and direction: `[k][0]` forward, `[k][1]` backward (bidirectional only). */
+/**
+ * Weights per layer and direction: `[k][0]` forward, `[k][1]` backward (bidirectional only). For LSTM and GRU
+ * layers the kernels are [inputDim, G·h] and [h, G·h] (cells.ts RecurrentWeights, the same interface).
+ */
 export type NetworkWeights = readonly (readonly SimpleRnnWeights[])[];
 
 export interface NetworkOptions {
   /** One [batch, hiddenSize] per layer and direction, in state order; null for zeros. */
   readonly initialStates?: readonly Float32Array[] | null;
+  /** LSTM layers' c_0, indexed as initialStates (entries of other layers are ignored); null for zeros. */
+  readonly initialCellStates?: readonly (Float32Array | null)[] | null;
   /** [batch, time], 1 = valid; null when every step is valid. */
   readonly mask?: Uint8Array | null;
   readonly zeroOutputForMask?: boolean;
@@ -63,6 +72,8 @@ export interface NetworkResult {
   readonly outputShape: readonly number[];
   /** One [batch, hiddenSize] per layer and direction, in state order. */
   readonly states: readonly Float32Array[];
+  /** LSTM layers' final c, indexed as `states`; null for the layers of other cells. */
+  readonly cellStates: readonly (Float32Array | null)[];
 }
 
 /** Directions of a spec whose layers are all wrapped alike (no `layerBidirectional`); else see layerDirections. */
@@ -95,13 +106,17 @@ export function outputFeatures(spec: NetworkSpec, layer: number): number {
   return bidirectionalOf(spec, layer)?.mergeMode === 'concat' ? 2 * h : h;
 }
 
-/** Multiply-adds of one forward pass: Σ over layers and directions of batch·time·(in + h)·h. */
+/**
+ * Multiply-adds of one forward pass: Σ over layers and directions of batch·time·(in + h)·G·h, G the cell's
+ * gate count (cells.ts).
+ */
 export function computeCost(spec: NetworkSpec, shape: Shape3): number {
   const [batch, time, features] = shape;
   let inputDim = features;
   let cost = 0;
   spec.layers.forEach((layer, k) => {
-    cost += layerDirections(spec, k) * batch * time * (inputDim + layer.hiddenSize) * layer.hiddenSize;
+    const gates = gateCount(layer.cell ?? 'simpleRNN');
+    cost += layerDirections(spec, k) * batch * time * (inputDim + layer.hiddenSize) * gates * layer.hiddenSize;
     inputDim = outputFeatures(spec, k);
   });
   return cost;
@@ -166,6 +181,7 @@ export function runNetwork(
   if (weights.length !== spec.layers.length)
     throw new RangeError(`weights for ${weights.length} layers; expected ${spec.layers.length}`);
   const states: Float32Array[] = [];
+  const cellStates: (Float32Array | null)[] = [];
   let x = inputs;
   let inputDim = shape[2];
   let result: NetworkResult | null = null;
@@ -180,15 +196,17 @@ export function runNetwork(
     const runs = weights[k].map((layerWeights, d) => {
       if (layerWeights.hiddenSize !== h)
         throw new RangeError(`layer ${k} weights have ${layerWeights.hiddenSize} units; expected ${h}`);
-      const run = simpleRnnForward(x, [batch, time, inputDim], layerWeights, {
+      const run = cellForward(layer, x, [batch, time, inputDim], layerWeights, {
         activation: layer.activation,
         clip: layer.clip,
         goBackwards: d === 1 ? !layer.goBackwards : layer.goBackwards,
         initialState: options.initialStates?.[firstState + d] ?? null,
+        initialCellState: options.initialCellStates?.[firstState + d] ?? null,
         mask: options.mask ?? null,
         zeroOutputForMask: options.zeroOutputForMask ?? false,
       });
       states.push(run.states);
+      cellStates.push(run.cellStates);
       return run.outputs;
     });
     if (runs.length !== directions)
@@ -201,7 +219,7 @@ export function runNetwork(
       if (directions === 1) {
         x = forward;
         inputDim = h;
-        if (last) result = { outputs: forward, outputShape: [batch, time, h], states };
+        if (last) result = { outputs: forward, outputShape: [batch, time, h], states, cellStates };
         return;
       }
       const backward = reverseTime(runs[1], batch, time, h);
@@ -211,19 +229,19 @@ export function runNetwork(
         const both = float32Array(2 * forward.length);
         both.set(forward, 0);
         both.set(backward, forward.length);
-        result = { outputs: both, outputShape: [2, batch, time, h], states };
+        result = { outputs: both, outputShape: [2, batch, time, h], states, cellStates };
         return;
       }
       x = merge(mode, forward, backward, batch * time, h);
       inputDim = outputFeatures(spec, k);
-      if (last) result = { outputs: x, outputShape: [batch, time, inputDim], states };
+      if (last) result = { outputs: x, outputShape: [batch, time, inputDim], states, cellStates };
       return;
     }
 
     // The last layer without sequences: each direction's last processed output, then merged.
     const lasts = runs.map((run) => lastStep(run, batch, time, h));
     if (directions === 1) {
-      result = { outputs: lasts[0], outputShape: [batch, h], states };
+      result = { outputs: lasts[0], outputShape: [batch, h], states, cellStates };
       return;
     }
     const mode = (wrapping as Bidirectional).mergeMode;
@@ -231,11 +249,11 @@ export function runNetwork(
       const both = float32Array(2 * batch * h);
       both.set(lasts[0], 0);
       both.set(lasts[1], batch * h);
-      result = { outputs: both, outputShape: [2, batch, h], states };
+      result = { outputs: both, outputShape: [2, batch, h], states, cellStates };
       return;
     }
     const merged = merge(mode, lasts[0], lasts[1], batch, h);
-    result = { outputs: merged, outputShape: [batch, outputFeatures(spec, k)], states };
+    result = { outputs: merged, outputShape: [batch, outputFeatures(spec, k)], states, cellStates };
   });
   if (result === null) throw new RangeError('a network needs at least one layer');
   return result;

@@ -217,8 +217,9 @@ export function simpleRnnForward(
 /**
  * The rows of this step's product (asm-kernels.ts layout `a`), from f64[aAt]: for each listed batch row b,
  * its inputs at `step` then its state, as float64; rows 2g and 2g+1 interleaved, an odd last row alone.
+ * Also packs inputs only (hiddenSize 0) or states only (inputDim 0): the gated cells (lstm.ts, gru.ts) do.
  */
-function packStep(
+export function packStep(
   f64: Float64Array,
   aAt: number,
   inputs: Float32Array,

@@ -65,12 +65,17 @@ export interface TfjsLayer {
 
 export interface TfjsNetworkOptions {
   layers: TfjsLayer[];
+  /** Every layer's cell (default simpleRNN; gru is tfjs's resetAfter-false GRU), gates' activation sigmoid. */
+  cell?: 'simpleRNN' | 'lstm' | 'gru';
   /** undefined: unidirectional; otherwise the Keras merge mode (null returns both directions). */
   mergeMode?: 'concat' | 'sum' | 'mul' | 'ave' | null;
   /** Keras-layout cells in `get_weights()` order: layer 0 forward, layer 0 backward, layer 1 forward, ... */
   cells: { kernel: number[][]; recurrentKernel: number[][]; bias?: number[] }[];
   mask?: boolean[][];
-  /** One [batch, hidden] per layer and direction, in the same order as `cells`. */
+  /**
+   * One [batch, hidden] per layer and direction, in the same order as `cells`; for LSTM, h then c of each
+   * direction (tfjs's order).
+   */
   initialStates?: number[][][];
   returnSequences?: boolean;
 }
@@ -97,7 +102,12 @@ export function tfjsNetwork(
     let outputs: unknown = null;
     options.layers.forEach((spec, k) => {
       const last = k === options.layers.length - 1;
-      const rnn = tf.layers.simpleRNN({
+      const cell = options.cell ?? 'simpleRNN';
+      const make = cell === 'lstm' ? tf.layers.lstm : cell === 'gru' ? tf.layers.gru : tf.layers.simpleRNN;
+      const rnn = make({
+        ...(cell === 'simpleRNN'
+          ? {}
+          : { recurrentActivation: 'sigmoid' as const, recurrentInitializer: 'zeros' as const }),
         units: spec.hiddenSize,
         activation: (spec.activation ?? 'tanh') as 'tanh',
         useBias: spec.useBias ?? true,
@@ -107,8 +117,9 @@ export function tfjsNetwork(
       });
       const layer =
         directions === 1 ? rnn : tf.layers.bidirectional({ layer: rnn, mergeMode: options.mergeMode as 'concat' });
+      const perCell = cell === 'lstm' ? 2 : 1;
       const initialState = options.initialStates
-        ?.slice(k * directions, (k + 1) * directions)
+        ?.slice(k * directions * perCell, (k + 1) * directions * perCell)
         .map((state) => tf.tensor2d(state));
       // A fresh kwargs object per call: tfjs's Bidirectional rewrites kwargs.initialState in place.
       const kwargs = (): Record<string, unknown> => ({
@@ -160,5 +171,66 @@ export function tfjsMaskedSequential(
     model.add(tf.layers.simpleRNN({ units: cell.bias.length, returnSequences: true }));
     model.layers[1].setWeights([tf.tensor2d(cell.kernel), tf.tensor2d(cell.recurrentKernel), tf.tensor1d(cell.bias)]);
     return (model.predict(tf.tensor3d(inputs)) as tf.Tensor).arraySync() as number[][][];
+  });
+}
+
+export interface TfjsGatedOptions {
+  activation?: string;
+  recurrentActivation?: string;
+  goBackwards?: boolean;
+  mask?: boolean[][];
+  /** [h0] for GRU, [h0, c0] for LSTM, each [batch][hidden]. */
+  initialState?: number[][][];
+}
+
+/**
+ * tfjs `tf.layers.lstm` or `tf.layers.gru` (return sequences and state) on given Keras-layout weights.
+ * tfjs 4.22's GRU is the resetAfter-false formulation (bias [3·h]). recurrentActivation defaults to
+ * 'sigmoid' here (tfjs's own default is 'hardSigmoid').
+ */
+export function tfjsGated(
+  cell: 'lstm' | 'gru',
+  inputs: number[][][],
+  weights: { kernel: number[][]; recurrentKernel: number[][]; bias?: number[] },
+  options: TfjsGatedOptions = {},
+): { outputs: number[][][]; states: number[][][] } {
+  return scoped(() => {
+    const units = weights.recurrentKernel.length;
+    const config = {
+      units,
+      activation: (options.activation ?? 'tanh') as 'tanh',
+      recurrentActivation: (options.recurrentActivation ?? 'sigmoid') as 'sigmoid',
+      useBias: weights.bias !== undefined,
+      goBackwards: options.goBackwards ?? false,
+      returnSequences: true,
+      returnState: true,
+      // The weights are replaced after the build: tfjs's default orthogonal initializer costs seconds there.
+      kernelInitializer: 'zeros' as const,
+      recurrentInitializer: 'zeros' as const,
+    };
+    const layer = cell === 'lstm' ? tf.layers.lstm(config) : tf.layers.gru(config);
+    const x = tf.tensor3d(inputs);
+    const mask = options.mask
+      ? tf.tensor2d(
+          options.mask.map((row) => row.map((v) => (v ? 1 : 0))),
+          undefined,
+          'bool',
+        )
+      : undefined;
+    const kwargs = (): Record<string, unknown> => ({
+      ...(mask ? { mask } : {}),
+      ...(options.initialState ? { initialState: options.initialState.map((s) => tf.tensor2d(s)) } : {}),
+    });
+    layer.apply(x, kwargs()); // builds the layer (random weights), which are then replaced
+    layer.setWeights([
+      tf.tensor2d(weights.kernel),
+      tf.tensor2d(weights.recurrentKernel),
+      ...(weights.bias ? [tf.tensor1d(weights.bias)] : []),
+    ]);
+    const [outputs, ...states] = layer.apply(x, kwargs()) as tf.Tensor[];
+    return {
+      outputs: outputs.arraySync() as number[][][],
+      states: states.map((s) => s.arraySync() as number[][]),
+    };
   });
 }
