@@ -35,7 +35,7 @@ t.test('the runtime speaks the Open Inference Protocol over REST and declares it
   const formats = runtime.spec.supportedModelFormats;
   t.same(
     formats.map((f: Manifest) => f.name),
-    ['rnn-serve', 'tfjs'],
+    ['rnn-serve', 'tfjs', 'onnx'],
   );
   for (const format of formats) {
     t.type(format.version, 'string', `${format.name}: version is a string`);
