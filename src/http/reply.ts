@@ -24,8 +24,8 @@ export function sendJson(reply: FastifyReply, body: JsonAnswer): FastifyReply {
  * so it goes out with Transfer-Encoding: chunked (Node's default for a body of unknown length), without
  * Content-Length. When the client goes away Fastify destroys the stream: no chunk is written after that.
  *
- * Each chunk is written in a turn of the event loop of its own (setImmediate), never in the turn that asked for
- * it. Backpressure alone does not bound the work of one turn: a client on a fast link (loopback, or a kernel
+ * Each chunk after the first is written in a turn of the event loop of its own (setImmediate), never in the turn
+ * that asked for it. Backpressure alone does not bound the work of one turn: a client on a fast link (loopback, or a kernel
  * socket buffer of several MB) takes every chunk as it comes, and the pipe's read loop, fed synchronously, wrote
  * a whole 47 MB answer in one turn (1–2.6 s of float formatting under the hostile mix, with every other request
  * waiting). Now a turn writes at most one chunk per answer (~0.75 ms for 64 KiB), and requests that arrived
@@ -33,10 +33,20 @@ export function sendJson(reply: FastifyReply, body: JsonAnswer): FastifyReply {
  */
 export function jsonStream(answer: StreamedJson, chunkBytes = STREAM_CHUNK_BYTES): Readable & { chunks: JsonChunks } {
   const chunks = new JsonChunks(answer, chunkBytes);
+  let first = true;
   const stream: Readable = new Readable({
     highWaterMark: chunkBytes,
     read() {
-      setImmediate(writeChunk);
+      if (!first) {
+        setImmediate(writeChunk);
+        return;
+      }
+      // The first chunk at once (this first read comes in a nextTick of the send, before any I/O is read):
+      // Fastify writes the headers with it. A response closed before its headers went out is a stream error
+      // that Fastify hands to the error handler (a logged 500); once they are out, a client that goes away is
+      // only "stream closed prematurely", at info.
+      first = false;
+      writeChunk();
     },
   });
   function writeChunk(): void {
