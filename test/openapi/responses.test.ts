@@ -32,7 +32,9 @@ const MODELS = modelsDir(t, {
     weights: { kernel: [[1e30]], recurrentKernel: [[0]], bias: [0] },
   },
 });
-const built = await build(t, { models: { dir: MODELS } });
+// The event-loop guard off: a busy machine (other suites on two cores) would turn these answers into 503s.
+const QUIET = { maxEventLoopDelayMs: 0 };
+const built = await build(t, { models: { dir: MODELS }, overload: QUIET });
 const doc: Json = (await built.app.inject({ method: 'GET', url: '/openapi.json' })).json();
 const ajv = new Ajv2020({ strict: false, allErrors: true });
 ajv.addSchema(doc, DOC_ID);
@@ -213,7 +215,7 @@ t.test('successes and request errors on every route', async (t) => {
 });
 
 t.test('413: bodies over BODY_LIMIT_BYTES, compressed or not', async (t) => {
-  const { app } = await build(t, { models: { dir: MODELS }, limits: { bodyLimitBytes: 256 } });
+  const { app } = await build(t, { models: { dir: MODELS }, overload: QUIET, limits: { bodyLimitBytes: 256 } });
   const big = { ...HELLO, inputs: Array.from({ length: 20 }, () => HELLO.inputs[0]) };
   await check(t, app, json('/rnn/forward', big), 413);
   await check(t, app, json('/rnn/forward', zlib.gzipSync(JSON.stringify(big)), { 'content-encoding': 'gzip' }), 413);
@@ -228,6 +230,7 @@ t.test('413: bodies over BODY_LIMIT_BYTES, compressed or not', async (t) => {
 t.test('401 and 403 with API keys configured', async (t) => {
   const { app } = await build(t, {
     models: { dir: MODELS },
+    overload: QUIET,
     access: { apiKeys: [API_KEY], metricsAuth: true },
   });
   const wrong = { authorization: `Bearer ${'w'.repeat(32)}` };
@@ -252,7 +255,7 @@ t.test('401 and 403 with API keys configured', async (t) => {
 });
 
 t.test('429 beyond RATE_LIMIT_MAX', async (t) => {
-  const { app } = await build(t, { models: { dir: MODELS }, access: { rateLimitMax: 1 } });
+  const { app } = await build(t, { models: { dir: MODELS }, overload: QUIET, access: { rateLimitMax: 1 } });
   const requests: (InjectOptions & { method: string; url: string })[] = [...apiRequests(), { method: 'GET', url: '/' }];
   await check(t, app, requests[0], 200);
   for (const request of requests) await check(t, app, request, 429);
