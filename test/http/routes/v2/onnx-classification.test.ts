@@ -5,7 +5,7 @@
  * scores are the plain output's values for the same request. Anything else is a 400 naming the parameter.
  */
 import t from 'tap';
-import { build } from '../../../helpers/build.js';
+import { SHIPPED_MODELS, build } from '../../../helpers/build.js';
 import { fixtureCases, graphModel, onnxRepository } from '../../../helpers/onnx.js';
 import { float32Text } from '../../../../src/codec/float-format.js';
 
@@ -212,3 +212,15 @@ t.test(
     t.notOk('classification' in rnn || 'labels' in rnn, 'no classifier output: neither');
   },
 );
+
+t.test('the shipped sentiment-onnx: labelled negative, positive', async (t) => {
+  const { app } = await build(t, { models: { dir: SHIPPED_MODELS } });
+  t.same((await app.inject({ method: 'GET', url: '/models/sentiment-onnx' })).json().labels, ['negative', 'positive']);
+  const inputs = [{ name: 'ids', datatype: 'INT64', shape: [2, 4], data: [1, 2, 3, 4, 15, 14, 13, 12] }];
+  const infer = (outputs?: object[]) =>
+    app.inject({ method: 'POST', url: '/v2/models/sentiment-onnx/infer', payload: { inputs, outputs } });
+  const probs = (await infer()).json().outputs[0].data as number[];
+  const res = await infer([{ name: 'probs', parameters: { classification: 1 } }]);
+  t.equal(res.statusCode, 200, res.body.slice(0, 300));
+  t.same(res.json().outputs[0].data, expectedStrings(probs, 2, 1, ['negative', 'positive']));
+});
