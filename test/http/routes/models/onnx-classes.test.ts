@@ -93,3 +93,15 @@ t.test('topK refused at topK: not a classifier, or above its classes', async (t)
   t.equal(zero.statusCode, 400, 'the schema refuses 0');
   t.equal(zero.json().errors[0].path, 'topK');
 });
+
+t.test('with a worker pool (the body parsed there) the answer is the inline one, classes included', async (t) => {
+  const dir = repository(t);
+  const inline = await build(t, { models: { dir } });
+  const pooled = await build(t, { models: { dir }, pool: { threads: 1, minCompute: 0, minBodyBytes: 1 } });
+  const payload = { inputs: flat('embedding-tagger'), topK: 2 };
+  const expected = await inline.app.inject({ method: 'POST', url: '/models/embedding-tagger/forward', payload });
+  t.equal(expected.statusCode, 200, expected.body.slice(0, 200));
+  const res = await pooled.app.inject({ method: 'POST', url: '/models/embedding-tagger/forward', payload });
+  t.equal(res.body, expected.body, 'byte for byte');
+  t.match(res.json().classes[0][0][0], { label: String });
+});
