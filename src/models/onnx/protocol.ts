@@ -7,7 +7,8 @@
  *      and INT32), ranks and fixed dimensions against the graph's declaration, binary sizes against shapes;
  *   2. MAX_INPUT_VALUES over all inputs;
  *   3. the plan (program.ts): every tensor's shape, then MAX_BATCH and MAX_TIME_STEPS for each RNN node,
- *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs;
+ *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs (a
+ *      ranked output, `parameters.classification`, also CLASS_ENTRY_VALUES per class entry);
  * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
  * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
  */
