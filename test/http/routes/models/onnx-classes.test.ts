@@ -5,7 +5,7 @@
  */
 import t from 'tap';
 import { build } from '../../../helpers/build.js';
-import { fixtureCases, onnxRepository } from '../../../helpers/onnx.js';
+import { fixtureCases, graphModel, onnxRepository } from '../../../helpers/onnx.js';
 
 const TAGS = ['noun', 'verb', 'other'];
 const CLASSES = ['left', 'middle', 'right'];
@@ -85,6 +85,26 @@ t.test('topK refused at topK: not a classifier, or above its classes', async (t)
       "applies to classifier outputs (an output written by Softmax or LogSoftmax over its last axis, of a fixed size); 'y' is not one (its values are not class scores)",
   });
   t.same(await refused('embedding-tagger', 4), { path: 'topK', message: "is 4; 'log_probs' has 3 classes" });
+  // A rank-4 output: classes are [batch, K] or [batch, time, K] here; the protocol route ranks any rank.
+  const dir = onnxRepository(t, [], {
+    'rank4/1/model.onnx': graphModel({
+      inputs: [{ name: 'x', shape: ['a', 'b', 'c', 3] }],
+      outputs: [['p', 4]],
+      nodes: [{ op: 'Softmax', inputs: ['x'], outputs: ['p'] }],
+    }),
+  });
+  const rank4 = await build(t, { models: { dir } });
+  const res = await rank4.app.inject({
+    method: 'POST',
+    url: '/models/rank4/forward',
+    payload: { inputs: { shape: [1, 1, 1, 3], data: [1, 2, 3] }, topK: 1 },
+  });
+  t.equal(res.statusCode, 400, res.body.slice(0, 200));
+  t.same(res.json().errors[0], {
+    path: 'topK',
+    message:
+      "ranks rows of [batch, classes] or [batch, time, classes]; output 'p' is [-1, -1, -1, -1]: ask POST /v2/models/rank4/infer for it with parameters.classification",
+  });
   const zero = await app.inject({
     method: 'POST',
     url: '/models/embedding-tagger/forward',
