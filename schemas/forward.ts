@@ -181,7 +181,8 @@ export const ForwardRequest = z
       .describe(
         'Adds `classes`: the K largest output features of each output row (each step, or the last without ' +
           '`returnSequences`), largest first. On /rnn/forward the scores are the raw outputs (no softmax is ' +
-          "applied); on a served model only when its last layer is softmax. K is at most the outputs' features",
+          'applied); on a served model only when its last layer is softmax (an ONNX graph: when its first output is ' +
+          "written by Softmax or LogSoftmax over its last axis). K is at most the outputs' features",
       ),
     outputFormat: z
       .enum(['nested', 'flat'])

@@ -1,7 +1,8 @@
 /**
- * A served classifier's class labels: `labels.txt` beside its model.json, one label per line in output-feature
- * order (as Triton's label files), read at start-up. Only a model whose last layer is softmax may have them, and
- * exactly one per output feature: anything else is a one-line start-up error naming labels.txt.
+ * A served classifier's class labels: `labels.txt` beside its model.json or model.onnx, one label per line in
+ * output-feature order (as Triton's label files), read at start-up. Only a classifier may have them (a layer model
+ * whose last layer is softmax; an ONNX graph with a softmax output, src/models/onnx/classifier.ts), and exactly
+ * one per class: anything else is a one-line start-up error naming labels.txt.
  */
 import { lstat } from 'node:fs/promises';
 import { count } from '../codec/tensors.js';
@@ -33,23 +34,35 @@ export function parseLabels(text: string): string[] {
 }
 
 /**
+ * What labels.txt must match: the class count and what has the classes (`one label per ${per}`), or why the model
+ * cannot have labels (`gives class labels, but ${notClassifier}`).
+ */
+export type LabelsTarget = { readonly classes: number; readonly per: string } | { readonly notClassifier: string };
+
+/** A layer model's target: the output features of its last layer, when that is softmax. */
+export function layerLabelsTarget(model: ResolvedModel): LabelsTarget {
+  const head = model.head ?? [];
+  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
+    return {
+      notClassifier: "the model's last layer is not softmax (labels name the classes of a classifier's outputs)",
+    };
+  return { classes: modelOutputFeatures(model), per: "output feature of the model's last layer" };
+}
+
+/**
  * The labels of the model in `directory` (repository-relative NAME/VERSION), or null when it has no labels.txt.
  * Read through RepositoryFiles (inside MODELS_DIR, a regular file, at most MAX_LABELS_FILE_BYTES).
  */
 export async function readLabels(
   files: RepositoryFiles,
   directory: string,
-  model: ResolvedModel,
+  target: LabelsTarget,
 ): Promise<string[] | null> {
   const file = RepositoryFiles.path(directory, LABELS_FILE);
   // lstat: a dangling symlink is there (and refused by read), not absent.
   if ((await lstat(files.shown(file)).catch(() => null)) === null) return null;
   const refuse = (problem: string) => new LabelsError(file, problem);
-  const head = model.head ?? [];
-  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
-    throw refuse(
-      "gives class labels, but the model's last layer is not softmax (labels name the classes of a classifier's outputs)",
-    );
+  if ('notClassifier' in target) throw refuse(`gives class labels, but ${target.notClassifier}`);
   let bytes: Buffer;
   try {
     bytes = await files.read(file, { max: MAX_LABELS_FILE_BYTES, limit: 'MAX_LABELS_FILE_BYTES' });
@@ -64,11 +77,8 @@ export async function readLabels(
     throw refuse('is not UTF-8 text');
   }
   const labels = parseLabels(text);
-  const features = modelOutputFeatures(model);
-  if (labels.length !== features)
-    throw refuse(
-      `has ${count(labels.length, 'line')}; expected ${features}, one label per output feature of the model's last layer`,
-    );
+  if (labels.length !== target.classes)
+    throw refuse(`has ${count(labels.length, 'line')}; expected ${target.classes}, one label per ${target.per}`);
   const empty = labels.indexOf('');
   if (empty >= 0) throw refuse(`line ${empty + 1} is empty; every class needs a label`);
   return labels;

@@ -15,7 +15,8 @@ import { type ModelDescription, type ResolvedModel, resolveModel } from '../infe
 import { ProblemError, jsonPath } from '../errors/problem-error.js';
 import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
-import { LabelsError, readLabels } from './labels.js';
+import { LabelsError, type LabelsTarget, layerLabelsTarget, readLabels } from './labels.js';
+import { CLASSIFIER_RULE, onnxClassifiers } from './onnx/classifier.js';
 import { OnnxModelError, decodeOnnx } from './onnx/decode.js';
 import { type OnnxProgram, prepareProgram } from './onnx/program.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
@@ -50,6 +51,8 @@ export interface OnnxServedModel {
   /** NAME/VERSION/model.onnx */
   readonly file: string;
   readonly program: OnnxProgram;
+  /** Class labels (labels.txt beside model.onnx), one per class of its classifier outputs; absent: none. */
+  readonly labels?: readonly string[] | null;
 }
 
 /** A model left out (MODELS_ON_ERROR=skip), as /readyz lists it: repository-relative paths only. */
@@ -155,9 +158,8 @@ export async function loadModelFile(
   const refuse = (problem: string) => new ModelLoadError(file, problem, files.shown(file));
   try {
     const served = await parseModelFile(files, file, name, version, limits, cache, refuse);
-    // labels.txt is read for layer models only: an ONNX graph's last operator is not known to be a softmax here.
-    if (served.kind === 'onnx') return served;
-    const labels = await readLabels(files, file.slice(0, file.lastIndexOf('/')), served.model);
+    const target = served.kind === 'onnx' ? onnxLabelsTarget(served.program) : layerLabelsTarget(served.model);
+    const labels = await readLabels(files, file.slice(0, file.lastIndexOf('/')), target);
     return labels === null ? served : { ...served, labels };
   } catch (error) {
     if (error instanceof ModelLoadError) throw error;
@@ -223,6 +225,26 @@ async function parseModelFile(
     if (error instanceof ProblemError) throw refuse(error.message);
     throw error;
   }
+}
+
+/**
+ * What an ONNX graph's labels.txt must match: the classes of its classifier outputs, which must then all have the
+ * same count (one labels file names the classes of each).
+ */
+function onnxLabelsTarget(program: OnnxProgram): LabelsTarget {
+  const classifiers = onnxClassifiers(program);
+  if (classifiers.length === 0)
+    return {
+      notClassifier: `no output of the graph is a classifier's (${CLASSIFIER_RULE}); labels name the classes of one`,
+    };
+  const [first, ...others] = classifiers;
+  const other = others.find((c) => c.classes !== first.classes);
+  if (other !== undefined)
+    return {
+      notClassifier: `the graph's classifier outputs '${first.output}' (${first.classes} classes) and '${other.output}' (${other.classes}) disagree on the class count`,
+    };
+  const named = classifiers.map((c) => `'${c.output}'`).join(', ');
+  return { classes: first.classes, per: `class of output ${named} (${first.operator} over its last axis)` };
 }
 
 /** An ONNX file's bytes → its checked program; problems throw an OnnxModelError with one line. */

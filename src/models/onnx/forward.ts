@@ -11,7 +11,8 @@
  *   - The answer: `outputs` is the graph's first output; `states` its second when that is `[k, batch, hidden]` (what
  *     torch's nn.RNN returns as h_n: one `[batch, hidden]` per layer and direction, as our `states`, a single
  *     matrix for k = 1); `shapes` as usual; `model` null and `graph` the graph's summary. Other outputs are
- *     answered by the protocol route only.
+ *     answered by the protocol route only. `topK` adds `classes`, the top K of each row of that first output, as on
+ *     a layer model's route, when it is a classifier output (classifier.ts), labelled by labels.txt when there is one.
  * The request is checked, planned and limited by planOnnxInference (protocol.ts), so both routes refuse alike;
  * problems it names at `inputs[0].data`/`inputs[0].shape` are renamed to this body's `inputs`.
  */
@@ -20,6 +21,7 @@ import type { OipInferenceRequest } from '../../../schemas/oip.js';
 import type { Limits } from '../../config/config.js';
 import { type JsonBody, JsonWriter } from '../../codec/json-writer.js';
 import { ProblemError, invalidAt } from '../../errors/problem-error.js';
+import { CLASS_ENTRY_VALUES, topClasses, writeClasses } from '../../inference/classes.js';
 import {
   type AnsweredTensor,
   type OnnxInference,
@@ -27,6 +29,7 @@ import {
   onnxGraphSummary,
   planOnnxInference,
 } from './protocol.js';
+import { elementsOf, formatShape } from './tensor.js';
 
 const RNN_FIELDS = ['text', 'lengths', 'mask', 'initialState'] as const;
 
@@ -36,11 +39,17 @@ export interface OnnxForward {
   answer(tensors: ReadonlyMap<string, AnsweredTensor>): JsonBody;
 }
 
-/** `inputs[0].data[3]` (the protocol request built here) → `inputs[3]`; `inputs[0].shape` → `inputs.shape`. */
+/**
+ * `inputs[0].data[3]` (the protocol request built here) → `inputs[3]`; `inputs[0].shape` → `inputs.shape`;
+ * `outputs[0].parameters.classification` → `topK`.
+ */
 function inBodyTerms(error: unknown): unknown {
   if (!(error instanceof ProblemError) || error.errors.length === 0) return error;
   const rename = (path: string) =>
-    path.replace(/^inputs\[0\]\.data/, 'inputs').replace(/^inputs\[0\]\.(shape|datatype)/, 'inputs');
+    path
+      .replace(/^inputs\[0\]\.data/, 'inputs')
+      .replace(/^inputs\[0\]\.(shape|datatype)/, 'inputs')
+      .replace(/^outputs\[0\]\.parameters\.classification$/, 'topK');
   return ProblemError.at(
     error.kind,
     error.errors.map((e) => ({ ...e, path: rename(e.path) })),
@@ -90,8 +99,22 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
     shape = body.inputs.shape;
     data = body.inputs.data;
   }
+  const [first, second] = program.outputs;
+  if (body.topK !== undefined && first.shape.length !== 2 && first.shape.length !== 3)
+    invalidAt(
+      'topK',
+      `ranks rows of [batch, classes] or [batch, time, classes]; output '${first.name}' is ${formatShape(first.shape)}: ask ${route} for it with parameters.classification`,
+    );
+  // topK is the classification extension on the first output: checked and counted against the limits there.
   const request: OipInferenceRequest = {
     inputs: [{ name: declared.name, datatype: declared.datatype, shape, data: data as number[] }],
+    ...(body.topK === undefined
+      ? {}
+      : {
+          outputs: program.outputs.map(({ name }, i) =>
+            i === 0 ? { name, parameters: { classification: body.topK as number } } : { name },
+          ),
+        }),
   };
   let inference: OnnxInference;
   try {
@@ -100,7 +123,7 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
     throw inBodyTerms(error);
   }
   const flat = body.outputFormat === 'flat';
-  const [first, second] = program.outputs;
+  const k = body.topK ?? null;
   return {
     inference: {
       ...inference,
@@ -116,9 +139,14 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
       const outputs = tensors.get(first.name) as AnsweredTensor;
       const h = second === undefined ? undefined : tensors.get(second.name);
       const states = h !== undefined && h.shape.length === 3 && body.returnState !== false ? h : undefined;
-      const writer = new JsonWriter(256 + (outputs.data.length + (states?.data.length ?? 0)) * 12);
       const tensor = (t: AnsweredTensor, shape: readonly number[], from: number, to: number) =>
         flat ? writer.flat(t.data.subarray(from, to), shape) : writer.nested(t.data.subarray(from, to), shape);
+      const lead = outputs.shape.slice(0, -1);
+      const top =
+        k === null ? null : topClasses(outputs.data, elementsOf(lead), outputs.shape[outputs.shape.length - 1], k);
+      const writer = new JsonWriter(
+        256 + (outputs.data.length + (states?.data.length ?? 0) + (top?.indices.length ?? 0) * CLASS_ENTRY_VALUES) * 12,
+      );
       writer.raw('{"outputs":');
       tensor(outputs, outputs.shape, 0, outputs.data.length);
       const stateShape = states === undefined ? [] : states.shape.slice(1);
@@ -133,6 +161,10 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
           }
         if (states.shape[0] !== 1) writer.raw(']');
       }
+      if (top !== null) {
+        writer.raw(',"classes":');
+        writeClasses(writer, top, lead, model.labels ?? null);
+      }
       writer
         .raw(',"shapes":{"inputs":')
         .ints(shape)
@@ -143,6 +175,7 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
         if (states.shape[0] === 1) writer.ints(stateShape);
         else writer.raw(JSON.stringify(Array.from({ length: states.shape[0] }, () => stateShape)));
       }
+      if (k !== null) writer.raw(',"classes":').ints([...lead, k]);
       writer.raw(`},"model":null,"graph":${JSON.stringify(onnxGraphSummary(program))}}`);
       return writer.body();
     },

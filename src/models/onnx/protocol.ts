@@ -7,7 +7,8 @@
  *      and INT32), ranks and fixed dimensions against the graph's declaration, binary sizes against shapes;
  *   2. MAX_INPUT_VALUES over all inputs;
  *   3. the plan (program.ts): every tensor's shape, then MAX_BATCH and MAX_TIME_STEPS for each RNN node,
- *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs;
+ *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs (a
+ *      ranked output, `parameters.classification`, also CLASS_ENTRY_VALUES per class entry);
  * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
  * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
  */
@@ -17,6 +18,7 @@ import type { OipInferenceRequest } from '../../../schemas/oip.js';
 import type { Limits } from '../../config/config.js';
 import { ProblemError, invalidAt, limitExceeded, truncated } from '../../errors/problem-error.js';
 import { readFloats } from '../../codec/binary-tensors.js';
+import { CLASS_ENTRY_VALUES } from '../../inference/classes.js';
 import {
   type GivenInput,
   type OipAnswer,
@@ -37,6 +39,7 @@ import {
   planProgram,
   runProgram,
 } from './program.js';
+import { classificationCount, onnxClassifiers } from './classifier.js';
 import { type Tensor, type TensorMeta, elementsOf, formatShape } from './tensor.js';
 
 export const ONNX_PLATFORM = 'rnn-serve_onnx';
@@ -48,6 +51,8 @@ export interface OnnxModel {
   readonly name: string;
   readonly version: string;
   readonly program: OnnxProgram;
+  /** Class labels of its classifier outputs (labels.txt); absent or null: none, `score:index` answers. */
+  readonly labels?: readonly string[] | null;
 }
 
 export const onnxInputs = (program: OnnxProgram): OipTensor[] =>
@@ -56,14 +61,23 @@ export const onnxInputs = (program: OnnxProgram): OipTensor[] =>
 export const onnxOutputs = (program: OnnxProgram): OipTensor[] =>
   program.outputs.map(({ name, datatype, shape }) => ({ name, datatype, shape: [...shape] }));
 
-export function onnxParameters(program: OnnxProgram): Record<string, string> {
-  const { opset, producer, operators } = onnxGraphSummary(program);
+/**
+ * The model's parameters in its protocol metadata; with classifier outputs, `classification` names them (what
+ * `parameters.classification` applies to) and `labels` is labels.txt as a JSON array of strings.
+ */
+export function onnxParameters(model: Pick<OnnxModel, 'program' | 'labels'>): Record<string, string> {
+  const { opset, producer, operators } = onnxGraphSummary(model.program);
+  const classifiers = onnxClassifiers(model.program).map(
+    (c) => `'${c.output}': ${c.classes} classes (${c.operator} over its last axis)`,
+  );
   return {
     format: 'onnx',
     opset: String(opset),
     ...(producer === '' ? {} : { producer }),
     operators: operators.join(', '),
     input_datatypes: 'FP32 inputs also take FP64 and FP16 (rounded to float32); INT64 inputs also take INT32',
+    ...(classifiers.length === 0 ? {} : { classification: classifiers.join('; ') }),
+    ...(model.labels ? { labels: JSON.stringify(model.labels) } : {}),
   };
 }
 
@@ -86,7 +100,10 @@ export function onnxGraphSummary(program: OnnxProgram): OnnxGraphSummary {
   };
 }
 
-/** The outputs to answer: all (default) or the requested ones, each known and named once. */
+/**
+ * The outputs to answer: all (default) or the requested ones, each known and named once; `classification: K` (the
+ * classification extension) on a classifier output (classifier.ts) answers its top K per row as BYTES.
+ */
 function requestedOutputs(program: OnnxProgram, request: OipInferenceRequest): OipOutput[] {
   const known = program.outputs.map((o) => o.name);
   const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
@@ -105,12 +122,13 @@ function requestedOutputs(program: OnnxProgram, request: OipInferenceRequest): O
         `'${name}' is requested again (also outputs[${first}]); each output may be named once`,
       );
     seen.set(name, i);
-    if (parameters?.classification !== undefined)
-      invalidAt(
-        `outputs[${i}].parameters.classification`,
-        'is not supported for ONNX models yet; ask for the output and rank it yourself',
-      );
-    return { name, binary: flag(parameters, 'binary_data', `outputs[${i}]`) ?? allBinary, classification: null };
+    const k = parameters?.classification;
+    const at = `outputs[${i}].parameters.classification`;
+    return {
+      name,
+      binary: flag(parameters, 'binary_data', `outputs[${i}]`) ?? allBinary,
+      classification: k === undefined ? null : classificationCount(program, name, k, at),
+    };
   });
 }
 
@@ -174,6 +192,26 @@ function asProblem(error: unknown, given: ReadonlyMap<string, GivenInput>): unkn
   const input = error.input === null ? undefined : given.get(error.input);
   const path = input === undefined ? 'inputs' : `${input.path}.data`;
   return ProblemError.at('invalid-request', [{ path, message: `${error.label}: ${error.message}` }]);
+}
+
+/**
+ * What an output costs the answer against MAX_OUTPUT_VALUES: its values, and with `classification` also
+ * CLASS_ENTRY_VALUES per class entry (the output is computed whole before it is ranked; the forward route answers
+ * both).
+ */
+function answeredValues(program: OnnxProgram, plan: ProgramPlan, output: OipOutput, i: number): number {
+  const { shape } = plan.metas.get(output.name) as TensorMeta;
+  const values = elementsOf(shape);
+  if (output.classification === null) return values;
+  // The labels are indexed by the declared class count: a graph whose computed shape disagrees is not ranked.
+  const classes = shape[shape.length - 1];
+  const declared = program.outputs.find((o) => o.name === output.name)?.shape.at(-1);
+  if (classes !== declared)
+    invalidAt(
+      `outputs[${i}].parameters.classification`,
+      `'${output.name}' has ${classes} values per row for this request; the graph declares ${declared} classes`,
+    );
+  return values + (values / classes) * output.classification * CLASS_ENTRY_VALUES;
 }
 
 /** A float32 tensor of the answer. */
@@ -269,7 +307,7 @@ export function planOnnxInference(
     );
   if (plan.compute > limits.maxCompute)
     throw limitExceeded('inputs', "the graph's multiply-adds", plan.compute, limits.maxCompute, 'MAX_COMPUTE');
-  const outputValues = outputs.reduce((n, o) => n + elementsOf((plan.metas.get(o.name) as TensorMeta).shape), 0);
+  const outputValues = outputs.reduce((n, o, i) => n + answeredValues(program, plan, o, i), 0);
   if (outputValues > limits.maxOutputValues)
     throw limitExceeded(
       'outputs',

@@ -57,6 +57,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
           inputs: onnxTensorMetadata(served.program.inputs, 'input'),
           outputs: onnxTensorMetadata(served.program.outputs, 'output'),
           vocabulary: null,
+          ...(served.labels ? { labels: [...served.labels] } : {}),
           model: null,
           graph: onnxGraphSummary(served.program),
         }

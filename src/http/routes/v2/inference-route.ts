@@ -120,7 +120,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
           platform: ONNX_PLATFORM,
           inputs: onnxInputs(served.program),
           outputs: onnxOutputs(served.program),
-          parameters: onnxParameters(served.program),
+          parameters: onnxParameters(served),
         }
       : {
           platform: OIP_PLATFORM,
