@@ -1,6 +1,6 @@
 /**
- * ONNX models over the Open Inference Protocol: every fixture exported by torch.onnx.export (and every one-node
- * RNN graph) served from a repository, its outputs checked against torch's own (or the NumPy reading of the ONNX
+ * ONNX models over the Open Inference Protocol: every fixture exported by torch.onnx.export (nn.RNN, nn.LSTM,
+ * nn.GRU) and every one-node RNN, LSTM and GRU graph, served from a repository, its outputs checked against torch's own (or the NumPy reading of the ONNX
  * definition) and against onnxruntime-node running the same file, within 1e-5.
  */
 import { readFileSync } from 'node:fs';
@@ -27,10 +27,9 @@ async function ortOutputs(name: string, inputs: Record<string, FixtureTensor>) {
     Object.entries(inputs).map(([k, v]) => [k, v.shape.length === 3 ? { ...v, ...transposed(v, [1, 0, 2]) } : v]),
   );
   const out = await runOrt(fixtureBytes(name, 'ort-layout0.onnx'), timeMajor);
-  return {
-    Y: transposed(out.Y, [2, 0, 1, 3]),
-    Y_h: transposed(out.Y_h, [1, 0, 2]),
-  };
+  return Object.fromEntries(
+    Object.entries(out).map(([k, v]) => [k, transposed(v, k === 'Y' ? [2, 0, 1, 3] : [1, 0, 2])]),
+  );
 }
 
 t.test('every fixture answers as torch (or the ONNX definition) and onnxruntime do, within 1e-5', async (t) => {
