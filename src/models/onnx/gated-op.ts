@@ -8,7 +8,7 @@
  *   B   [dirs, 2·G·hidden] optional = [Wb, Rb]: LSTM and GRU with linear_before_reset 0 sum them (float32), a
  *       GRU with linear_before_reset 1 keeps both (the engine's resetAfter bias [2, 3·h])
  *   initial_c [dirs, batch, hidden] (layout 1: [batch, dirs, hidden]) optional (LSTM), else zeros
- *   P   [dirs, 3·hidden] optional (LSTM peepholes): the engine has none, so P must be an initializer of zeros
+ *   P   [dirs, 3·hidden] optional (LSTM peepholes): the engine has none, so P must be a constant of zeros
  *   Y_c [dirs, batch, hidden] (layout 1: [batch, dirs, hidden]) (LSTM): the cell state after the last valid step
  * The conversions are layouts.ts's kerasFromOnnx (whole gate blocks copied, no arithmetic but the bias sum).
  *
@@ -104,12 +104,14 @@ function prepareGru(node: OnnxNode): GatedSettings {
   };
 }
 
-/** Peepholes: present only as an initializer (or constant) of zeros, refused at load otherwise. */
+/** Peepholes: accepted only as an initializer (or Constant) of zeros; refused at load otherwise. */
 function checkPeepholes(settings: GatedSettings, p: TensorMeta, dirs: number): void {
   const { label, hiddenSize } = settings;
   expectMeta(p, 'P', [dirs, 3 * hiddenSize]);
   if (p.known === undefined)
-    fail(`${label}: input P (peepholes) is computed from request data; only an initializer of zeros is supported`);
+    fail(
+      `${label}: input P (peepholes) is not an initializer or a Constant; only constant all-zero peepholes are supported`,
+    );
   const at = p.known.data.findIndex((v) => v !== 0);
   if (at >= 0)
     fail(

@@ -1,8 +1,9 @@
 /**
  * ONNX models at start-up: every refusal is one line, `MODELS_DIR/NAME/VERSION/model.onnx: problem`, naming the
  * node and operator where one is at fault: an operator outside the supported set, an attribute or activation
- * the engine cannot honour (LSTM peepholes that are not zero, input_forget, g and h that differ), an input datatype it does not serve, shapes that disagree, malformed protobuf,
- * initializers whose dims and bytes disagree. Files made by the fixture script, or a fixture changed through
+ * the engine cannot honour (also LSTM peepholes that are not zero, input_forget 1, g and h that differ), an
+ * input datatype it does not serve, shapes that disagree, malformed protobuf, initializers whose dims and bytes
+ * disagree. Files made by the fixture script, or a fixture changed through
  * onnx-proto (the same schema the loader decodes with).
  */
 import { truncateSync, writeFileSync } from 'node:fs';
@@ -55,7 +56,7 @@ const CASES: [string, string | Uint8Array, RegExp][] = [
     /^node 'cell' \(LSTM\): input P \(peepholes\) is 0\.25 at \[1, 5\]; only all-zero peepholes are supported \(the engine has no peephole connections\)$/,
   ],
   [
-    'LSTM peepholes given by the request',
+    'LSTM peepholes given by the request (not a constant)',
     changed('lstm-node-zero-peepholes', (m) => {
       const graph = m.graph as onnxProto.onnx.GraphProto;
       graph.initializer = graph.initializer.filter((i) => i.name !== 'P');
@@ -66,7 +67,7 @@ const CASES: [string, string | Uint8Array, RegExp][] = [
         }),
       );
     }),
-    /^node 'cell' \(LSTM\): input P \(peepholes\) is computed from request data; only an initializer of zeros is supported$/,
+    /^node 'cell' \(LSTM\): input P \(peepholes\) is not an initializer or a Constant; only constant all-zero peepholes are supported$/,
   ],
   [
     'LSTM input_forget 1',
