@@ -215,6 +215,35 @@ t.test('the fixtures that make their point load (the refusals above are not an a
   t.equal(repository.get('node-clip').kind, 'onnx');
 });
 
+t.test('all-zero peepholes from a Constant node load like an initializer of zeros', async (t) => {
+  const moved = changed('lstm-node-zero-peepholes', (m) => {
+    const graph = m.graph as onnxProto.onnx.GraphProto;
+    const p = graph.initializer.find((i) => i.name === 'P') as onnxProto.onnx.TensorProto;
+    graph.initializer = graph.initializer.filter((i) => i !== p);
+    graph.node.unshift(
+      onnx.NodeProto.create({
+        name: 'zeros',
+        opType: 'Constant',
+        output: ['P'],
+        attribute: [onnx.AttributeProto.create({ name: 'value', t: p, type: 4 })],
+      }),
+    );
+  });
+  const dir = onnxRepository(t, [], { 'constant-p/1/model.onnx': moved });
+  const repository = await loadRepository({ dir, onError: 'fail' }, limits, cache);
+  t.same(repository.names(), ['constant-p']);
+  const nonzero = changed('lstm-node-zero-peepholes', (m) => {
+    const graph = m.graph as onnxProto.onnx.GraphProto;
+    const p = graph.initializer.find((i) => i.name === 'P') as onnxProto.onnx.TensorProto;
+    p.floatData[7] = -0.5;
+  });
+  const error = await refusal(onnxRepository(t, [], { 'bad/1/model.onnx': nonzero }));
+  t.equal(
+    error.problem,
+    "node 'cell' (LSTM): input P (peepholes) is -0.5 at [0, 7]; only all-zero peepholes are supported (the engine has no peephole connections)",
+  );
+});
+
 t.test('MODELS_ON_ERROR=skip leaves a refused ONNX model out and lists it', async (t) => {
   const dir = onnxRepository(t, ['refuse-cos', 'node-reverse']);
   const repository = await loadRepository({ dir, onError: 'skip' }, limits, cache);
