@@ -15,6 +15,7 @@
  */
 import { nodeLabel } from './attributes.js';
 import { type OnnxGraph, type OnnxNode, ONNX_TYPES, fail, typeName } from './decode.js';
+import { GRU, LSTM } from './gated-op.js';
 import { Add, Gemm, LogSoftmax, MatMul, Softmax } from './math-ops.js';
 import { type Operator, ShapeError } from './operator.js';
 import { RNN } from './rnn-op.js';
@@ -41,9 +42,11 @@ export const OPERATORS: Readonly<Record<string, AnyOperator>> = {
   Concat,
   Constant,
   ConstantOfShape,
+  GRU,
   Gather,
   Gemm,
   Identity,
+  LSTM,
   LogSoftmax,
   MatMul,
   RNN,
@@ -55,6 +58,9 @@ export const OPERATORS: Readonly<Record<string, AnyOperator>> = {
   Transpose,
   Unsqueeze,
 };
+
+/** The operators whose time steps and batch are checked against MAX_TIME_STEPS and MAX_BATCH. */
+const RECURRENT = new Set(['RNN', 'LSTM', 'GRU']);
 
 /** The size every dynamic axis takes in the load-time plan. */
 const PROBE_SIZE = 2;
@@ -92,7 +98,7 @@ export interface ProgramPlan {
   readonly compute: number;
   /** Bytes of every tensor the run creates (none is freed before the end of the run). */
   readonly bytes: number;
-  /** The longest sequence and the largest batch any RNN node runs. */
+  /** The longest sequence and the largest batch any recurrent node (RNN, LSTM, GRU) runs. */
   readonly timeSteps: number;
   readonly batch: number;
 }
@@ -205,7 +211,7 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
       throw error;
     }
     compute += op.cost ? op.cost(settings, given, outputs) : outputs.reduce((n, o) => n + elementsOf(o.shape), 0);
-    if (node.opType === 'RNN') {
+    if (RECURRENT.has(node.opType)) {
       const [first, second] = (given[0] as TensorMeta).shape;
       const layout = (settings as { layout: number }).layout;
       timeSteps = Math.max(timeSteps, layout === 0 ? first : second);

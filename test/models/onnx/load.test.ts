@@ -1,8 +1,9 @@
 /**
  * ONNX models at start-up: every refusal is one line, `MODELS_DIR/NAME/VERSION/model.onnx: problem`, naming the
  * node and operator where one is at fault: an operator outside the supported set, an attribute or activation
- * the engine cannot honour, an input datatype it does not serve, shapes that disagree, malformed protobuf,
- * initializers whose dims and bytes disagree. Files made by the fixture script, or a fixture changed through
+ * the engine cannot honour (also LSTM peepholes that are not zero, input_forget 1, g and h that differ), an
+ * input datatype it does not serve, shapes that disagree, malformed protobuf, initializers whose dims and bytes
+ * disagree. Files made by the fixture script, or a fixture changed through
  * onnx-proto (the same schema the loader decodes with).
  */
 import { truncateSync, writeFileSync } from 'node:fs';
@@ -29,6 +30,11 @@ function changed(name: string, change: (model: onnxProto.onnx.ModelProto) => voi
 const rnnNode = (model: onnxProto.onnx.ModelProto) =>
   (model.graph?.node ?? []).find((n) => n.opType === 'RNN') as onnxProto.onnx.NodeProto;
 
+const cellNode = (model: onnxProto.onnx.ModelProto) =>
+  (model.graph?.node ?? []).find((n) => n.name === 'cell') as onnxProto.onnx.NodeProto;
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+
 async function refusal(dir: string): Promise<ModelLoadError> {
   const error = await loadRepository({ dir, onError: 'fail' }, limits, cache).then(
     () => null,
@@ -42,9 +48,66 @@ const CASES: [string, string | Uint8Array, RegExp][] = [
   [
     'an unknown operator',
     'refuse-cos',
-    /^node 'wobble' \(Cos\): operator Cos is not supported \(supported: Add, Concat, Constant, ConstantOfShape, Gather, Gemm, Identity, LogSoftmax, MatMul, RNN, Reshape, Shape, Slice, Softmax, Squeeze, Transpose, Unsqueeze\)$/,
+    /^node 'wobble' \(Cos\): operator Cos is not supported \(supported: Add, Concat, Constant, ConstantOfShape, GRU, Gather, Gemm, Identity, LSTM, LogSoftmax, MatMul, RNN, Reshape, Shape, Slice, Softmax, Squeeze, Transpose, Unsqueeze\)$/,
   ],
-  ['another recurrent operator', 'refuse-lstm', /^node 'rnn' \(LSTM\): operator LSTM is not supported/],
+  [
+    'LSTM peepholes that are not zero',
+    'refuse-lstm-peepholes',
+    /^node 'cell' \(LSTM\): input P \(peepholes\) is 0\.25 at \[1, 5\]; only all-zero peepholes are supported \(the engine has no peephole connections\)$/,
+  ],
+  [
+    'LSTM peepholes given by the request (not a constant)',
+    changed('lstm-node-zero-peepholes', (m) => {
+      const graph = m.graph as onnxProto.onnx.GraphProto;
+      graph.initializer = graph.initializer.filter((i) => i.name !== 'P');
+      graph.input.push(
+        onnx.ValueInfoProto.create({
+          name: 'P',
+          type: { tensorType: { elemType: 1, shape: { dim: [{ dimValue: 1 }, { dimValue: 12 }] } } },
+        }),
+      );
+    }),
+    /^node 'cell' \(LSTM\): input P \(peepholes\) is not an initializer or a Constant; only constant all-zero peepholes are supported$/,
+  ],
+  [
+    'LSTM input_forget 1',
+    'refuse-lstm-input-forget',
+    /^node 'cell' \(LSTM\): attribute 'input_forget' is 1; only 0 is supported \(the engine's LSTM has separate input and forget gates\)$/,
+  ],
+  [
+    'LSTM activations g and h that differ',
+    'refuse-lstm-activations',
+    /^node 'cell' \(LSTM\): activations of direction 0 have g 'Tanh' and h 'Relu'; the engine applies one function to both \(use the same for g and h\)$/,
+  ],
+  [
+    'LSTM activations one short',
+    changed('lstm-node-reverse', (m) => {
+      cellNode(m).attribute.push(
+        onnx.AttributeProto.create({ name: 'activations', strings: ['Sigmoid', 'Tanh'].map(bytes), type: 8 }),
+      );
+    }),
+    /^node 'cell' \(LSTM\): attribute 'activations' has 2 entries; expected 3 \(3 per direction: f, g, h\)$/,
+  ],
+  [
+    'GRU linear_before_reset 2',
+    'refuse-gru-lbr',
+    /^node 'cell' \(GRU\): attribute 'linear_before_reset' is 2; expected 0 or 1$/,
+  ],
+  [
+    'an LSTM attribute on a GRU',
+    changed('gru-node-lbr0', (m) => {
+      cellNode(m).attribute.push(onnx.AttributeProto.create({ name: 'input_forget', i: 0, type: 2 }));
+    }),
+    /^node 'cell' \(GRU\): attribute 'input_forget' is not supported \(supported: activation_alpha, activation_beta, activations, clip, direction, hidden_size, layout, linear_before_reset\)$/,
+  ],
+  [
+    'GRU hidden_size that disagrees with W',
+    changed('gru-node-lbr0', (m) => {
+      const hidden = cellNode(m).attribute.find((a) => a.name === 'hidden_size') as onnxProto.onnx.AttributeProto;
+      hidden.i = 5;
+    }),
+    /^node 'cell' \(GRU\): W is float \[1, 12, 3\]; expected float \[1, 15, 3\] \(planned with every dynamic axis 2\)$/,
+  ],
   [
     'an activation the engine does not have',
     'refuse-activation',
@@ -146,13 +209,39 @@ t.test('each refusal is one line naming the file, and the node and operator at f
 });
 
 t.test('the fixtures that make their point load (the refusals above are not an accident of the file)', async (t) => {
-  const repository = await loadRepository(
-    { dir: onnxRepository(t, ['node-reverse', 'node-clip']), onError: 'fail' },
-    limits,
-    cache,
-  );
-  t.same(repository.names(), ['node-clip', 'node-reverse']);
+  const names = ['gru-node-lbr0', 'lstm-node-reverse', 'lstm-node-zero-peepholes', 'node-clip', 'node-reverse'];
+  const repository = await loadRepository({ dir: onnxRepository(t, names), onError: 'fail' }, limits, cache);
+  t.same(repository.names(), names, 'all-zero peepholes are accepted');
   t.equal(repository.get('node-clip').kind, 'onnx');
+});
+
+t.test('all-zero peepholes from a Constant node load like an initializer of zeros', async (t) => {
+  const moved = changed('lstm-node-zero-peepholes', (m) => {
+    const graph = m.graph as onnxProto.onnx.GraphProto;
+    const p = graph.initializer.find((i) => i.name === 'P') as onnxProto.onnx.TensorProto;
+    graph.initializer = graph.initializer.filter((i) => i !== p);
+    graph.node.unshift(
+      onnx.NodeProto.create({
+        name: 'zeros',
+        opType: 'Constant',
+        output: ['P'],
+        attribute: [onnx.AttributeProto.create({ name: 'value', t: p, type: 4 })],
+      }),
+    );
+  });
+  const dir = onnxRepository(t, [], { 'constant-p/1/model.onnx': moved });
+  const repository = await loadRepository({ dir, onError: 'fail' }, limits, cache);
+  t.same(repository.names(), ['constant-p']);
+  const nonzero = changed('lstm-node-zero-peepholes', (m) => {
+    const graph = m.graph as onnxProto.onnx.GraphProto;
+    const p = graph.initializer.find((i) => i.name === 'P') as onnxProto.onnx.TensorProto;
+    p.floatData[7] = -0.5;
+  });
+  const error = await refusal(onnxRepository(t, [], { 'bad/1/model.onnx': nonzero }));
+  t.equal(
+    error.problem,
+    "node 'cell' (LSTM): input P (peepholes) is -0.5 at [0, 7]; only all-zero peepholes are supported (the engine has no peephole connections)",
+  );
 });
 
 t.test('MODELS_ON_ERROR=skip leaves a refused ONNX model out and lists it', async (t) => {

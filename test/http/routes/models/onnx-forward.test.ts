@@ -1,7 +1,8 @@
 /**
  * POST /models/{name}/forward on ONNX models: `inputs` feeds the graph's one input (nested, flat, or token ids as
- * [batch][time][1]), `outputs` is its first output and `states` its h_n, checked against torch's outputs; what
- * describes our RNN models, or a graph with several inputs, is refused naming the protocol route.
+ * [batch][time][1]), `outputs` is its first output and `states` its h_n (nn.RNN, nn.LSTM, nn.GRU), checked against
+ * torch's outputs; what describes our RNN models, or a graph with several inputs, is refused naming the protocol
+ * route.
  */
 import t from 'tap';
 import { build } from '../../../helpers/build.js';
@@ -49,6 +50,25 @@ t.test('outputs and states of a batch-first nn.RNN, as torch computes them', asy
       else t.equal(body.states.length, k, 'one [batch, hidden] matrix per layer and direction');
       t.equal(body.model, null);
       t.same(body.graph.producer, 'pytorch 1.13.0');
+    }
+  }
+});
+
+t.test('a batch-first nn.LSTM or nn.GRU: outputs are y and states h_n (c_n: the protocol route only)', async (t) => {
+  const names = ['lstm-1-bf', 'lstm-1-bi-bf', 'gru-1-bf', 'gru-1-bi-bf'];
+  const { app } = await build(t, { models: { dir: onnxRepository(t, names) } });
+  for (const name of names) {
+    for (const c of fixtureCases(name)) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/models/${name}/forward`,
+        payload: { inputs: nested(c.inputs.x) },
+      });
+      t.equal(res.statusCode, 200, res.statusCode === 200 ? name : res.body);
+      const body = res.json();
+      t.ok(maxDiff(flatten(body.outputs), c.outputs.y.data) <= TOLERANCE, `${name}: outputs are y`);
+      t.ok(maxDiff(flatten(body.states), c.outputs.h_n.data) <= TOLERANCE, `${name}: states are h_n`);
+      t.same(body.shapes.outputs, c.outputs.y.shape);
     }
   }
 });

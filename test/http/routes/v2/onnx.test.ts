@@ -1,6 +1,6 @@
 /**
- * ONNX models over the Open Inference Protocol: every fixture exported by torch.onnx.export (and every one-node
- * RNN graph) served from a repository, its outputs checked against torch's own (or the NumPy reading of the ONNX
+ * ONNX models over the Open Inference Protocol: every fixture exported by torch.onnx.export (nn.RNN, nn.LSTM,
+ * nn.GRU) and every one-node RNN, LSTM and GRU graph, served from a repository, its outputs checked against torch's own (or the NumPy reading of the ONNX
  * definition) and against onnxruntime-node running the same file, within 1e-5.
  */
 import { readFileSync } from 'node:fs';
@@ -27,10 +27,9 @@ async function ortOutputs(name: string, inputs: Record<string, FixtureTensor>) {
     Object.entries(inputs).map(([k, v]) => [k, v.shape.length === 3 ? { ...v, ...transposed(v, [1, 0, 2]) } : v]),
   );
   const out = await runOrt(fixtureBytes(name, 'ort-layout0.onnx'), timeMajor);
-  return {
-    Y: transposed(out.Y, [2, 0, 1, 3]),
-    Y_h: transposed(out.Y_h, [1, 0, 2]),
-  };
+  return Object.fromEntries(
+    Object.entries(out).map(([k, v]) => [k, transposed(v, k === 'Y' ? [2, 0, 1, 3] : [1, 0, 2])]),
+  );
 }
 
 t.test('every fixture answers as torch (or the ONNX definition) and onnxruntime do, within 1e-5', async (t) => {
@@ -189,6 +188,161 @@ t.test('sequence_lens of 0: Y is 0 and Y_h is 0 (not initial_h), as onnxruntime 
     const yH = res.json().outputs[1];
     t.same(yH.data.slice(0, 4), [0, 0, 0, 0], `${name}: Y_h of the empty sequence is 0`);
   }
+});
+
+t.test(
+  'LSTM and GRU sequence_lens of 0: Y, Y_h and Y_c are 0 (not initial_h, initial_c), as onnxruntime answers',
+  async (t) => {
+    const names = ['lstm-node-lengths-bi', 'gru-node-lengths-lbr0'];
+    const { app } = await build(t, { models: { dir: onnxRepository(t, names) } });
+    for (const name of names) {
+      const lstm = name.startsWith('lstm');
+      const dirs = lstm ? 2 : 1;
+      const inputs: Record<string, FixtureTensor> = {
+        X: { datatype: 'FP32', shape: [3, 3, 3], data: ramp(27) },
+        sequence_lens: { datatype: 'INT32', shape: [3], data: [0, 3, 1] },
+      };
+      if (lstm) {
+        inputs.initial_h = { datatype: 'FP32', shape: [dirs, 3, 4], data: ramp(dirs * 12, 0.05) };
+        inputs.initial_c = { datatype: 'FP32', shape: [dirs, 3, 4], data: ramp(dirs * 12, 0.07) };
+      }
+      const payload = { inputs: Object.entries(inputs).map(([n, v]) => ({ name: n, ...v })) };
+      const res = await app.inject({ method: 'POST', url: `/v2/models/${name}/infer`, payload });
+      t.equal(res.statusCode, 200, res.statusCode === 200 ? name : res.body);
+      const outputs = res.json().outputs as { name: string; shape: number[]; data: number[] }[];
+      t.same(
+        outputs.map((o) => o.name),
+        lstm ? ['Y', 'Y_h', 'Y_c'] : ['Y', 'Y_h'],
+      );
+      const ort = await runOrt(fixtureBytes(name), inputs);
+      for (const out of outputs) {
+        t.ok(maxDiff(out.data, ort[out.name].data) <= TOLERANCE, `${name} ${out.name}: onnxruntime`);
+        if (out.name === 'Y') {
+          // Y [seq, dirs, batch, hidden]: sequence 0 is 0 at every step, sequence 2 past its first step.
+          const at = (s: number, d: number, b: number) =>
+            out.data.slice(((s * dirs + d) * 3 + b) * 4, ((s * dirs + d) * 3 + b + 1) * 4);
+          for (let s = 0; s < 3; s++)
+            for (let d = 0; d < dirs; d++) t.same(at(s, d, 0), [0, 0, 0, 0], `${name} Y[${s}, ${d}, 0]`);
+          t.same(at(2, 0, 2), [0, 0, 0, 0], `${name}: Y past sequence 2's length`);
+          t.notSame(at(0, 0, 2), [0, 0, 0, 0], `${name}: Y within sequence 2's length`);
+          continue;
+        }
+        for (let d = 0; d < dirs; d++)
+          t.same(
+            out.data.slice(d * 12, d * 12 + 4),
+            [0, 0, 0, 0],
+            `${name} ${out.name}[${d}] of the empty sequence is 0`,
+          );
+        t.notSame(out.data.slice(4, 8), [0, 0, 0, 0], `${name} ${out.name} of a full sequence`);
+      }
+    }
+  },
+);
+
+t.test('LSTM and GRU metadata: h0 and c0 inputs, the Y_c output, the operators', async (t) => {
+  const names = ['lstm-2-bi-h0-nobias', 'lstm-node-layout1-h0c0', 'gru-embedding-classifier'];
+  const { app } = await build(t, { models: { dir: onnxRepository(t, names) } });
+  const v2 = (name: string) => app.inject({ method: 'GET', url: `/v2/models/${name}` }).then((r) => r.json());
+  t.match(await v2('lstm-2-bi-h0-nobias'), {
+    inputs: [
+      { name: 'x', datatype: 'FP32', shape: [-1, -1, 3] },
+      { name: 'h0', datatype: 'FP32', shape: [4, -1, 4] },
+      { name: 'c0', datatype: 'FP32', shape: [4, -1, 4] },
+    ],
+    outputs: [
+      { name: 'y', datatype: 'FP32', shape: [-1, -1, 8] },
+      { name: 'h_n', datatype: 'FP32', shape: [4, -1, 4] },
+      { name: 'c_n', datatype: 'FP32', shape: [4, -1, 4] },
+    ],
+    parameters: { format: 'onnx', opset: '14', producer: 'pytorch 1.13.0' },
+  });
+  t.match((await v2('lstm-2-bi-h0-nobias')).parameters.operators, /(^|, )LSTM(,|$)/);
+  const node = await v2('lstm-node-layout1-h0c0');
+  t.same(node.inputs, [
+    { name: 'X', datatype: 'FP32', shape: [-1, -1, 3] },
+    { name: 'initial_h', datatype: 'FP32', shape: [-1, 2, 4] },
+    { name: 'initial_c', datatype: 'FP32', shape: [-1, 2, 4] },
+  ]);
+  t.same(node.outputs, [
+    { name: 'Y', datatype: 'FP32', shape: [-1, -1, 2, 4] },
+    { name: 'Y_h', datatype: 'FP32', shape: [-1, 2, 4] },
+    { name: 'Y_c', datatype: 'FP32', shape: [-1, 2, 4] },
+  ]);
+  t.equal(node.parameters.operators, 'LSTM');
+  const gru = await v2('gru-embedding-classifier');
+  t.same(gru.inputs, [{ name: 'ids', datatype: 'INT64', shape: [-1, -1] }]);
+  t.same(gru.outputs, [{ name: 'probs', datatype: 'FP32', shape: [-1, 3] }]);
+  t.match(gru.parameters.operators, /(^|, )GRU(,|$)/);
+  t.match(gru.parameters.operators, /(^|, )Gather(,|$)/);
+
+  // Y_c alone, as requested: the cell state of the same pass.
+  const [c] = fixtureCases('lstm-node-layout1-h0c0');
+  const inputs = Object.entries(c.inputs).map(([n, v]) => ({ name: n, ...v }));
+  const only = await infer(app, 'lstm-node-layout1-h0c0', { inputs, outputs: [{ name: 'Y_c' }] });
+  t.equal(only.status, 200);
+  t.same(
+    only.body.outputs.map((o: { name: string }) => o.name),
+    ['Y_c'],
+  );
+  t.ok(maxDiff(only.body.outputs[0].data, c.outputs.Y_c.data) <= TOLERANCE, 'Y_c alone: the expected values');
+});
+
+t.test('LSTM and GRU: costs from shapes (G = 4, 3) and the request checks, before the graph runs', async (t) => {
+  const { app } = await build(t, {
+    models: { dir: onnxRepository(t, ['lstm-node-reverse', 'gru-node-clip-bi', 'lstm-node-layout1-h0c0']) },
+    limits: { maxCompute: 2000, maxTimeSteps: 50, maxBatch: 8 },
+  });
+  const X = (seq: number, batch: number) => tensor('X', 'FP32', [seq, batch, 3], ramp(seq * batch * 3));
+  // One node each: LSTM 4 · 1 direction · seq · batch · 4 · (3 + 4); GRU 3 · 2 directions · seq · batch · 4 · (3 + 4).
+  const cases: [string, string, object, string][] = [
+    [
+      'LSTM compute',
+      'lstm-node-reverse',
+      { inputs: [X(3, 6)] },
+      "inputs: the graph's multiply-adds is 2016; the limit is 2000 (MAX_COMPUTE)",
+    ],
+    [
+      'GRU compute',
+      'gru-node-clip-bi',
+      { inputs: [X(4, 3)] },
+      "inputs: the graph's multiply-adds is 2016; the limit is 2000 (MAX_COMPUTE)",
+    ],
+    [
+      'LSTM time steps',
+      'lstm-node-reverse',
+      { inputs: [X(51, 1)] },
+      'inputs: the time steps of an RNN node is 51; the limit is 50 (MAX_TIME_STEPS)',
+    ],
+    [
+      'GRU batch',
+      'gru-node-clip-bi',
+      { inputs: [X(1, 9)] },
+      'inputs: the batch of an RNN node is 9; the limit is 8 (MAX_BATCH)',
+    ],
+  ];
+  for (const [what, name, body, error] of cases) {
+    const res = await infer(app, name, body);
+    t.equal(res.status, 400, what);
+    t.equal(res.body.error, error, what);
+  }
+  for (const [name, seq, batch] of [
+    ['lstm-node-reverse', 2, 8],
+    ['gru-node-clip-bi', 2, 5],
+  ] as const) {
+    const fits = await infer(app, name, { inputs: [X(seq, batch)] });
+    t.equal(fits.status, 200, `${name}: just within MAX_COMPUTE`);
+  }
+  const layout1 = (batch: number, cBatch: number) => ({
+    inputs: [
+      tensor('X', 'FP32', [batch, 2, 3], ramp(batch * 6)),
+      tensor('initial_h', 'FP32', [batch, 2, 4], ramp(batch * 8)),
+      tensor('initial_c', 'FP32', [cBatch, 2, 4], ramp(cBatch * 8)),
+    ],
+  });
+  const c0 = await infer(app, 'lstm-node-layout1-h0c0', layout1(2, 3));
+  t.equal(c0.status, 400);
+  t.equal(c0.body.error, "inputs: node 'cell' (LSTM): initial_c is float [3, 2, 4]; expected float [2, 2, 4]");
+  t.equal((await infer(app, 'lstm-node-layout1-h0c0', layout1(2, 2))).status, 200);
 });
 
 /** POSTs an infer request; the status and the protocol's `{"error": ...}`. */
