@@ -116,7 +116,8 @@ export function resolveWeightsRequest(
   const model = resolveModel(request, request.inputDim, limits, cache);
   const build = model.seed !== null ? seededWeightsCost(model.spec) : 0;
   if (build > limits.maxCompute) {
-    const what = 'the compute cost of building the seeded weights (6·hiddenSize³ per layer and direction)';
+    const gated = model.spec.layers.some((layer) => cellOf(layer) !== 'simpleRNN');
+    const what = `the compute cost of building the seeded weights (6·${gated ? 'G·' : ''}hiddenSize³ per layer and direction${gated ? ', G gates: 4 lstm, 3 gru' : ''})`;
     throw limitExceeded('$', what, build, limits.maxCompute, 'MAX_COMPUTE');
   }
   const values = 3 * weightCount(model);

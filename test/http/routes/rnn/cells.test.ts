@@ -503,3 +503,29 @@ t.test('every new 400 names its field', async (t) => {
   });
   t.equal(zeroPeepholes.statusCode, 200, 'all-zero P is no peephole: accepted');
 });
+
+t.test('the limits count a gated cell G times, and an LSTM answer its cell states', async (t) => {
+  const { app } = await build(t, { limits: { maxCompute: 5000, maxOutputValues: 10 } });
+  const inputs = randomNested(rng(12), [1, 10, 2]);
+  // SimpleRNN: 10·(2 + 8)·8 = 800 for the pass, 6·8³ = 3072 to build; an LSTM is 4 times both (15,488).
+  const plain = await post(app, '/rnn/forward', { inputs, hiddenSize: 8, returnSequences: false, returnState: false });
+  t.equal(plain.statusCode, 200, plain.body.slice(0, 300));
+  const lstm = await post(app, '/rnn/forward', {
+    inputs,
+    hiddenSize: 8,
+    cell: 'lstm',
+    returnSequences: false,
+    returnState: false,
+  });
+  t.equal(lstm.statusCode, 400);
+  t.match(lstm.json().errors[0].message, /G·hiddenSize = 1·10·\(2 \+ 8\)·4·8, plus 12288 .*6·G·hiddenSize³.* is 15488/);
+  const weights = await post(app, '/rnn/weights', { inputDim: 2, hiddenSize: 12, cell: 'gru' });
+  t.equal(weights.statusCode, 400);
+  t.match(weights.json().errors[0].message, /6·G·hiddenSize³ .*G gates.* is 31104/);
+  // One step of 4 units: outputs and h are 8 values, within 10; with c, 12.
+  const step = randomNested(rng(13), [1, 1, 2]);
+  t.equal((await post(app, '/rnn/forward', { inputs: step, hiddenSize: 4, cell: 'gru' })).statusCode, 200);
+  const withC = await post(app, '/rnn/forward', { inputs: step, hiddenSize: 4, cell: 'lstm' });
+  t.equal(withC.statusCode, 400);
+  t.match(withC.json().errors[0].message, /answer's values .* is 12; the limit is 10/);
+});
