@@ -529,3 +529,21 @@ t.test('the limits count a gated cell G times, and an LSTM answer its cell state
   t.equal(withC.statusCode, 400);
   t.match(withC.json().errors[0].message, /answer's values .* is 12; the limit is 10/);
 });
+
+t.test('text input and zeroOutputForMask work with the gated cells', async (t) => {
+  const { app } = await build(t);
+  const oneHot = [...'hello'].map((c) => [...'helo'].map((x) => (x === c ? 1 : 0)));
+  for (const cell of ['lstm', 'gru'] as const) {
+    const text = ok(t, await post(app, '/rnn/forward', { text: ['hello'], hiddenSize: 3, seed: 1, cell }));
+    const numbers = ok(t, await post(app, '/rnn/forward', { inputs: [oneHot], hiddenSize: 3, seed: 1, cell }));
+    t.same(text.outputs, numbers.outputs, `${cell}: text is its one-hot inputs`);
+    t.same(text.cellStates, numbers.cellStates);
+    const masked = { inputs: [oneHot], hiddenSize: 3, seed: 1, cell, lengths: [3] };
+    const repeat = ok(t, await post(app, '/rnn/forward', masked));
+    const zero = ok(t, await post(app, '/rnn/forward', { ...masked, zeroOutputForMask: true }));
+    t.same(repeat.outputs[0][4], repeat.outputs[0][2], `${cell}: a masked step repeats the last valid output`);
+    t.same(zero.outputs[0][4], [0, 0, 0], `${cell}: or is zero with zeroOutputForMask`);
+    t.same(zero.states, repeat.states, `${cell}: the states are carried either way`);
+    t.same(zero.cellStates, repeat.cellStates);
+  }
+});
