@@ -248,6 +248,7 @@ export const ForwardRequest = z
       { text: ['h'], vocabulary: 'helo', hiddenSize: 2, seed: 42 },
       { text: ['hello'], hiddenSize: 2, seed: 42 },
       { text: ['hello', 'eolll', 'lleel'], hiddenSize: 2, seed: 42 },
+      { text: ['hello'], hiddenSize: 2, seed: 42, cell: 'lstm' },
     ],
   });
 
