@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ACTIVATION_NAMES } from '../src/engine/activations.js';
+import { CELL_NAMES } from '../src/engine/cells.js';
 import { MERGE_MODES } from '../src/engine/network.js';
 
 /** The largest seed accepted: tfjs's alea seeding is exact for every integer up to here (2^31 - 2). */
@@ -38,6 +39,21 @@ const goBackwards = z
     'Process each sequence last step first; outputs stay in processing order (Keras `go_backwards`, default false)',
   );
 const clip = z.number().positive().describe('ONNX `clip`: clamp the pre-activation to [-clip, clip] (default: none)');
+const cell = z
+  .enum(CELL_NAMES)
+  .describe('The recurrent cell: `simpleRNN` (default), `lstm` (gates i, f, c, o) or `gru` (gates z, r, h)');
+const recurrentActivation = z
+  .enum(ACTIVATION_NAMES)
+  .describe("lstm and gru: the gates' activation (default `sigmoid`; TF.js defaults to `hardSigmoid`)");
+const unitForgetBias = z
+  .boolean()
+  .describe("lstm: seeded weights start the forget gate's bias at 1 (Keras `unit_forget_bias`, default true)");
+const resetAfter = z
+  .boolean()
+  .describe(
+    'gru: apply the reset gate after the recurrent product (default true: Keras 3, PyTorch, ONNX ' +
+      '`linear_before_reset = 1`; bias `[2, 3·hiddenSize]`); false: before it (TF.js, bias `[3·hiddenSize]`)',
+  );
 
 export const LayerSpec = z
   .strictObject({
@@ -46,24 +62,42 @@ export const LayerSpec = z
     useBias: useBias.optional(),
     goBackwards: goBackwards.optional(),
     clip: clip.optional(),
+    cell: cell.optional(),
+    recurrentActivation: recurrentActivation.optional(),
+    unitForgetBias: unitForgetBias.optional(),
+    resetAfter: resetAfter.optional(),
   })
-  .meta({ id: 'LayerSpec', description: 'One SimpleRNN layer of a stack' });
+  .meta({ id: 'LayerSpec', description: 'One recurrent layer of a stack' });
 
 export const KerasCellWeights = z
   .strictObject({
-    kernel: matrix.describe('W, `[inputDim, hiddenSize]`'),
-    recurrentKernel: matrix.describe('U, `[hiddenSize, hiddenSize]`'),
-    bias: vector.optional().describe('b, `[hiddenSize]`; required when the layer uses a bias, absent when not'),
+    kernel: matrix.describe('W, `[inputDim, G·hiddenSize]` (G gates: 1 simpleRNN, 4 lstm, 3 gru)'),
+    recurrentKernel: matrix.describe('U, `[hiddenSize, G·hiddenSize]`'),
+    bias: z
+      .union([vector, matrix])
+      .optional()
+      .describe(
+        'b, `[G·hiddenSize]` (`[2, 3·hiddenSize]` for a gru with resetAfter: input bias, recurrent bias); ' +
+          'required when the layer uses a bias, absent when not',
+      ),
   })
   .meta({ id: 'KerasCellWeights', description: 'The weights of one layer and direction, Keras layout' });
 
 export const OnnxRnnWeights = z
   .strictObject({
-    W: tensor3.describe('`[directions, hiddenSize, inputDim]`'),
-    R: tensor3.describe('`[directions, hiddenSize, hiddenSize]`'),
-    B: matrix.optional().describe('`[directions, 2·hiddenSize]`: input bias then recurrent bias'),
+    W: tensor3.describe('`[directions, G·hiddenSize, inputDim]` (ONNX gate order: lstm i, o, f, c; gru z, r, h)'),
+    R: tensor3.describe('`[directions, G·hiddenSize, hiddenSize]`'),
+    B: matrix.optional().describe('`[directions, 2·G·hiddenSize]`: input bias then recurrent bias'),
+    P: matrix
+      .optional()
+      .describe('lstm: peepholes `[directions, 3·hiddenSize]`; only all zeros (no peepholes) is accepted'),
   })
-  .meta({ id: 'OnnxRnnWeights', description: 'The inputs W, R, B of one ONNX `RNN` node (one layer)' });
+  .meta({
+    id: 'OnnxRnnWeights',
+    description:
+      "The inputs W, R, B (and P) of one ONNX `RNN`, `LSTM` or `GRU` node (one layer); a gru's resetAfter is " +
+      'its `linear_before_reset`',
+  });
 
 export const ModelFields = {
   hiddenSize: hiddenSize
@@ -73,6 +107,10 @@ export const ModelFields = {
   useBias: useBias.optional(),
   goBackwards: goBackwards.optional(),
   clip: clip.optional(),
+  cell: cell.optional(),
+  recurrentActivation: recurrentActivation.optional(),
+  unitForgetBias: unitForgetBias.optional(),
+  resetAfter: resetAfter.optional(),
   layers: z
     .array(LayerSpec)
     .optional()
@@ -111,9 +149,14 @@ export const ModelFields = {
     .describe(
       'Explicit weights as a PyTorch `nn.RNN` state_dict: `weight_ih_l{k}[_reverse]` `[hidden, input]`, ' +
         '`weight_hh_l{k}[_reverse]` `[hidden, hidden]`, `bias_ih_l{k}[_reverse]` and `bias_hh_l{k}[_reverse]` `[hidden]` ' +
-        '(summed). A state_dict without bias entries (`nn.RNN(bias=False)`) means `useBias: false`',
+        '(summed). A state_dict without bias entries (`nn.RNN(bias=False)`) means `useBias: false`. ' +
+        '`nn.LSTM` / `nn.GRU` (with `cell`): the same keys with G·hidden rows in PyTorch gate order ' +
+        '(lstm i, f, g, o; gru r, z, n)',
     ),
-  onnxWeights: z.array(OnnxRnnWeights).optional().describe('Explicit weights as ONNX `RNN` inputs, one node per layer'),
+  onnxWeights: z
+    .array(OnnxRnnWeights)
+    .optional()
+    .describe('Explicit weights as ONNX `RNN` (`LSTM`, `GRU` with `cell`) inputs, one node per layer'),
 };
 
 export const ForwardRequest = z
@@ -148,6 +191,13 @@ export const ForwardRequest = z
         'Initial state, `[batch, hiddenSize]` for a single unidirectional layer; otherwise a list of them, one per ' +
           'layer and direction (layer 0 forward, layer 0 backward, layer 1 forward, ...): PyTorch `h0` ' +
           '`[layers·directions, batch, hiddenSize]`, which is also accepted for a single layer. Default zeros.',
+      ),
+    initialCellState: z
+      .union([matrix, z.array(matrix)])
+      .optional()
+      .describe(
+        'lstm: the initial cell state c, as `initialState` but one per LSTM layer and direction only (in state ' +
+          'order; a mixed stack skips its other layers): PyTorch `c0`. Default zeros.',
       ),
     lengths: z
       .array(z.number().int().min(0))
@@ -193,12 +243,13 @@ export const ForwardRequest = z
   })
   .meta({
     id: 'ForwardRequest',
-    description: 'A batch of sequences and the SimpleRNN model to run them through.',
+    description: 'A batch of sequences and the recurrent model (SimpleRNN, LSTM or GRU) to run them through.',
     examples: [
       { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 },
       { text: ['h'], vocabulary: 'helo', hiddenSize: 2, seed: 42 },
       { text: ['hello'], hiddenSize: 2, seed: 42 },
       { text: ['hello', 'eolll', 'lleel'], hiddenSize: 2, seed: 42 },
+      { text: ['hello'], hiddenSize: 2, seed: 42, cell: 'lstm' },
     ],
   });
 
@@ -216,6 +267,10 @@ export const ModelSummary = z
         useBias: z.boolean(),
         goBackwards: z.boolean(),
         clip: z.number().nullable(),
+        cell: z.enum(CELL_NAMES).optional().describe('Given only for layers that are not simpleRNN'),
+        recurrentActivation: z.enum(ACTIVATION_NAMES).optional().describe('lstm and gru'),
+        unitForgetBias: z.boolean().optional().describe('lstm'),
+        resetAfter: z.boolean().optional().describe('gru'),
         bidirectional: z
           .object({ mergeMode: z.enum(MERGE_MODES).nullable() })
           .nullable()
@@ -265,6 +320,13 @@ export const ForwardResponse = z
         'Final states: `[batch, hiddenSize]` for a single unidirectional layer, otherwise one per layer and ' +
           'direction; with `stateLayout: pytorch` one tensor `[layers·directions, batch, hiddenSize]`',
       ),
+    cellStates: z
+      .union([matrix, z.array(matrix), FlatTensor, z.array(FlatTensor)])
+      .optional()
+      .describe(
+        'With an LSTM layer and `returnState`: the final cell states c, structured as `states` but one per LSTM ' +
+          'layer and direction only (a mixed stack skips its other layers); with `stateLayout: pytorch` `c_n`',
+      ),
     classes: z
       .union([z.array(z.array(ClassScore)), z.array(z.array(z.array(ClassScore)))])
       .optional()
@@ -278,6 +340,7 @@ export const ForwardResponse = z
         inputs: shape.describe('`[batch, time, inputDim]` of the inputs the model ran on (one-hot for `text`)'),
         outputs: shape,
         states: z.union([shape, z.array(shape)]).optional(),
+        cellStates: z.union([shape, z.array(shape)]).optional(),
         classes: shape.optional().describe('With `topK`'),
       })
       .describe('The shape of each returned tensor'),

@@ -25,6 +25,7 @@ export const ModelForwardRequest = ForwardRequest.pick({
   lengths: true,
   mask: true,
   initialState: true,
+  initialCellState: true,
   stateLayout: true,
   topK: true,
   returnSequences: true,

@@ -22,12 +22,18 @@ export const WeightsResponse = z
       ),
     pytorch: z
       .record(z.string(), z.union([z.array(z.array(z.number())), z.array(z.number())]))
+      .nullable()
       .describe(
-        'PyTorch `nn.RNN` state_dict (bias_hh zeros: the whole bias is in bias_ih); send it back as `pytorchWeights`',
+        'PyTorch `nn.RNN` / `nn.LSTM` / `nn.GRU` state_dict in PyTorch gate order (bias_hh zeros but for a gru: the ' +
+          'whole bias is in bias_ih); send it back as `pytorchWeights`. null for a gru with resetAfter false, which ' +
+          'PyTorch cannot express',
       ),
     onnx: z
       .array(OnnxRnnWeights)
-      .describe('ONNX `RNN` inputs W, R, B, one node per layer; send it back as `onnxWeights`'),
+      .describe(
+        "ONNX `RNN` / `LSTM` / `GRU` inputs W, R, B in ONNX gate order, one node per layer (a gru's " +
+          '`linear_before_reset` is its resetAfter); send it back as `onnxWeights`',
+      ),
     digest: z
       .object({
         algorithm: z.literal('sha256'),

@@ -9,6 +9,7 @@ import {
   bidirectionalOf,
   computeCost,
   denseForward,
+  gateCount,
   embeddingLookup,
   float32Array,
   layerDirections,
@@ -61,6 +62,8 @@ export interface ForwardPlan {
   /** [batch, time], 1 = valid; null when every step is valid. */
   readonly mask: Uint8Array | null;
   readonly initialStates: Float32Array[] | null;
+  /** LSTM layers' c_0, indexed as the states (null for the entries of other layers); null for zeros. */
+  readonly initialCellStates: (Float32Array | null)[] | null;
   readonly zeroOutputForMask: boolean;
   readonly returnSequences: boolean;
   readonly returnState: boolean;
@@ -177,33 +180,81 @@ function readMask(request: ForwardRequest, layout: InputLayout): Uint8Array | nu
   return null;
 }
 
+/** The state indices (layer by layer, each direction in turn) of the LSTM layers: those with a cell state. */
+export function cellStateIndices(model: ResolvedModel): number[] {
+  const { spec } = model;
+  return stateLayers(spec).flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
+}
+
+/** `initialCellState` → c_0 of each LSTM layer and direction, indexed as the states (null elsewhere). */
+function readInitialCellStates(
+  request: ForwardRequest,
+  model: ResolvedModel,
+  batch: number,
+): (Float32Array | null)[] | null {
+  if (request.initialCellState === undefined) return null;
+  const indices = cellStateIndices(model);
+  if (indices.length === 0)
+    invalidAt(
+      'initialCellState',
+      'applies to lstm layers only, and the model has none: set cell to lstm, or drop initialCellState',
+    );
+  const given = readStates(request.initialCellState, 'initialCellState', model, indices, batch);
+  const all: (Float32Array | null)[] = stateLayers(model.spec).map(() => null);
+  indices.forEach((i, j) => (all[i] = given[j]));
+  return all;
+}
+
 /** `initialState` → one [batch, hiddenSize] per layer and direction, in state order. */
 function readInitialStates(request: ForwardRequest, model: ResolvedModel, batch: number): Float32Array[] | null {
   const given = request.initialState;
   if (given === undefined) return null;
+  return readStates(
+    given,
+    'initialState',
+    model,
+    stateLayers(model.spec).map((_, i) => i),
+    batch,
+  );
+}
+
+/**
+ * Initial states as sent (one [batch, hiddenSize], or a list, or PyTorch's [entries, batch, hiddenSize]) → one per
+ * entry of `indices` (state indices: every state for h, the LSTM layers' for c).
+ */
+function readStates(
+  given: number[][] | number[][][],
+  name: 'initialState' | 'initialCellState',
+  model: ResolvedModel,
+  indices: number[],
+  batch: number,
+): Float32Array[] {
   const { spec } = model;
-  const layerOf = stateLayers(spec);
+  const layerOf = indices.map((i) => stateLayers(spec)[i]);
   const entries = layerOf.length;
+  const all = stateLayers(spec).length === entries;
   const single = entries === 1;
   // A single [batch, hidden] matrix has numbers at depth 2; a list of them has arrays there.
   const isList = given.some((row) => row.some((item) => Array.isArray(item)));
   // A list for a single layer is PyTorch's h0 [1, batch, hiddenSize] (h0 has the leading axis at every depth).
   const asList = isList && single;
+  const h0 = name === 'initialState' ? 'h0' : 'c0';
+  const what = all ? 'layers × directions' : 'lstm layers × directions';
   if (!single && !isList) {
     invalidAt(
-      'initialState',
-      `is one state, but the model has ${entries} (layers × directions): send a list of ${entries} [batch, hiddenSize] states`,
+      name,
+      `is one state, but the model has ${entries} (${what}): send a list of ${entries} [batch, hiddenSize] states`,
     );
   }
   const list = (single && !asList ? [given] : given) as number[][][];
   if (list.length !== entries)
     invalidAt(
-      'initialState',
-      `has ${count(list.length, 'state')}; expected ${entries} (${entries === 1 ? 'the one layer: [batch, hiddenSize], or PyTorch h0 [1, batch, hiddenSize]' : `layer 0 forward${bidirectionalOf(spec, 0) !== null ? ', layer 0 backward' : ''}, ...`})`,
+      name,
+      `has ${count(list.length, 'state')}; expected ${entries} (${entries === 1 ? `the one ${all ? '' : 'lstm '}layer: [batch, hiddenSize], or PyTorch ${h0} [1, batch, hiddenSize]` : all ? `layer 0 forward${bidirectionalOf(spec, 0) !== null ? ', layer 0 backward' : ''}, ...` : `the lstm layers' states in state order: layers ${[...new Set(layerOf)].join(', ')}`})`,
     );
   const problems = new ProblemList();
   const states = list.map((state, i) => {
-    const path = single && !asList ? 'initialState' : `initialState[${i}]`;
+    const path = single && !asList ? name : `${name}[${i}]`;
     const h = spec.layers[layerOf[i]].hiddenSize;
     if (state.length !== batch)
       invalidAt(path, `has ${count(state.length, 'row')}; expected ${batch} (the batch size)`);
@@ -267,7 +318,11 @@ export function requestCost(
 ): RequestCost {
   const [batch, time, features] = shape;
   const { spec } = model;
-  const stateValues = stateLayers(spec).reduce((sum, k) => sum + batch * spec.layers[k].hiddenSize, 0);
+  // An LSTM layer's final c comes with its h.
+  const stateValues = stateLayers(spec).reduce(
+    (sum, k) => sum + (spec.layers[k].cell === 'lstm' ? 2 : 1) * batch * spec.layers[k].hiddenSize,
+    0,
+  );
   return {
     inputValues: batch * time * features,
     weightsBuild: model.seed !== null && !options.served ? seededWeightsCost(spec) : 0,
@@ -435,13 +490,17 @@ export function planForward(
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
     const single = stateLayers(model.spec).length === 1;
+    const gated = model.spec.layers.some((layer) => (layer.cell ?? 'simpleRNN') !== 'simpleRNN');
+    const g = gated ? 'G·' : '';
+    const gates = gated ? ' (G gates: 1 simpleRNN, 4 lstm, 3 gru)' : '';
+    const gSingle = gated ? `${gateCount(model.spec.layers[0].cell ?? 'simpleRNN')}·` : '';
     const pass = single
-      ? `batch·time·(inputDim + hiddenSize)·hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${hiddenSize}`
-      : 'Σ over layers and directions of batch·time·(inputDim + hiddenSize)·hiddenSize';
+      ? `batch·time·(inputDim + hiddenSize)·${g}hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${gSingle}${hiddenSize}`
+      : `Σ over layers and directions of batch·time·(inputDim + hiddenSize)·${g}hiddenSize${gates}`;
     const build =
       cost.weightsBuild === 0
         ? ''
-        : `, plus ${cost.weightsBuild} to build the seeded weights (6·hiddenSize³ per layer and direction)`;
+        : `, plus ${cost.weightsBuild} to build the seeded weights (6·${g}hiddenSize³ per layer and direction)`;
     throw limitExceeded(
       '$',
       `the compute cost ${pass}${build}`,
@@ -456,6 +515,7 @@ export function planForward(
   }
   const mask = readMask(request, layout);
   const initialStates = readInitialStates(request, model, shape[0]);
+  const initialCellStates = readInitialCellStates(request, model, shape[0]);
   const problems = new ProblemList();
   const inputs =
     batch.kind === 'flat'
@@ -474,6 +534,7 @@ export function planForward(
     model,
     mask,
     initialStates,
+    initialCellStates,
     zeroOutputForMask: request.zeroOutputForMask ?? false,
     returnSequences,
     returnState,
@@ -522,6 +583,7 @@ export function computeForward(plan: ForwardPlan): NetworkResult {
   const input = embedded(plan);
   const result = runNetwork(input.inputs, input.shape, model.spec, model.weights, {
     initialStates: plan.initialStates,
+    initialCellStates: plan.initialCellStates,
     mask: maskOf(model, input.inputs, input.shape, input.mask),
     zeroOutputForMask: plan.zeroOutputForMask,
     returnSequences: plan.returnSequences,
@@ -567,11 +629,18 @@ function stateShape(plan: ForwardPlan, i: number): number[] {
 
 /** Rejects a result JSON cannot carry: 422 naming the first non-finite position. */
 function checkFinite(plan: ForwardPlan, result: NetworkResult): void {
-  if (allFinite(result.outputs) && result.states.every(allFinite)) return;
+  const cells = cellStatesOf(plan, result);
+  if (allFinite(result.outputs) && result.states.every(allFinite) && cells.every(allFinite)) return;
+  const indices = cellStateIndices(plan.model);
   const nonFinite =
     firstNonFinite(result.outputs, result.outputShape, 'outputs') ??
     result.states
       .map((s, i) => firstNonFinite(s, stateShape(plan, i), result.states.length === 1 ? 'states' : `states[${i}]`))
+      .find((x) => x !== null) ??
+    cells
+      .map((c, j) =>
+        firstNonFinite(c, stateShape(plan, indices[j]), cells.length === 1 ? 'cellStates' : `cellStates[${j}]`),
+      )
       .find((x) => x !== null) ??
     null;
   if (nonFinite !== null) {
@@ -606,6 +675,15 @@ function modelSummaryText(model: ResolvedModel): PreparedText {
   return text;
 }
 
+/**
+ * The final cell states the answer carries: those of the LSTM layers, in state order (a mixed stack's other
+ * layers have none, and are skipped), and only with returnState.
+ */
+function cellStatesOf(plan: ForwardPlan, result: NetworkResult): Float32Array[] {
+  if (!plan.returnState) return [];
+  return result.cellStates.filter((c): c is Float32Array => c !== null);
+}
+
 /** A tensor of the answer: its float32 values and shape. */
 interface AnswerTensor {
   readonly data: Float32Array;
@@ -618,15 +696,27 @@ interface AnswerTensor {
  * (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the flat
  * JSON and shapes differ.
  */
-function answerStateShapes(plan: ForwardPlan, count: number): { shapes: number[][]; list: boolean } {
-  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...stateShape(plan, 0)]], list: false };
-  return { shapes: Array.from({ length: count }, (_, i) => stateShape(plan, i)), list: count !== 1 };
+function answerStateShapes(
+  plan: ForwardPlan,
+  count: number,
+  indices?: readonly number[],
+): { shapes: number[][]; list: boolean } {
+  const at = (j: number) => stateShape(plan, indices === undefined ? j : indices[j]);
+  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...at(0)]], list: false };
+  return { shapes: Array.from({ length: count }, (_, j) => at(j)), list: count !== 1 };
 }
 
-/** The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. */
-function answerStates(plan: ForwardPlan, result: NetworkResult): { tensors: AnswerTensor[]; list: boolean } {
-  const { states } = result;
-  const { shapes, list } = answerStateShapes(plan, states.length);
+/**
+ * The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. `cell`:
+ * the LSTM layers' cell states instead (c_n), shaped alike.
+ */
+function answerStates(
+  plan: ForwardPlan,
+  result: NetworkResult,
+  cell = false,
+): { tensors: AnswerTensor[]; list: boolean } {
+  const states = cell ? cellStatesOf(plan, result) : result.states;
+  const { shapes, list } = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
   if (plan.stateLayout === 'pytorch') {
     const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
     let at = 0;
@@ -658,13 +748,18 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
   writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
   if (plan.returnState) {
-    const { shapes, list } = answerStateShapes(plan, result.states.length);
-    writer.raw(',"states":');
-    if (!list) writer.ints(shapes[0]);
-    else {
-      for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
-      writer.raw(']');
-    }
+    const writeShapes = (name: string, count: number, indices?: readonly number[]) => {
+      const { shapes, list } = answerStateShapes(plan, count, indices);
+      writer.raw(`,"${name}":`);
+      if (!list) writer.ints(shapes[0]);
+      else {
+        for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
+        writer.raw(']');
+      }
+    };
+    writeShapes('states', result.states.length);
+    const indices = cellStateIndices(plan.model);
+    if (indices.length > 0) writeShapes('cellStates', indices.length, indices);
   }
   if (plan.classes !== null) writer.raw(',"classes":').ints([...result.outputShape.slice(0, -1), plan.classes.k]);
   writer.raw('},"model":').prepared(modelSummaryText(plan.model)).raw('}');
@@ -676,15 +771,17 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
  */
 function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested' | 'flat'): StreamedJson {
   const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
-  if (plan.returnState) {
-    const { tensors, list } = answerStates(plan, result);
-    parts.push(',"states":');
+  const push = (name: string, cell: boolean) => {
+    const { tensors, list } = answerStates(plan, result, cell);
+    parts.push(`,"${name}":`);
     if (!list) parts.push({ ...tensors[0], format });
     else {
       for (let i = 0; i < tensors.length; i++) parts.push(i === 0 ? '[' : ',', { ...tensors[i], format });
       parts.push(']');
     }
-  }
+  };
+  if (plan.returnState) push('states', false);
+  if (cellStatesOf(plan, result).length > 0) push('cellStates', true);
   const tail = new JsonWriter();
   writeTail(tail, plan, result);
   parts.push(tail.text());
@@ -702,15 +799,16 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   const format = plan.outputFormat;
   if (format === 'binary') return binaryResponse(plan, result);
   const { states } = result;
+  const cells = cellStatesOf(plan, result);
   let values = result.outputs.length;
-  if (plan.returnState) for (const state of states) values += state.length;
+  if (plan.returnState) for (const state of [...states, ...cells]) values += state.length;
   if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result, format);
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');
   writeTensor(writer, format, result.outputs, result.outputShape);
-  if (plan.returnState) {
-    const { tensors, list } = answerStates(plan, result);
-    writer.raw(',"states":');
+  const write = (name: string, cell: boolean) => {
+    const { tensors, list } = answerStates(plan, result, cell);
+    writer.raw(`,"${name}":`);
     if (!list) writeTensor(writer, format, tensors[0].data, tensors[0].shape);
     else {
       for (let i = 0; i < tensors.length; i++) {
@@ -719,17 +817,19 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
       }
       writer.raw(']');
     }
-  }
+  };
+  if (plan.returnState) write('states', false);
+  if (cells.length > 0) write('cellStates', true);
   writeTail(writer, plan, result);
   return writer.body();
 }
 
 /**
- * The `binary` answer: the outputs' float32 values, then each state's when returnState, in one buffer of their
- * own (so a worker can transfer it). The caller knows the shapes from the plan (outputShape: see binaryShapes).
+ * The `binary` answer: the outputs' float32 values, then each state's when returnState, then each LSTM layer's
+ * cell state, in one buffer of their own (so a worker can transfer it). The caller knows the shapes from the plan.
  */
 function binaryResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
-  const parts = [result.outputs, ...(plan.returnState ? result.states : [])];
+  const parts = [result.outputs, ...(plan.returnState ? result.states : []), ...cellStatesOf(plan, result)];
   const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
   let at = 0;
   for (const part of parts) {

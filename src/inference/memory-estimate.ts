@@ -3,7 +3,7 @@
  * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
-import { layerDirections, outputFeatures } from '../engine/index.js';
+import { gateCount, layerDirections, outputFeatures, weightCount } from '../engine/index.js';
 import { type ForwardPlan, requestCost } from './forward-pass.js';
 import type { ResolvedModel } from './model.js';
 
@@ -23,7 +23,8 @@ function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
   let layerInput = inputDim;
   model.spec.layers.forEach((layer, k) => {
     const h = layer.hiddenSize;
-    bytes += layerDirections(model.spec, k) * ((layerInput * h + h * h + h) * 4 + 3 * h * h * 8);
+    const columns = gateCount(layer.cell ?? 'simpleRNN') * h;
+    bytes += layerDirections(model.spec, k) * (weightCount(layer, layerInput, h) * 4 + 3 * h * columns * 8);
     layerInput = outputFeatures(model.spec, k);
   });
   return bytes;

@@ -7,7 +7,14 @@ import type { z } from 'zod';
 import type { ModelFields, ModelSummary } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
+  biasLength,
+  biasShape,
+  type CellName,
   DEFAULT_ACTIVATION,
+  DEFAULT_CELL,
+  DEFAULT_RECURRENT_ACTIVATION,
+  DEFAULT_RESET_AFTER,
+  DEFAULT_UNIT_FORGET_BIAS,
   type DenseWeights,
   type EmbeddingWeights,
   type LayerSpec,
@@ -16,6 +23,10 @@ import {
   type SimpleRnnWeights,
   addBiases,
   directionsOf,
+  GATE_ORDERS,
+  gateCount,
+  kerasFromOnnx,
+  kerasFromPytorch,
   outputFeatures,
   pytorchKey,
   transpose,
@@ -56,18 +67,48 @@ export function modelOutputFeatures(model: ResolvedModel): number {
   return head.length > 0 ? head[head.length - 1].units : outputFeatures(model.spec, model.spec.layers.length - 1);
 }
 
-const SHORTHAND = ['hiddenSize', 'activation', 'useBias', 'goBackwards', 'clip'] as const;
+const SHORTHAND = [
+  'hiddenSize',
+  'activation',
+  'useBias',
+  'goBackwards',
+  'clip',
+  'cell',
+  'recurrentActivation',
+  'unitForgetBias',
+  'resetAfter',
+] as const;
+
+/** Layer k's cell and GRU formulation as described (per layer, or the single-layer fields for every layer). */
+function describedCell(model: ModelDescription, k: number): { cell: CellName; resetAfter: boolean } {
+  const layer = model.layers?.[k] ?? (model.layers === undefined ? model : {});
+  return { cell: layer.cell ?? DEFAULT_CELL, resetAfter: layer.resetAfter ?? DEFAULT_RESET_AFTER };
+}
+
+/** The JSON path of a layer option: `layers[k].name` in a stack, else the single-layer field. */
+const optionPath = (model: ModelDescription, k: number, name: string): string =>
+  model.layers === undefined ? name : `layers[${k}].${name}`;
+
+/** "lstm: 4·hiddenSize rows, gates i, f, g, o" (the gate order of a layout). */
+function gatesText(cell: CellName, layout: 'keras' | 'pytorch' | 'onnx'): string {
+  // PyTorch names Keras's candidate gate g (LSTM) and n (GRU).
+  const renamed: Record<string, string> = layout === 'pytorch' ? { c: 'g', h: 'n' } : {};
+  const gates = GATE_ORDERS[cell][layout].map((gate) => renamed[gate] ?? gate);
+  return `${cell}: ${gateCount(cell)}·hiddenSize, gates ${gates.join(', ')}`;
+}
 
 /** One layer and direction's weights as read from the request, before they are checked against the spec. */
 interface RawCell {
   /** JSON path of each tensor, for messages. */
   readonly paths: { kernel: string; recurrentKernel: string; bias: string };
-  /** Keras layout [inputDim, hidden]. */
+  /** Keras layout [inputDim, G·hidden] (G gates: 1 simpleRNN, 4 lstm, 3 gru). */
   readonly kernel: Matrix;
-  /** Keras layout [hidden, hidden]. */
+  /** Keras layout [hidden, G·hidden]. */
   readonly recurrentKernel: Matrix;
   /** null when the request has no bias for this cell. */
   readonly bias: Float32Array | null;
+  /** The bias's shape as sent (a GRU with resetAfter has [2, 3·hidden]); absent: [bias.length]. */
+  readonly biasShape?: readonly number[];
   /** ONNX only: B may be left out, meaning zeros (as ONNX defines it), even when the layer uses a bias. */
   readonly biasMayBeAbsent?: boolean;
   /** From a PyTorch state_dict (its biases may be absent as a whole: nn.RNN(bias=False)). */
@@ -91,12 +132,14 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     const cells = list.map((cell, i): RawCell => {
       const p = base(i);
       const paths = { kernel: `${p}.kernel`, recurrentKernel: `${p}.recurrentKernel`, bias: `${p}.bias` };
-      return {
-        paths,
-        kernel: readRectangular(cell.kernel, paths.kernel, problems),
-        recurrentKernel: readRectangular(cell.recurrentKernel, paths.recurrentKernel, problems),
-        bias: cell.bias === undefined ? null : readVector(cell.bias, paths.bias, problems),
-      };
+      const kernel = readRectangular(cell.kernel, paths.kernel, problems);
+      const recurrentKernel = readRectangular(cell.recurrentKernel, paths.recurrentKernel, problems);
+      if (cell.bias === undefined) return { paths, kernel, recurrentKernel, bias: null };
+      if (cell.bias.length > 0 && Array.isArray(cell.bias[0])) {
+        const bias = readRectangular(cell.bias as number[][], paths.bias, problems);
+        return { paths, kernel, recurrentKernel, bias: bias.data, biasShape: [bias.rows, bias.cols] };
+      }
+      return { paths, kernel, recurrentKernel, bias: readVector(cell.bias as number[], paths.bias, problems) };
     });
     const layers: RawCell[][] = [];
     for (let k = 0; k < cells.length / directions; k++) layers.push(cells.slice(k * directions, (k + 1) * directions));
@@ -122,9 +165,19 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     const layers: RawCell[][] = [];
     for (let k = 0; k < layerCount; k++) {
       const directionCells: RawCell[] = [];
+      const { cell, resetAfter } = describedCell(model, k);
+      if (cell === 'gru' && !resetAfter)
+        invalidAt(
+          optionPath(model, k, 'resetAfter'),
+          'is false, but PyTorch nn.GRU applies the reset gate after the recurrent product (resetAfter true): drop resetAfter, or send Keras or ONNX weights',
+        );
       for (let d = 0; d < directions; d++) {
         const key = (kind: Parameters<typeof pytorchKey>[0]) => pytorchKey(kind, k, d);
         const path = (kind: Parameters<typeof pytorchKey>[0]) => `pytorchWeights.${key(kind)}`;
+        if (cell !== 'simpleRNN') {
+          directionCells.push(pytorchGatedCell(cell, dict, key, path, problems));
+          continue;
+        }
         const matrixAt = (kind: 'weight_ih' | 'weight_hh'): Matrix => {
           const value = dict[key(kind)];
           if (value === undefined) invalidAt(path(kind), 'is missing');
@@ -171,10 +224,14 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     if (model.onnxWeights.length === 0) invalidAt('onnxWeights', 'is empty; expected one RNN node per layer');
     return model.onnxWeights.map((node, k) => {
       const p = `onnxWeights[${k}]`;
+      const { cell, resetAfter } = describedCell(model, k);
+      if (node.P !== undefined && cell !== 'lstm')
+        invalidAt(`${p}.P`, `is given, but peepholes belong to ONNX LSTM nodes and layer ${k} is ${cell}`);
       for (const [name, tensor] of [
         ['W', node.W],
         ['R', node.R],
         ['B', node.B],
+        ['P', node.P],
       ] as const) {
         if (tensor !== undefined && tensor.length !== directions) {
           invalidAt(
@@ -183,6 +240,8 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
           );
         }
       }
+      if (cell !== 'simpleRNN')
+        return Array.from({ length: directions }, (_, d) => onnxGatedCell(cell, resetAfter, node, p, d, problems));
       return Array.from({ length: directions }, (_, d): RawCell => {
         const paths = { kernel: `${p}.W[${d}]`, recurrentKernel: `${p}.R[${d}]`, bias: `${p}.B[${d}]` };
         const kernel = transposed(readRectangular(node.W[d], paths.kernel, problems));
@@ -203,6 +262,135 @@ function readExplicitCells(model: ModelDescription, directions: number, problems
     });
   }
   return null;
+}
+
+type PytorchKind = Parameters<typeof pytorchKey>[0];
+
+/** `[rows, cols]` of a matrix as read. */
+const dims = (m: Matrix): string => `[${m.rows}, ${m.cols}]`;
+
+/**
+ * One direction of an nn.LSTM / nn.GRU layer: weight_ih [G·h, inputDim], weight_hh [G·h, h] and biases [G·h]
+ * in PyTorch's gate order, checked, then reordered into Keras's (layouts.ts; a GRU keeps both biases).
+ */
+function pytorchGatedCell(
+  cell: Exclude<CellName, 'simpleRNN'>,
+  dict: Record<string, number[] | number[][]>,
+  key: (kind: PytorchKind) => string,
+  path: (kind: PytorchKind) => string,
+  problems: ProblemList,
+): RawCell {
+  const g = gateCount(cell);
+  const matrixAt = (kind: 'weight_ih' | 'weight_hh'): Matrix => {
+    const value = dict[key(kind)];
+    if (value === undefined) invalidAt(path(kind), 'is missing');
+    if (!Array.isArray(value[0])) invalidAt(path(kind), 'is a vector; expected a matrix');
+    return readRectangular(value as number[][], path(kind), problems);
+  };
+  const weightIh = matrixAt('weight_ih');
+  const weightHh = matrixAt('weight_hh');
+  if (!problems.empty) throw problems.error();
+  const h = weightHh.cols;
+  if (weightHh.rows !== g * h)
+    invalidAt(path('weight_hh'), `is ${dims(weightHh)}; expected [${g * h}, ${h}] (${gatesText(cell, 'pytorch')})`);
+  if (weightIh.rows !== g * h)
+    invalidAt(
+      path('weight_ih'),
+      `is ${dims(weightIh)}; expected [${g * h}, inputDim] (${gatesText(cell, 'pytorch')}, hiddenSize ${h} from ${key('weight_hh')})`,
+    );
+  const vectorAt = (kind: 'bias_ih' | 'bias_hh'): Float32Array | null => {
+    const value = dict[key(kind)];
+    if (value === undefined) return null;
+    if (value.length > 0 && Array.isArray(value[0])) invalidAt(path(kind), 'is a matrix; expected a vector');
+    const bias = readVector(value as number[], path(kind), problems);
+    if (bias.length !== g * h)
+      invalidAt(
+        path(kind),
+        `has ${count(bias.length, 'entry', 'entries')}; expected ${g * h} (${gatesText(cell, 'pytorch')})`,
+      );
+    return bias;
+  };
+  const biasIh = vectorAt('bias_ih');
+  const biasHh = vectorAt('bias_hh');
+  if ((biasIh === null) !== (biasHh === null)) {
+    const missing = biasIh === null ? 'bias_ih' : 'bias_hh';
+    invalidAt(
+      path(missing),
+      `is missing; nn.${cell === 'lstm' ? 'LSTM' : 'GRU'} has both biases or neither (${key(biasIh === null ? 'bias_hh' : 'bias_ih')} is present)`,
+    );
+  }
+  if (!problems.empty) throw problems.error();
+  const keras = kerasFromPytorch(
+    cell,
+    { weightIh: weightIh.data, weightHh: weightHh.data, biasIh, biasHh },
+    weightIh.cols,
+    h,
+  );
+  return {
+    paths: { kernel: path('weight_ih'), recurrentKernel: path('weight_hh'), bias: path('bias_ih') },
+    kernel: { data: keras.kernel, rows: weightIh.cols, cols: g * h },
+    recurrentKernel: { data: keras.recurrentKernel, rows: h, cols: g * h },
+    bias: biasIh === null ? null : keras.bias,
+    biasShape: biasShape(cell, h),
+    pytorch: true,
+  };
+}
+
+/**
+ * One direction of an ONNX LSTM / GRU node: W [G·h, inputDim], R [G·h, h], B [2·G·h] in ONNX's gate order,
+ * checked, then reordered into Keras's. Peepholes P have no Keras counterpart: only zeros pass.
+ */
+function onnxGatedCell(
+  cell: Exclude<CellName, 'simpleRNN'>,
+  resetAfter: boolean,
+  node: NonNullable<ModelDescription['onnxWeights']>[number],
+  p: string,
+  d: number,
+  problems: ProblemList,
+): RawCell {
+  const g = gateCount(cell);
+  const paths = { kernel: `${p}.W[${d}]`, recurrentKernel: `${p}.R[${d}]`, bias: `${p}.B[${d}]` };
+  const W = readRectangular(node.W[d], paths.kernel, problems);
+  const R = readRectangular(node.R[d], paths.recurrentKernel, problems);
+  if (!problems.empty) throw problems.error();
+  const h = R.cols;
+  if (R.rows !== g * h)
+    invalidAt(paths.recurrentKernel, `is ${dims(R)}; expected [${g * h}, ${h}] (${gatesText(cell, 'onnx')})`);
+  if (W.rows !== g * h)
+    invalidAt(
+      paths.kernel,
+      `is ${dims(W)}; expected [${g * h}, inputDim] (${gatesText(cell, 'onnx')}, hiddenSize ${h} from R)`,
+    );
+  let B: Float32Array | null = null;
+  if (node.B !== undefined) {
+    B = readVector(node.B[d], paths.bias, problems);
+    if (B.length !== 2 * g * h)
+      invalidAt(
+        paths.bias,
+        `has ${count(B.length, 'entry', 'entries')}; expected ${2 * g * h} (2·${g}·hiddenSize: Wb then Rb)`,
+      );
+  }
+  if (node.P !== undefined) {
+    const P = node.P[d];
+    if (P.length !== 3 * h)
+      invalidAt(`${p}.P[${d}]`, `has ${count(P.length, 'entry', 'entries')}; expected ${3 * h} (3·hiddenSize)`);
+    const nonZero = P.findIndex((v) => v !== 0);
+    if (nonZero >= 0)
+      invalidAt(
+        `${p}.P[${d}][${nonZero}]`,
+        `is ${P[nonZero]}: peepholes have no Keras counterpart and are not supported; only all-zero P (no peepholes) is accepted`,
+      );
+  }
+  if (!problems.empty) throw problems.error();
+  const keras = kerasFromOnnx(cell, { W: W.data, R: R.data, B }, W.cols, h, cell === 'gru' && resetAfter);
+  return {
+    paths,
+    kernel: { data: keras.kernel, rows: W.cols, cols: g * h },
+    recurrentKernel: { data: keras.recurrentKernel, rows: h, cols: g * h },
+    bias: B === null ? null : keras.bias,
+    biasShape: biasShape(cell, h, resetAfter),
+    biasMayBeAbsent: true,
+  };
 }
 
 const WEIGHT_SOURCES = ['seed', 'weights', 'pytorchWeights', 'onnxWeights'] as const;
@@ -241,6 +429,10 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
     useBias?: boolean;
     goBackwards?: boolean;
     clip?: number;
+    cell?: CellName;
+    recurrentActivation?: LayerSpec['activation'];
+    unitForgetBias?: boolean;
+    resetAfter?: boolean;
   }[];
   let hiddenPath: (k: number) => string;
   if (model.layers !== undefined) {
@@ -286,34 +478,72 @@ function layerSpecs(model: ModelDescription, cells: RawCell[][] | null, limits: 
       useBias: layer.useBias ?? defaultUseBias(model, cells?.[k]),
       goBackwards: layer.goBackwards ?? false,
       clip: layer.clip ?? null,
+      ...cellOptions(model, k, layer),
     });
   }
   return specs;
 }
 
-/** Checks each cell against its layer: kernel [in, h], recurrent kernel [h, h], bias [h] iff useBias. */
+/**
+ * A layer's cell and the options of that cell, defaults filled in; nothing for a SimpleRNN layer, so that its
+ * spec (and the `model` summary written from it) stays what it was before there were other cells. An option of
+ * another cell is a 400 naming it.
+ */
+function cellOptions(
+  model: ModelDescription,
+  k: number,
+  layer: {
+    cell?: CellName;
+    recurrentActivation?: LayerSpec['activation'];
+    unitForgetBias?: boolean;
+    resetAfter?: boolean;
+  },
+): Pick<LayerSpec, 'cell' | 'recurrentActivation' | 'unitForgetBias' | 'resetAfter'> {
+  const cell = layer.cell ?? DEFAULT_CELL;
+  const which = model.layers === undefined ? `the cell is ${cell}` : `layer ${k} is ${cell}`;
+  const refuse = (name: string, applies: string) =>
+    invalidAt(optionPath(model, k, name), `applies to ${applies} only, and ${which}: set cell, or drop ${name}`);
+  if (layer.recurrentActivation !== undefined && cell === 'simpleRNN') refuse('recurrentActivation', 'lstm and gru');
+  if (layer.unitForgetBias !== undefined && cell !== 'lstm') refuse('unitForgetBias', 'lstm');
+  if (layer.resetAfter !== undefined && cell !== 'gru') refuse('resetAfter', 'gru');
+  if (cell === 'simpleRNN') return {};
+  const recurrentActivation = layer.recurrentActivation ?? DEFAULT_RECURRENT_ACTIVATION;
+  if (cell === 'lstm')
+    return { cell, recurrentActivation, unitForgetBias: layer.unitForgetBias ?? DEFAULT_UNIT_FORGET_BIAS };
+  return { cell, recurrentActivation, resetAfter: layer.resetAfter ?? DEFAULT_RESET_AFTER };
+}
+
+/**
+ * Checks each cell against its layer: kernel [in, G·h], recurrent kernel [h, G·h], bias [G·h] (a GRU with
+ * resetAfter: [2, 3·h]) iff useBias.
+ */
 function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number): NetworkWeights {
   let layerInput = inputDim;
   const problems = new ProblemList();
   const weights = cells.map((layer, k) => {
     const { hiddenSize: h, useBias } = spec.layers[k];
+    const cellName = spec.layers[k].cell ?? DEFAULT_CELL;
+    const resetAfter = spec.layers[k].resetAfter ?? DEFAULT_RESET_AFTER;
+    const columns = gateCount(cellName) * h;
+    const gated = cellName !== 'simpleRNN';
     const expectedInput = k === 0 ? `inputDim, the features of inputs` : `the output features of layer ${k - 1}`;
+    const expectedBias = biasShape(cellName, h, resetAfter);
     const result = layer.map((cell): SimpleRnnWeights => {
       const { kernel, recurrentKernel, bias, paths, biasMayBeAbsent } = cell;
       if (kernel.rows !== layerInput)
         problems.add(
           paths.kernel,
-          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (${expectedInput})`,
+          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${columns}] (${expectedInput})`,
         );
-      else if (kernel.cols !== h)
+      else if (kernel.cols !== columns)
         problems.add(
           paths.kernel,
-          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${h}] (hiddenSize ${h})`,
+          `is [${kernel.rows}, ${kernel.cols}]; expected [${layerInput}, ${columns}] (${gated ? `${gatesText(cellName, 'keras')}, hiddenSize` : 'hiddenSize'} ${h})`,
         );
-      if (recurrentKernel.cols !== h || recurrentKernel.rows !== h) {
+      if (recurrentKernel.cols !== columns || recurrentKernel.rows !== h) {
         problems.add(
           paths.recurrentKernel,
-          `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${h}]`,
+          `is [${recurrentKernel.rows}, ${recurrentKernel.cols}]; expected [${h}, ${columns}]${gated ? ` (${gatesText(cellName, 'keras')})` : ''}`,
         );
       }
       if (bias === null && useBias && !biasMayBeAbsent)
@@ -321,17 +551,23 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
           paths.bias,
           cell.pytorch && layer.every((c) => c.bias === null)
             ? `is missing, and useBias is true: a state_dict without bias entries is nn.RNN(bias=False); drop useBias or send bias_ih and bias_hh [${h}]`
-            : `is missing; the layer uses a bias (useBias is true), expected [${h}]`,
+            : `is missing; the layer uses a bias (useBias is true), expected [${expectedBias.join(', ')}]`,
         );
       if (bias !== null && !useBias) problems.add(paths.bias, 'is given but useBias is false; send no bias');
-      if (bias !== null && bias.length !== h)
+      if (bias !== null && !gated && bias.length !== h)
         problems.add(paths.bias, `has ${count(bias.length, 'entry', 'entries')}; expected ${h} (hiddenSize)`);
+      const sent = cell.biasShape ?? [bias?.length ?? 0];
+      if (bias !== null && gated && sent.join() !== expectedBias.join())
+        problems.add(
+          paths.bias,
+          `is [${sent.join(', ')}]; expected [${expectedBias.join(', ')}] (${cellName === 'gru' ? `gru with resetAfter ${resetAfter}` : gatesText(cellName, 'keras')})`,
+        );
       return {
         inputDim: layerInput,
         hiddenSize: h,
         kernel: kernel.data,
         recurrentKernel: recurrentKernel.data,
-        bias: bias ?? new Float32Array(h),
+        bias: bias ?? new Float32Array(biasLength(cellName, h, resetAfter)),
       };
     });
     layerInput = outputFeatures(spec, k);
@@ -392,6 +628,10 @@ interface Shorthand {
   readonly useBias: boolean | undefined;
   readonly goBackwards: boolean | undefined;
   readonly clip: number | undefined;
+  readonly cell: string | undefined;
+  readonly recurrentActivation: string | undefined;
+  readonly unitForgetBias: boolean | undefined;
+  readonly resetAfter: boolean | undefined;
   readonly merge: string | null | undefined;
 }
 
@@ -410,7 +650,21 @@ const mergeOf = (model: ModelDescription): string | null | undefined =>
 
 function shorthandOf(model: ModelDescription, inputDim: number): Shorthand {
   const { seed, hiddenSize, activation, useBias, goBackwards, clip } = model;
-  return { inputDim, seed, hiddenSize, activation, useBias, goBackwards, clip, merge: mergeOf(model) };
+  const { cell, recurrentActivation, unitForgetBias, resetAfter } = model;
+  return {
+    inputDim,
+    seed,
+    hiddenSize,
+    activation,
+    useBias,
+    goBackwards,
+    clip,
+    cell,
+    recurrentActivation,
+    unitForgetBias,
+    resetAfter,
+    merge: mergeOf(model),
+  };
 }
 
 /** Whether a seeded shorthand description with this input size is the one `known` holds. */
@@ -423,12 +677,17 @@ function describes(known: Shorthand, model: ModelDescription, inputDim: number):
     known.useBias === model.useBias &&
     known.goBackwards === model.goBackwards &&
     known.clip === model.clip &&
+    known.cell === model.cell &&
+    known.recurrentActivation === model.recurrentActivation &&
+    known.unitForgetBias === model.unitForgetBias &&
+    known.resetAfter === model.resetAfter &&
     known.merge === mergeOf(model)
   );
 }
 
 const shorthandKey = (d: Shorthand): string =>
-  `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge}`;
+  `${d.inputDim} ${d.seed} ${d.hiddenSize} ${d.activation} ${d.useBias} ${d.goBackwards} ${d.clip} ${d.merge} ` +
+  `${d.cell} ${d.recurrentActivation} ${d.unitForgetBias} ${d.resetAfter}`;
 
 /** At most this many seeded shorthand models are kept per weights cache (each is a few small objects). */
 const RESOLVED_MAX = 256;
@@ -442,7 +701,7 @@ interface Resolved {
 /**
  * Seeded shorthand models resolved before, per weights cache (one per app) and with the limits they passed:
  * by key, and the last one on its own (a client sending one model again and again, the common case, is
- * recognised by comparing eight fields, without making a key).
+ * recognised by comparing its fields, without making a key).
  */
 interface ResolvedModels {
   readonly byKey: Map<string, Resolved>;

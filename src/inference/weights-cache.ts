@@ -3,25 +3,34 @@
  * for a large hidden size costs more than the forward pass it serves. Seeded weights never change, so a
  * cached set is exactly the set that would be built again.
  */
-import { type NetworkSpec, type NetworkWeights, seededNetworkWeights } from '../engine/index.js';
+import { gateCount, type NetworkSpec, type NetworkWeights, seededNetworkWeights } from '../engine/index.js';
 
 /**
  * Only what seeded weights depend on: seed, input size, layer sizes and the directions and merge (which
- * set each layer's input size). Activation, bias use and clip do not change them.
+ * set each layer's input size), and each layer's cell with what shapes its bias (resetAfter; an LSTM's forget
+ * bias: unitForgetBias and useBias). Activations and clip do not change them.
  */
 export function seededWeightsKey(seed: number, spec: NetworkSpec, inputDim: number): string {
   let key = `${seed} ${inputDim} ${spec.bidirectional === null ? 'none' : spec.bidirectional.mergeMode}`;
-  for (const layer of spec.layers) key += ` ${layer.hiddenSize}`;
+  for (const layer of spec.layers) {
+    key += ` ${layer.hiddenSize}`;
+    if (layer.cell === 'lstm') key += `:lstm:${layer.unitForgetBias ?? true}:${layer.useBias}`;
+    else if (layer.cell === 'gru') key += `:gru:${layer.resetAfter ?? true}`;
+  }
   return key;
 }
 
 /**
  * Rough multiply-adds to build a network's seeded weights: the orthogonal recurrent kernel's float32
- * Householder QR dominates, ~6·h³ per layer and direction as measured against the forward pass.
+ * Householder QR dominates, ~6·h³ per layer and direction as measured against the forward pass, and G times
+ * that for a gated cell's [h, G·h] kernel (G gates: 4 LSTM, 3 GRU).
  */
 export function seededWeightsCost(spec: NetworkSpec): number {
   const directions = spec.bidirectional === null ? 1 : 2;
-  return spec.layers.reduce((sum, layer) => sum + directions * 6 * layer.hiddenSize ** 3, 0);
+  return spec.layers.reduce(
+    (sum, layer) => sum + directions * 6 * gateCount(layer.cell ?? 'simpleRNN') * layer.hiddenSize ** 3,
+    0,
+  );
 }
 
 export class SeededWeightsCache {

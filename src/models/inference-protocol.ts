@@ -2,7 +2,8 @@
  * The Open Inference Protocol (KServe v2) view of a served model: the input `input` [batch, time, inputDim],
  * optionally `lengths` [batch] and the initial states (`initial_state`, or `initial_state_0`, ... one per layer
  * and direction), and the outputs `output` (every step) and `state` (the final state; `state_0`, `state_1`, ...
- * for a stack or a bidirectional model), all FP32. An infer request becomes the ModelForwardRequest of
+ * for a stack or a bidirectional model), all FP32. An LSTM layer also has `cell_state` (`cell_state_i`, named
+ * as the state it pairs with) and the optional input `initial_cell_state` (`initial_cell_state_i`). An infer request becomes the ModelForwardRequest of
  * POST /models/{name}/forward, so it runs through the same plan and runner; binary tensors (the binary tensor
  * data extension) go to the plan as typed arrays, and the answer is written here from the plan's float32 values.
  */
@@ -54,6 +55,22 @@ export function initialStateNames(served: RnnServedModel): string[] {
   return stateNames(served).map((name) => `initial_${name}`);
 }
 
+/** State indices of the LSTM layers (each has a cell state), in state order. */
+function cellStateIndices(served: RnnServedModel): number[] {
+  const { spec } = served.model;
+  return stateLayers(spec).flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
+}
+
+/** The LSTM layers' cell-state outputs: `cell_state`, or `cell_state_i` for state i (its pair `state_i`). */
+export function cellStateNames(served: RnnServedModel): string[] {
+  const states = stateNames(served);
+  return cellStateIndices(served).map((i) => `cell_${states[i]}`);
+}
+
+export function initialCellStateNames(served: RnnServedModel): string[] {
+  return cellStateNames(served).map((name) => `initial_${name}`);
+}
+
 /** The Embedding's vocabulary size for a model that takes token ids, else null. */
 const vocabularyOf = (served: RnnServedModel): number | null => served.model.embedding?.inputDim ?? null;
 
@@ -77,13 +94,20 @@ export function oipParameters(served: RnnServedModel): Record<string, string> {
   const states = initialStateNames(served).map(
     (name, i) => `${name} FP32 [batch, ${spec.layers[layerOf[i]].hiddenSize}]`,
   );
+  const cellIndices = cellStateIndices(served);
+  const cells = initialCellStateNames(served).map(
+    (name, j) => `${name} FP32 [batch, ${spec.layers[layerOf[cellIndices[j]]].hiddenSize}]`,
+  );
   const vocabulary = vocabularyOf(served);
   return {
     input_datatypes: inputDatatypes(served).join(', '),
     ...(vocabulary === null ? {} : { input_ids: `token ids, integers in [0, ${vocabulary})` }),
     optional_inputs:
       `${OIP_LENGTHS} INT32|INT64 [batch] (valid steps per sequence; later steps are masked); ` +
-      `${states.join(', ')} (the initial state${states.length > 1 ? 's, all or none, in state order' : ''})`,
+      `${states.join(', ')} (the initial state${states.length > 1 ? 's, all or none, in state order' : ''})` +
+      (cells.length === 0
+        ? ''
+        : `; ${cells.join(', ')} (the LSTM layers' initial cell state${cells.length > 1 ? 's, all or none' : ''})`),
   };
 }
 
@@ -101,7 +125,13 @@ export function oipOutputs(served: RnnServedModel): OipTensor[] {
     datatype: OIP_DATATYPE,
     shape: [-1, spec.layers[layerOf[i]].hiddenSize],
   }));
-  return [{ name: OIP_OUTPUT, datatype: OIP_DATATYPE, shape: output }, ...states];
+  const cellIndices = cellStateIndices(served);
+  const cells = cellStateNames(served).map((name, j) => ({
+    name,
+    datatype: OIP_DATATYPE,
+    shape: [-1, spec.layers[layerOf[cellIndices[j]]].hiddenSize],
+  }));
+  return [{ name: OIP_OUTPUT, datatype: OIP_DATATYPE, shape: output }, ...states, ...cells];
 }
 
 /** Flat or nested `data` → flat numbers; a nested array must follow `shape` level by level. */
@@ -187,7 +217,7 @@ export function flag(parameters: Parameters, name: string, path: string): boolea
  * and before any compute.
  */
 function requestedOutputs(served: RnnServedModel, request: OipInferenceRequest): OipOutput[] {
-  const known = [OIP_OUTPUT, ...stateNames(served)];
+  const known = [OIP_OUTPUT, ...stateNames(served), ...cellStateNames(served)];
   const allBinary = flag(request.parameters, 'binary_data_output', '$') ?? false;
   if (request.outputs === undefined) return known.map((name) => ({ name, binary: allBinary, classification: null }));
   const seenAt = new Map<string, number>();
@@ -338,7 +368,8 @@ export function oipForwardRequest(
 ): OipPlan {
   const given = givenInputs(request, binary);
   const stateInputs = initialStateNames(served);
-  const known = [OIP_INPUT, OIP_LENGTHS, ...stateInputs];
+  const cellInputs = initialCellStateNames(served);
+  const known = [OIP_INPUT, OIP_LENGTHS, ...stateInputs, ...cellInputs];
   const byName = new Map<string, GivenInput>();
   for (const input of given) {
     if (!known.includes(input.name))
@@ -400,27 +431,14 @@ export function oipForwardRequest(
   }
 
   const lengths = byName.get(OIP_LENGTHS);
-  const states = stateInputs.map((name) => byName.get(name));
-  const givenStates = states.filter((s) => s !== undefined);
-  if (givenStates.length > 0 && givenStates.length < states.length)
-    invalidAt(
-      'inputs',
-      `has ${givenStates.map((s) => `'${s.name}'`).join(', ')} but not ${stateInputs
-        .filter((_, i) => states[i] === undefined)
-        .map((n) => `'${n}'`)
-        .join(', ')}: send every initial state (one per layer and direction) or none`,
-    );
-  const initialState =
-    givenStates.length === 0
-      ? undefined
-      : givenStates.length === 1
-        ? readState(givenStates[0])
-        : givenStates.map(readState);
+  const initialState = allOrNone(byName, stateInputs, 'every initial state (one per layer and direction)');
+  const initialCellState = allOrNone(byName, cellInputs, "every initial cell state (one per LSTM layer's direction)");
   return {
     body: {
       ...(inputs !== undefined ? { inputs } : {}),
       ...(lengths !== undefined ? { lengths: readLengths(lengths) } : {}),
       ...(initialState !== undefined ? { initialState } : {}),
+      ...(initialCellState !== undefined ? { initialCellState } : {}),
       returnSequences: served.model.lastStep !== true,
       returnState: outputs.some(({ name }) => name !== OIP_OUTPUT),
       outputFormat: 'flat',
@@ -428,6 +446,26 @@ export function oipForwardRequest(
     ...(typed !== undefined ? { typed } : {}),
     outputs,
   };
+}
+
+/** The initial states named `names`, all given or none: one matrix for one name, else a list; undefined for none. */
+function allOrNone(
+  byName: ReadonlyMap<string, GivenInput>,
+  names: readonly string[],
+  what: string,
+): number[][] | number[][][] | undefined {
+  const states = names.map((name) => byName.get(name));
+  const given = states.filter((s) => s !== undefined);
+  if (given.length > 0 && given.length < states.length)
+    invalidAt(
+      'inputs',
+      `has ${given.map((s) => `'${s.name}'`).join(', ')} but not ${names
+        .filter((_, i) => states[i] === undefined)
+        .map((n) => `'${n}'`)
+        .join(', ')}: send ${what} or none`,
+    );
+  if (given.length === 0) return undefined;
+  return given.length === 1 ? readState(given[0]) : given.map(readState);
 }
 
 /** An answer: the JSON (alone, or the header before `binary`), and the binary outputs' bytes in order. */
@@ -455,7 +493,7 @@ export function oipAnswer(
     sized.splice(at, shape.lastIndexOf(-1) === at ? 1 : 2, ...(shape.lastIndexOf(-1) === at ? [batch] : [batch, time]));
     return sized;
   });
-  const names = [OIP_OUTPUT, ...stateNames(served)];
+  const names = [OIP_OUTPUT, ...stateNames(served), ...cellStateNames(served)];
   const tensors = new Map<string, { shape: number[]; data: Float32Array }>();
   let at = 0;
   for (const [i, name] of names.entries()) {

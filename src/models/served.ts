@@ -78,6 +78,15 @@ export function outputsOf(served: RnnServedModel): TensorMetadata[] {
       description: `final state of layer ${k}${wrapped ? (layerOf[i - 1] === k ? ' backward' : ' forward') : ''}, [batch, hiddenSize]`,
     };
   });
+  // An LSTM layer's final cell state c, listed as the answer's `cellStates` (its LSTM layers only, in state order).
+  const lstm = layerOf.flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
+  states.push(
+    ...lstm.map((i, j) => ({
+      name: lstm.length === 1 ? 'cellStates' : `cellStates[${j}]`,
+      shape: [-1, spec.layers[layerOf[i]].hiddenSize],
+      description: `final cell state (c) of ${states[i].description.slice('final state of '.length)}`,
+    })),
+  );
   if (served.model.lastStep === true) {
     return [
       {

@@ -106,9 +106,11 @@ function wholeBuffer(array: ArrayBufferView | null | undefined): ArrayBuffer | n
     : null;
 }
 
-function transferables(plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialStates'>): ArrayBuffer[] {
+function transferables(
+  plan: Pick<ForwardPlan, 'inputs' | 'mask' | 'initialStates' | 'initialCellStates'>,
+): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const array of [plan.inputs, plan.mask, ...(plan.initialStates ?? [])]) {
+  for (const array of [plan.inputs, plan.mask, ...(plan.initialStates ?? []), ...(plan.initialCellStates ?? [])]) {
     const buffer = wholeBuffer(array);
     if (buffer !== null) buffers.add(buffer);
   }

@@ -2,7 +2,8 @@ import { HELLO_INPUTS } from '../../schemas/forward.js';
 
 /**
  * Requests over the options that shape an answer: formats, states kept or not, clip, goBackwards, every merge
- * mode, stacks, a ragged batch, text, the PyTorch state layout, topK classes, flat inputs with explicit weights. `inputs(b, t, f)` draws a nested batch.
+ * mode, stacks, a ragged batch, text, the PyTorch state layout, topK classes, flat inputs with explicit weights,
+ * LSTM and GRU layers (alone and mixed). `inputs(b, t, f)` draws a nested batch.
  */
 export function answerShapingRequests(
   inputs: (batch: number, time: number, features: number) => unknown,
@@ -63,6 +64,31 @@ export function answerShapingRequests(
       returnSequences: false,
     },
     { inputs: inputs(1, 2, 2), hiddenSize: 3, stateLayout: 'keras', topK: 1, returnState: false },
+    // LSTM and GRU: cellStates beside states (LSTM layers only), in every layout and format.
+    { inputs: inputs(2, 3, 2), hiddenSize: 3, cell: 'lstm', seed: 5 },
+    { inputs: inputs(2, 3, 2), hiddenSize: 3, cell: 'lstm', returnState: false, outputFormat: 'flat' },
+    { inputs: inputs(2, 3, 2), hiddenSize: 2, cell: 'gru', resetAfter: false, clip: 0.5 },
+    {
+      inputs: inputs(2, 4, 3),
+      layers: [
+        { hiddenSize: 3, cell: 'lstm' },
+        { hiddenSize: 2, cell: 'gru' },
+        { hiddenSize: 2, cell: 'lstm', recurrentActivation: 'hardSigmoid' },
+      ],
+      bidirectional: { mergeMode: 'concat' },
+      outputFormat: 'flat',
+    },
+    {
+      inputs: inputs(2, 3, 2),
+      layers: [
+        { hiddenSize: 3, cell: 'lstm' },
+        { hiddenSize: 3, cell: 'lstm', unitForgetBias: false },
+      ],
+      bidirectional: {},
+      stateLayout: 'pytorch',
+      returnSequences: false,
+    },
+    { inputs: inputs(1, 3, 2), layers: [{ hiddenSize: 2 }, { hiddenSize: 2, cell: 'lstm' }], stateLayout: 'pytorch' },
     {
       inputs: { shape: [2, 2, 2], data: [1, 2, 3, 4, 5, 6, 7, 8] },
       hiddenSize: 2,

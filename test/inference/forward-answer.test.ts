@@ -46,6 +46,13 @@ for (const body of REQUESTS) {
     const pytorch = plan.stateLayout === 'pytorch';
     const hN = Float32Array.from(result.states.flatMap((s) => Array.from(s)));
     const hNShape = [result.states.length, ...stateShapes[0]];
+    // The LSTM layers' cell states, shaped as their h (c_n for pytorch), only with returnState.
+    const cellIndices = result.cellStates.flatMap((c, i) => (c === null ? [] : [i]));
+    const cells = cellIndices.map((i) => result.cellStates[i] as Float32Array);
+    const cN = Float32Array.from(cells.flatMap((c) => Array.from(c)));
+    const cShapes = cellIndices.map((i) => stateShapes[i]);
+    const cNShape = [cells.length, ...(cShapes[0] ?? [])];
+    const withCells = plan.returnState && cells.length > 0;
     // classes: the naive ranking of each output row, as plain objects.
     const features = result.outputShape[result.outputShape.length - 1];
     const lead = result.outputShape.slice(0, -1);
@@ -75,12 +82,22 @@ for (const body of REQUESTS) {
                 : result.states.map((s, i) => tensor(plan.outputFormat, s, stateShapes[i])),
           }
         : {}),
+      ...(withCells
+        ? {
+            cellStates: pytorch
+              ? tensor(plan.outputFormat, cN, cNShape)
+              : cells.length === 1
+                ? tensor(plan.outputFormat, cells[0], cShapes[0])
+                : cells.map((c, j) => tensor(plan.outputFormat, c, cShapes[j])),
+          }
+        : {}),
       ...(classes !== null ? { classes } : {}),
       ...(plan.vocabulary !== null ? { vocabulary: plan.vocabulary } : {}),
       shapes: {
         inputs: plan.shape,
         outputs: result.outputShape,
         ...(plan.returnState ? { states: pytorch ? hNShape : single ? stateShapes[0] : stateShapes } : {}),
+        ...(withCells ? { cellStates: pytorch ? cNShape : cells.length === 1 ? cShapes[0] : cShapes } : {}),
         ...(plan.classes !== null ? { classes: [...lead, plan.classes.k] } : {}),
       },
       model: modelSummary(plan.model),

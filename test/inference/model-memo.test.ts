@@ -44,6 +44,10 @@ t.test('every field that makes a model makes another model', async (t) => {
     ['bidirectional', { ...BASE, bidirectional: { mergeMode: 'concat' } }, 4],
     ['mergeMode', { ...BASE, bidirectional: { mergeMode: 'sum' } }, 4],
     ['mergeMode null', { ...BASE, bidirectional: { mergeMode: null } }, 4],
+    ['cell', { ...BASE, cell: 'lstm' }, 4],
+    ['recurrentActivation', { ...BASE, cell: 'lstm', recurrentActivation: 'hardSigmoid' }, 4],
+    ['unitForgetBias', { ...BASE, cell: 'lstm', unitForgetBias: false }, 4],
+    ['resetAfter', { ...BASE, cell: 'gru', resetAfter: false }, 4],
   ];
   for (const [name, description, inputDim] of variants) {
     // Right after the base description (the last one resolved), which differs from it in this field only.

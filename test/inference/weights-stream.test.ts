@@ -1,7 +1,7 @@
 /**
  * POST /rnn/weights answers streamed (describeModelParts, src/inference/weights-export.ts) equal
  * JSON.stringify(describeModel(model)), byte for byte, for seeded and explicit weights, stacks, both
- * directions, with and without bias, at chunk sizes down to 1 byte; small answers stay one string, large ones
+ * directions, with and without bias, every cell, at chunk sizes down to 1 byte; small answers stay one string, large ones
  * stream, and a streamed answer leaves the model's weights as they were.
  */
 import t from 'tap';
@@ -26,6 +26,17 @@ const REQUESTS: Record<string, unknown>[] = [
   { inputDim: 3, hiddenSize: 3, seed: 1, useBias: false },
   { inputDim: 2, hiddenSize: 3, seed: 2, bidirectional: { mergeMode: null } },
   { inputDim: 2, seed: 5, layers: [{ hiddenSize: 3, useBias: false }, { hiddenSize: 2 }], bidirectional: {} },
+  // LSTM and GRU: gate-reordered layouts, a GRU's [2, 3·h] bias, and no PyTorch form for resetAfter false.
+  { inputDim: 3, hiddenSize: 2, seed: 7, cell: 'lstm', bidirectional: {} },
+  {
+    inputDim: 2,
+    seed: 8,
+    layers: [
+      { hiddenSize: 3, cell: 'gru' },
+      { hiddenSize: 2, cell: 'lstm', useBias: false },
+    ],
+  },
+  { inputDim: 2, seed: 9, layers: [{ hiddenSize: 2, cell: 'gru', resetAfter: false }, { hiddenSize: 2 }] },
   {
     inputDim: 2,
     hiddenSize: 2,

@@ -151,6 +151,19 @@ t.test('successes and request errors on every route', async (t) => {
 
   await check(t, app, json('/rnn/forward', HELLO), 200);
   await check(t, app, json('/rnn/forward', HELLO, { 'accept-encoding': 'identity' }), 200);
+  // LSTM and GRU answers: cellStates (nested, flat, c_n) and the cells' fields in the model summary.
+  const mixed = {
+    layers: [
+      { hiddenSize: 2, cell: 'lstm' },
+      { hiddenSize: 2, cell: 'gru', resetAfter: false },
+    ],
+  };
+  await check(t, app, json('/rnn/forward', { ...HELLO, hiddenSize: undefined, ...mixed }), 200);
+  await check(t, app, json('/rnn/forward', { ...HELLO, cell: 'lstm', bidirectional: {}, outputFormat: 'flat' }), 200);
+  await check(t, app, json('/rnn/forward', { ...HELLO, cell: 'lstm', stateLayout: 'pytorch' }), 200);
+  await check(t, app, json('/rnn/weights', { inputDim: 3, hiddenSize: 2, seed: 1, cell: 'gru' }), 200);
+  await check(t, app, json('/rnn/weights', { inputDim: 3, hiddenSize: 2, cell: 'gru', resetAfter: false }), 200);
+  await check(t, app, json('/rnn/forward', { ...HELLO, cell: 'gru', unitForgetBias: true }), 400);
   await check(t, app, json('/rnn/forward', { ...HELLO, hidden_size: 2 }), 400);
   await check(t, app, json('/rnn/forward', '{"inputs": ['), 400);
   await check(t, app, json('/rnn/forward', OVERFLOW), 422);

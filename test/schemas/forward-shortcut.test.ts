@@ -137,6 +137,12 @@ function validValue(key: string, random: () => number): unknown {
       return pick(['keras', 'pytorch']);
     case 'topK':
       return pick([1, 3]);
+    case 'cell':
+      return pick(['simpleRNN', 'lstm', 'gru']);
+    case 'recurrentActivation':
+      return pick(['sigmoid', 'hardSigmoid']);
+    case 'initialCellState':
+      return [[0.5]];
     default:
       return random() < 0.5;
   }
@@ -150,6 +156,15 @@ function corrupt(value: unknown, odd: unknown, random: () => number): unknown {
   copy[i] = random() < 0.25 ? odd : corrupt(copy[i], odd, random);
   return copy;
 }
+
+/** Fields of the LSTM and GRU cells: rarer still, so that enough bodies stay the shortcut's. */
+const CELL_FIELDS: ReadonlySet<string> = new Set([
+  'cell',
+  'recurrentActivation',
+  'unitForgetBias',
+  'resetAfter',
+  'initialCellState',
+]);
 
 /** A body with some of `common` (often) and of the other fields (rarely), about half of them broken somewhere. */
 function generate(random: () => number, common: ReadonlySet<string>): unknown {
@@ -167,12 +182,19 @@ function generate(random: () => number, common: ReadonlySet<string>): unknown {
     'stateLayout',
     'topK',
     'weights',
+    // The cells' fields: not covered, so a body with any of them goes to zod.
+    'cell',
+    'recurrentActivation',
+    'unitForgetBias',
+    'resetAfter',
+    'initialCellState',
     'bogus',
   ];
   const body: Record<string, unknown> = {};
   if (random() < 0.9) body.inputs = validValue('inputs', random);
   for (const key of keys)
-    if (key !== 'inputs' && random() < (common.has(key) ? 0.35 : 0.04)) body[key] = validValue(key, random);
+    if (key !== 'inputs' && random() < (common.has(key) ? 0.35 : CELL_FIELDS.has(key) ? 0.015 : 0.04))
+      body[key] = validValue(key, random);
   // Break roughly half of them somewhere.
   if (random() < 0.5) {
     const present = Object.keys(body);
@@ -242,6 +264,20 @@ for (const { name, schema, shortcut: parseCommon, seed } of SCHEMAS) {
     t.ok(rejectedByZod > N / 5, `zod rejected ${rejectedByZod} of ${N}`);
   });
 }
+
+t.test("a body with a cell's field is left to zod, which keeps it", async (t) => {
+  for (const extra of [
+    { cell: 'lstm' },
+    { cell: 'simpleRNN' },
+    { cell: 'gru', resetAfter: false },
+    { cell: 'lstm', unitForgetBias: false, recurrentActivation: 'hardSigmoid' },
+    { cell: 'lstm', initialCellState: [[0]] },
+  ]) {
+    const body = { ...HELLO, ...extra };
+    t.equal(parseCommonForwardRequest(body), null, `${JSON.stringify(extra)}: not the shortcut's`);
+    t.match(ForwardRequest.parse(body), extra, `${JSON.stringify(extra)}: zod keeps it`);
+  }
+});
 
 t.test("common bodies take the shortcut, with zod's defaults", async (t) => {
   t.strictSame(parseCommonForwardRequest(HELLO), {
