@@ -9,6 +9,7 @@
  *   3. the plan (program.ts): every tensor's shape, then MAX_BATCH and MAX_TIME_STEPS for each RNN node,
  *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs (a
  *      ranked output, `parameters.classification`, also CLASS_ENTRY_VALUES per class entry);
+ *   4. JSON data: every value against float32 (FP32) or the integers (INT64/INT32), all problems in one 400;
  * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
  * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
  */
@@ -18,6 +19,7 @@ import type { OipInferenceRequest } from '../../../schemas/oip.js';
 import type { Limits } from '../../config/config.js';
 import { ProblemError, invalidAt, limitExceeded, truncated } from '../../errors/problem-error.js';
 import { readFloats } from '../../codec/binary-tensors.js';
+import { ProblemList, storeFloat32 } from '../../codec/tensors.js';
 import { CLASS_ENTRY_VALUES } from '../../inference/classes.js';
 import {
   type GivenInput,
@@ -146,40 +148,53 @@ function checkInput(input: GivenInput, declared: GraphTensor): void {
   checkByteSize(input);
 }
 
-/** An integer input's values, exact up to 2^53 (token ids, lengths). */
-function readIntegers(input: GivenInput): Float64Array {
+/** A binary integer input's values, exact up to 2^53 (token ids, lengths). */
+function readIntegers(input: GivenInput, bytes: Uint8Array): Float64Array {
   const count = elementsOf(input.shape);
   const out = new Float64Array(count);
-  if (input.bytes !== null) {
-    const view = new DataView(input.bytes.buffer, input.bytes.byteOffset, input.bytes.byteLength);
-    for (let i = 0; i < count; i++) {
-      const value = input.datatype === 'INT32' ? view.getInt32(4 * i, true) : Number(view.getBigInt64(8 * i, true));
-      if (!Number.isSafeInteger(value))
-        invalidAt(`${input.path}[${i}]`, `is ${value}; beyond 2^53, which this server does not read`);
-      out[i] = value;
-    }
-    return out;
-  }
-  const values = jsonValues(input);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   for (let i = 0; i < count; i++) {
-    if (!Number.isSafeInteger(values[i]))
-      invalidAt(
-        `${input.path}.data[${i}]`,
-        `is ${values[i]}; expected an integer (input '${input.name}' is ${input.datatype})`,
-      );
-    out[i] = values[i];
+    const value = input.datatype === 'INT32' ? view.getInt32(4 * i, true) : Number(view.getBigInt64(8 * i, true));
+    if (!Number.isSafeInteger(value))
+      invalidAt(`${input.path}[${i}]`, `is ${value}; beyond 2^53, which this server does not read`);
+    out[i] = value;
   }
   return out;
 }
 
-function readTensor(input: GivenInput, declared: GraphTensor): Tensor {
-  if (declared.datatype !== 'FP32') return { type: 'int', shape: input.shape, data: readIntegers(input) };
-  const count = elementsOf(input.shape);
-  const data =
-    input.bytes !== null
-      ? readFloats(input.bytes, input.datatype, count, input.path)
-      : Float32Array.from(jsonValues(input));
+/** A binary input as the graph's tensor; read by `run`, once the limits have passed. */
+function readBinaryTensor(input: GivenInput, bytes: Uint8Array, declared: GraphTensor): Tensor {
+  if (declared.datatype !== 'FP32') return { type: 'int', shape: input.shape, data: readIntegers(input, bytes) };
+  const data = readFloats(bytes, input.datatype, elementsOf(input.shape), input.path);
   return { type: 'float', shape: input.shape, data };
+}
+
+/**
+ * A JSON input as the graph's tensor, each value that does not fit (beyond float32, or not an integer for an
+ * integer input) added to `problems` at `inputs[i].data[j]`, as the /models path reads its JSON (storeFloat32).
+ */
+function readJsonTensor(input: GivenInput, declared: GraphTensor, problems: ProblemList): Tensor {
+  const values = jsonValues(input);
+  const at = (j: number) => `${input.path}.data[${j}]`;
+  if (declared.datatype === 'FP32') {
+    const data = new Float32Array(values.length);
+    storeFloat32(values, data, 0, at, problems);
+    return { type: 'float', shape: input.shape, data };
+  }
+  const data = new Float64Array(values.length);
+  for (let j = 0; j < values.length; j++) {
+    const value = values[j];
+    if (Number.isSafeInteger(value)) data[j] = value;
+    else if (!problems.listing) problems.countUnlisted();
+    else
+      problems.add(
+        at(j),
+        Number.isInteger(value)
+          ? `is ${value}; beyond 2^53, which this server does not read`
+          : `is ${value}; expected an integer (input '${input.name}' is ${input.datatype})`,
+      );
+  }
+  return { type: 'int', shape: input.shape, data };
 }
 
 /**
@@ -228,7 +243,7 @@ export interface OnnxInference {
   readonly bytes: number;
   /** [batch, time] of the largest RNN node, for the metrics. */
   readonly shape: readonly [number, number];
-  /** Reads the inputs and runs the graph: the requested outputs by name. */
+  /** Reads the binary inputs (JSON ones were read by the plan) and runs the graph: the requested outputs by name. */
   run(): Map<string, AnsweredTensor>;
 }
 
@@ -317,13 +332,30 @@ export function planOnnxInference(
       'MAX_OUTPUT_VALUES',
     );
 
+  // JSON data is already parsed and held; its typed copy (at most MAX_INPUT_VALUES × 8 bytes, checked above) is made
+  // here so that its problems are a 400 before memory is reserved for the run or the run is timed, as the /models
+  // path refuses them in its plan. Binary data is read by `run`.
+  const problems = new ProblemList();
+  const json = new Map<string, Tensor>();
+  for (const declared of program.inputs) {
+    const input = byName.get(declared.name) as GivenInput;
+    if (input.bytes === null) json.set(declared.name, readJsonTensor(input, declared, problems));
+  }
+  if (!problems.empty) throw problems.error();
+
   return {
     plan,
     outputs,
     bytes: plan.bytes + inputValues * 8,
     shape: [plan.batch, plan.timeSteps],
     run() {
-      const tensors = new Map(program.inputs.map((d) => [d.name, readTensor(byName.get(d.name) as GivenInput, d)]));
+      const tensors = new Map(
+        program.inputs.map((d) => {
+          const input = byName.get(d.name) as GivenInput;
+          const tensor = json.get(d.name) ?? readBinaryTensor(input, input.bytes as Uint8Array, d);
+          return [d.name, tensor];
+        }),
+      );
       let values: Map<string, Tensor>;
       try {
         values = runProgram(program, plan, tensors);
