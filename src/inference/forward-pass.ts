@@ -802,6 +802,11 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   const cells = cellStatesOf(plan, result);
   let values = result.outputs.length;
   if (plan.returnState) for (const state of [...states, ...cells]) values += state.length;
+  // topK's class entries are counted as requestCost counts them, so that a large ranking streams too.
+  if (plan.classes !== null) {
+    const features = result.outputShape[result.outputShape.length - 1];
+    values += (result.outputs.length / features) * plan.classes.k * CLASS_ENTRY_VALUES;
+  }
   if (values * BYTES_PER_VALUE >= streamFrom) return responseParts(plan, result, format);
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');

@@ -433,6 +433,9 @@ export function oipForwardRequest(
   const lengths = byName.get(OIP_LENGTHS);
   const initialState = allOrNone(byName, stateInputs, 'every initial state (one per layer and direction)');
   const initialCellState = allOrNone(byName, cellInputs, "every initial cell state (one per LSTM layer's direction)");
+  // A ranked `output` carries its K as topK: the binary answer has no classes, but the plan then counts
+  // CLASS_ENTRY_VALUES per class entry against MAX_OUTPUT_VALUES before the pass, as /forward and ONNX models do.
+  const ranked = outputs.find(({ classification }) => classification !== null)?.classification ?? null;
   return {
     body: {
       ...(inputs !== undefined ? { inputs } : {}),
@@ -442,6 +445,7 @@ export function oipForwardRequest(
       returnSequences: served.model.lastStep !== true,
       returnState: outputs.some(({ name }) => name !== OIP_OUTPUT),
       outputFormat: 'flat',
+      ...(ranked !== null ? { topK: ranked } : {}),
     },
     ...(typed !== undefined ? { typed } : {}),
     outputs,

@@ -179,6 +179,21 @@ t.test('answers are streamed from STREAM_MIN_BYTES of expected JSON, written who
   t.notOk(isStreamed(writeResponse(plan, result, 193)));
 });
 
+t.test("topK's class entries count towards streaming, and the streamed ranking equals the whole one", async (t) => {
+  const plan = planForward(
+    ForwardRequest.parse({ inputs: inputs(1, 5, 4), hiddenSize: 2, seed: 42, topK: 2, returnState: false }),
+    defaultConfig.limits,
+    cache,
+  );
+  const result = computeForward(plan);
+  // 10 outputs (160 bytes) and 5 rows · 2 entries · 4 (CLASS_ENTRY_VALUES) at 16 bytes each: 800 bytes expected.
+  t.ok(isStreamed(writeResponse(plan, result, 800)));
+  t.notOk(isStreamed(writeResponse(plan, result, 801)));
+  const expected = whole(writeResponse(plan, result, Number.POSITIVE_INFINITY));
+  t.match(expected, /"classes":\[\[\[\{"score":/, '[batch, time, K] entries');
+  for (const size of CHUNK_SIZES) t.equal(streamed(writeResponse(plan, result, 800), size).text, expected);
+});
+
 t.test('a non-finite result is refused before anything is streamed', async (t) => {
   const body = {
     inputs: [[[1e30]]],

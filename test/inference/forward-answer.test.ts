@@ -12,7 +12,7 @@ import { directionsOf } from '../../src/engine/index.js';
 import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
 import { modelSummary } from '../../src/inference/model.js';
 import { nested, shortestFloat32 } from '../../src/codec/tensors.js';
-import { answerText } from '../../src/codec/json-stream.js';
+import { answerText, isStreamed } from '../../src/codec/json-stream.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { topClassesReference } from '../../src/inference/classes.js';
 import { rng, randomNested } from '../helpers/random.js';
@@ -21,7 +21,12 @@ const random = rng(7);
 const cache = new SeededWeightsCache(8);
 const inputs = (b: number, time: number, f: number) => randomNested(random, [b, time, f], 2);
 
-const REQUESTS = answerShapingRequests(inputs);
+const REQUESTS: Record<string, unknown>[] = [
+  ...answerShapingRequests(inputs),
+  // Streamed by its class entries alone: 16,000 output values (256 kB expected) are below STREAM_MIN_BYTES (1 MiB);
+  // with 1000 rows · 16 entries · 4 (CLASS_ENTRY_VALUES) more, 80,000 values (1.28 MB) are above it.
+  { inputs: inputs(1, 1000, 1), hiddenSize: 16, seed: 5, topK: 16, returnState: false, outputFormat: 'flat' },
+];
 
 const tensor = (format: string, data: Float32Array, shape: readonly number[]) =>
   format === 'flat'
@@ -35,6 +40,8 @@ for (const body of REQUESTS) {
     const plan = planForward(ForwardRequest.parse(body), defaultConfig.limits, cache);
     const result = computeForward(plan);
     const written = writeResponse(plan, result);
+    if (plan.classes !== null && plan.classes.k === 16)
+      t.ok(isStreamed(written), 'the ranking of 1000 rows streams, by its class entries');
     const text = answerText(written);
     const { spec } = plan.model;
     const stateShapes = result.states.map((_, i) => [

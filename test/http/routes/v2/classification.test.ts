@@ -136,3 +136,17 @@ t.test('classification errors: a state, no softmax, K above the classes or not a
       `classification ${JSON.stringify(k)}`,
     );
 });
+
+t.test('MAX_OUTPUT_VALUES counts the ranked output and its class entries, before the pass', async (t) => {
+  // cls's [2, 3, 4] output is 24 values; K adds 6 rows · K entries · 4 (CLASS_ENTRY_VALUES): 48 for K = 1, 72 for 2.
+  const { app } = await build(t, { models: { dir: repository(t) }, limits: { maxOutputValues: 60 } });
+  const infer = (outputs: object[]) =>
+    app.inject({ method: 'POST', url: '/v2/models/cls/infer', payload: { inputs: [INPUT], outputs } });
+  t.equal((await infer([{ name: 'output' }])).statusCode, 200, 'the plain output fits');
+  const one = await infer([{ name: 'output', parameters: { classification: 1 } }]);
+  t.equal(one.statusCode, 200, `24 + 24 fits: ${one.body.slice(0, 200)}`);
+  t.same(one.json().outputs[0].shape, [2, 3, 1]);
+  const two = await infer([{ name: 'output', parameters: { classification: 2 } }]);
+  t.equal(two.statusCode, 400, 'the values alone (24) fit; with the class entries (72) they do not');
+  t.match(two.json().error, /72.*60.*MAX_OUTPUT_VALUES/, two.body);
+});
