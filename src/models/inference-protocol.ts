@@ -12,7 +12,7 @@ import { OIP_DATATYPE } from '../../schemas/oip.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { returnsBothDirections, stateLayers } from '../engine/index.js';
 import { modelOutputFeatures } from '../inference/model.js';
-import type { TypedInputs } from '../inference/forward-pass.js';
+import { type TypedInputs, cellStateIndices } from '../inference/forward-pass.js';
 import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
 import {
   BYTES_PER_ELEMENT,
@@ -55,16 +55,10 @@ export function initialStateNames(served: RnnServedModel): string[] {
   return stateNames(served).map((name) => `initial_${name}`);
 }
 
-/** State indices of the LSTM layers (each has a cell state), in state order. */
-function cellStateIndices(served: RnnServedModel): number[] {
-  const { spec } = served.model;
-  return stateLayers(spec).flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
-}
-
 /** The LSTM layers' cell-state outputs: `cell_state`, or `cell_state_i` for state i (its pair `state_i`). */
 export function cellStateNames(served: RnnServedModel): string[] {
   const states = stateNames(served);
-  return cellStateIndices(served).map((i) => `cell_${states[i]}`);
+  return cellStateIndices(served.model).map((i) => `cell_${states[i]}`);
 }
 
 export function initialCellStateNames(served: RnnServedModel): string[] {
@@ -94,7 +88,7 @@ export function oipParameters(served: RnnServedModel): Record<string, string> {
   const states = initialStateNames(served).map(
     (name, i) => `${name} FP32 [batch, ${spec.layers[layerOf[i]].hiddenSize}]`,
   );
-  const cellIndices = cellStateIndices(served);
+  const cellIndices = cellStateIndices(served.model);
   const cells = initialCellStateNames(served).map(
     (name, j) => `${name} FP32 [batch, ${spec.layers[layerOf[cellIndices[j]]].hiddenSize}]`,
   );
@@ -125,7 +119,7 @@ export function oipOutputs(served: RnnServedModel): OipTensor[] {
     datatype: OIP_DATATYPE,
     shape: [-1, spec.layers[layerOf[i]].hiddenSize],
   }));
-  const cellIndices = cellStateIndices(served);
+  const cellIndices = cellStateIndices(served.model);
   const cells = cellStateNames(served).map((name, j) => ({
     name,
     datatype: OIP_DATATYPE,

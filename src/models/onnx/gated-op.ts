@@ -20,6 +20,7 @@
 import {
   type ActivationName,
   type RecurrentWeights,
+  gateCount,
   gruForward,
   kerasFromOnnx,
   lstmForward,
@@ -57,8 +58,6 @@ export interface GatedSettings extends RecurrentAttributes {
 }
 
 const COMMON = ['activation_alpha', 'activation_beta', 'activations', 'clip', 'direction', 'hidden_size', 'layout'];
-
-const gateCountOf = (cell: GatedCell) => (cell === 'lstm' ? 4 : 3);
 
 function prepareLstm(node: OnnxNode): GatedSettings {
   const a = new Attributes(node, [...COMMON, 'input_forget']);
@@ -123,7 +122,7 @@ function checkPeepholes(settings: GatedSettings, p: TensorMeta, dirs: number): v
 function infer(settings: GatedSettings, inputs: readonly (TensorMeta | null)[]): TensorMeta[] {
   const { cell, hiddenSize: h, direction, layout } = settings;
   const dirs = directionsOf(direction);
-  const g = gateCountOf(cell);
+  const g = gateCount(cell);
   const [seq, batch, inputSize] = sequenceShape(required(inputs, 0, 'X'), layout);
   const state = layout === 0 ? [dirs, batch, h] : [batch, dirs, h];
   expectMeta(required(inputs, 1, 'W'), 'W', [dirs, g * h, inputSize]);
@@ -147,7 +146,7 @@ function infer(settings: GatedSettings, inputs: readonly (TensorMeta | null)[]):
 
 function cost({ cell, hiddenSize, direction }: GatedSettings, inputs: readonly (TensorMeta | null)[]): number {
   const [a, b, inputSize] = (inputs[0] as TensorMeta).shape;
-  return gateCountOf(cell) * directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
+  return gateCount(cell) * directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
 }
 
 function run(settings: GatedSettings, inputs: readonly (Tensor | null)[], metas: readonly TensorMeta[]): Tensor[] {
@@ -227,7 +226,7 @@ function directionWeights(
   const key = 2 * d + (linearBeforeReset ? 1 : 0);
   const hit = memo.get(key);
   if (hit !== undefined && hit.r === r && hit.b === b) return hit.weights;
-  const rows = gateCountOf(cell) * h;
+  const rows = gateCount(cell) * h;
   const weights = kerasFromOnnx(
     cell,
     {
