@@ -275,11 +275,22 @@ const KEPT_HEAP_MAX_BYTES = 16 * 1024 * 1024;
 export const MAX_HEAP_BYTES = 2 ** 30;
 
 let kept: KernelHeap | null = null;
+/** The bytes the last kernelHeap call asked for: test/engine/work-memory.test.ts holds work-memory.ts to it. */
+let lastRequest = 0;
 
-function link(bytes: number): KernelHeap {
+export function lastHeapRequestBytes(): number {
+  return lastRequest;
+}
+
+/** Bytes of the heap a call that needs `bytes` gets: the next power of two, at least MIN_HEAP_BYTES. */
+export function heapBytesFor(bytes: number): number {
   let size = MIN_HEAP_BYTES;
   while (size < bytes) size *= 2;
-  const buffer = new ArrayBuffer(size);
+  return size;
+}
+
+function link(bytes: number): KernelHeap {
+  const buffer = new ArrayBuffer(heapBytesFor(bytes));
   return { f64: new Float64Array(buffer), kernels: productKernels(globalThis, null, buffer), weights: null };
 }
 
@@ -291,6 +302,7 @@ function link(bytes: number): KernelHeap {
  * rest is whatever the last call left: fill it before reading it.
  */
 export function kernelHeap(bytes: number, weights: Float64Array): KernelHeap {
+  lastRequest = bytes;
   let heap = kept;
   if (heap === null || heap.f64.byteLength < bytes) {
     if (!(bytes <= MAX_HEAP_BYTES)) {

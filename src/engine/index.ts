@@ -9,3 +9,4 @@ export { glorotUniform, orthogonal } from './initializers.js';
 export * from './cells.js';
 export { lstmForward } from './lstm.js';
 export { gruForward } from './gru.js';
+export * from './work-memory.js';

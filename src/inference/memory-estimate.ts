@@ -3,7 +3,7 @@
  * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
-import { gateCount, layerDirections, outputFeatures, weightCount } from '../engine/index.js';
+import { gateCount, layerDirections, outputFeatures, passWorkBytes, weightCount } from '../engine/index.js';
 import { type ForwardPlan, requestCost } from './forward-pass.js';
 import type { ResolvedModel } from './model.js';
 
@@ -31,27 +31,22 @@ function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
 }
 
 /**
- * A planned pass: its input tensor, every layer's output sequence (the engine keeps one per layer and direction
- * until the next layer has read it), the answer's values as float32 and as JSON text, and seeded weights it
- * builds. `bodyBytes`: the request body as received (0 when it is no longer held).
+ * A planned pass: its input tensor, the engine's work (every layer's output sequences, states, weight panels
+ * and kernel heap: engine/work-memory.ts), the answer's values as float32 and as JSON text, and seeded weights
+ * it builds. A served model's panels stay with it after its first pass, so they are not charged per request. `bodyBytes`: the request body as received (0 when it is no longer held).
  */
 export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 0): number {
   const { model, shape } = plan;
-  const [batch, time] = shape;
   const cost = requestCost(model, shape, {
     returnSequences: plan.returnSequences,
     returnState: plan.returnState,
     served,
     topK: plan.classes?.k ?? 0,
   });
-  let sequences = 0;
-  model.spec.layers.forEach((layer, k) => {
-    sequences += layerDirections(model.spec, k) * batch * time * layer.hiddenSize * 4;
-  });
   return (
     bodyBytes * PARSED_BYTES_PER_BODY_BYTE +
     cost.inputValues * 4 +
-    sequences +
+    passWorkBytes(model.spec, shape, served) +
     cost.outputValues * (4 + JSON_BYTES_PER_VALUE) +
     (served ? 0 : seededBuildBytes(model, shape[2]))
   );

@@ -36,6 +36,7 @@ import {
   lengthMask,
   readActivations,
   readRecurrentAttributes,
+  recurrentWorkBytes,
   sequenceShape,
   stateOf,
   stateOffset,
@@ -149,6 +150,11 @@ function cost({ cell, hiddenSize, direction }: GatedSettings, inputs: readonly (
   return gateCount(cell) * directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
 }
 
+function workBytes(settings: GatedSettings, inputs: readonly (TensorMeta | null)[]): number {
+  const { cell, hiddenSize, direction, layout, linearBeforeReset } = settings;
+  return recurrentWorkBytes({ cell, resetAfter: linearBeforeReset }, hiddenSize, direction, layout, inputs);
+}
+
 function run(settings: GatedSettings, inputs: readonly (Tensor | null)[], metas: readonly TensorMeta[]): Tensor[] {
   const { cell, hiddenSize: hidden, direction, layout, clip } = settings;
   const dirs = directionsOf(direction);
@@ -248,6 +254,7 @@ export const LSTM: Operator<GatedSettings> = {
   prepare: prepareLstm,
   infer,
   cost,
+  workBytes,
   run,
 };
 
@@ -257,5 +264,6 @@ export const GRU: Operator<GatedSettings> = {
   prepare: prepareGru,
   infer,
   cost,
+  workBytes,
   run,
 };

@@ -35,6 +35,11 @@ export interface Operator<S> {
   infer(settings: S, inputs: readonly (TensorMeta | null)[]): TensorMeta[];
   /** Multiply-adds (or element operations) the node costs; by default, the elements it writes. */
   cost?(settings: S, inputs: readonly (TensorMeta | null)[], outputs: readonly TensorMeta[]): number;
+  /**
+   * Bytes `run` allocates besides its outputs and frees when it returns (the recurrent nodes' engine work); by
+   * default none.
+   */
+  workBytes?(settings: S, inputs: readonly (TensorMeta | null)[]): number;
   run(settings: S, inputs: readonly (Tensor | null)[], outputs: readonly TensorMeta[]): Tensor[];
 }
 

@@ -96,7 +96,10 @@ export interface ProgramPlan {
   readonly nodeOutputs: readonly (readonly TensorMeta[])[];
   /** Multiply-adds, summed over the nodes. */
   readonly compute: number;
-  /** Bytes of every tensor the run creates (none is freed before the end of the run). */
+  /**
+   * Bytes of every tensor the run creates (none is freed before the end of the run), plus the largest work space
+   * a node takes while it runs.
+   */
   readonly bytes: number;
   /** The longest sequence and the largest batch any recurrent node (RNN, LSTM, GRU) runs. */
   readonly timeSteps: number;
@@ -186,6 +189,8 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
   for (const [name, meta] of inputs) metas.set(name, meta);
   let compute = 0;
   let bytes = 0;
+  // The largest work space of one node: each is freed before the next node runs.
+  let work = 0;
   let timeSteps = 0;
   let batch = 0;
   const nodeOutputs: TensorMeta[][] = [];
@@ -211,6 +216,7 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
       throw error;
     }
     compute += op.cost ? op.cost(settings, given, outputs) : outputs.reduce((n, o) => n + elementsOf(o.shape), 0);
+    if (op.workBytes) work = Math.max(work, op.workBytes(settings, given));
     if (RECURRENT.has(node.opType)) {
       const [first, second] = (given[0] as TensorMeta).shape;
       const layout = (settings as { layout: number }).layout;
@@ -225,7 +231,7 @@ export function planProgram(program: OnnxProgram, inputs: ReadonlyMap<string, Te
       if (name !== '') metas.set(name, outputs[i]);
     });
   }
-  return { metas, nodeOutputs, compute, bytes, timeSteps, batch };
+  return { metas, nodeOutputs, compute, bytes: bytes + work, timeSteps, batch };
 }
 
 /** Runs the planned program on the request's tensors; returns every tensor by name (the graph's outputs among them). */

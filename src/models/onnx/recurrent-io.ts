@@ -12,7 +12,7 @@
  * reads them; values left over are refused. An activation is mapped to the engine's only where the definitions
  * agree exactly (see engineActivation); any other is refused at load.
  */
-import type { ActivationName } from '../../engine/index.js';
+import { type ActivationName, type CellSpec, cellWork } from '../../engine/index.js';
 import { type Attributes, nodeLabel } from './attributes.js';
 import { fail } from './decode.js';
 import { mismatch } from './operator.js';
@@ -184,4 +184,25 @@ export interface YDims {
   readonly dirs: number;
   readonly batch: number;
   readonly hidden: number;
+}
+
+/**
+ * Bytes an RNN, LSTM or GRU node's run allocates besides its outputs: the batch-major copy of X (layout 0), and
+ * per direction the engine's output sequence and states, its weights' conversion and panels (unless W is a
+ * constant, whose converted weights and panels stay with the model), and the kernel heap (engine/work-memory.ts).
+ */
+export function recurrentWorkBytes(
+  cell: CellSpec,
+  hiddenSize: number,
+  direction: Direction,
+  layout: 0 | 1,
+  inputs: readonly (TensorMeta | null)[],
+): number {
+  const [seq, batch, inputSize] = sequenceShape(inputs[0] as TensorMeta, layout);
+  const dirs = directionsOf(direction);
+  const work = cellWork(cell, inputSize, hiddenSize, batch);
+  // A W computed per request: its panels, and its conversion to the engine's float32 layout (half their bytes).
+  const panels = inputs[1]?.known === undefined ? (work.panelBytes * 3) / 2 : 0;
+  const copy = layout === 0 ? seq * batch * inputSize * 4 : 0;
+  return copy + dirs * (seq * batch * hiddenSize * 4 + work.stateBytes + panels) + work.heapBytes;
 }

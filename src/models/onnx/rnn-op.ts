@@ -31,6 +31,7 @@ import {
   lengthMask,
   readActivations,
   readRecurrentAttributes,
+  recurrentWorkBytes,
   sequenceShape,
   stateOf,
 } from './recurrent-io.js';
@@ -81,6 +82,8 @@ export const RNN: Operator<RnnSettings> = {
     const [a, b, inputSize] = (inputs[0] as TensorMeta).shape;
     return directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
   },
+  workBytes: ({ hiddenSize, direction, layout }, inputs) =>
+    recurrentWorkBytes({ cell: 'simpleRNN' }, hiddenSize, direction, layout, inputs),
   run(settings, inputs, outputs) {
     const { hiddenSize, direction, layout, activations, clip } = settings;
     const dirs = directionsOf(direction);
