@@ -10,3 +10,4 @@ export * from './cells.js';
 export { lstmForward } from './lstm.js';
 export { gruForward } from './gru.js';
 export * from './work-memory.js';
+export { cellForward, type CellRunOptions, type CellRunResult } from './cell-forward.js';

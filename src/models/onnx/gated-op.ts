@@ -1,7 +1,7 @@
 /**
  * The ONNX `LSTM` and `GRU` operators (opset 14: https://onnx.ai/onnx/operators/onnx__LSTM.html,
- * https://onnx.ai/onnx/operators/onnx__GRU.html) run by our engine, one lstmForward / gruForward per direction,
- * with G = 4 (LSTM) or 3 (GRU) gate blocks of hidden rows:
+ * https://onnx.ai/onnx/operators/onnx__GRU.html) run by our engine, one LSTM or GRU pass per direction
+ * (recurrent-io.ts runRecurrentNode), with G = 4 (LSTM) or 3 (GRU) gate blocks of hidden rows:
  *   X, sequence_lens, initial_h, Y, Y_h   as RNN (recurrent-io.ts)
  *   W   [dirs, G·hidden, input]   gate blocks i, o, f, c (LSTM) or z, r, h (GRU) → Keras kernel, blocks i, f, c, o / z, r, h
  *   R   [dirs, G·hidden, hidden]  likewise → recurrent kernel
@@ -17,32 +17,21 @@
  * differ is refused. `input_forget` 1 (coupled input and forget gates) is refused: the engine's LSTM has no such
  * form. Past a sequence's length Y is 0; for a sequence of length 0, Y_h and Y_c are 0, as onnxruntime answers.
  */
-import {
-  type ActivationName,
-  type RecurrentWeights,
-  gateCount,
-  gruForward,
-  kerasFromOnnx,
-  lstmForward,
-} from '../../engine/index.js';
+import { type ActivationName, gateCount } from '../../engine/index.js';
 import { Attributes, nodeLabel } from './attributes.js';
 import { type OnnxNode, fail } from './decode.js';
 import { type Operator, required } from './operator.js';
 import {
   type RecurrentAttributes,
-  batchMajor,
   directionsOf,
   expectMeta,
-  lengthMask,
   readActivations,
   readRecurrentAttributes,
   recurrentWorkBytes,
+  runRecurrentNode,
   sequenceShape,
-  stateOf,
-  stateOffset,
-  yOffset,
 } from './recurrent-io.js';
-import { type Tensor, type TensorMeta, makeTensor } from './tensor.js';
+import type { Tensor, TensorMeta } from './tensor.js';
 
 type GatedCell = 'lstm' | 'gru';
 
@@ -156,96 +145,12 @@ function workBytes(settings: GatedSettings, inputs: readonly (TensorMeta | null)
 }
 
 function run(settings: GatedSettings, inputs: readonly (Tensor | null)[], metas: readonly TensorMeta[]): Tensor[] {
-  const { cell, hiddenSize: hidden, direction, layout, clip } = settings;
-  const dirs = directionsOf(direction);
-  const x = inputs[0] as Tensor;
-  const [seq, batch, inputSize] = layout === 0 ? x.shape : [x.shape[1], x.shape[0], x.shape[2]];
-  const sequence = layout === 0 ? batchMajor(x.data as Float32Array, seq, batch, inputSize) : (x.data as Float32Array);
-  const lengths = inputs[4]?.data ?? null;
-  const mask = lengths === null ? null : lengthMask(lengths, batch, seq);
-  const outputs = metas.map((m) => makeTensor('float', m.shape));
-  const [y, yH, yC] = outputs;
-  const dims = { seq, dirs, batch, hidden };
-  const initial = (i: number, d: number) => {
-    const given = inputs[i];
-    return given == null ? null : stateOf(given.data as Float32Array, d, dirs, batch, hidden, layout);
-  };
-  for (let d = 0; d < dirs; d++) {
-    const reverse = direction === 'reverse' || d === 1;
-    const weights = directionWeights(settings, inputs, d, inputSize);
-    const options = {
-      activation: settings.candidates[d],
-      recurrentActivation: settings.gates[d],
-      goBackwards: reverse,
-      clip,
-      initialState: initial(5, d),
-      mask,
-      zeroOutputForMask: true,
-    };
-    const shape = [batch, seq, inputSize] as const;
-    const result =
-      cell === 'lstm'
-        ? lstmForward(sequence, shape, weights, { ...options, initialCellState: initial(6, d) })
-        : {
-            ...gruForward(sequence, shape, weights, { ...options, resetAfter: settings.linearBeforeReset }),
-            cellStates: null,
-          };
-    for (let b = 0; b < batch; b++) {
-      for (let p = 0; p < seq; p++) {
-        const from = (b * seq + p) * hidden;
-        y.data.set(
-          result.outputs.subarray(from, from + hidden),
-          yOffset(layout, reverse ? seq - 1 - p : p, d, b, dims),
-        );
-      }
-      // A sequence of length 0 has no last step: onnxruntime answers zero states, not the initial ones.
-      if (lengths !== null && lengths[b] === 0) continue;
-      const to = stateOffset(layout, d, b, dims);
-      yH.data.set(result.states.subarray(b * hidden, (b + 1) * hidden), to);
-      if (result.cellStates !== null) yC.data.set(result.cellStates.subarray(b * hidden, (b + 1) * hidden), to);
-    }
-  }
-  return outputs;
-}
-
-/**
- * Direction d's weights in the engine's (Keras) layout. Initializers are the same arrays on every request, so
- * the conversion is made once per W array and direction and kept while W lives.
- */
-const converted = new WeakMap<
-  Float32Array | Float64Array,
-  Map<number, { r: unknown; b: unknown; weights: RecurrentWeights }>
->();
-
-function directionWeights(
-  settings: GatedSettings,
-  inputs: readonly (Tensor | null)[],
-  d: number,
-  inputSize: number,
-): RecurrentWeights {
-  const { cell, hiddenSize: h, linearBeforeReset } = settings;
-  const w = (inputs[1] as Tensor).data as Float32Array;
-  const r = (inputs[2] as Tensor).data as Float32Array;
-  const b = (inputs[3]?.data ?? null) as Float32Array | null;
-  const memo = converted.get(w) ?? new Map();
-  converted.set(w, memo);
-  const key = 2 * d + (linearBeforeReset ? 1 : 0);
-  const hit = memo.get(key);
-  if (hit !== undefined && hit.r === r && hit.b === b) return hit.weights;
-  const rows = gateCount(cell) * h;
-  const weights = kerasFromOnnx(
-    cell,
-    {
-      W: w.subarray(d * rows * inputSize, (d + 1) * rows * inputSize),
-      R: r.subarray(d * rows * h, (d + 1) * rows * h),
-      B: b === null ? null : b.subarray(d * 2 * rows, (d + 1) * 2 * rows),
-    },
-    inputSize,
-    h,
-    linearBeforeReset,
-  );
-  memo.set(key, { r, b, weights });
-  return weights;
+  const { cell, linearBeforeReset } = settings;
+  const cellOf = (d: number) => ({
+    spec: { cell, recurrentActivation: settings.gates[d], resetAfter: linearBeforeReset },
+    activation: settings.candidates[d],
+  });
+  return runRecurrentNode(settings, cellOf, inputs, metas);
 }
 
 export const LSTM: Operator<GatedSettings> = {

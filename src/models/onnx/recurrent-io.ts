@@ -12,11 +12,20 @@
  * reads them; values left over are refused. An activation is mapped to the engine's only where the definitions
  * agree exactly (see engineActivation); any other is refused at load.
  */
-import { type ActivationName, type CellSpec, cellWork } from '../../engine/index.js';
+import {
+  type ActivationName,
+  type CellName,
+  type CellSpec,
+  cellForward,
+  cellWork,
+  gateCount,
+  kerasFromOnnx,
+  type RecurrentWeights,
+} from '../../engine/index.js';
 import { type Attributes, nodeLabel } from './attributes.js';
 import { fail } from './decode.js';
 import { mismatch } from './operator.js';
-import { type TensorMeta, formatShape } from './tensor.js';
+import { type Tensor, type TensorMeta, formatShape, makeTensor } from './tensor.js';
 
 export type Direction = 'forward' | 'reverse' | 'bidirectional';
 
@@ -205,4 +214,111 @@ export function recurrentWorkBytes(
   const panels = inputs[1]?.known === undefined ? (work.panelBytes * 3) / 2 : 0;
   const copy = layout === 0 ? seq * batch * inputSize * 4 : 0;
   return copy + dirs * (seq * batch * hiddenSize * 4 + work.stateBytes + panels) + work.heapBytes;
+}
+
+/** One direction's cell as the engine runs it: ONNX f is the gates' function, g (and h) the candidate's. */
+export interface DirectionCell {
+  readonly spec: CellSpec;
+  readonly activation: ActivationName;
+}
+
+/**
+ * Runs an RNN, LSTM or GRU node: X to the engine's batch-major layout, each direction through cellForward
+ * (`reverse` and a bidirectional node's second direction as goBackwards, sequence_lens as the mask with zero
+ * outputs past each length), and Y, Y_h (and Y_c, when `metas` has it) written back in the node's layout.
+ * Inputs 4, 5 and 6 are sequence_lens, initial_h and initial_c. A sequence of length 0 has no last step:
+ * onnxruntime answers zero states, not the initial ones.
+ */
+export function runRecurrentNode(
+  { hiddenSize: hidden, direction, layout, clip }: RecurrentAttributes,
+  cellOf: (d: number) => DirectionCell,
+  inputs: readonly (Tensor | null)[],
+  metas: readonly TensorMeta[],
+): Tensor[] {
+  const dirs = directionsOf(direction);
+  const x = inputs[0] as Tensor;
+  const [seq, batch, inputSize] = layout === 0 ? x.shape : [x.shape[1], x.shape[0], x.shape[2]];
+  const sequence = layout === 0 ? batchMajor(x.data as Float32Array, seq, batch, inputSize) : (x.data as Float32Array);
+  const lengths = inputs[4]?.data ?? null;
+  const mask = lengths === null ? null : lengthMask(lengths, batch, seq);
+  const outputs = metas.map((m) => makeTensor('float', m.shape));
+  const [y, yH, yC] = outputs;
+  const dims = { seq, dirs, batch, hidden };
+  const initial = (i: number, d: number) => {
+    const given = inputs[i];
+    return given == null ? null : stateOf(given.data as Float32Array, d, dirs, batch, hidden, layout);
+  };
+  for (let d = 0; d < dirs; d++) {
+    const reverse = direction === 'reverse' || d === 1;
+    const { spec, activation } = cellOf(d);
+    const weights = directionWeights(spec, hidden, inputs, d, inputSize);
+    const result = cellForward(spec, sequence, [batch, seq, inputSize], weights, {
+      activation,
+      clip,
+      goBackwards: reverse,
+      initialState: initial(5, d),
+      initialCellState: initial(6, d),
+      mask,
+      zeroOutputForMask: true,
+    });
+    for (let b = 0; b < batch; b++) {
+      for (let p = 0; p < seq; p++) {
+        const from = (b * seq + p) * hidden;
+        y.data.set(
+          result.outputs.subarray(from, from + hidden),
+          yOffset(layout, reverse ? seq - 1 - p : p, d, b, dims),
+        );
+      }
+      if (lengths !== null && lengths[b] === 0) continue;
+      const to = stateOffset(layout, d, b, dims);
+      yH.data.set(result.states.subarray(b * hidden, (b + 1) * hidden), to);
+      if (yC !== undefined && result.cellStates !== null)
+        yC.data.set(result.cellStates.subarray(b * hidden, (b + 1) * hidden), to);
+    }
+  }
+  return outputs;
+}
+
+/**
+ * Direction d's weights in the engine's (Keras) layout (engine/layouts.ts kerasFromOnnx: whole gate blocks
+ * moved, no arithmetic but the sum of the two biases where the cell has one bias). Initializers are the same
+ * arrays on every request, so the conversion is made once per W array, direction and GRU formulation, and kept
+ * while W lives.
+ */
+const converted = new WeakMap<
+  Float32Array | Float64Array,
+  Map<string, { readonly r: unknown; readonly b: unknown; readonly weights: RecurrentWeights }>
+>();
+
+function directionWeights(
+  spec: CellSpec,
+  h: number,
+  inputs: readonly (Tensor | null)[],
+  d: number,
+  inputSize: number,
+): RecurrentWeights {
+  const cell: CellName = spec.cell ?? 'simpleRNN';
+  const linearBeforeReset = spec.resetAfter ?? false;
+  const w = (inputs[1] as Tensor).data as Float32Array;
+  const r = (inputs[2] as Tensor).data as Float32Array;
+  const b = (inputs[3]?.data ?? null) as Float32Array | null;
+  const memo = converted.get(w) ?? new Map();
+  converted.set(w, memo);
+  const key = `${cell} ${d} ${linearBeforeReset}`;
+  const hit = memo.get(key);
+  if (hit !== undefined && hit.r === r && hit.b === b) return hit.weights;
+  const rows = gateCount(cell) * h;
+  const weights = kerasFromOnnx(
+    cell,
+    {
+      W: w.subarray(d * rows * inputSize, (d + 1) * rows * inputSize),
+      R: r.subarray(d * rows * h, (d + 1) * rows * h),
+      B: b === null ? null : b.subarray(d * 2 * rows, (d + 1) * 2 * rows),
+    },
+    inputSize,
+    h,
+    linearBeforeReset,
+  );
+  memo.set(key, { r, b, weights });
+  return weights;
 }
