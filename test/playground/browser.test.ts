@@ -332,6 +332,143 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       );
     });
 
+    await t.test('cells: LSTM sends its options and draws c beside h; GRU and SimpleRNN draw h only', async (t) => {
+      await page.click('[data-preset="hello"]');
+      await settled({ sequences: 1 });
+      const shown = async () => ({
+        recurrentActivation: await page.isVisible('#recurrentActivation'),
+        unitForgetBias: await page.isVisible('#unitForgetBias'),
+        resetAfter: await page.isVisible('#resetAfter'),
+      });
+      t.equal(await page.inputValue('#cell'), 'simpleRNN', 'SimpleRNN is the default');
+      t.same(await shown(), { recurrentActivation: false, unitForgetBias: false, resetAfter: false });
+
+      /** Submits the form; answers the body the page sent (as sent), once the answer is drawn. */
+      const submit = async (): Promise<string> => {
+        const request = page.waitForRequest((r) => r.url() === `${origin}/rnn/forward` && r.method() === 'POST');
+        await page.click('#run');
+        const body = (await request).postData() ?? '';
+        await settled({ sequences: 1 });
+        return body;
+      };
+      const cellStatesTable = 'table[data-kind="cellStates"][data-sequence="0"]';
+
+      await page.selectOption('#cell', 'lstm');
+      t.same(await shown(), { recurrentActivation: true, unitForgetBias: true, resetAfter: false }, 'LSTM options');
+      const lstm = { text: ['hello'], hiddenSize: 2, cell: 'lstm', seed: 42 };
+      t.equal(await submit(), JSON.stringify(lstm), 'LSTM: cell "lstm", default options not sent');
+      t.match(await page.textContent('#curl-command'), `-d '${JSON.stringify(lstm)}'`);
+      const answer = await api(lstm);
+      t.equal(answer.status, 200);
+      t.same(answer.json.cellStates, [[0.086109504, -0.27300626]], "the README's LSTM example");
+      const h = await tableText(page, 'table[data-kind="states"][data-sequence="0"]');
+      t.match(h.caption, 'final h (hidden state)');
+      t.same(h.head, ['state', 'h0', 'h1']);
+      t.same(cells(h.rows), printed(answer.json.states), 'final h as the API sent it');
+      const c = await tableText(page, cellStatesTable);
+      t.match(c.caption, /Sequence 0 “hello”: final c \(cell state\)/);
+      t.same(c.head, ['state', 'c0', 'c1']);
+      t.same(c.rows, [['state', ...printed(answer.json.cellStates)[0]]], 'final c as the API sent it');
+      const outputs = await tableText(page, 'table[data-kind="outputs"][data-sequence="0"]');
+      t.same(cells(outputs.rows), printed(answer.json.outputs[0]), 'LSTM outputs: h at each step');
+      // Beside: the c heatmap follows the h heatmap, on the same row of a 1100px-wide page.
+      const boxes = await page.$$eval('table[data-kind="states"], table[data-kind="cellStates"]', (tables) =>
+        tables.map((table) => {
+          const box = table.closest('.scroll').getBoundingClientRect();
+          return { kind: table.dataset.kind, top: box.top, left: box.left };
+        }),
+      );
+      t.same(
+        boxes.map((box) => box.kind),
+        ['states', 'cellStates'],
+      );
+      t.equal(boxes[1].top, boxes[0].top, 'c on the same row as h');
+      t.ok(boxes[1].left > boxes[0].left, 'c right of h');
+      t.equal(await page.isVisible('#cell-state-note'), true, 'the note: c only after the last step');
+      await page.screenshot({ path: join(shots, 'playground-lstm.png'), fullPage: true });
+      t.comment(`screenshot of the LSTM answer in ${shots}/playground-lstm.png`);
+      const shapes = (await page.textContent('#shapes')) ?? '';
+      t.match(shapes, 'cellStates[1,2]');
+      t.match(shapes, '1 layer, 2 LSTM (tanh, gates sigmoid)');
+
+      await page.selectOption('#recurrentActivation', 'hardSigmoid');
+      await page.uncheck('#unitForgetBias');
+      const options = {
+        text: ['hello'],
+        hiddenSize: 2,
+        cell: 'lstm',
+        recurrentActivation: 'hardSigmoid',
+        unitForgetBias: false,
+        seed: 42,
+      };
+      t.equal(await submit(), JSON.stringify(options), 'LSTM: the options that differ from the defaults are sent');
+      const withOptions = await api(options);
+      t.equal(withOptions.status, 200);
+      t.not(withOptions.json.cellStates[0][0], answer.json.cellStates[0][0], 'the options change c');
+      t.same(cells((await tableText(page, cellStatesTable)).rows), printed(withOptions.json.cellStates));
+      t.same(
+        cells((await tableText(page, 'table[data-kind="states"][data-sequence="0"]')).rows),
+        printed(withOptions.json.states),
+      );
+      t.match(await page.textContent('#shapes'), '2 LSTM (tanh, gates hardSigmoid, no unit forget bias)');
+
+      await page.fill('#layers', '2');
+      const layer = { hiddenSize: 2, cell: 'lstm', recurrentActivation: 'hardSigmoid', unitForgetBias: false };
+      const stack = { text: ['hello'], layers: [layer, layer], seed: 42 };
+      t.equal(await submit(), JSON.stringify(stack), 'a stack: every layer gets the cell and its options');
+      const stacked = await api(stack);
+      const stackC = await tableText(page, cellStatesTable);
+      t.same(
+        stackC.rows.map((row) => row[0]),
+        ['layer 0', 'layer 1'],
+      );
+      t.same(cells(stackC.rows), [printed(stacked.json.cellStates[0])[0], printed(stacked.json.cellStates[1])[0]]);
+      await page.fill('#layers', '1');
+
+      await page.selectOption('#cell', 'gru');
+      t.same(await shown(), { recurrentActivation: true, unitForgetBias: false, resetAfter: true }, 'GRU options');
+      await page.selectOption('#recurrentActivation', 'sigmoid');
+      await page.uncheck('#resetAfter');
+      const gru = { text: ['hello'], hiddenSize: 2, cell: 'gru', resetAfter: false, seed: 42 };
+      t.equal(await submit(), JSON.stringify(gru), "GRU: resetAfter sent, not the hidden LSTM's unitForgetBias");
+      const gruAnswer = await api(gru);
+      t.equal(gruAnswer.status, 200);
+      t.equal(gruAnswer.json.cellStates, undefined);
+      const gruStates = await tableText(page, 'table[data-kind="states"][data-sequence="0"]');
+      t.match(gruStates.caption, 'final states');
+      t.same(cells(gruStates.rows), printed(gruAnswer.json.states));
+      t.equal(await page.$(cellStatesTable), null, 'GRU: h only');
+      t.equal(await page.isVisible('#cell-state-note'), false);
+      t.match(await page.textContent('#shapes'), '2 GRU (tanh, gates sigmoid, reset before)');
+
+      // Back to SimpleRNN with the other cells' options still changed: the request is the one sent before cells.
+      await page.selectOption('#cell', 'simpleRNN');
+      t.same(await shown(), { recurrentActivation: false, unitForgetBias: false, resetAfter: false });
+      t.equal(await submit(), JSON.stringify(HELLO_TEXT), 'SimpleRNN: the same body, byte for byte');
+      const simple = await api(HELLO_TEXT);
+      t.same(
+        cells((await tableText(page, 'table[data-kind="states"][data-sequence="0"]')).rows),
+        printed(simple.json.states),
+      );
+      t.equal(await page.$(cellStatesTable), null, 'SimpleRNN: h only');
+      t.equal(await page.isVisible('#cell-state-note'), false);
+
+      // A lecture example is a SimpleRNN with every cell option back at its default.
+      await page.selectOption('#cell', 'lstm');
+      await page.click('[data-preset="hello"]');
+      await settled({ sequences: 1 });
+      t.same(
+        await page.evaluate(() => ({
+          cell: document.getElementById('cell').value,
+          recurrentActivation: document.getElementById('recurrentActivation').value,
+          unitForgetBias: document.getElementById('unitForgetBias').checked,
+          resetAfter: document.getElementById('resetAfter').checked,
+        })),
+        { cell: 'simpleRNN', recurrentActivation: 'sigmoid', unitForgetBias: true, resetAfter: true },
+      );
+      t.same(await shown(), { recurrentActivation: false, unitForgetBias: false, resetAfter: false });
+    });
+
     await t.test('keyboard: every control is labelled, Tab moves in order, focus is visible', async (t) => {
       const unlabelled = await page.$$eval('input, select, textarea, button', (controls) =>
         controls
@@ -343,11 +480,11 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       await settled({ sequences: 1 });
       await page.focus('#texts');
       const order: string[] = [];
-      for (let i = 0; i < 4; i++) {
+      for (let i = 0; i < 5; i++) {
         await page.keyboard.press('Tab');
         order.push(await page.evaluate(() => document.activeElement?.id ?? ''));
       }
-      t.same(order, ['vocabulary', 'hiddenSize', 'seed', 'activation'], 'Tab follows the visual order');
+      t.same(order, ['vocabulary', 'cell', 'hiddenSize', 'seed', 'activation'], 'Tab follows the visual order');
       const outline = await page.evaluate(() => {
         const active = document.activeElement;
         return { visible: active.matches(':focus-visible'), style: getComputedStyle(active).outlineStyle };

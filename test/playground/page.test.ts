@@ -7,8 +7,15 @@ import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { ACTIVATION_NAMES } from '../../src/engine/activations.js';
+import {
+  CELL_NAMES,
+  DEFAULT_RECURRENT_ACTIVATION,
+  DEFAULT_RESET_AFTER,
+  DEFAULT_UNIT_FORGET_BIAS,
+} from '../../src/engine/cells.js';
 import { MERGE_MODES } from '../../src/engine/network.js';
 import {
+  CELL_LABELS,
   loadPlayground,
   PLAYGROUND_CSP,
   PUBLIC_DIR_CANDIDATES,
@@ -47,6 +54,40 @@ t.test('GET / is the page, as text/html under a same-origin Content-Security-Pol
   for (const name of ACTIVATION_NAMES) t.match(html, `<option value="${name}"`, `activation ${name} is offered`);
   for (const mode of MERGE_MODES) t.match(html, `<option value="${mode}"`, `merge mode ${mode} is offered`);
   t.match(html, '<option value="tanh" selected>');
+
+  // The cell choice: SimpleRNN (the default), LSTM, GRU, and each cell's options, hidden until that cell is chosen.
+  const select = (id: string) => new RegExp(`<select id="${id}"[^>]*>(.*?)</select>`).exec(html)?.[1] ?? '';
+  t.same(
+    [...select('cell').matchAll(/<option value="([^"]+)"( selected)?>([^<]+)<\/option>/g)].map((m) => [
+      m[1],
+      m[2] ?? '',
+      m[3],
+    ]),
+    [
+      ['simpleRNN', ' selected', 'SimpleRNN'],
+      ['lstm', '', 'LSTM'],
+      ['gru', '', 'GRU'],
+    ],
+    'the three cells, SimpleRNN selected',
+  );
+  t.same(Object.keys(CELL_LABELS), [...CELL_NAMES], 'a label for every cell the engine has');
+  t.same(
+    [...select('recurrentActivation').matchAll(/<option value="([^"]+)"/g)].map((m) => m[1]),
+    [...ACTIVATION_NAMES],
+    'every activation for the gates',
+  );
+  t.match(select('recurrentActivation'), `<option value="${DEFAULT_RECURRENT_ACTIVATION}" selected>`);
+  t.equal(DEFAULT_RECURRENT_ACTIVATION, 'sigmoid');
+  const checkbox = (id: string) => new RegExp(`<input id="${id}"[^>]*>`).exec(html)?.[0] ?? '';
+  t.equal(checkbox('unitForgetBias').includes(' checked'), DEFAULT_UNIT_FORGET_BIAS, 'unitForgetBias: the default');
+  t.equal(checkbox('resetAfter').includes(' checked'), DEFAULT_RESET_AFTER, 'resetAfter: the default');
+  t.notMatch(html, /data-default|<!-- (cell|recurrent-activation)-options -->/, 'the cell placeholders are filled in');
+  for (const id of ['recurrentActivation', 'unitForgetBias', 'resetAfter'])
+    t.match(
+      html,
+      `<div class="field${id === 'recurrentActivation' ? '' : ' checks'}" id="${id}-field" hidden>`,
+      `${id} starts hidden`,
+    );
 
   // Every form control has a label (for= or wrapping), every id is unique.
   const ids = [...html.matchAll(/\sid="([^"]+)"/g)].map((m) => m[1]);

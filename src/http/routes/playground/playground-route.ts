@@ -14,6 +14,14 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { problemResponse } from '../../../../schemas/problem.js';
 import { ACTIVATION_NAMES } from '../../../engine/activations.js';
+import {
+  CELL_NAMES,
+  type CellName,
+  DEFAULT_CELL,
+  DEFAULT_RECURRENT_ACTIVATION,
+  DEFAULT_RESET_AFTER,
+  DEFAULT_UNIT_FORGET_BIAS,
+} from '../../../engine/cells.js';
 import { MERGE_MODES } from '../../../engine/network.js';
 import { documentHeaders } from '../../plugins/security-headers.js';
 
@@ -55,16 +63,31 @@ function findPublicDir(): URL {
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-const options = (values: readonly string[], selected: string) =>
+const options = (values: readonly string[], selected: string, labels: Record<string, string> = {}) =>
   values
-    .map((v) => `<option value="${escapeHtml(v)}"${v === selected ? ' selected' : ''}>${escapeHtml(v)}</option>`)
+    .map(
+      (v) =>
+        `<option value="${escapeHtml(v)}"${v === selected ? ' selected' : ''}>${escapeHtml(labels[v] ?? v)}</option>`,
+    )
     .join('');
+const checked = (on: boolean) => (on ? ' checked' : '');
 
-/** Reads the page and its assets; the page's activation and merge-mode lists come from the engine's own. */
+/** How the page names each cell (the values sent are the API's names). */
+export const CELL_LABELS: Readonly<Record<CellName, string>> = { simpleRNN: 'SimpleRNN', lstm: 'LSTM', gru: 'GRU' };
+
+/**
+ * Reads the page and its assets. The page's lists (activations, merge modes, cells) and the cells' defaults
+ * come from the engine's own; the script sends a cell option only when it differs from the default selected
+ * or checked here, so the defaults are stated once.
+ */
 export function loadPlayground(dir: URL = findPublicDir()): { page: Asset; assets: Map<string, Asset> } {
   const html = readFileSync(new URL(PAGE, dir), 'utf8')
     .replace('<!-- activation-options -->', options(ACTIVATION_NAMES, 'tanh'))
-    .replace('<!-- merge-mode-options -->', options(MERGE_MODES, ''));
+    .replace('<!-- merge-mode-options -->', options(MERGE_MODES, ''))
+    .replace('<!-- cell-options -->', options(CELL_NAMES, DEFAULT_CELL, CELL_LABELS))
+    .replace('<!-- recurrent-activation-options -->', options(ACTIVATION_NAMES, DEFAULT_RECURRENT_ACTIVATION))
+    .replace(' data-default="unitForgetBias"', checked(DEFAULT_UNIT_FORGET_BIAS))
+    .replace(' data-default="resetAfter"', checked(DEFAULT_RESET_AFTER));
   const assets = new Map(
     Object.entries(ASSETS).map(([name, { type }]) => [name, { body: readFileSync(new URL(name, dir)), type }]),
   );
@@ -86,8 +109,9 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
       tags: ['playground'],
       summary: 'The playground: an HTML page that runs /rnn/forward and draws the results',
       description:
-        "Enter texts (the lecture's `hello`, `eolll`, `lleel`) or numeric inputs and the model options; the page calls " +
-        'POST /rnn/forward from the browser and shows the one-hot inputs, outputs and final states as labelled heatmaps, ' +
+        "Enter texts (the lecture's `hello`, `eolll`, `lleel`) or numeric inputs and the model options (the cell: " +
+        'SimpleRNN, LSTM or GRU); the page calls POST /rnn/forward from the browser and shows the one-hot inputs, ' +
+        'outputs and final states (for an LSTM, the final cell state c beside h) as labelled heatmaps, ' +
         'the shapes, and the equivalent curl command. Same-origin assets only, under a strict Content-Security-Policy.',
       response: {
         200: { description: 'The page', content: { 'text/html': { schema: z.string() } } },

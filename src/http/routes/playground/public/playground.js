@@ -31,6 +31,41 @@ function integerField(id) {
   return raw === '' ? undefined : Number(raw);
 }
 
+/** The choice the page was served with: the server marks each option's default as `selected` or `checked`. */
+const isDefault = (control) =>
+  control.type === 'checkbox'
+    ? control.checked === control.defaultChecked
+    : control.selectedOptions[0]?.defaultSelected;
+
+function resetToDefault(control) {
+  if (control.type === 'checkbox') control.checked = control.defaultChecked;
+  else control.value = [...control.options].find((option) => option.defaultSelected)?.value ?? control.value;
+}
+
+/** The options of each cell, by the id of their field (and control): only these are sent with that cell. */
+const CELL_OPTIONS = {
+  simpleRNN: [],
+  lstm: ['recurrentActivation', 'unitForgetBias'],
+  gru: ['recurrentActivation', 'resetAfter'],
+};
+const ALL_CELL_OPTIONS = ['recurrentActivation', 'unitForgetBias', 'resetAfter'];
+
+/**
+ * The cell and its options that differ from their defaults. A SimpleRNN adds nothing, so its request is
+ * the same as before cells existed (and the server refuses another cell's options on it).
+ */
+function cellFields() {
+  const fields = {};
+  const cell = $('cell');
+  if (isDefault(cell)) return fields;
+  fields.cell = cell.value;
+  for (const id of CELL_OPTIONS[cell.value] ?? []) {
+    const control = $(id);
+    if (!isDefault(control)) fields[id] = control.type === 'checkbox' ? control.checked : control.value;
+  }
+  return fields;
+}
+
 /** The request body the form describes; only non-default options are sent, so it reads like the API examples. */
 function buildRequest() {
   const body = {};
@@ -55,6 +90,7 @@ function buildRequest() {
   if ($('activation').value !== 'tanh') layer.activation = $('activation').value;
   if (!$('useBias').checked) layer.useBias = false;
   if ($('goBackwards').checked) layer.goBackwards = true;
+  Object.assign(layer, cellFields());
   const layers = integerField('layers') ?? 1;
   if (layers === 1) Object.assign(body, layer);
   else body.layers = Array.from({ length: Math.max(0, Math.min(layers, 64)) || 0 }, () => ({ ...layer }));
@@ -145,7 +181,7 @@ function heatmap({ context, caption, columns, rows, corner, data }) {
   return el('div', { class: 'scroll', role: 'region', tabindex: '0', 'aria-label': `${context}: ${caption}` }, table);
 }
 
-const units = (n, prefix = '') => Array.from({ length: n }, (_, i) => `${prefix}h${i}`);
+const units = (n, prefix = '', symbol = 'h') => Array.from({ length: n }, (_, i) => `${prefix}${symbol}${i}`);
 const quoted = (tokens) => `“${tokens.join('')}”`;
 const PAD = '·';
 
@@ -187,6 +223,30 @@ function stateLabels(model, count) {
   });
 }
 
+/** `states` or `cellStates` as a list of `[batch, units]` matrices, whichever structure the answer used. */
+function stateMatrices(values, shape) {
+  if (values === undefined) return [];
+  return shape.length > 0 && Array.isArray(shape[0]) ? values : [values];
+}
+
+/** The row labels of `cellStates`: those of the states whose layer is an LSTM (a mixed stack skips the rest). */
+function cellStateLabels(model, labels) {
+  const directions = model.bidirectional === null ? 1 : 2;
+  return labels.filter((_, i) => model.layers[Math.floor(i / directions)]?.cell === 'lstm');
+}
+
+const CELL_TEXT = { lstm: 'LSTM', gru: 'GRU' };
+
+/** One layer for the model line: `2 tanh` for a SimpleRNN, `2 LSTM (tanh, gates sigmoid)` for a gated cell. */
+function describeLayer(layer) {
+  const text = CELL_TEXT[layer.cell];
+  if (text === undefined) return `${layer.hiddenSize} ${layer.activation}`;
+  const extras = [`gates ${layer.recurrentActivation}`];
+  if (layer.unitForgetBias === false) extras.push('no unit forget bias');
+  if (layer.resetAfter === false) extras.push('reset before');
+  return `${layer.hiddenSize} ${text} (${layer.activation}, ${extras.join(', ')})`;
+}
+
 function render(request, answer) {
   const { model, shapes } = answer;
   const batch = shapes.inputs[0];
@@ -198,13 +258,11 @@ function render(request, answer) {
     mergeMode === 'concat'
       ? [...units(model.hiddenSize, 'fwd '), ...units(model.hiddenSize, 'bwd ')]
       : units(outputWidth);
-  const stateList =
-    answer.states === undefined
-      ? []
-      : shapes.states.length > 0 && Array.isArray(shapes.states[0])
-        ? answer.states
-        : [answer.states];
+  const stateList = stateMatrices(answer.states, shapes.states);
   const labels = stateLabels(model, stateList.length);
+  const cellStateList = stateMatrices(answer.cellStates, shapes.cellStates);
+  const cellLabels = cellStateLabels(model, labels);
+  const withCellStates = cellStateList.length > 0;
 
   const dl = $('shapes');
   dl.replaceChildren();
@@ -212,8 +270,9 @@ function render(request, answer) {
   describe('inputs', JSON.stringify(shapes.inputs));
   describe('outputs', JSON.stringify(shapes.outputs));
   if (shapes.states !== undefined) describe('states', JSON.stringify(shapes.states));
+  if (shapes.cellStates !== undefined) describe('cellStates', JSON.stringify(shapes.cellStates));
   if (answer.vocabulary) describe('vocabulary', answer.vocabulary.join(' '));
-  const layerText = `${model.layers.length} layer${model.layers.length === 1 ? '' : 's'}, ${model.layers.map((l) => `${l.hiddenSize} ${l.activation}`).join(' → ')}`;
+  const layerText = `${model.layers.length} layer${model.layers.length === 1 ? '' : 's'}, ${model.layers.map(describeLayer).join(' → ')}`;
   describe(
     'model',
     `${layerText}${model.bidirectional === null ? '' : `, bidirectional (${mergeMode ?? 'null'})`}, seed ${model.seed}`,
@@ -251,12 +310,13 @@ function render(request, answer) {
         }),
       );
     }
+    const finalStates = [];
     if (stateList.length > 0) {
       const width = Math.max(...stateList.map((state) => state[b].length));
-      tables.push(
+      finalStates.push(
         heatmap({
           context,
-          caption: 'final states',
+          caption: withCellStates ? 'final h (hidden state)' : 'final states',
           corner: 'state',
           columns: units(width),
           rows: stateList.map((state, i) => ({ label: labels[i], values: state[b] })),
@@ -264,6 +324,24 @@ function render(request, answer) {
         }),
       );
     }
+    // An LSTM's c, beside its h: the answer has it for the last step only, so there is no c per step to draw.
+    if (withCellStates) {
+      const width = Math.max(...cellStateList.map((state) => state[b].length));
+      finalStates.push(
+        heatmap({
+          context,
+          caption: 'final c (cell state)',
+          corner: 'state',
+          columns: units(width, '', 'c'),
+          rows: cellStateList.map((state, i) => ({ label: cellLabels[i], values: state[b] })),
+          data: { kind: 'cellStates', sequence: b },
+        }),
+      );
+      // One flex item, so that c wraps to a new row together with h rather than apart from it.
+      tables.push(
+        el('div', { class: 'final-states', role: 'group', 'aria-label': `${context}: final h and c` }, ...finalStates),
+      );
+    } else tables.push(...finalStates);
     sections.push(
       el(
         'section',
@@ -274,6 +352,7 @@ function render(request, answer) {
     );
   }
   $('sequences').replaceChildren(...sections);
+  $('cell-state-note').hidden = !withCellStates;
   $('results-empty').hidden = true;
   $('results-body').hidden = false;
 }
@@ -368,7 +447,15 @@ function applyPreset(name) {
   $('returnSequences').checked = true;
   $('goBackwards').checked = false;
   $('useBias').checked = true;
+  for (const id of ['cell', ...ALL_CELL_OPTIONS]) resetToDefault($(id));
+  showCellOptions();
   run();
+}
+
+/** Shows the options of the chosen cell only; hidden ones are not sent either (see cellFields). */
+function showCellOptions() {
+  const shown = CELL_OPTIONS[$('cell').value] ?? [];
+  for (const id of ALL_CELL_OPTIONS) $(`${id}-field`).hidden = !shown.includes(id);
 }
 
 function showMode() {
@@ -398,6 +485,7 @@ form.addEventListener('submit', (event) => {
 form.addEventListener('input', updateCurl);
 form.addEventListener('change', (event) => {
   if (event.target.name === 'mode') showMode();
+  if (event.target.id === 'cell') showCellOptions();
   updateCurl();
 });
 $('inputs').addEventListener('keydown', (event) => {
@@ -411,4 +499,5 @@ for (const button of document.querySelectorAll('[data-preset]'))
 $('copy-curl').addEventListener('click', copyCurl);
 
 showMode();
+showCellOptions();
 run();
