@@ -71,10 +71,11 @@ async function fixture(
   ids = false,
   outputsAre = 1,
   stateKinds?: StateKind[],
+  inputs = INPUTS,
 ): Promise<void> {
   const target = `${stateKinds === undefined ? fixtures : gatedFixtures}${name}/`;
   await saveModel(tf, model, target);
-  const x = ids ? tf.tensor2d(IDS) : tf.tensor3d(INPUTS);
+  const x = ids ? tf.tensor2d(IDS) : tf.tensor3d(inputs);
   const predicted = tf.tidy(() => {
     const result = model.predict(x);
     return (Array.isArray(result) ? result : [result]).map((t) => t.arraySync());
@@ -85,7 +86,7 @@ async function fixture(
   const kind = (k: StateKind) => rest.filter((_, i) => stateKinds?.[i] === k);
   const states = stateKinds === undefined ? rest : kind('h');
   const expected = {
-    inputs: ids ? IDS.map((sequence) => sequence.map((id) => [id])) : INPUTS,
+    inputs: ids ? IDS.map((sequence) => sequence.map((id) => [id])) : inputs,
     outputs: outputsAre === 1 ? predicted[0] : predicted.slice(0, outputsAre),
     ...(states.length > 0 ? { states } : {}),
     ...(kind('c').length > 0 ? { cellStates: kind('c') } : {}),
@@ -282,6 +283,18 @@ await fixture(
   1,
   [],
 );
+// Masking (steps of zeros: one inside the first sequence, the last two of the second) → GRU →
+// Bidirectional(LSTM, sum) with its states.
+{
+  const masked = INPUTS.map((sequence, b) =>
+    sequence.map((step, t) => ((b === 0 && t === 2) || (b === 1 && t >= 3) ? step.map(() => 0) : step)),
+  );
+  const x = tf.input({ shape: [null, FEATURES] });
+  let h = tf.layers.masking({ maskValue: 0 }).apply(x) as tf.SymbolicTensor;
+  h = gru(3).apply(h) as tf.SymbolicTensor;
+  const out = bidirectional(lstm(2, { returnState: true }), 'sum').apply(h) as tf.SymbolicTensor[];
+  await fixture('masked', tf.model({ inputs: x, outputs: out }), false, 1, ['h', 'c', 'h', 'c'], masked);
+}
 
 // GRU with reset_after true: TF.js 4.22 cannot build one, so it is written as tensorflowjs_converter writes a
 // Keras model (keras_version, class names, reset_after, bias [2, 3·units]) from PyTorch's nn.GRU reference,

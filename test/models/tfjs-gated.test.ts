@@ -2,8 +2,8 @@
  * TF.js models with LSTM and GRU layers, saved by tfjs itself (scripts/make-tfjs-fixtures.ts), loaded through
  * the repository and served on /models/NAME/forward and /v2/models/NAME/infer within 1e-5 of tfjs's own
  * `model.predict` (the oracle: @tensorflow/tfjs 4.22, CPU backend): outputs, the last layer's final h, and an
- * LSTM's final c. Plain, Bidirectional, mixed with SimpleRNN, many-to-one with an Embedding mask, tfjs's default
- * hardSigmoid gates and others. And a GRU with reset_after true, which tfjs cannot build: a model.json in
+ * LSTM's final c. Plain, Bidirectional, mixed with SimpleRNN, many-to-one with an Embedding mask, Masking (a
+ * step inside a sequence and a padded tail), tfjs's default hardSigmoid gates and others. And a GRU with reset_after true, which tfjs cannot build: a model.json in
  * tensorflowjs_converter's Keras form whose weights and expected values come from PyTorch's nn.GRU
  * (test/fixtures/torch-cells/gru.json; the oracle there is PyTorch).
  */
@@ -63,6 +63,14 @@ const CASES: [string, number[], [Layer, 1 | 2][]][] = [
     ],
   ],
   ['lstm-classifier', [2, 3], [[{ cell: 'lstm', recurrentActivation: 'hardSigmoid' }, 1]]],
+  [
+    'masked',
+    [2, 5, 2],
+    [
+      [{ cell: 'gru', resetAfter: false }, 1],
+      [{ cell: 'lstm', recurrentActivation: 'hardSigmoid' }, 2],
+    ],
+  ],
   [
     'activations',
     [2, 5, 2],
