@@ -37,8 +37,15 @@ import { ProblemError } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 import { RepositoryFileError, type RepositoryFiles, formatBytes } from './repository-files.js';
-import { activationOf, isRecurrent, recurrentConfig, writerOf } from './tfjs-recurrent.js';
-import { type LayerJson, TfjsModelError, fail, isObject, named, topologyOf } from './tfjs-topology.js';
+import {
+  type RecurrentConfig,
+  type Writer,
+  activationOf,
+  isRecurrent,
+  recurrentConfig,
+  writerOf,
+} from './tfjs-recurrent.js';
+import { type LayerJson, TfjsModelError, fail, isObject, layerAt, named, topologyOf } from './tfjs-topology.js';
 
 export { TfjsModelError };
 
@@ -277,6 +284,44 @@ function inputFeatures(layers: LayerJson[], limits: Limits): number {
   );
 }
 
+/**
+ * Keras 3 (and Keras 2 when one was given) writes Bidirectional's `backward_layer`: served only when it is the
+ * forward layer run the other way, which is what the engine runs; its weights come after the forward ones as
+ * usual.
+ */
+function sameBackward(backward: unknown, forward: RecurrentConfig, where: string, writer: Writer): void {
+  if (backward === undefined || backward === null) return;
+  const at = `${where} backward_layer`;
+  const layer = layerAt(backward, at);
+  if (!isRecurrent(layer.class_name)) fail(`${at}: ${layer.class_name} is not supported; expected ${forward.cell}`);
+  const read = recurrentConfig(layer, at, writer, (value) => whole(value, at, 'units', MAX_DIMENSION));
+  if (read.cell !== forward.cell)
+    fail(`${at}: ${layer.class_name} is not the forward layer's cell (${forward.cell}); supported: the same layer`);
+  const mine = { ...read.spec, goBackwards: !read.spec.goBackwards };
+  const differs = (Object.keys(KERAS_FIELDS) as (keyof typeof KERAS_FIELDS)[])
+    .filter((key) => forward.spec[key] !== mine[key])
+    .map((key) => `${KERAS_FIELDS[key]} ${JSON.stringify(read.spec[key])}`);
+  if (read.returnSequences !== forward.returnSequences) differs.push(`return_sequences ${read.returnSequences}`);
+  if (read.returnState !== forward.returnState) differs.push(`return_state ${read.returnState}`);
+  if (differs.length > 0)
+    fail(
+      `${at}: is not the forward layer run backwards (${differs.join(', ')}); supported: a backward layer like the forward one, with go_backwards the other way`,
+    );
+}
+
+/**
+ * A layer spec's fields that must agree between Bidirectional's two layers, by their Keras names (go_backwards
+ * the other way; unit_forget_bias only initialises, so it may differ).
+ */
+const KERAS_FIELDS = {
+  hiddenSize: 'units',
+  activation: 'activation',
+  useBias: 'use_bias',
+  goBackwards: 'go_backwards',
+  recurrentActivation: 'recurrent_activation',
+  resetAfter: 'reset_after',
+} as const;
+
 /** One recurrent layer as read: its spec, its wrapping, and its cells' tensor indices (forward, then backward). */
 interface RecurrentLayer {
   readonly spec: NonNullable<ModelDescription['layers']>[number];
@@ -380,6 +425,7 @@ export async function loadTfjsModel(
       const read = recurrentConfig(rnn, where, writer, (value) =>
         whole(value, where, 'units', limits.maxHiddenSize, 'MAX_HIDDEN_SIZE'),
       );
+      if (wrapped) sameBackward(config.backward_layer, read, where, writer);
       const { cell, units, useBias } = read;
       const gates = gateCount(cell);
       const bias = biasShape(cell, units, read.spec.resetAfter === true);

@@ -132,6 +132,39 @@ const REFUSED: [string, string, (json: any) => void, RegExp][] = [
     /^layer 1 \(Bidirectional 'bidirectional'\): reset_after is missing, and Keras 2\.15\.0 wrote the file, whose default we do not know; add reset_after$/,
   ],
   [
+    'a backward_layer with another activation',
+    'gru-reset-after',
+    (json) => {
+      const layer = layers(json)[1].config.layer;
+      layers(json)[1].config.backward_layer = {
+        class_name: 'GRU',
+        config: { ...layer.config, name: 'backward_gru', go_backwards: true, activation: 'relu' },
+      };
+    },
+    /^layer 1 \(Bidirectional 'bidirectional'\) backward_layer: is not the forward layer run backwards \(activation "relu"\); supported: a backward layer like the forward one, with go_backwards the other way$/,
+  ],
+  [
+    'a backward_layer going forwards too',
+    'gru-reset-after',
+    (json) => {
+      const layer = layers(json)[2].config.layer;
+      layers(json)[2].config.backward_layer = { class_name: 'GRU', config: { ...layer.config, name: 'backward_gru' } };
+    },
+    /^layer 2 \(Bidirectional 'bidirectional_1'\) backward_layer: is not the forward layer run backwards \(go_backwards false\); supported/,
+  ],
+  [
+    'a backward_layer of another cell',
+    'gru-reset-after',
+    (json) => {
+      const layer = layers(json)[1].config.layer;
+      layers(json)[1].config.backward_layer = {
+        class_name: 'LSTM',
+        config: { ...layer.config, name: 'backward_lstm' },
+      };
+    },
+    /^layer 1 \(Bidirectional 'bidirectional'\) backward_layer: LSTM is not the forward layer's cell \(gru\); supported: the same layer$/,
+  ],
+  [
     'a flag that is not a boolean',
     'lstm-state',
     (json) => (rnn(json, 1).go_backwards = 'yes'),
@@ -176,6 +209,20 @@ const DEFAULTED: [string, (json: any) => void, string][] = [
       }
     },
     'Keras 3 wrote it: sigmoid gates, reset_after true',
+  ],
+  [
+    'gru-reset-after',
+    (json) => {
+      // Keras 3 writes each Bidirectional's backward layer: the forward one with go_backwards true.
+      for (const k of [1, 2]) {
+        const layer = layers(json)[k].config.layer;
+        layers(json)[k].config.backward_layer = {
+          class_name: 'GRU',
+          config: { ...layer.config, name: `backward_gru_${k}`, go_backwards: true },
+        };
+      }
+    },
+    'backward_layer written out, as Keras 3 does',
   ],
   [
     'activations',
