@@ -174,7 +174,7 @@ t.test('on the worker pool: the same answers, cell states included', async (t) =
   }
 });
 
-t.test('an LSTM model takes initial h and c, and answers as from zeros when they are zeros', async (t) => {
+t.test('an LSTM model takes initial h and c, and its metadata names the cell state', async (t) => {
   const expected = expectedOf('lstm-state');
   const { app } = await build(t, { models: { dir: repository(t, 'lstm-state') } });
   const zeros = [new Array(4).fill(0), new Array(4).fill(0)];
@@ -194,6 +194,24 @@ t.test('an LSTM model takes initial h and c, and answers as from zeros when they
   });
   t.equal(next.statusCode, 200, next.body.slice(0, 300));
   t.ok(maxAbsDiff(next.json().outputs, expected.outputs) > 1e-3, 'the given states are used');
+
+  const meta = (await app.inject({ method: 'GET', url: '/models/lstm-state' })).json();
+  t.same(
+    meta.outputs.map((o: { name: string; shape: number[] }) => [o.name, o.shape]),
+    [
+      ['outputs', [-1, -1, 4]],
+      ['outputs', [-1, 4]],
+      ['states', [-1, 4]],
+      ['cellStates', [-1, 4]],
+    ],
+    'metadata lists the cell state',
+  );
+  const v2meta = (await app.inject({ method: 'GET', url: '/v2/models/lstm-state' })).json();
+  t.same(
+    v2meta.outputs.map((o: { name: string }) => o.name),
+    ['output', 'state', 'cell_state'],
+  );
+  t.match(v2meta.parameters.optional_inputs, /initial_cell_state FP32 \[batch, 4\]/);
 });
 
 t.test(
