@@ -67,7 +67,8 @@ export function writerOf(json: { modelTopology: unknown; generatedBy?: unknown }
 
 /** A layer's activation by its Keras or TF.js name (`hard_sigmoid` is TF.js's `hardSigmoid`). */
 export function activationOf(value: unknown, where: string, softmax: boolean, writer: Writer, field = 'activation') {
-  const name = value === undefined ? 'linear' : String(value);
+  // A custom activation is an object in Keras 3 files: named whole in the message.
+  const name = value === undefined ? 'linear' : typeof value === 'string' ? value : JSON.stringify(value);
   if (name === 'hard_sigmoid' && writer.keras3)
     fail(
       `${where}: ${field} 'hard_sigmoid' of ${writer.name} is relu6(x + 3) / 6, not supported (hardSigmoid here is TF.js's and Keras 2's 0.2·x + 0.5, clipped)`,
