@@ -2,16 +2,17 @@
  * TF.js Layers models (`model.json` with `modelTopology` and `weightsManifest`, plus its binary weight
  * shards, as tfjs `model.save` writes them) → a served model. Supported: a Sequential model, or a functional
  * one whose layers form a chain (tfjs-topology.ts), of an optional InputLayer, an optional Masking or Embedding
- * layer (then the inputs are ids, [batch, time, 1]), SimpleRNN layers, each plain or in Bidirectional with its
- * own merge mode (null only as the last layer), the last returning every step or only its last
- * (`return_sequences` false: a many-to-one model, answering [batch, features]), then Dense /
- * TimeDistributed(Dense) / Activation layers with any of our activations or softmax, and Flatten after a last
- * step. Dropout and SpatialDropout1D are the identity at inference and may stand anywhere. The recurrent layers
+ * layer (then the inputs are ids, [batch, time, 1]), SimpleRNN, LSTM and GRU layers in any mix (their configs:
+ * tfjs-recurrent.ts), each plain or in Bidirectional with its own merge mode (null only as the last layer), the
+ * last returning every step or only its last (`return_sequences` false: a many-to-one model, answering
+ * [batch, features]), then Dense / TimeDistributed(Dense) / Activation layers with any of our activations or
+ * softmax, and Flatten after a last step. Dropout and SpatialDropout1D are the identity at inference and may stand anywhere. The recurrent layers
  * become a model description resolved by resolveModel (the same checks and limits as every model; a mixed
  * stack layer by layer); anything else is an error naming the layer.
  *
  * Weights: the manifest's tensors, in order, are the layers' weights in order (Keras `get_weights()`:
- * kernel, recurrent kernel, bias; forward then backward for Bidirectional; Dense kernel, bias), float32
+ * kernel [in, G·units], recurrent kernel [units, G·units], bias [G·units] (a GRU with reset_after: [2, 3·units]),
+ * G gates: 1 SimpleRNN, 4 LSTM, 3 GRU; forward then backward for Bidirectional; Dense kernel, bias), float32
  * little-endian; each group's tensors lie in its shards concatenated. The whole topology and manifest are
  * checked (sizes within the limits, every shape the one its layer needs, shard paths inside the model's
  * directory) before a shard is read; each shard is stat'ed and must hold exactly its group's declared
@@ -21,14 +22,14 @@ import { isAbsolute } from 'node:path';
 import type { KerasCellWeights } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
-  ACTIVATION_NAMES,
-  type DenseActivation,
+  biasShape,
   type DenseWeights,
   type EmbeddingWeights,
   type Bidirectional,
   MERGE_MODES,
   type MergeMode,
   type NetworkSpec,
+  gateCount,
   outputFeatures,
 } from '../engine/index.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from '../inference/model.js';
@@ -36,12 +37,20 @@ import { ProblemError } from '../errors/problem-error.js';
 import { nested } from '../codec/tensors.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 import { RepositoryFileError, type RepositoryFiles, formatBytes } from './repository-files.js';
-import { type LayerJson, TfjsModelError, fail, isObject, named, topologyOf } from './tfjs-topology.js';
+import {
+  type RecurrentConfig,
+  type Writer,
+  activationOf,
+  isRecurrent,
+  recurrentConfig,
+  writerOf,
+} from './tfjs-recurrent.js';
+import { type LayerJson, TfjsModelError, fail, isObject, layerAt, named, topologyOf } from './tfjs-topology.js';
 
 export { TfjsModelError };
 
 export const SUPPORTED_LAYERS =
-  'InputLayer, Masking, Embedding, SimpleRNN, Bidirectional(SimpleRNN), Dense, TimeDistributed(Dense), Activation, Flatten, Dropout, SpatialDropout1D';
+  'InputLayer, Masking, Embedding, SimpleRNN, LSTM, GRU, Bidirectional(SimpleRNN, LSTM or GRU), Dense, TimeDistributed(Dense), Activation, Flatten, Dropout, SpatialDropout1D';
 
 interface WeightSpec {
   name: string;
@@ -234,16 +243,6 @@ async function readShards(files: RepositoryFiles, directory: string, groups: Wei
   return tensors;
 }
 
-function activationOf(value: unknown, where: string, softmax: boolean): DenseActivation {
-  const name = value === undefined ? 'linear' : String(value);
-  const camel = name === 'hard_sigmoid' ? 'hardSigmoid' : name;
-  if ((ACTIVATION_NAMES as readonly string[]).includes(camel) || (softmax && camel === 'softmax'))
-    return camel as DenseActivation;
-  return fail(
-    `${where}: activation '${name}' is not supported (${[...ACTIVATION_NAMES, ...(softmax ? ['softmax'] : [])].join(', ')})`,
-  );
-}
-
 /** A whole number in [1, max] from a layer's config, or an error naming the field, its value and the limit. */
 function whole(value: unknown, where: string, field: string, max: number, limit?: string): number {
   if (!isWhole(value, 1, max))
@@ -285,12 +284,60 @@ function inputFeatures(layers: LayerJson[], limits: Limits): number {
   );
 }
 
+/**
+ * Keras 3 (and Keras 2 when one was given) writes Bidirectional's `backward_layer`: served only when it is the
+ * forward layer run the other way, which is what the engine runs; its weights come after the forward ones as
+ * usual.
+ */
+function sameBackward(backward: unknown, forward: RecurrentConfig, where: string, writer: Writer): void {
+  if (backward === undefined || backward === null) return;
+  const at = `${where} backward_layer`;
+  const layer = layerAt(backward, at);
+  if (!isRecurrent(layer.class_name)) fail(`${at}: ${layer.class_name} is not supported; expected ${forward.cell}`);
+  const read = recurrentConfig(layer, at, writer, (value) => whole(value, at, 'units', MAX_DIMENSION));
+  if (read.cell !== forward.cell)
+    fail(`${at}: ${layer.class_name} is not the forward layer's cell (${forward.cell}); supported: the same layer`);
+  const mine = { ...read.spec, goBackwards: !read.spec.goBackwards };
+  const differs = (Object.keys(KERAS_FIELDS) as (keyof typeof KERAS_FIELDS)[])
+    .filter((key) => forward.spec[key] !== mine[key])
+    .map((key) => `${KERAS_FIELDS[key]} ${JSON.stringify(read.spec[key])}`);
+  if (read.returnSequences !== forward.returnSequences) differs.push(`return_sequences ${read.returnSequences}`);
+  if (read.returnState !== forward.returnState) differs.push(`return_state ${read.returnState}`);
+  if (differs.length > 0)
+    fail(
+      `${at}: is not the forward layer run backwards (${differs.join(', ')}); supported: a backward layer like the forward one, with go_backwards the other way`,
+    );
+}
+
+/**
+ * A layer spec's fields that must agree between Bidirectional's two layers, by their Keras names (go_backwards
+ * the other way; unit_forget_bias only initialises, so it may differ).
+ */
+const KERAS_FIELDS = {
+  hiddenSize: 'units',
+  activation: 'activation',
+  useBias: 'use_bias',
+  goBackwards: 'go_backwards',
+  recurrentActivation: 'recurrent_activation',
+  resetAfter: 'reset_after',
+} as const;
+
 /** One recurrent layer as read: its spec, its wrapping, and its cells' tensor indices (forward, then backward). */
 interface RecurrentLayer {
   readonly spec: NonNullable<ModelDescription['layers']>[number];
   readonly wrapping: Bidirectional | null;
   readonly returnState: boolean;
-  readonly cells: { kernel: number; recurrentKernel: number; bias: number | null; features: number; units: number }[];
+  readonly cells: {
+    kernel: number;
+    recurrentKernel: number;
+    bias: number | null;
+    /** [G·units], or [2, 3·units] for a GRU with reset_after. */
+    biasShape: number[];
+    features: number;
+    units: number;
+    /** G: the gate blocks of `units` columns in the kernels. */
+    gates: number;
+  }[];
 }
 
 /**
@@ -301,15 +348,16 @@ interface RecurrentLayer {
 export async function loadTfjsModel(
   files: RepositoryFiles,
   directory: string,
-  json: { modelTopology: unknown; weightsManifest?: unknown },
+  json: { modelTopology: unknown; weightsManifest?: unknown; generatedBy?: unknown },
   limits: Limits,
   cache: SeededWeightsCache,
 ): Promise<ImportedModel> {
   const { layers, outputs } = topologyOf(json.modelTopology);
+  const writer = writerOf(json);
   const weights = weightPlan(json.weightsManifest);
   // The first layer that computes anything: Masking and Embedding must be it.
   const first = layers.findIndex((layer) => layer.class_name !== 'InputLayer');
-  if (first < 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
+  if (first < 0) fail(`modelTopology: has no recurrent layer; supported: ${SUPPORTED_LAYERS}`);
   // An Embedding takes ids ([batch, time], sent as [batch, time, 1]); anything else [batch, time, features].
   let embedding: { inputDim: number; outputDim: number; embeddings: number; maskZero: boolean } | null = null;
   let inputDim: number;
@@ -359,7 +407,7 @@ export async function loadTfjsModel(
         fail(`${where}: mask_value is ${JSON.stringify(config.mask_value)}; expected a number`);
       continue;
     }
-    if (layer.class_name === 'SimpleRNN' || layer.class_name === 'Bidirectional') {
+    if (isRecurrent(layer.class_name) || layer.class_name === 'Bidirectional') {
       if (head.length > 0) fail(`${where}: a recurrent layer after Dense or Activation layers is not supported`);
       if (!sequence)
         fail(
@@ -367,41 +415,43 @@ export async function loadTfjsModel(
         );
       const wrapped = layer.class_name === 'Bidirectional';
       const rnn = wrapped ? config.layer : layer;
-      if (rnn?.class_name !== 'SimpleRNN')
+      if (rnn === undefined || !isRecurrent(rnn.class_name))
         fail(`${where}: Bidirectional(${rnn?.class_name}) is not supported; supported: ${SUPPORTED_LAYERS}`);
       const mode: MergeMode | undefined = wrapped ? ((config.merge_mode ?? null) as MergeMode) : undefined;
       if (wrapped && mode !== null && !(MERGE_MODES as readonly string[]).includes(mode as string))
         fail(`${where}: merge_mode '${mode}' is not supported (${MERGE_MODES.join(', ')}, or null as the last layer)`);
       if (recurrent.length === limits.maxLayers)
         fail(`${where}: more than ${limits.maxLayers} recurrent layers; the limit is ${limits.maxLayers} (MAX_LAYERS)`);
-      const c = rnn.config;
-      if (c.stateful === true) fail(`${where}: stateful is not supported`);
-      const units = whole(c.units, where, 'units', limits.maxHiddenSize, 'MAX_HIDDEN_SIZE');
-      const useBias = c.use_bias !== false;
+      const read = recurrentConfig(rnn, where, writer, (value) =>
+        whole(value, where, 'units', limits.maxHiddenSize, 'MAX_HIDDEN_SIZE'),
+      );
+      if (wrapped) sameBackward(config.backward_layer, read, where, writer);
+      const { cell, units, useBias } = read;
+      const gates = gateCount(cell);
+      const bias = biasShape(cell, units, read.spec.resetAfter === true);
+      // Which GRU formulation a bias belongs to, for the message when the manifest has the other one.
+      const biasNote = cell === 'gru' ? ` (GRU reset_after ${read.spec.resetAfter})` : '';
       const cells: RecurrentLayer['cells'] = [];
       for (const direction of wrapped ? ['forward', 'backward'] : ['']) {
         const label = `${where}${direction ? ` ${direction}` : ''}`;
         cells.push({
-          kernel: weights.take([features, units], `${label} kernel`),
-          recurrentKernel: weights.take([units, units], `${label} recurrent kernel`),
-          bias: useBias ? weights.take([units], `${label} bias`) : null,
+          kernel: weights.take([features, gates * units], `${label} kernel`),
+          recurrentKernel: weights.take([units, gates * units], `${label} recurrent kernel`),
+          bias: useBias ? weights.take(bias, `${label} bias${biasNote}`) : null,
+          biasShape: bias,
           features,
           units,
+          gates,
         });
       }
       recurrent.push({
-        spec: {
-          hiddenSize: units,
-          activation: activationOf(c.activation ?? 'tanh', where, false) as never,
-          useBias,
-          goBackwards: c.go_backwards === true,
-        },
+        spec: read.spec,
         wrapping: wrapped ? { mergeMode: mode as MergeMode } : null,
-        returnState: c.return_state === true,
+        returnState: read.returnState,
         cells,
       });
       // Keras: a recurrent layer returns every step only with return_sequences true (default false).
-      sequence = c.return_sequences === true;
+      sequence = read.returnSequences;
       if (wrapped && mode === null) unmerged = where;
       features = wrapped && mode === 'concat' ? 2 * units : units;
       continue;
@@ -421,7 +471,7 @@ export async function loadTfjsModel(
       if (layer.class_name === 'TimeDistributed' && !sequence)
         fail(`${where}: TimeDistributed needs a sequence, but the recurrent layer before returns its last step only`);
       if (layer.class_name === 'Activation') {
-        const activation = activationOf(config.activation, where, true);
+        const activation = activationOf(config.activation, where, true, writer);
         head.push({ inputDim: features, units: features, kernel: null, bias: null, activation });
         continue;
       }
@@ -431,7 +481,13 @@ export async function loadTfjsModel(
       const useBias = c.use_bias !== false;
       const kernel = weights.take([features, units], `${where} kernel`);
       const bias = useBias ? weights.take([units], `${where} bias`) : null;
-      head.push({ inputDim: features, units, kernel, bias, activation: activationOf(c.activation, where, true) });
+      head.push({
+        inputDim: features,
+        units,
+        kernel,
+        bias,
+        activation: activationOf(c.activation, where, true, writer),
+      });
       features = units;
       continue;
     }
@@ -442,7 +498,7 @@ export async function loadTfjsModel(
     fail(`${where}: ${layer.class_name}${inner} is not supported; supported: ${SUPPORTED_LAYERS}`);
   }
   weights.done();
-  if (recurrent.length === 0) fail(`modelTopology: has no SimpleRNN layer; supported: ${SUPPORTED_LAYERS}`);
+  if (recurrent.length === 0) fail(`modelTopology: has no recurrent layer; supported: ${SUPPORTED_LAYERS}`);
   const lastLayer = recurrent[recurrent.length - 1];
   // A last Bidirectional with merge_mode null has two outputs (forward, backward), before any states.
   const merged = unmerged === null ? 1 : 2;
@@ -454,9 +510,9 @@ export async function loadTfjsModel(
   // Everything checked: only now are the shards read.
   const tensors = await weights.read(files, directory);
   const cellWeights = (cell: RecurrentLayer['cells'][number]): KerasCellWeights => ({
-    kernel: nested(tensors[cell.kernel], [cell.features, cell.units]) as number[][],
-    recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.units]) as number[][],
-    ...(cell.bias !== null ? { bias: Array.from(tensors[cell.bias]) } : {}),
+    kernel: nested(tensors[cell.kernel], [cell.features, cell.gates * cell.units]) as number[][],
+    recurrentKernel: nested(tensors[cell.recurrentKernel], [cell.units, cell.gates * cell.units]) as number[][],
+    ...(cell.bias !== null ? { bias: nested(tensors[cell.bias], cell.biasShape) as number[] | number[][] } : {}),
   });
   const layerCells = recurrent.map((layer) => layer.cells.map(cellWeights));
   const wrappings = recurrent.map((layer) => layer.wrapping);

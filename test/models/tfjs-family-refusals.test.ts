@@ -33,10 +33,10 @@ const layers = (json: any) => json.modelTopology.config.layers;
 /** fixture, the corruption of its model.json, the one-line reason. */
 const REFUSED: [string, string, (json: any) => void, RegExp][] = [
   [
-    'an LSTM',
+    'a Keras RNN layer (a cell in a generic wrapper)',
     'many-to-one',
-    (json) => (layers(json)[1].class_name = 'LSTM'),
-    /layer 1 \(LSTM 'simple_rnn_SimpleRNN1'\): LSTM is not supported; supported: InputLayer, Masking, Embedding, SimpleRNN, Bidirectional\(SimpleRNN\), Dense, TimeDistributed\(Dense\), Activation, Flatten, Dropout, SpatialDropout1D$/,
+    (json) => (layers(json)[1].class_name = 'RNN'),
+    /layer 1 \(RNN 'simple_rnn_SimpleRNN1'\): RNN is not supported; supported: InputLayer, Masking, Embedding, SimpleRNN, LSTM, GRU, Bidirectional\(SimpleRNN, LSTM or GRU\), Dense, TimeDistributed\(Dense\), Activation, Flatten, Dropout, SpatialDropout1D$/,
   ],
   [
     'a Conv1D',
@@ -45,10 +45,10 @@ const REFUSED: [string, string, (json: any) => void, RegExp][] = [
     /layer 1 \(Conv1D 'conv'\): Conv1D is not supported; supported: InputLayer/,
   ],
   [
-    'a GRU in Bidirectional',
+    'a ConvLSTM1D in Bidirectional',
     'mixed-sequences',
-    (json) => (layers(json)[3].config.layer.class_name = 'GRU'),
-    /layer 3 \(Bidirectional 'bidirectional_Bidirectional3'\): Bidirectional\(GRU\) is not supported/,
+    (json) => (layers(json)[3].config.layer.class_name = 'ConvLSTM1D'),
+    /layer 3 \(Bidirectional 'bidirectional_Bidirectional3'\): Bidirectional\(ConvLSTM1D\) is not supported/,
   ],
   [
     'stateful',

@@ -78,9 +78,9 @@ t.test('what we cannot run stops start-up naming the layer', async (t) => {
   const layers = (json: any) => json.modelTopology.config.layers;
   const cases: [string, (json: any) => void, RegExp][] = [
     [
-      'an LSTM',
-      (json) => (layers(json)[1].config.layer.class_name = 'LSTM'),
-      /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(LSTM\) is not supported; supported: InputLayer, Masking, Embedding, SimpleRNN/,
+      'a ConvLSTM2D',
+      (json) => (layers(json)[1].config.layer.class_name = 'ConvLSTM2D'),
+      /layer 1 \(Bidirectional 'bidirectional_Bidirectional1'\): Bidirectional\(ConvLSTM2D\) is not supported; supported: InputLayer, Masking, Embedding, SimpleRNN, LSTM, GRU/,
     ],
     [
       'a Conv1D',
