@@ -101,7 +101,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
         title: 'rnn-serve',
         version: SERVICE_VERSION,
         description:
-          'Keras-style SimpleRNN inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
+          'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
           'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
