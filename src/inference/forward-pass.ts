@@ -7,6 +7,7 @@ import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
   bidirectionalOf,
+  cellOf,
   computeCost,
   denseForward,
   gateCount,
@@ -490,10 +491,10 @@ export function planForward(
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
     const single = stateLayers(model.spec).length === 1;
-    const gated = model.spec.layers.some((layer) => (layer.cell ?? 'simpleRNN') !== 'simpleRNN');
+    const gated = model.spec.layers.some((layer) => cellOf(layer) !== 'simpleRNN');
     const g = gated ? 'G·' : '';
     const gates = gated ? ' (G gates: 1 simpleRNN, 4 lstm, 3 gru)' : '';
-    const gSingle = gated ? `${gateCount(model.spec.layers[0].cell ?? 'simpleRNN')}·` : '';
+    const gSingle = gated ? `${gateCount(cellOf(model.spec.layers[0]))}·` : '';
     const pass = single
       ? `batch·time·(inputDim + hiddenSize)·${g}hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${gSingle}${hiddenSize}`
       : `Σ over layers and directions of batch·time·(inputDim + hiddenSize)·${g}hiddenSize${gates}`;
