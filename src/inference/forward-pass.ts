@@ -21,7 +21,7 @@ import {
   type Shape3,
   stateLayers,
 } from '../engine/index.js';
-import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { endsInSoftmax, modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
 import {
@@ -398,13 +398,12 @@ function readClasses(
 ): ClassesPlan | null {
   const k = request.topK;
   if (k === undefined) return null;
-  const head = model.head ?? [];
-  if (served && (head.length === 0 || head[head.length - 1].activation !== 'softmax'))
+  if (served && !endsInSoftmax(model))
     invalidAt(
       'topK',
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
     );
-  if (head.length === 0 && returnsBothDirections(model.spec))
+  if ((model.head ?? []).length === 0 && returnsBothDirections(model.spec))
     invalidAt('topK', 'cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop topK');
   const features = modelOutputFeatures(model);
   if (k > features) invalidAt('topK', `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);

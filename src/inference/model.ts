@@ -67,6 +67,15 @@ export function modelOutputFeatures(model: ResolvedModel): number {
   return head.length > 0 ? head[head.length - 1].units : outputFeatures(model.spec, model.spec.layers.length - 1);
 }
 
+/**
+ * Whether the model's outputs are class probabilities: its last layer is a softmax Dense (or Activation) layer.
+ * What decides that a layer model is a classifier, for topK, the classification extension and labels.txt.
+ */
+export function endsInSoftmax(model: ResolvedModel): boolean {
+  const head = model.head ?? [];
+  return head.length > 0 && head[head.length - 1].activation === 'softmax';
+}
+
 const SHORTHAND = [
   'hiddenSize',
   'activation',

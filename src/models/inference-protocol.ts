@@ -11,7 +11,7 @@ import type { OipInferenceRequest } from '../../schemas/oip.js';
 import { OIP_DATATYPE } from '../../schemas/oip.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { returnsBothDirections, stateLayers } from '../engine/index.js';
-import { modelOutputFeatures } from '../inference/model.js';
+import { endsInSoftmax, modelOutputFeatures } from '../inference/model.js';
 import { type TypedInputs, cellStateIndices } from '../inference/forward-pass.js';
 import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
 import {
@@ -173,8 +173,7 @@ function classificationOf(served: RnnServedModel, name: string, parameters: Para
     invalidAt(at, `is ${JSON.stringify(k)}; expected a count of classes, an integer of at least 1`);
   if (name !== OIP_OUTPUT)
     invalidAt(at, `applies to '${OIP_OUTPUT}', not to '${name}' (a state is not a classification)`);
-  const head = served.model.head ?? [];
-  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
+  if (!endsInSoftmax(served.model))
     invalidAt(
       at,
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
