@@ -384,6 +384,11 @@ export interface PlanOptions {
   readonly outputFormat?: OutputFormat;
   /** A served model's class labels (labels.txt), one per output feature; `classes` then names them. */
   readonly labels?: readonly string[] | null;
+  /**
+   * Where the client gave `topK`, as problems name it: `topK` (the default) on our forward routes, the ranked
+   * output's `outputs[i].parameters.classification` for the Open Inference Protocol's classification extension.
+   */
+  readonly topKPath?: string;
 }
 
 /**
@@ -395,18 +400,19 @@ function readClasses(
   model: ResolvedModel,
   served: boolean,
   labels: readonly string[] | null,
+  path: string,
 ): ClassesPlan | null {
   const k = request.topK;
   if (k === undefined) return null;
   if (served && !endsInSoftmax(model))
     invalidAt(
-      'topK',
+      path,
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
     );
   if ((model.head ?? []).length === 0 && returnsBothDirections(model.spec))
-    invalidAt('topK', 'cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop topK');
+    invalidAt(path, `cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop ${path}`);
   const features = modelOutputFeatures(model);
-  if (k > features) invalidAt('topK', `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
+  if (k > features) invalidAt(path, `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
   return { k, labels };
 }
 
@@ -479,7 +485,8 @@ export function planForward(
   const model = served ?? resolveModel(request, inputDim, limits, cache);
   const returnSequences = request.returnSequences ?? true;
   const returnState = request.returnState ?? true;
-  const classes = readClasses(request, model, served !== undefined, options.labels ?? null);
+  const topKPath = options.topKPath ?? 'topK';
+  const classes = readClasses(request, model, served !== undefined, options.labels ?? null, topKPath);
   const stateLayout = readStateLayout(request, model);
   const cost = requestCost(model, shape, {
     returnSequences,
@@ -510,7 +517,7 @@ export function planForward(
     );
   }
   if (cost.outputValues > limits.maxOutputValues) {
-    const what = `the answer's values (outputs${returnState ? ' and states' : ''}${classes === null ? '' : `, ${CLASS_ENTRY_VALUES} per class entry of topK`}; returnSequences ${returnSequences})`;
+    const what = `the answer's values (outputs${returnState ? ' and states' : ''}${classes === null ? '' : `, ${CLASS_ENTRY_VALUES} per class entry of ${topKPath}`}; returnSequences ${returnSequences})`;
     throw limitExceeded('$', what, cost.outputValues, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
   }
   const mask = readMask(request, layout);

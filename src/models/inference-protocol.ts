@@ -189,6 +189,8 @@ export interface OipPlan {
   readonly typed?: TypedInputs;
   /** The outputs to answer, in order. */
   readonly outputs: OipOutput[];
+  /** The ranked output's `outputs[i].parameters.classification`: where the plan's problems name its K. */
+  readonly topKPath?: string;
 }
 
 export type Parameters = Record<string, string | number | boolean> | undefined;
@@ -428,7 +430,9 @@ export function oipForwardRequest(
   const initialCellState = allOrNone(byName, cellInputs, "every initial cell state (one per LSTM layer's direction)");
   // A ranked `output` carries its K as topK: the binary answer has no classes, but the plan then counts
   // CLASS_ENTRY_VALUES per class entry against MAX_OUTPUT_VALUES before the pass, as /forward and ONNX models do.
-  const ranked = outputs.find(({ classification }) => classification !== null)?.classification ?? null;
+  // Only `output` may be ranked, and named once: at most one is, and outputs[i] is the request's outputs[i].
+  const rankedAt = outputs.findIndex(({ classification }) => classification !== null);
+  const ranked = rankedAt < 0 ? null : outputs[rankedAt].classification;
   return {
     body: {
       ...(inputs !== undefined ? { inputs } : {}),
@@ -442,6 +446,7 @@ export function oipForwardRequest(
     },
     ...(typed !== undefined ? { typed } : {}),
     outputs,
+    ...(rankedAt < 0 ? {} : { topKPath: `outputs[${rankedAt}].parameters.classification` }),
   };
 }
 
