@@ -35,6 +35,7 @@ import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.j
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 import { CLASS_ENTRY_VALUES, type ClassesPlan, topClasses, writeClasses } from './classes.js';
+import { writeStateList } from './state-list.js';
 
 /**
  * How the answer is written: JSON with nested or flat `{shape, data}` tensors, or `binary`: the raw float32
@@ -699,31 +700,23 @@ interface AnswerTensor {
 
 /**
  * The final states' shapes as the answer writes them: `keras`, each layer and direction's [batch, hiddenSize] (a
- * list unless there is one); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as `h_n`
- * (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the flat
- * JSON and shapes differ.
+ * list unless there is one: writeStateList); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as
+ * `h_n` (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the
+ * flat JSON and shapes differ.
  */
-function answerStateShapes(
-  plan: ForwardPlan,
-  count: number,
-  indices?: readonly number[],
-): { shapes: number[][]; list: boolean } {
+function answerStateShapes(plan: ForwardPlan, count: number, indices?: readonly number[]): number[][] {
   const at = (j: number) => stateShape(plan, indices === undefined ? j : indices[j]);
-  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...at(0)]], list: false };
-  return { shapes: Array.from({ length: count }, (_, j) => at(j)), list: count !== 1 };
+  if (plan.stateLayout === 'pytorch') return [[count, ...at(0)]];
+  return Array.from({ length: count }, (_, j) => at(j));
 }
 
 /**
  * The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. `cell`:
  * the LSTM layers' cell states instead (c_n), shaped alike.
  */
-function answerStates(
-  plan: ForwardPlan,
-  result: NetworkResult,
-  cell = false,
-): { tensors: AnswerTensor[]; list: boolean } {
+function answerStates(plan: ForwardPlan, result: NetworkResult, cell = false): AnswerTensor[] {
   const states = cell ? cellStatesOf(plan, result) : result.states;
-  const { shapes, list } = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
+  const shapes = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
   if (plan.stateLayout === 'pytorch') {
     const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
     let at = 0;
@@ -731,9 +724,9 @@ function answerStates(
       data.set(state, at);
       at += state.length;
     }
-    return { tensors: [{ data, shape: shapes[0] }], list };
+    return [{ data, shape: shapes[0] }];
   }
-  return { tensors: states.map((data, i) => ({ data, shape: shapes[i] })), list };
+  return states.map((data, i) => ({ data, shape: shapes[i] }));
 }
 
 /** `classes` with topK: the top K of each row of the outputs (the last axis), null without topK. */
@@ -755,15 +748,13 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
   writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
   if (plan.returnState) {
-    const writeShapes = (name: string, count: number, indices?: readonly number[]) => {
-      const { shapes, list } = answerStateShapes(plan, count, indices);
-      writer.raw(`,"${name}":`);
-      if (!list) writer.ints(shapes[0]);
-      else {
-        for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
-        writer.raw(']');
-      }
-    };
+    const writeShapes = (name: string, count: number, indices?: readonly number[]) =>
+      writeStateList(
+        name,
+        answerStateShapes(plan, count, indices),
+        (text) => writer.raw(text),
+        (shape) => writer.ints(shape),
+      );
     writeShapes('states', result.states.length);
     const indices = cellStateIndices(plan.model);
     if (indices.length > 0) writeShapes('cellStates', indices.length, indices);
@@ -778,15 +769,13 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
  */
 function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested' | 'flat'): StreamedJson {
   const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
-  const push = (name: string, cell: boolean) => {
-    const { tensors, list } = answerStates(plan, result, cell);
-    parts.push(`,"${name}":`);
-    if (!list) parts.push({ ...tensors[0], format });
-    else {
-      for (let i = 0; i < tensors.length; i++) parts.push(i === 0 ? '[' : ',', { ...tensors[i], format });
-      parts.push(']');
-    }
-  };
+  const push = (name: string, cell: boolean) =>
+    writeStateList(
+      name,
+      answerStates(plan, result, cell),
+      (text) => parts.push(text),
+      (tensor) => parts.push({ ...tensor, format }),
+    );
   if (plan.returnState) push('states', false);
   if (cellStatesOf(plan, result).length > 0) push('cellStates', true);
   const tail = new JsonWriter();
@@ -818,18 +807,13 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');
   writeTensor(writer, format, result.outputs, result.outputShape);
-  const write = (name: string, cell: boolean) => {
-    const { tensors, list } = answerStates(plan, result, cell);
-    writer.raw(`,"${name}":`);
-    if (!list) writeTensor(writer, format, tensors[0].data, tensors[0].shape);
-    else {
-      for (let i = 0; i < tensors.length; i++) {
-        writer.raw(i === 0 ? '[' : ',');
-        writeTensor(writer, format, tensors[i].data, tensors[i].shape);
-      }
-      writer.raw(']');
-    }
-  };
+  const write = (name: string, cell: boolean) =>
+    writeStateList(
+      name,
+      answerStates(plan, result, cell),
+      (text) => writer.raw(text),
+      (tensor) => writeTensor(writer, format, tensor.data, tensor.shape),
+    );
   if (plan.returnState) write('states', false);
   if (cells.length > 0) write('cellStates', true);
   writeTail(writer, plan, result);
