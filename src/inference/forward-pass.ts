@@ -717,15 +717,7 @@ function answerStateShapes(plan: ForwardPlan, count: number, indices?: readonly 
 function answerStates(plan: ForwardPlan, result: NetworkResult, cell = false): AnswerTensor[] {
   const states = cell ? cellStatesOf(plan, result) : result.states;
   const shapes = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
-  if (plan.stateLayout === 'pytorch') {
-    const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
-    let at = 0;
-    for (const state of states) {
-      data.set(state, at);
-      at += state.length;
-    }
-    return [{ data, shape: shapes[0] }];
-  }
+  if (plan.stateLayout === 'pytorch') return [{ data: concatenated(states), shape: shapes[0] }];
   return states.map((data, i) => ({ data, shape: shapes[i] }));
 }
 
@@ -826,13 +818,18 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
  */
 function binaryResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
   const parts = [result.outputs, ...(plan.returnState ? result.states : []), ...cellStatesOf(plan, result)];
+  return new Uint8Array(concatenated(parts).buffer);
+}
+
+/** The arrays one after the other, in a buffer of their own (not the slab: the binary answer is transferred). */
+function concatenated(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
     at += part.length;
   }
-  return new Uint8Array(out.buffer);
+  return out;
 }
 
 /** Plan → compute → the response body (whole, or parts to stream): what the route sends (inline or on a worker). */
