@@ -3,7 +3,7 @@
  * bidirectional merges, masks and states work the same for every cell.
  */
 import type { ActivationName } from './activations.js';
-import { type CellSpec, DEFAULT_RESET_AFTER, type RecurrentWeights } from './cells.js';
+import { type CellSpec, cellOf, DEFAULT_RESET_AFTER, type RecurrentWeights } from './cells.js';
 import { gruForward } from './gru.js';
 import { lstmForward } from './lstm.js';
 import { type Shape3, simpleRnnForward } from './simple-rnn.js';
@@ -35,7 +35,7 @@ export function cellForward(
   weights: RecurrentWeights,
   options: CellRunOptions,
 ): CellRunResult {
-  const cell = spec.cell ?? 'simpleRNN';
+  const cell = cellOf(spec);
   if (cell === 'simpleRNN') return { ...simpleRnnForward(inputs, shape, weights, options), cellStates: null };
   const gated = { ...options, recurrentActivation: spec.recurrentActivation };
   if (cell === 'lstm') return lstmForward(inputs, shape, weights, gated);

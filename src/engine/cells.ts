@@ -139,12 +139,17 @@ export interface CellSpec {
   readonly resetAfter?: boolean;
 }
 
+/** A layer's cell, its default ('simpleRNN') filled in: the one place that default is applied. */
+export function cellOf(spec: { readonly cell?: CellName }): CellName {
+  return spec.cell ?? DEFAULT_CELL;
+}
+
 /**
  * Float32 values of one layer direction's weights (kernel, recurrent kernel, bias when it has one): for the
  * layers that count weight bytes (weights export, memory estimates, seeded-weights cost).
  */
 export function weightCount(spec: CellSpec, inputDim: number, hiddenSize: number, useBias = true): number {
-  const cell = spec.cell ?? DEFAULT_CELL;
+  const cell = cellOf(spec);
   const columns = gateCount(cell) * hiddenSize;
   return (inputDim + hiddenSize) * columns + (useBias ? biasLength(cell, hiddenSize, spec.resetAfter) : 0);
 }

@@ -18,7 +18,7 @@
 import type { ActivationName } from './activations.js';
 import { float32Array } from './arrays.js';
 import { cellForward } from './cell-forward.js';
-import { type CellSpec, gateCount } from './cells.js';
+import { type CellSpec, cellOf, gateCount } from './cells.js';
 import type { Shape3, SimpleRnnWeights } from './simple-rnn.js';
 
 export const MERGE_MODES = ['concat', 'sum', 'mul', 'ave'] as const;
@@ -115,7 +115,7 @@ export function computeCost(spec: NetworkSpec, shape: Shape3): number {
   let inputDim = features;
   let cost = 0;
   spec.layers.forEach((layer, k) => {
-    const gates = gateCount(layer.cell ?? 'simpleRNN');
+    const gates = gateCount(cellOf(layer));
     cost += layerDirections(spec, k) * batch * time * (inputDim + layer.hiddenSize) * gates * layer.hiddenSize;
     inputDim = outputFeatures(spec, k);
   });

@@ -10,7 +10,7 @@
  * bit for bit as @tensorflow/tfjs 4.22 computes them, so anyone can rebuild the model in TF.js. The
  * single-layer model is k = 0, d = 0: glorotUniform(s) and orthogonal(s + 1).
  */
-import { biasLength, type CellSpec, DEFAULT_UNIT_FORGET_BIAS, gateCount } from './cells.js';
+import { biasLength, type CellSpec, cellOf, DEFAULT_UNIT_FORGET_BIAS, gateCount } from './cells.js';
 import { glorotUniform, orthogonal } from './initializers.js';
 import { layerDirections, type NetworkSpec, type NetworkWeights, outputFeatures } from './network.js';
 import type { SimpleRnnWeights } from './simple-rnn.js';
@@ -27,7 +27,7 @@ export function seededWeights(
   hiddenSize: number,
   layer: CellSpec & { readonly useBias?: boolean } = {},
 ): SimpleRnnWeights {
-  const cell = layer.cell ?? 'simpleRNN';
+  const cell = cellOf(layer);
   const columns = gateCount(cell) * hiddenSize;
   const bias = new Float32Array(biasLength(cell, hiddenSize, layer.resetAfter));
   if (cell === 'lstm' && (layer.unitForgetBias ?? DEFAULT_UNIT_FORGET_BIAS) && (layer.useBias ?? true))

@@ -5,7 +5,7 @@
  * kernel-heap terms to the heaps the passes really take.
  */
 import { heapBytesFor } from './asm-kernels.js';
-import { type CellSpec, DEFAULT_RESET_AFTER } from './cells.js';
+import { type CellSpec, cellOf, DEFAULT_RESET_AFTER } from './cells.js';
 import { layerDirections, type NetworkSpec, outputFeatures } from './network.js';
 import type { Shape3 } from './simple-rnn.js';
 
@@ -24,7 +24,7 @@ export interface CellWork {
 /** One layer direction's panels, heap and states, as the cells lay them out (see each cell's heap comment). */
 export function cellWork(spec: CellSpec, inputDim: number, h: number, batch: number): CellWork {
   const depth = inputDim + h;
-  const cell = spec.cell ?? 'simpleRNN';
+  const cell = cellOf(spec);
   let panels: number;
   let scratch: number;
   let states = batch * h;

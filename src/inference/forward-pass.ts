@@ -7,6 +7,7 @@ import type { ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
   bidirectionalOf,
+  cellOf,
   computeCost,
   denseForward,
   gateCount,
@@ -20,7 +21,7 @@ import {
   type Shape3,
   stateLayers,
 } from '../engine/index.js';
-import { modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
+import { endsInSoftmax, modelOutputFeatures, modelSummary, type ResolvedModel, resolveModel } from './model.js';
 import { ProblemError, invalidAt, limitExceeded } from '../errors/problem-error.js';
 import { JsonWriter, type PreparedText, prepareText } from '../codec/json-writer.js';
 import {
@@ -34,6 +35,7 @@ import { ProblemList, count, readMatrix, storeFloat32 } from '../codec/tensors.j
 import { oneHot, readTexts, type TextBatch } from './text.js';
 import { type SeededWeightsCache, seededWeightsCost } from './weights-cache.js';
 import { CLASS_ENTRY_VALUES, type ClassesPlan, topClasses, writeClasses } from './classes.js';
+import { writeStateList } from './state-list.js';
 
 /**
  * How the answer is written: JSON with nested or flat `{shape, data}` tensors, or `binary`: the raw float32
@@ -383,6 +385,11 @@ export interface PlanOptions {
   readonly outputFormat?: OutputFormat;
   /** A served model's class labels (labels.txt), one per output feature; `classes` then names them. */
   readonly labels?: readonly string[] | null;
+  /**
+   * Where the client gave `topK`, as problems name it: `topK` (the default) on our forward routes, the ranked
+   * output's `outputs[i].parameters.classification` for the Open Inference Protocol's classification extension.
+   */
+  readonly topKPath?: string;
 }
 
 /**
@@ -394,19 +401,19 @@ function readClasses(
   model: ResolvedModel,
   served: boolean,
   labels: readonly string[] | null,
+  path: string,
 ): ClassesPlan | null {
   const k = request.topK;
   if (k === undefined) return null;
-  const head = model.head ?? [];
-  if (served && (head.length === 0 || head[head.length - 1].activation !== 'softmax'))
+  if (served && !endsInSoftmax(model))
     invalidAt(
-      'topK',
+      path,
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
     );
-  if (head.length === 0 && returnsBothDirections(model.spec))
-    invalidAt('topK', 'cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop topK');
+  if ((model.head ?? []).length === 0 && returnsBothDirections(model.spec))
+    invalidAt(path, `cannot rank two sequences (bidirectional.mergeMode is null): set a merge mode, or drop ${path}`);
   const features = modelOutputFeatures(model);
-  if (k > features) invalidAt('topK', `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
+  if (k > features) invalidAt(path, `is ${k}; the outputs have ${count(features, 'feature')} (classes)`);
   return { k, labels };
 }
 
@@ -479,7 +486,8 @@ export function planForward(
   const model = served ?? resolveModel(request, inputDim, limits, cache);
   const returnSequences = request.returnSequences ?? true;
   const returnState = request.returnState ?? true;
-  const classes = readClasses(request, model, served !== undefined, options.labels ?? null);
+  const topKPath = options.topKPath ?? 'topK';
+  const classes = readClasses(request, model, served !== undefined, options.labels ?? null, topKPath);
   const stateLayout = readStateLayout(request, model);
   const cost = requestCost(model, shape, {
     returnSequences,
@@ -490,10 +498,10 @@ export function planForward(
   if (cost.weightsBuild + cost.compute > limits.maxCompute) {
     const { hiddenSize } = model.spec.layers[0];
     const single = stateLayers(model.spec).length === 1;
-    const gated = model.spec.layers.some((layer) => (layer.cell ?? 'simpleRNN') !== 'simpleRNN');
+    const gated = model.spec.layers.some((layer) => cellOf(layer) !== 'simpleRNN');
     const g = gated ? 'G·' : '';
     const gates = gated ? ' (G gates: 1 simpleRNN, 4 lstm, 3 gru)' : '';
-    const gSingle = gated ? `${gateCount(model.spec.layers[0].cell ?? 'simpleRNN')}·` : '';
+    const gSingle = gated ? `${gateCount(cellOf(model.spec.layers[0]))}·` : '';
     const pass = single
       ? `batch·time·(inputDim + hiddenSize)·${g}hiddenSize = ${b}·${time}·(${inputDim} + ${hiddenSize})·${gSingle}${hiddenSize}`
       : `Σ over layers and directions of batch·time·(inputDim + hiddenSize)·${g}hiddenSize${gates}`;
@@ -510,7 +518,7 @@ export function planForward(
     );
   }
   if (cost.outputValues > limits.maxOutputValues) {
-    const what = `the answer's values (outputs${returnState ? ' and states' : ''}${classes === null ? '' : `, ${CLASS_ENTRY_VALUES} per class entry of topK`}; returnSequences ${returnSequences})`;
+    const what = `the answer's values (outputs${returnState ? ' and states' : ''}${classes === null ? '' : `, ${CLASS_ENTRY_VALUES} per class entry of ${topKPath}`}; returnSequences ${returnSequences})`;
     throw limitExceeded('$', what, cost.outputValues, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
   }
   const mask = readMask(request, layout);
@@ -692,41 +700,25 @@ interface AnswerTensor {
 
 /**
  * The final states' shapes as the answer writes them: `keras`, each layer and direction's [batch, hiddenSize] (a
- * list unless there is one); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as `h_n`
- * (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the flat
- * JSON and shapes differ.
+ * list unless there is one: writeStateList); `pytorch`, one [layers·directions, batch, hiddenSize] tensor, as
+ * `h_n` (readStateLayout made sure the sizes agree). The nested JSON of the two is the same past one state; the
+ * flat JSON and shapes differ.
  */
-function answerStateShapes(
-  plan: ForwardPlan,
-  count: number,
-  indices?: readonly number[],
-): { shapes: number[][]; list: boolean } {
+function answerStateShapes(plan: ForwardPlan, count: number, indices?: readonly number[]): number[][] {
   const at = (j: number) => stateShape(plan, indices === undefined ? j : indices[j]);
-  if (plan.stateLayout === 'pytorch') return { shapes: [[count, ...at(0)]], list: false };
-  return { shapes: Array.from({ length: count }, (_, j) => at(j)), list: count !== 1 };
+  if (plan.stateLayout === 'pytorch') return [[count, ...at(0)]];
+  return Array.from({ length: count }, (_, j) => at(j));
 }
 
 /**
  * The final states as the answer writes them (answerStateShapes): h_n is the states one after the other. `cell`:
  * the LSTM layers' cell states instead (c_n), shaped alike.
  */
-function answerStates(
-  plan: ForwardPlan,
-  result: NetworkResult,
-  cell = false,
-): { tensors: AnswerTensor[]; list: boolean } {
+function answerStates(plan: ForwardPlan, result: NetworkResult, cell = false): AnswerTensor[] {
   const states = cell ? cellStatesOf(plan, result) : result.states;
-  const { shapes, list } = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
-  if (plan.stateLayout === 'pytorch') {
-    const data = new Float32Array(states.reduce((n, state) => n + state.length, 0));
-    let at = 0;
-    for (const state of states) {
-      data.set(state, at);
-      at += state.length;
-    }
-    return { tensors: [{ data, shape: shapes[0] }], list };
-  }
-  return { tensors: states.map((data, i) => ({ data, shape: shapes[i] })), list };
+  const shapes = answerStateShapes(plan, states.length, cell ? cellStateIndices(plan.model) : undefined);
+  if (plan.stateLayout === 'pytorch') return [{ data: concatenated(states), shape: shapes[0] }];
+  return states.map((data, i) => ({ data, shape: shapes[i] }));
 }
 
 /** `classes` with topK: the top K of each row of the outputs (the last axis), null without topK. */
@@ -748,15 +740,13 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
   if (plan.vocabulary !== null) writer.raw(`,"vocabulary":${JSON.stringify(plan.vocabulary)}`);
   writer.raw(',"shapes":{"inputs":').ints(plan.shape).raw(',"outputs":').ints(result.outputShape);
   if (plan.returnState) {
-    const writeShapes = (name: string, count: number, indices?: readonly number[]) => {
-      const { shapes, list } = answerStateShapes(plan, count, indices);
-      writer.raw(`,"${name}":`);
-      if (!list) writer.ints(shapes[0]);
-      else {
-        for (let i = 0; i < shapes.length; i++) writer.raw(i === 0 ? '[' : ',').ints(shapes[i]);
-        writer.raw(']');
-      }
-    };
+    const writeShapes = (name: string, count: number, indices?: readonly number[]) =>
+      writeStateList(
+        name,
+        answerStateShapes(plan, count, indices),
+        (text) => writer.raw(text),
+        (shape) => writer.ints(shape),
+      );
     writeShapes('states', result.states.length);
     const indices = cellStateIndices(plan.model);
     if (indices.length > 0) writeShapes('cellStates', indices.length, indices);
@@ -771,15 +761,13 @@ function writeTail(writer: JsonWriter, plan: ForwardPlan, result: NetworkResult)
  */
 function responseParts(plan: ForwardPlan, result: NetworkResult, format: 'nested' | 'flat'): StreamedJson {
   const parts: JsonPart[] = ['{"outputs":', { data: result.outputs, shape: result.outputShape, format }];
-  const push = (name: string, cell: boolean) => {
-    const { tensors, list } = answerStates(plan, result, cell);
-    parts.push(`,"${name}":`);
-    if (!list) parts.push({ ...tensors[0], format });
-    else {
-      for (let i = 0; i < tensors.length; i++) parts.push(i === 0 ? '[' : ',', { ...tensors[i], format });
-      parts.push(']');
-    }
-  };
+  const push = (name: string, cell: boolean) =>
+    writeStateList(
+      name,
+      answerStates(plan, result, cell),
+      (text) => parts.push(text),
+      (tensor) => parts.push({ ...tensor, format }),
+    );
   if (plan.returnState) push('states', false);
   if (cellStatesOf(plan, result).length > 0) push('cellStates', true);
   const tail = new JsonWriter();
@@ -811,18 +799,13 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
   const writer = new JsonWriter(64 + result.outputs.length * 12);
   writer.raw('{"outputs":');
   writeTensor(writer, format, result.outputs, result.outputShape);
-  const write = (name: string, cell: boolean) => {
-    const { tensors, list } = answerStates(plan, result, cell);
-    writer.raw(`,"${name}":`);
-    if (!list) writeTensor(writer, format, tensors[0].data, tensors[0].shape);
-    else {
-      for (let i = 0; i < tensors.length; i++) {
-        writer.raw(i === 0 ? '[' : ',');
-        writeTensor(writer, format, tensors[i].data, tensors[i].shape);
-      }
-      writer.raw(']');
-    }
-  };
+  const write = (name: string, cell: boolean) =>
+    writeStateList(
+      name,
+      answerStates(plan, result, cell),
+      (text) => writer.raw(text),
+      (tensor) => writeTensor(writer, format, tensor.data, tensor.shape),
+    );
   if (plan.returnState) write('states', false);
   if (cells.length > 0) write('cellStates', true);
   writeTail(writer, plan, result);
@@ -835,13 +818,18 @@ export function writeResponse(plan: ForwardPlan, result: NetworkResult, streamFr
  */
 function binaryResponse(plan: ForwardPlan, result: NetworkResult): Uint8Array {
   const parts = [result.outputs, ...(plan.returnState ? result.states : []), ...cellStatesOf(plan, result)];
+  return new Uint8Array(concatenated(parts).buffer);
+}
+
+/** The arrays one after the other, in a buffer of their own (not the slab: the binary answer is transferred). */
+function concatenated(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, part) => n + part.length, 0));
   let at = 0;
   for (const part of parts) {
     out.set(part, at);
     at += part.length;
   }
-  return new Uint8Array(out.buffer);
+  return out;
 }
 
 /** Plan → compute → the response body (whole, or parts to stream): what the route sends (inline or on a worker). */

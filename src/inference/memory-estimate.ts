@@ -3,7 +3,7 @@
  * that requests can be admitted against a byte budget (MEMORY_BUDGET_BYTES) instead of finding out from the
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
-import { gateCount, layerDirections, outputFeatures, passWorkBytes, weightCount } from '../engine/index.js';
+import { cellOf, gateCount, layerDirections, outputFeatures, passWorkBytes, weightCount } from '../engine/index.js';
 import { type ForwardPlan, requestCost } from './forward-pass.js';
 import type { ResolvedModel } from './model.js';
 
@@ -23,7 +23,7 @@ function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
   let layerInput = inputDim;
   model.spec.layers.forEach((layer, k) => {
     const h = layer.hiddenSize;
-    const columns = gateCount(layer.cell ?? 'simpleRNN') * h;
+    const columns = gateCount(cellOf(layer)) * h;
     bytes += layerDirections(model.spec, k) * (weightCount(layer, layerInput, h) * 4 + 3 * h * columns * 8);
     layerInput = outputFeatures(model.spec, k);
   });

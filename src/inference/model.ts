@@ -10,8 +10,8 @@ import {
   biasLength,
   biasShape,
   type CellName,
+  cellOf,
   DEFAULT_ACTIVATION,
-  DEFAULT_CELL,
   DEFAULT_RECURRENT_ACTIVATION,
   DEFAULT_RESET_AFTER,
   DEFAULT_UNIT_FORGET_BIAS,
@@ -67,6 +67,15 @@ export function modelOutputFeatures(model: ResolvedModel): number {
   return head.length > 0 ? head[head.length - 1].units : outputFeatures(model.spec, model.spec.layers.length - 1);
 }
 
+/**
+ * Whether the model's outputs are class probabilities: its last layer is a softmax Dense (or Activation) layer.
+ * What decides that a layer model is a classifier, for topK, the classification extension and labels.txt.
+ */
+export function endsInSoftmax(model: ResolvedModel): boolean {
+  const head = model.head ?? [];
+  return head.length > 0 && head[head.length - 1].activation === 'softmax';
+}
+
 const SHORTHAND = [
   'hiddenSize',
   'activation',
@@ -82,7 +91,7 @@ const SHORTHAND = [
 /** Layer k's cell and GRU formulation as described (per layer, or the single-layer fields for every layer). */
 function describedCell(model: ModelDescription, k: number): { cell: CellName; resetAfter: boolean } {
   const layer = model.layers?.[k] ?? (model.layers === undefined ? model : {});
-  return { cell: layer.cell ?? DEFAULT_CELL, resetAfter: layer.resetAfter ?? DEFAULT_RESET_AFTER };
+  return { cell: cellOf(layer), resetAfter: layer.resetAfter ?? DEFAULT_RESET_AFTER };
 }
 
 /** The JSON path of a layer option: `layers[k].name` in a stack, else the single-layer field. */
@@ -499,7 +508,7 @@ function cellOptions(
     resetAfter?: boolean;
   },
 ): Pick<LayerSpec, 'cell' | 'recurrentActivation' | 'unitForgetBias' | 'resetAfter'> {
-  const cell = layer.cell ?? DEFAULT_CELL;
+  const cell = cellOf(layer);
   const which = model.layers === undefined ? `the cell is ${cell}` : `layer ${k} is ${cell}`;
   const refuse = (name: string, applies: string) =>
     invalidAt(optionPath(model, k, name), `applies to ${applies} only, and ${which}: set cell, or drop ${name}`);
@@ -522,7 +531,7 @@ function checkedWeights(spec: NetworkSpec, cells: RawCell[][], inputDim: number)
   const problems = new ProblemList();
   const weights = cells.map((layer, k) => {
     const { hiddenSize: h, useBias } = spec.layers[k];
-    const cellName = spec.layers[k].cell ?? DEFAULT_CELL;
+    const cellName = cellOf(spec.layers[k]);
     const resetAfter = spec.layers[k].resetAfter ?? DEFAULT_RESET_AFTER;
     const columns = gateCount(cellName) * h;
     const gated = cellName !== 'simpleRNN';

@@ -3,7 +3,7 @@
  * for a large hidden size costs more than the forward pass it serves. Seeded weights never change, so a
  * cached set is exactly the set that would be built again.
  */
-import { gateCount, type NetworkSpec, type NetworkWeights, seededNetworkWeights } from '../engine/index.js';
+import { cellOf, gateCount, type NetworkSpec, type NetworkWeights, seededNetworkWeights } from '../engine/index.js';
 
 /**
  * Only what seeded weights depend on: seed, input size, layer sizes and the directions and merge (which
@@ -27,10 +27,7 @@ export function seededWeightsKey(seed: number, spec: NetworkSpec, inputDim: numb
  */
 export function seededWeightsCost(spec: NetworkSpec): number {
   const directions = spec.bidirectional === null ? 1 : 2;
-  return spec.layers.reduce(
-    (sum, layer) => sum + directions * 6 * gateCount(layer.cell ?? 'simpleRNN') * layer.hiddenSize ** 3,
-    0,
-  );
+  return spec.layers.reduce((sum, layer) => sum + directions * 6 * gateCount(cellOf(layer)) * layer.hiddenSize ** 3, 0);
 }
 
 export class SeededWeightsCache {

@@ -17,8 +17,7 @@ import type { WeightsRequest, WeightsResponse } from '../../schemas/weights.js';
 import type { Limits } from '../config/config.js';
 import {
   biasShape,
-  type CellName,
-  DEFAULT_CELL,
+  cellOf,
   DEFAULT_RESET_AFTER,
   directionsOf,
   gateCount,
@@ -54,8 +53,6 @@ export const DIGEST_COVERS_GATED =
   'float32 little-endian bytes of, per layer and direction (forward, then backward): kernel [inputDim, G·hiddenSize], ' +
   'recurrentKernel [hiddenSize, G·hiddenSize], bias [G·hiddenSize] (gru with resetAfter: [2, 3·hiddenSize]) when ' +
   'useBias; each row-major, Keras gate order (G: 1 simpleRNN, 4 lstm i f c o, 3 gru z r h)';
-
-const cellOf = (layer: LayerSpec): CellName => layer.cell ?? DEFAULT_CELL;
 
 function digestCovers(model: ResolvedModel): string {
   return model.spec.layers.every((layer) => cellOf(layer) === 'simpleRNN') ? DIGEST_COVERS : DIGEST_COVERS_GATED;

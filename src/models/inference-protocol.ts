@@ -11,7 +11,7 @@ import type { OipInferenceRequest } from '../../schemas/oip.js';
 import { OIP_DATATYPE } from '../../schemas/oip.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { returnsBothDirections, stateLayers } from '../engine/index.js';
-import { modelOutputFeatures } from '../inference/model.js';
+import { endsInSoftmax, modelOutputFeatures } from '../inference/model.js';
 import { type TypedInputs, cellStateIndices } from '../inference/forward-pass.js';
 import { ProblemError, invalidAt, truncated } from '../errors/problem-error.js';
 import {
@@ -173,8 +173,7 @@ function classificationOf(served: RnnServedModel, name: string, parameters: Para
     invalidAt(at, `is ${JSON.stringify(k)}; expected a count of classes, an integer of at least 1`);
   if (name !== OIP_OUTPUT)
     invalidAt(at, `applies to '${OIP_OUTPUT}', not to '${name}' (a state is not a classification)`);
-  const head = served.model.head ?? [];
-  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
+  if (!endsInSoftmax(served.model))
     invalidAt(
       at,
       "applies to classifiers: the model's last layer is not softmax (its outputs are not class probabilities)",
@@ -190,6 +189,8 @@ export interface OipPlan {
   readonly typed?: TypedInputs;
   /** The outputs to answer, in order. */
   readonly outputs: OipOutput[];
+  /** The ranked output's `outputs[i].parameters.classification`: where the plan's problems name its K. */
+  readonly topKPath?: string;
 }
 
 export type Parameters = Record<string, string | number | boolean> | undefined;
@@ -429,7 +430,9 @@ export function oipForwardRequest(
   const initialCellState = allOrNone(byName, cellInputs, "every initial cell state (one per LSTM layer's direction)");
   // A ranked `output` carries its K as topK: the binary answer has no classes, but the plan then counts
   // CLASS_ENTRY_VALUES per class entry against MAX_OUTPUT_VALUES before the pass, as /forward and ONNX models do.
-  const ranked = outputs.find(({ classification }) => classification !== null)?.classification ?? null;
+  // Only `output` may be ranked, and named once: at most one is, and outputs[i] is the request's outputs[i].
+  const rankedAt = outputs.findIndex(({ classification }) => classification !== null);
+  const ranked = rankedAt < 0 ? null : outputs[rankedAt].classification;
   return {
     body: {
       ...(inputs !== undefined ? { inputs } : {}),
@@ -443,6 +446,7 @@ export function oipForwardRequest(
     },
     ...(typed !== undefined ? { typed } : {}),
     outputs,
+    ...(rankedAt < 0 ? {} : { topKPath: `outputs[${rankedAt}].parameters.classification` }),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { lstat } from 'node:fs/promises';
 import { count } from '../codec/tensors.js';
-import { type ResolvedModel, modelOutputFeatures } from '../inference/model.js';
+import { endsInSoftmax, type ResolvedModel, modelOutputFeatures } from '../inference/model.js';
 import { RepositoryFileError, RepositoryFiles } from './repository-files.js';
 
 export const LABELS_FILE = 'labels.txt';
@@ -41,8 +41,7 @@ export type LabelsTarget = { readonly classes: number; readonly per: string } | 
 
 /** A layer model's target: the output features of its last layer, when that is softmax. */
 export function layerLabelsTarget(model: ResolvedModel): LabelsTarget {
-  const head = model.head ?? [];
-  if (head.length === 0 || head[head.length - 1].activation !== 'softmax')
+  if (!endsInSoftmax(model))
     return {
       notClassifier: "the model's last layer is not softmax (labels name the classes of a classifier's outputs)",
     };

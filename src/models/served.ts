@@ -7,7 +7,7 @@ import type { ForwardRequest } from '../../schemas/forward.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import type { Limits } from '../config/config.js';
 import { bidirectionalOf, returnsBothDirections, stateLayers } from '../engine/index.js';
-import { type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
+import { cellStateIndices, type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
 import type { RnnServedModel } from './repository.js';
@@ -79,7 +79,7 @@ export function outputsOf(served: RnnServedModel): TensorMetadata[] {
     };
   });
   // An LSTM layer's final cell state c, listed as the answer's `cellStates` (its LSTM layers only, in state order).
-  const lstm = layerOf.flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
+  const lstm = cellStateIndices(served.model);
   states.push(
     ...lstm.map((i, j) => ({
       name: lstm.length === 1 ? 'cellStates' : `cellStates[${j}]`,

@@ -22,6 +22,7 @@ import type { Limits } from '../../config/config.js';
 import { type JsonBody, JsonWriter } from '../../codec/json-writer.js';
 import { ProblemError, invalidAt } from '../../errors/problem-error.js';
 import { CLASS_ENTRY_VALUES, topClasses, writeClasses } from '../../inference/classes.js';
+import { writeStateList } from '../../inference/state-list.js';
 import {
   type AnsweredTensor,
   type OnnxInference,
@@ -151,16 +152,11 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
       tensor(outputs, outputs.shape, 0, outputs.data.length);
       const stateShape = states === undefined ? [] : states.shape.slice(1);
       const each = stateShape.reduce((a, b) => a * b, 1);
-      if (states !== undefined) {
-        writer.raw(',"states":');
-        if (states.shape[0] === 1) tensor(states, stateShape, 0, each);
-        else
-          for (let k = 0; k < states.shape[0]; k++) {
-            writer.raw(k === 0 ? '[' : ',');
-            tensor(states, stateShape, k * each, (k + 1) * each);
-          }
-        if (states.shape[0] !== 1) writer.raw(']');
-      }
+      // h_n's k entries of [batch, hidden], listed as our own `states` are (writeStateList).
+      const entries = Array.from({ length: states?.shape[0] ?? 0 }, (_, k) => k);
+      const raw = (text: string) => writer.raw(text);
+      if (states !== undefined)
+        writeStateList('states', entries, raw, (j) => tensor(states, stateShape, j * each, (j + 1) * each));
       if (top !== null) {
         writer.raw(',"classes":');
         writeClasses(writer, top, lead, model.labels ?? null);
@@ -170,11 +166,7 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
         .ints(shape)
         .raw(',"outputs":')
         .ints([...outputs.shape]);
-      if (states !== undefined) {
-        writer.raw(',"states":');
-        if (states.shape[0] === 1) writer.ints(stateShape);
-        else writer.raw(JSON.stringify(Array.from({ length: states.shape[0] }, () => stateShape)));
-      }
+      if (states !== undefined) writeStateList('states', entries, raw, () => writer.ints(stateShape));
       if (k !== null) writer.raw(',"classes":').ints([...lead, k]);
       writer.raw(`},"model":null,"graph":${JSON.stringify(onnxGraphSummary(program))}}`);
       return writer.body();

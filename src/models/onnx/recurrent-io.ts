@@ -14,9 +14,9 @@
  */
 import {
   type ActivationName,
-  type CellName,
   type CellSpec,
   cellForward,
+  cellOf,
   cellWork,
   gateCount,
   kerasFromOnnx,
@@ -297,7 +297,7 @@ function directionWeights(
   d: number,
   inputSize: number,
 ): RecurrentWeights {
-  const cell: CellName = spec.cell ?? 'simpleRNN';
+  const cell = cellOf(spec);
   const linearBeforeReset = spec.resetAfter ?? false;
   const w = (inputs[1] as Tensor).data as Float32Array;
   const r = (inputs[2] as Tensor).data as Float32Array;

@@ -177,6 +177,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
       // The plan writes the float32 values alone; the answer (JSON, binary or both) is written around them here.
       const forward = planServed(served, plan.body, limits, cache, {
         ...(plan.typed !== undefined ? { typed: plan.typed } : {}),
+        ...(plan.topKPath !== undefined ? { topKPath: plan.topKPath } : {}),
         outputFormat: 'binary',
       });
       holdMemory(budget, reply, planMemoryBytes(forward, true), "the request's estimated memory");
