@@ -17,8 +17,8 @@ import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './re
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
 import { LabelsError, type LabelsTarget, layerLabelsTarget, readLabels } from './labels.js';
 import { CLASSIFIER_RULE, onnxClassifiers } from './onnx/classifier.js';
-import { OnnxModelError, decodeOnnx } from './onnx/decode.js';
-import { type OnnxProgram, prepareProgram } from './onnx/program.js';
+import { OnnxModelError } from './onnx/decode.js';
+import { type OnnxProgram, type OnnxSource, loadOnnxProgram } from './onnx/program.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
@@ -51,6 +51,8 @@ export interface OnnxServedModel {
   /** NAME/VERSION/model.onnx */
   readonly file: string;
   readonly program: OnnxProgram;
+  /** Its model.onnx bytes, shared with the compute pool's workers, which decode the program from them. */
+  readonly source: OnnxSource;
   /** Class labels (labels.txt beside model.onnx), one per class of its classifier outputs; absent: none. */
   readonly labels?: readonly string[] | null;
 }
@@ -182,7 +184,8 @@ async function parseModelFile(
   refuse: (problem: string) => ModelLoadError,
 ): Promise<ServedModel> {
   const bytes = await files.read(file, { max: MAX_MODEL_FILE_BYTES, limit: 'MAX_MODEL_FILE_BYTES' });
-  if (file.endsWith('.onnx')) return { kind: 'onnx', name, version, file, program: loadOnnxProgram(bytes) };
+  if (file.endsWith('.onnx'))
+    return { kind: 'onnx', name, version, file, program: loadOnnxProgram(bytes), source: sharedSource(bytes) };
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -247,9 +250,18 @@ function onnxLabelsTarget(program: OnnxProgram): LabelsTarget {
   return { classes: first.classes, per: `class of output ${named} (${first.operator} over its last axis)` };
 }
 
-/** An ONNX file's bytes → its checked program; problems throw an OnnxModelError with one line. */
-function loadOnnxProgram(bytes: Uint8Array): OnnxProgram {
-  return prepareProgram(decodeOnnx(bytes));
+/** Ids of the ONNX sources loaded in this process (a worker keys its decoded programs by them). */
+let lastSourceId = 0;
+
+/**
+ * A checked model.onnx's bytes in a SharedArrayBuffer: a task names them (by id) and hands them over without a copy;
+ * a worker decodes them once. A copy of the file's bytes is held for as long as the model is served.
+ */
+function sharedSource(bytes: Uint8Array): OnnxSource {
+  const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  shared.set(bytes);
+  lastSourceId += 1;
+  return { id: lastSourceId, bytes: shared };
 }
 
 /**

@@ -4,6 +4,8 @@
  * /rnn/weights request, off the event loop, and hands back the answer; bytes are transferred, not copied. A
  * large answer comes back as its tensors, transferred, for the event loop to stream (see pool.ts).
  * Seeded weights are rebuilt from the seed here, with a cache of the worker's own, so they never cross threads.
+ * An ONNX graph's program is decoded here from its model.onnx bytes (shared with the event loop, not copied), once
+ * per source and worker, and kept for the next task.
  */
 import { readlinkSync } from 'node:fs';
 import { setPriority } from 'node:os';
@@ -12,11 +14,70 @@ import { forwardBody, type ForwardPlan } from '../inference/forward-pass.js';
 import { forwardFromJson } from '../inference/forward-from-json.js';
 import { ProblemError } from '../errors/problem-error.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
-import type { ForwardTask, ForwardTaskResult, JsonForwardTask, WeightsTask } from './pool.js';
+import type { ForwardTask, ForwardTaskResult, JsonForwardTask, OnnxTask, WeightsTask } from './pool.js';
+import { type OnnxProgram, type OnnxSource, loadOnnxProgram, planProgram } from '../models/onnx/program.js';
+import { type AnsweredTensor, runOnnxGraph } from '../models/onnx/protocol.js';
 import { resolveWeightsRequest, weightsAnswer } from '../inference/weights-export.js';
 import { isStreamed, ownBuffers, tensorBuffers } from '../codec/json-stream.js';
 
 const cache = new SeededWeightsCache(16);
+
+/** ONNX programs this worker keeps decoded; a repository serving more graphs decodes the least used again. */
+const PROGRAMS_KEPT = 8;
+
+interface Decoded {
+  readonly program: OnnxProgram;
+  /** Buffers the program holds (initializers, Constant values): an output over one is copied, never moved. */
+  readonly held: ReadonlySet<ArrayBufferLike>;
+}
+
+/** Decoded programs by source id, least recently used first. */
+const programs = new Map<number, Decoded>();
+
+/** The typed arrays' buffers reachable from `value` (a program: its graph and its nodes' settings). */
+function heldBuffers(
+  value: unknown,
+  found = new Set<ArrayBufferLike>(),
+  seen = new Set<object>(),
+): Set<ArrayBufferLike> {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return found;
+  seen.add(value);
+  if (ArrayBuffer.isView(value)) found.add(value.buffer);
+  else if (value instanceof Map) for (const entry of value.values()) heldBuffers(entry, found, seen);
+  else for (const entry of Object.values(value)) heldBuffers(entry, found, seen);
+  return found;
+}
+
+function decoded(source: OnnxSource): Decoded {
+  let entry = programs.get(source.id);
+  if (entry === undefined) {
+    const program = loadOnnxProgram(source.bytes);
+    entry = { program, held: heldBuffers(program) };
+    if (programs.size >= PROGRAMS_KEPT) programs.delete(programs.keys().next().value as number);
+  } else programs.delete(source.id);
+  programs.set(source.id, entry);
+  return entry;
+}
+
+/**
+ * Plans the graph again from the inputs' shapes (cheap; the event loop checked this same plan against the limits)
+ * and runs it. The outputs are moved back, but for one over a buffer the program holds, or part of a larger one.
+ */
+function runOnnx(task: OnnxTask): unknown {
+  const { program, held } = decoded(task.source);
+  const metas = new Map([...task.run.inputs].map(([name, { type, shape }]) => [name, { type, shape }]));
+  const outputs = runOnnxGraph(program, planProgram(program, metas), task.run);
+  const buffers = new Set<ArrayBuffer>();
+  const answer = new Map<string, AnsweredTensor>();
+  for (const [name, { shape, data }] of outputs) {
+    const { buffer } = data;
+    const free = buffer instanceof ArrayBuffer && data.byteLength === buffer.byteLength && !held.has(buffer);
+    const own = free ? data : data.slice();
+    buffers.add(own.buffer as ArrayBuffer);
+    answer.set(name, { shape, data: own });
+  }
+  return movable(answer, [...buffers]);
+}
 
 /**
  * Lowers this thread's priority (POOL_NICE). Linux keeps a nice value per thread, and setpriority(2) with a
@@ -75,9 +136,9 @@ function moved(result: ForwardTaskResult): unknown {
   return result;
 }
 
-export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTask): unknown {
+export default function runTask(task: ForwardTask | JsonForwardTask | WeightsTask | OnnxTask): unknown {
   try {
-    return moved(answer(task));
+    return task.kind === 'onnx' ? runOnnx(task) : moved(answer(task));
   } catch (error) {
     if (error instanceof ProblemError)
       return {

@@ -12,6 +12,11 @@
  * as its client reads. Writing on the event loop costs ~12 ms per MB of JSON (the chunked writer writes
  * ~85 MB/s on the 2-core test machine), in slices of one 64 KiB chunk (~0.75 ms each) between which other
  * requests are answered; only answers from STREAM_MIN_BYTES (1 MiB) of expected JSON take this path.
+ *
+ * A served ONNX graph is planned and checked on the event loop (models/onnx/protocol.ts) and runs by the same
+ * threshold, on its plan's multiply-adds. A task names the program by its source (the model.onnx bytes in a
+ * SharedArrayBuffer, shared, not copied), which a worker decodes once and keeps (pool-worker.ts); the graph's inputs
+ * go by transfer and its outputs come back so, for the route to write the answer.
  */
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { Piscina } from 'piscina';
@@ -25,6 +30,8 @@ import type { JsonAnswer } from '../codec/json-stream.js';
 import type { ResolvedModel } from '../inference/model.js';
 import { ProblemError, type ProblemKind } from '../errors/problem-error.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
+import type { AnsweredTensor, OnnxInference, OnnxRunInputs } from '../models/onnx/protocol.js';
+import type { OnnxSource } from '../models/onnx/program.js';
 
 export interface PoolOptions extends PoolSettings {
   /** Called when a worker fails outside a task (it is replaced). */
@@ -60,6 +67,16 @@ export interface WeightsTask {
   readonly limits: Limits;
 }
 
+/** … or the run of an ONNX graph: its program by source (decoded once per worker) and the run's inputs. */
+export interface OnnxTask {
+  readonly kind: 'onnx';
+  readonly source: OnnxSource;
+  readonly run: OnnxRunInputs;
+}
+
+/** An ONNX graph's answered outputs, by name. */
+export type OnnxOutputs = ReadonlyMap<string, AnsweredTensor>;
+
 /** The response body, or the problem a worker found (ProblemError does not survive structured clone). */
 export type ForwardTaskResult =
   | JsonAnswer
@@ -91,6 +108,11 @@ export interface ForwardRunner {
   runJson(bytes: Uint8Array, limits: Limits, abandoned?: Abandoned): Promise<JsonForwardResult>;
   /** The body of a /rnn/weights answer costing `cost` multiply-adds: `inline()` here, or the task on a worker. */
   runWeights(task: WeightsTask, cost: number, inline: () => JsonAnswer, abandoned?: Abandoned): Promise<JsonAnswer>;
+  /**
+   * An ONNX inference's outputs: at once when it runs inline without first yielding (as `run`, by the plan's
+   * multiply-adds), else a promise. On a worker, problems are put in the request's terms by `inference.inTerms`.
+   */
+  runOnnx(source: OnnxSource, inference: OnnxInference, abandoned?: Abandoned): OnnxOutputs | Promise<OnnxOutputs>;
   /** Tasks waiting for a worker. */
   readonly queueSize: number;
   /** Tasks stopped because their client had gone (dropped from the queue, or their worker replaced). */
@@ -126,6 +148,24 @@ function inline(plan: ForwardPlan, cost: number): JsonAnswer | Promise<JsonAnswe
   return cost < YIELD_MIN_COMPUTE ? forwardBody(plan) : yieldToEventLoop().then(() => forwardBody(plan));
 }
 
+/** An ONNX inference run on the event loop, by the rule of `inline`. */
+function inlineOnnx(inference: OnnxInference, cost: number): OnnxOutputs | Promise<OnnxOutputs> {
+  return cost < YIELD_MIN_COMPUTE ? inference.run() : yieldToEventLoop().then(() => inference.run());
+}
+
+/** The run's inputs with arrays of their own (a binary input is a view into the request body), and their buffers. */
+function ownInputs(run: OnnxRunInputs): { run: OnnxRunInputs; buffers: ArrayBuffer[] } {
+  const buffers = new Set<ArrayBuffer>();
+  const inputs = new Map(
+    [...run.inputs].map(([name, tensor]) => {
+      const own = wholeBuffer(tensor.data) === null ? { ...tensor, data: tensor.data.slice() } : tensor;
+      buffers.add(own.data.buffer as ArrayBuffer);
+      return [name, own];
+    }),
+  );
+  return { run: { ...run, inputs }, buffers: [...buffers] };
+}
+
 const costOf = (plan: ForwardPlan) => computeCost(plan.model.spec, plan.shape) + plan.model.buildCost;
 
 export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsCache): ForwardRunner {
@@ -134,6 +174,7 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
       run: (plan) => inline(plan, costOf(plan)),
       runJson: async (bytes, limits) => forwardFromJson(bytes, limits, cache),
       runWeights: async (_task, _cost, inline) => inline(),
+      runOnnx: (_source, inference) => inlineOnnx(inference, inference.plan.compute),
       queueSize: 0,
       abandonedTasks: 0,
       threads: 0,
@@ -158,10 +199,11 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
   let abandonedTasks = 0;
   /**
    * Runs a task on a worker (refused at once when the queue is full), mapping a worker's problem back. `T`: what
-   * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult).
+   * pool-worker.ts answers to this kind of task (a JSON body; for 'forward-json' a JsonForwardResult; for 'onnx'
+   * OnnxOutputs).
    */
   async function onWorker<T>(
-    task: ForwardTask | JsonForwardTask | WeightsTask,
+    task: ForwardTask | JsonForwardTask | WeightsTask | OnnxTask,
     transferList: ArrayBuffer[],
     abandoned: Abandoned | undefined,
   ): Promise<T> {
@@ -223,6 +265,19 @@ export function createForwardRunner(settings: PoolOptions, cache: SeededWeightsC
     },
     async runWeights(task, cost, inline, abandoned) {
       return cost < settings.minCompute ? inline() : onWorker<JsonAnswer>(task, [], abandoned);
+    },
+    runOnnx(source, inference, abandoned) {
+      const cost = inference.plan.compute;
+      if (cost < settings.minCompute) return inlineOnnx(inference, cost);
+      const worked = async () => {
+        try {
+          const { run, buffers } = ownInputs(inference.runInputs());
+          return await onWorker<OnnxOutputs>({ kind: 'onnx', source, run }, buffers, abandoned);
+        } catch (error) {
+          throw inference.inTerms(error);
+        }
+      };
+      return worked();
     },
     get queueSize() {
       return pool.queueSize;

@@ -135,6 +135,7 @@ export function planOnnxForward(model: OnnxModel, body: ModelForwardRequest, lim
           throw inBodyTerms(error);
         }
       },
+      inTerms: (error) => inBodyTerms(inference.inTerms(error)),
     },
     answer(tensors) {
       const outputs = tensors.get(first.name) as AnsweredTensor;

@@ -14,7 +14,7 @@
  * against the limits before `runProgram` allocates anything that scales with the request.
  */
 import { nodeLabel } from './attributes.js';
-import { type OnnxGraph, type OnnxNode, ONNX_TYPES, fail, typeName } from './decode.js';
+import { type OnnxGraph, type OnnxNode, ONNX_TYPES, decodeOnnx, fail, typeName } from './decode.js';
 import { GRU, LSTM } from './gated-op.js';
 import { Add, Gemm, LogSoftmax, MatMul, Softmax } from './math-ops.js';
 import { type Operator, ShapeError } from './operator.js';
@@ -87,6 +87,17 @@ export interface OnnxProgram {
   readonly nodes: readonly PreparedNode[];
   readonly inputs: readonly GraphTensor[];
   readonly outputs: readonly GraphTensor[];
+}
+
+/**
+ * The model.onnx bytes a program was decoded from, for a worker to decode its own copy once per `id` (a program's
+ * initializers would be copied into every task; these bytes are shared with the workers, not copied).
+ */
+export interface OnnxSource {
+  /** Unique in the process: a program loaded again (another model, or the same file twice) has another id. */
+  readonly id: number;
+  /** A view over a SharedArrayBuffer. */
+  readonly bytes: Uint8Array;
 }
 
 export interface ProgramPlan {
@@ -165,6 +176,9 @@ export function prepareProgram(graph: OnnxGraph): OnnxProgram {
   }
   return program;
 }
+
+/** A model.onnx file's bytes → its checked program; problems throw an OnnxModelError with one line. */
+export const loadOnnxProgram = (bytes: Uint8Array): OnnxProgram => prepareProgram(decodeOnnx(bytes));
 
 /** A ShapeError with the node it came from, and the name of the node's input at fault (null: none in particular). */
 export class NodeShapeError extends Error {

@@ -10,8 +10,9 @@
  *      MAX_COMPUTE for the multiply-adds of the whole graph and MAX_OUTPUT_VALUES for the answered outputs (a
  *      ranked output, `parameters.classification`, also CLASS_ENTRY_VALUES per class entry);
  *   4. JSON data: every value against float32 (FP32) or the integers (INT64/INT32), all problems in one 400;
- * then binary data is read, the graph runs, and the answer is written. The run is on the event loop, not the worker
- * pool: MAX_COMPUTE bounds it as it bounds an inline /rnn/forward pass.
+ * then binary data is read, the graph runs, and the answer is written. Planning and checking are on the event loop
+ * (cheap, and a refusal is quick); the run is where the compute runner puts it (src/runtime/pool.ts): inline for a
+ * small graph, else on a worker, which runs the same runOnnxGraph on a program of its own (decoded from `source`).
  */
 import type { OnnxGraphSummary } from '../../../schemas/forward.js';
 import type { TensorMetadata } from '../../../schemas/models.js';
@@ -202,10 +203,10 @@ function readJsonTensor(input: GivenInput, declared: GraphTensor, problems: Prob
  * request's tensor when that tensor feeds the node at fault directly (token ids into Gather, sequence_lens into
  * RNN), else at `inputs`.
  */
-function asProblem(error: unknown, given: ReadonlyMap<string, GivenInput>): unknown {
+function asProblem(error: unknown, paths: ReadonlyMap<string, string>): unknown {
   if (!(error instanceof NodeShapeError)) return error;
-  const input = error.input === null ? undefined : given.get(error.input);
-  const path = input === undefined ? 'inputs' : `${input.path}.data`;
+  const input = error.input === null ? undefined : paths.get(error.input);
+  const path = input === undefined ? 'inputs' : `${input}.data`;
   return ProblemError.at('invalid-request', [{ path, message: `${error.label}: ${error.message}` }]);
 }
 
@@ -235,6 +236,45 @@ export interface AnsweredTensor {
   readonly data: Float32Array;
 }
 
+/** What a run takes besides the program and its plan; plain data, so that it can cross to a worker. */
+export interface OnnxRunInputs {
+  /** The graph's inputs, by name. */
+  readonly inputs: ReadonlyMap<string, Tensor>;
+  /** The outputs to answer, in order. */
+  readonly outputs: readonly string[];
+  /** Each input's place in the request (`inputs[1]`): a problem found while running is named there. */
+  readonly paths: ReadonlyMap<string, string>;
+}
+
+/**
+ * Runs a planned program: the requested outputs by name. Throws a ProblemError for what only the values show (a
+ * sequence length beyond the time steps, a non-finite output). The one run of inline and worker inferences alike.
+ */
+export function runOnnxGraph(
+  program: OnnxProgram,
+  plan: ProgramPlan,
+  { inputs, outputs, paths }: OnnxRunInputs,
+): Map<string, AnsweredTensor> {
+  let values: Map<string, Tensor>;
+  try {
+    values = runProgram(program, plan, inputs);
+  } catch (error) {
+    throw asProblem(error, paths);
+  }
+  const answered = new Map<string, AnsweredTensor>();
+  for (const name of outputs) {
+    const tensor = values.get(name) as Tensor;
+    const data = tensor.data as Float32Array;
+    const bad = data.findIndex((v) => !Number.isFinite(v));
+    if (bad !== -1)
+      throw ProblemError.at('non-finite-result', [
+        { path: `outputs`, message: `output '${name}' has ${data[bad]} at element ${bad}; JSON cannot carry it` },
+      ]);
+    answered.set(name, { shape: tensor.shape, data });
+  }
+  return answered;
+}
+
 export interface OnnxInference {
   readonly plan: ProgramPlan;
   /** The requested outputs, in order. */
@@ -243,8 +283,15 @@ export interface OnnxInference {
   readonly bytes: number;
   /** [batch, time] of the largest RNN node, for the metrics. */
   readonly shape: readonly [number, number];
-  /** Reads the binary inputs (JSON ones were read by the plan) and runs the graph: the requested outputs by name. */
+  /** Reads the binary inputs (JSON ones were read by the plan): what the run takes, here or on a worker. Once. */
+  runInputs(): OnnxRunInputs;
+  /** Runs the graph here (runInputs, then runOnnxGraph): the requested outputs by name. */
   run(): Map<string, AnsweredTensor>;
+  /**
+   * A problem of the run, found here or on a worker, in the terms of the request as its route received it (the
+   * protocol's as they are; forward.ts renames paths to its body's).
+   */
+  inTerms(error: unknown): unknown;
 }
 
 /** The protocol's answer to an inference's outputs. */
@@ -270,6 +317,7 @@ export function planOnnxInference(
   const { program } = model;
   const given = givenInputs(request, binary);
   const byName = new Map<string, GivenInput>();
+  const paths = new Map<string, string>();
   const names = program.inputs.map((i) => `'${i.name}'`).join(', ');
   for (const input of given) {
     if (!program.inputs.some((i) => i.name === input.name))
@@ -281,6 +329,7 @@ export function planOnnxInference(
         `'${truncated(input.name)}' is given again (also ${first.path}); send each input once`,
       );
     byName.set(input.name, input);
+    paths.set(input.name, input.path);
   }
   const missing = program.inputs.filter((i) => !byName.has(i.name));
   if (missing.length > 0)
@@ -308,7 +357,7 @@ export function planOnnxInference(
   try {
     plan = planProgram(program, metas);
   } catch (error) {
-    throw asProblem(error, byName);
+    throw asProblem(error, paths);
   }
   if (plan.batch > limits.maxBatch)
     throw limitExceeded('inputs', 'the batch of an RNN node', plan.batch, limits.maxBatch, 'MAX_BATCH');
@@ -334,7 +383,7 @@ export function planOnnxInference(
 
   // JSON data is already parsed and held; its typed copy (at most MAX_INPUT_VALUES × 8 bytes, checked above) is made
   // here so that its problems are a 400 before memory is reserved for the run or the run is timed, as the /models
-  // path refuses them in its plan. Binary data is read by `run`.
+  // path refuses them in its plan. Binary data is read by `runInputs`.
   const problems = new ProblemList();
   const json = new Map<string, Tensor>();
   for (const declared of program.inputs) {
@@ -343,37 +392,23 @@ export function planOnnxInference(
   }
   if (!problems.empty) throw problems.error();
 
+  const runInputs = (): OnnxRunInputs => ({
+    inputs: new Map(
+      program.inputs.map((d) => {
+        const input = byName.get(d.name) as GivenInput;
+        return [d.name, json.get(d.name) ?? readBinaryTensor(input, input.bytes as Uint8Array, d)];
+      }),
+    ),
+    outputs: outputs.map((o) => o.name),
+    paths,
+  });
   return {
     plan,
     outputs,
     bytes: plan.bytes + inputValues * 8,
     shape: [plan.batch, plan.timeSteps],
-    run() {
-      const tensors = new Map(
-        program.inputs.map((d) => {
-          const input = byName.get(d.name) as GivenInput;
-          const tensor = json.get(d.name) ?? readBinaryTensor(input, input.bytes as Uint8Array, d);
-          return [d.name, tensor];
-        }),
-      );
-      let values: Map<string, Tensor>;
-      try {
-        values = runProgram(program, plan, tensors);
-      } catch (error) {
-        throw asProblem(error, byName);
-      }
-      const answered = new Map<string, AnsweredTensor>();
-      for (const { name } of outputs) {
-        const tensor = values.get(name) as Tensor;
-        const data = tensor.data as Float32Array;
-        const bad = data.findIndex((v) => !Number.isFinite(v));
-        if (bad !== -1)
-          throw ProblemError.at('non-finite-result', [
-            { path: `outputs`, message: `output '${name}' has ${data[bad]} at element ${bad}; JSON cannot carry it` },
-          ]);
-        answered.set(name, { shape: tensor.shape, data });
-      }
-      return answered;
-    },
+    runInputs,
+    run: () => runOnnxGraph(program, plan, runInputs()),
+    inTerms: (error) => error,
   };
 }

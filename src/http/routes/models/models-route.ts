@@ -106,7 +106,12 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     if (served.kind === 'onnx') {
       const onnx = planOnnxForward(served, body, limits);
       holdMemory(budget, reply, onnx.inference.bytes, "the request's estimated memory");
-      return onnx.answer(app.metrics.timeForward(onnx.inference.shape, () => onnx.inference.run(), served));
+      const tensors = app.metrics.timeForward(
+        onnx.inference.shape,
+        () => runner.runOnnx(served.source, onnx.inference, () => clientGone(reply)),
+        served,
+      );
+      return tensors instanceof Promise ? tensors.then(onnx.answer) : onnx.answer(tensors);
     }
     const plan = planServed(served, body, limits, cache);
     holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");

@@ -158,11 +158,15 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
       .type('application/octet-stream')
       .send(out as never);
   };
-  /** An ONNX graph: planned and checked against the limits, then run here (src/models/onnx/protocol.ts says why). */
-  const inferOnnx = (served: OnnxServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
+  /** An ONNX graph: planned and checked against the limits here, then run inline or on a worker (runtime/pool.ts). */
+  const inferOnnx = async (served: OnnxServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
     const inference = planOnnxInference(served, request, reply.request.binaryData, limits);
     holdMemory(budget, reply, inference.bytes, "the request's estimated memory");
-    const tensors = app.metrics.timeForward(inference.shape, () => inference.run(), served);
+    const tensors = await app.metrics.timeForward(
+      inference.shape,
+      () => runner.runOnnx(served.source, inference, () => clientGone(reply)),
+      served,
+    );
     return send(reply, onnxAnswer(served, request, inference, tensors));
   };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
