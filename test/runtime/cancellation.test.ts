@@ -2,29 +2,11 @@
  * A worker is freed when its client goes away (the task is stopped and the worker replaced), and a worker that
  * fails (out of memory) is replaced while its request gets a 503 problem, never a 500.
  */
-import { connect } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { abandon } from '../helpers/abandon.js';
 import { build } from '../helpers/build.js';
 import { sample as readSample } from '../helpers/metrics.js';
-
-/** Sends a POST over a raw socket and closes it after `ms`, without reading the answer. */
-function abandon(port: number, path: string, body: string, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
-      );
-      socket.write(body);
-      setTimeout(() => {
-        socket.destroy();
-        resolve();
-      }, ms);
-    });
-    socket.on('error', reject);
-  });
-}
 
 t.test('a client that goes away frees its worker at once', async (t) => {
   const { app, logs } = await build(t, {

@@ -4,8 +4,9 @@
  * client that goes away has its task stopped.
  */
 import { readFileSync } from 'node:fs';
-import { type AddressInfo, connect } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import t from 'tap';
+import { abandon } from '../helpers/abandon.js';
 import { HELLO, build } from '../helpers/build.js';
 import { sample } from '../helpers/metrics.js';
 import { fixtureCases, graphModel, onnxRepository } from '../helpers/onnx.js';
@@ -303,24 +304,6 @@ t.test('a problem found while a worker runs the graph is the inline problem', as
     t.same({ ...a.json(), requestId: null }, { ...b.json(), requestId: null }, `${what}: as inline`);
   }
 });
-
-/** Sends a POST over a raw socket and closes it after `ms`, without reading the answer. */
-function abandon(port: number, path: string, body: string, ms: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(
-        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
-          `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n`,
-      );
-      socket.write(body);
-      setTimeout(() => {
-        socket.destroy();
-        resolve();
-      }, ms);
-    });
-    socket.on('error', reject);
-  });
-}
 
 t.test('a client that goes away mid-run has its ONNX task stopped', async (t) => {
   const { app, logs } = await build(t, {
