@@ -27,6 +27,7 @@ import {
   expectMeta,
   readActivations,
   readRecurrentAttributes,
+  recurrentCost,
   recurrentWorkBytes,
   runRecurrentNode,
   sequenceShape,
@@ -135,8 +136,7 @@ function infer(settings: GatedSettings, inputs: readonly (TensorMeta | null)[]):
 }
 
 function cost({ cell, hiddenSize, direction }: GatedSettings, inputs: readonly (TensorMeta | null)[]): number {
-  const [a, b, inputSize] = (inputs[0] as TensorMeta).shape;
-  return gateCount(cell) * directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
+  return recurrentCost(cell, hiddenSize, direction, inputs);
 }
 
 function workBytes(settings: GatedSettings, inputs: readonly (TensorMeta | null)[]): number {
@@ -146,11 +146,11 @@ function workBytes(settings: GatedSettings, inputs: readonly (TensorMeta | null)
 
 function run(settings: GatedSettings, inputs: readonly (Tensor | null)[], metas: readonly TensorMeta[]): Tensor[] {
   const { cell, linearBeforeReset } = settings;
-  const cellOf = (d: number) => ({
+  const directionCell = (d: number) => ({
     spec: { cell, recurrentActivation: settings.gates[d], resetAfter: linearBeforeReset },
     activation: settings.candidates[d],
   });
-  return runRecurrentNode(settings, cellOf, inputs, metas);
+  return runRecurrentNode(settings, directionCell, inputs, metas);
 }
 
 export const LSTM: Operator<GatedSettings> = {

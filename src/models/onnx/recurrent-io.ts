@@ -14,6 +14,7 @@
  */
 import {
   type ActivationName,
+  type CellName,
   type CellSpec,
   cellForward,
   cellOf,
@@ -195,6 +196,17 @@ export interface YDims {
   readonly hidden: number;
 }
 
+/** Multiply-adds of an RNN, LSTM or GRU node: G·dirs·seq·batch·hidden·(input + hidden), G the cell's gate count. */
+export function recurrentCost(
+  cell: CellName,
+  hiddenSize: number,
+  direction: Direction,
+  inputs: readonly (TensorMeta | null)[],
+): number {
+  const [a, b, inputSize] = (inputs[0] as TensorMeta).shape;
+  return gateCount(cell) * directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
+}
+
 /**
  * Bytes an RNN, LSTM or GRU node's run allocates besides its outputs: the batch-major copy of X (layout 0), and
  * per direction the engine's output sequence and states, its weights' conversion and panels (unless W is a
@@ -231,7 +243,7 @@ export interface DirectionCell {
  */
 export function runRecurrentNode(
   { hiddenSize: hidden, direction, layout, clip }: RecurrentAttributes,
-  cellOf: (d: number) => DirectionCell,
+  directionCell: (d: number) => DirectionCell,
   inputs: readonly (Tensor | null)[],
   metas: readonly TensorMeta[],
 ): Tensor[] {
@@ -250,7 +262,7 @@ export function runRecurrentNode(
   };
   for (let d = 0; d < dirs; d++) {
     const reverse = direction === 'reverse' || d === 1;
-    const { spec, activation } = cellOf(d);
+    const { spec, activation } = directionCell(d);
     const weights = directionWeights(spec, hidden, inputs, d, inputSize);
     const result = cellForward(spec, sequence, [batch, seq, inputSize], weights, {
       activation,

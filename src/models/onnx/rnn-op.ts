@@ -29,6 +29,7 @@ import {
   expectMeta,
   readActivations,
   readRecurrentAttributes,
+  recurrentCost,
   recurrentWorkBytes,
   runRecurrentNode,
   sequenceShape,
@@ -76,14 +77,14 @@ export const RNN: Operator<RnnSettings> = {
       { type: 'float', shape: yH },
     ];
   },
-  cost({ hiddenSize, direction }, inputs) {
-    const [a, b, inputSize] = (inputs[0] as TensorMeta).shape;
-    return directionsOf(direction) * a * b * hiddenSize * (inputSize + hiddenSize);
-  },
+  cost: ({ hiddenSize, direction }, inputs) => recurrentCost('simpleRNN', hiddenSize, direction, inputs),
   workBytes: ({ hiddenSize, direction, layout }, inputs) =>
     recurrentWorkBytes({ cell: 'simpleRNN' }, hiddenSize, direction, layout, inputs),
   run(settings, inputs, outputs) {
-    const cellOf = (d: number) => ({ spec: { cell: 'simpleRNN' as const }, activation: settings.activations[d] });
-    return runRecurrentNode(settings, cellOf, inputs, outputs);
+    const directionCell = (d: number) => ({
+      spec: { cell: 'simpleRNN' as const },
+      activation: settings.activations[d],
+    });
+    return runRecurrentNode(settings, directionCell, inputs, outputs);
   },
 };
