@@ -34,7 +34,6 @@ import {
   runRecurrentNode,
   sequenceShape,
 } from './recurrent-io.js';
-import type { TensorMeta } from './tensor.js';
 
 export interface RnnSettings {
   readonly hiddenSize: number;
