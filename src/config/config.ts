@@ -196,6 +196,20 @@ export const ConfigFromEnv = z.object({
   TRUST_PROXY: trustProxy,
   MODELS_DIR: z.string().min(1).default('./models'),
   MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
+  MODEL_CONTROL_MODE: z.enum(['none', 'poll', 'explicit']).default('none'),
+  // Fractions of a second are allowed (tests poll every 0.2 s).
+  MODEL_POLL_SECONDS: z.coerce.number().positive().max(86_400).default(5),
+  MODELS_LOAD: z
+    .string()
+    .default('*')
+    .transform((v): '*' | string[] =>
+      v.trim() === '*'
+        ? '*'
+        : v
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name !== ''),
+    ),
 });
 
 export interface Limits {
@@ -235,11 +249,16 @@ export interface Config {
   readonly models: Models;
 }
 
-/** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
+/** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up, then kept per `control`. */
 export interface Models {
   readonly dir: string;
   /** `fail`: a bad model stops start-up; `skip`: it is left out, logged, and listed by /readyz. */
   readonly onError: 'fail' | 'skip';
+  /** `none`: read once; `poll`: re-read every `pollSeconds`; `explicit`: changed through the repository API only. */
+  readonly control: 'none' | 'poll' | 'explicit';
+  readonly pollSeconds: number;
+  /** explicit mode: the models loaded at start-up ('*': every one). */
+  readonly startupModels: '*' | readonly string[];
 }
 
 /** Node's HTTP server timeouts (0 = none). */
@@ -305,6 +324,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment variable ${name}=${value}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.MODELS_LOAD !== '*' && e.MODEL_CONTROL_MODE !== 'explicit')
+    throw new ConfigError(
+      `invalid environment variable MODELS_LOAD=${JSON.stringify(env.MODELS_LOAD)}: names the models loaded at start-up in MODEL_CONTROL_MODE=explicit; with ${e.MODEL_CONTROL_MODE} every model is loaded (leave it unset)`,
+    );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -342,7 +365,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: e.CORS_ORIGINS,
       trustProxy: e.TRUST_PROXY,
     },
-    models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    models: {
+      dir: e.MODELS_DIR,
+      onError: e.MODELS_ON_ERROR,
+      control: e.MODEL_CONTROL_MODE,
+      pollSeconds: e.MODEL_POLL_SECONDS,
+      startupModels: e.MODELS_LOAD,
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

@@ -38,6 +38,9 @@ import playgroundRoute from './routes/playground/playground-route.js';
 import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
 import { loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
+import repositoryRoutes from './routes/v2/repository-route.js';
+import { modelLifecycleMetrics } from './model-metrics.js';
+import { workerModelLoader } from '../runtime/model-loader.js';
 import { warmUp } from '../runtime/warm-up.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import { MemoryBudget } from '../runtime/memory-budget.js';
@@ -53,9 +56,16 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  // The model repository is read first: a bad model stops start-up before anything else is built.
+  // The model repository is read first: a bad model stops start-up before anything else is built. Loaded models are
+  // charged to the memory budget; after start-up, versions load on a thread of their own.
   const cache = new SeededWeightsCache(config.seededWeightsCache);
-  const repository = await loadRepository(config.models, config.limits, cache);
+  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  const repository = await loadRepository(config.models, config.limits, cache, {
+    memory: budget,
+    later: workerModelLoader(cache, config.pool.nice),
+    log: logger,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyLimitBytes,
@@ -182,7 +192,6 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.inc(runner.abandonedTasks);
     },
   });
-  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
   new Gauge({
     name: 'rnn_memory_budget_bytes',
     help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
@@ -199,6 +208,16 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.reserved);
     },
   });
+  new Gauge({
+    name: 'rnn_memory_budget_model_bytes',
+    help: 'Bytes of MEMORY_BUDGET_BYTES held by loaded models (estimated from what they hold), draining ones included',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(budget.resident);
+    },
+  });
+  modelLifecycleMetrics(app.metrics.registry, repository);
+  app.addHook('onClose', () => repository.close());
   const endOfTurn = new EndOfTurnAnswers({
     onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
     log: app.log,
@@ -223,9 +242,10 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
+  await app.register(repositoryRoutes, { repository });
   await app.register(healthRoutes, {
     retryAfterSeconds: config.overload.retryAfterSeconds,
-    skippedModels: repository.skipped,
+    skippedModels: () => repository.skipped,
   });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);
@@ -234,6 +254,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   app.addHook('onReady', async () => {
     warmUp(cache);
     app.readiness.markReady();
+    repository.startPolling();
   });
 
   await app.ready();

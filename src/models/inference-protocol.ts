@@ -24,7 +24,7 @@ import {
 import { type JsonBody, JsonWriter } from '../codec/json-writer.js';
 import { classText, topClasses } from '../inference/classes.js';
 import { count } from '../codec/tensors.js';
-import type { RnnServedModel } from './repository.js';
+import type { RnnServedModel } from './model-file.js';
 
 export const OIP_INPUT = 'input';
 export const OIP_LENGTHS = 'lengths';

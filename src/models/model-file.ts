@@ -1,30 +1,30 @@
 /**
- * The model repository: `MODELS_DIR/NAME/VERSION/model.json` or `model.onnx`, read and validated once at
- * start-up. A model.json is ours (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); a
- * model.onnx is an ONNX graph (src/models/onnx/, Triton's file name); ours is checked against the
- * ModelFile schema and resolved by resolveModel under the configured limits, so
- * a served model's weights are built once and every request reuses them. A bad model stops start-up with one
- * line naming the file and the problem (MODELS_ON_ERROR=fail), or is left out and reported (skip).
- * Files are read through RepositoryFiles: nothing outside MODELS_DIR, nothing unbounded, and what clients
- * see names files relative to the repository (`hello/1/model.json`), never the absolute MODELS_DIR.
+ * One version of a model, loaded from its file: `NAME/VERSION/model.json` or `model.onnx`. A model.json is ours
+ * (format rnn-serve/v1) or a TF.js Layers model (src/models/tfjs-import.ts); a model.onnx is an ONNX graph
+ * (src/models/onnx/, Triton's file name); ours is checked against the ModelFile schema and resolved by resolveModel
+ * under the configured limits, so a served model's weights are built once and every request reuses them. Files are
+ * read through RepositoryFiles: nothing outside MODELS_DIR, nothing unbounded, and what clients see names files
+ * relative to the repository (`hello/1/model.json`), never the absolute MODELS_DIR. Whatever goes wrong is a
+ * ModelLoadError naming the file and the problem in one line.
  */
-import { readdir } from 'node:fs/promises';
 import { ModelFile } from '../../schemas/models.js';
-import type { Limits, Models } from '../config/config.js';
+import type { Limits } from '../config/config.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from '../inference/model.js';
 import { ProblemError, jsonPath } from '../errors/problem-error.js';
-import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
+import { bidirectionalOf, cellOf, gateCount, outputFeatures } from '../engine/index.js';
+import { MAX_MODEL_FILE_BYTES, RepositoryFileError, type RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
 import { LabelsError, type LabelsTarget, layerLabelsTarget, readLabels } from './labels.js';
 import { CLASSIFIER_RULE, onnxClassifiers } from './onnx/classifier.js';
 import { OnnxModelError } from './onnx/decode.js';
 import { type OnnxProgram, type OnnxSource, loadOnnxProgram } from './onnx/program.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
+import { type ModelConfig, defaultModelConfig } from './model-config/model-config.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 /** Versions are positive integers, as in KServe and Triton repositories; the largest is the latest. */
-const VERSION = /^[1-9][0-9]*$/;
+export const VERSION = /^[1-9][0-9]*$/;
 
 /** A model of the repository: ours or TF.js (`model.json`, run by planForward), or an ONNX graph (`model.onnx`). */
 export type ServedModel = RnnServedModel | OnnxServedModel;
@@ -41,6 +41,8 @@ export interface RnnServedModel {
   readonly vocabulary: string[] | null;
   /** A softmax classifier's class labels (labels.txt beside model.json), one per output feature; absent: none. */
   readonly labels?: readonly string[] | null;
+  /** The model's configuration (config.pbtxt, or the defaults without one). */
+  readonly config: ModelConfig;
 }
 
 /** An ONNX graph (`NAME/VERSION/model.onnx`), checked and planned once at load (src/models/onnx/). */
@@ -55,6 +57,8 @@ export interface OnnxServedModel {
   readonly source: OnnxSource;
   /** Class labels (labels.txt beside model.onnx), one per class of its classifier outputs; absent: none. */
   readonly labels?: readonly string[] | null;
+  /** The model's configuration (config.pbtxt, or the defaults without one). */
+  readonly config: ModelConfig;
 }
 
 /** A model left out (MODELS_ON_ERROR=skip), as /readyz lists it: repository-relative paths only. */
@@ -71,7 +75,7 @@ export interface SkippedModel {
  * A model that could not be loaded. `file` is repository-relative (`hello/1/model.json`); the message is
  * one line, `path: problem`, with the path as configured (`models/hello/1/model.json` when
  * MODELS_DIR=./models), for the start-up line on stderr; `relativeMessage` is the same with `file`, for
- * what clients see.
+ * what clients see. A problem at a line of the file (config.pbtxt) names it: `hello/config.pbtxt:7: ...`.
  */
 export class ModelLoadError extends Error {
   readonly problem: string;
@@ -79,63 +83,19 @@ export class ModelLoadError extends Error {
   constructor(
     readonly file: string,
     problem: string,
-    shown: string = file,
+    /** `file` as configured (MODELS_DIR joined with it), for the start-up line. */
+    readonly shown: string = file,
+    /** The line of the file at fault (1-based), or 0. */
+    readonly line = 0,
   ) {
-    const line = problem.replace(/\s*\n\s*/g, ' ');
-    super(`${shown}: ${line}`);
+    const text = problem.replace(/\s*\n\s*/g, ' ');
+    super(`${shown}${line > 0 ? `:${line}` : ''}: ${text}`);
     this.name = 'ModelLoadError';
-    this.problem = line;
+    this.problem = text;
   }
 
   get relativeMessage(): string {
-    return `${this.file}: ${this.problem}`;
-  }
-}
-
-export class ModelRepository {
-  /** name → versions, oldest first. */
-  readonly #models = new Map<string, ServedModel[]>();
-
-  constructor(
-    models: readonly ServedModel[],
-    readonly skipped: readonly SkippedModel[] = [],
-  ) {
-    for (const served of models) {
-      const versions = this.#models.get(served.name) ?? [];
-      versions.push(served);
-      versions.sort((a, b) => Number(a.version) - Number(b.version));
-      this.#models.set(served.name, versions);
-    }
-  }
-
-  /** Names in alphabetical order. */
-  names(): string[] {
-    return [...this.#models.keys()].sort();
-  }
-
-  versions(name: string): readonly ServedModel[] {
-    return this.#models.get(name) ?? [];
-  }
-
-  /** The named version, or the latest; 404 naming what is missing and what exists. */
-  get(name: string, version?: string): ServedModel {
-    const versions = this.#models.get(name);
-    if (versions === undefined) {
-      const known = this.names();
-      throw new ProblemError(
-        'not-found',
-        `there is no model '${name}' (${known.length === 0 ? 'no models are served' : `models: ${known.join(', ')}`})`,
-      );
-    }
-    if (version === undefined) return versions[versions.length - 1];
-    const found = versions.find((v) => v.version === version);
-    if (found === undefined) {
-      throw new ProblemError(
-        'not-found',
-        `model '${name}' has no version '${version}' (versions: ${versions.map((v) => v.version).join(', ')})`,
-      );
-    }
-    return found;
+    return `${this.file}${this.line > 0 ? `:${this.line}` : ''}: ${this.problem}`;
   }
 }
 
@@ -145,9 +105,10 @@ function describeIssue(issue: { path: PropertyKey[]; message: string }): string 
 }
 
 /**
- * The model of `file` (repository-relative NAME/VERSION/model.json). Problems throw a ModelLoadError;
- * whatever else a loader throws (a bug meeting a file we did not foresee) becomes one too, so that a bad
- * model never crashes start-up with a stack trace, and MODELS_ON_ERROR=skip can leave it out.
+ * The model of `file` (repository-relative NAME/VERSION/model.json), with its configuration (checked against it
+ * by the caller). Problems throw a ModelLoadError; whatever else a loader throws (a bug meeting a file we did not
+ * foresee) becomes one too, so that a bad model never crashes the process with a stack trace, and
+ * MODELS_ON_ERROR=skip can leave it out.
  */
 export async function loadModelFile(
   files: RepositoryFiles,
@@ -156,10 +117,11 @@ export async function loadModelFile(
   version: string,
   limits: Limits,
   cache: SeededWeightsCache,
+  config: ModelConfig = defaultModelConfig(),
 ): Promise<ServedModel> {
   const refuse = (problem: string) => new ModelLoadError(file, problem, files.shown(file));
   try {
-    const served = await parseModelFile(files, file, name, version, limits, cache, refuse);
+    const served = await parseModelFile(files, file, name, version, limits, cache, config, refuse);
     const target = served.kind === 'onnx' ? onnxLabelsTarget(served.program) : layerLabelsTarget(served.model);
     const labels = await readLabels(files, file.slice(0, file.lastIndexOf('/')), target);
     return labels === null ? served : { ...served, labels };
@@ -181,11 +143,12 @@ async function parseModelFile(
   version: string,
   limits: Limits,
   cache: SeededWeightsCache,
+  config: ModelConfig,
   refuse: (problem: string) => ModelLoadError,
 ): Promise<ServedModel> {
   const bytes = await files.read(file, { max: MAX_MODEL_FILE_BYTES, limit: 'MAX_MODEL_FILE_BYTES' });
   if (file.endsWith('.onnx'))
-    return { kind: 'onnx', name, version, file, program: loadOnnxProgram(bytes), source: sharedSource(bytes) };
+    return { kind: 'onnx', name, version, file, program: loadOnnxProgram(bytes), source: sharedSource(bytes), config };
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));
@@ -204,6 +167,7 @@ async function parseModelFile(
       description: imported.description,
       model: imported.model,
       vocabulary: null,
+      config,
     };
   }
   const parsed = ModelFile.safeParse(json);
@@ -223,7 +187,9 @@ async function parseModelFile(
   }
   try {
     const model = resolveModel(description, inputDim, limits, cache);
-    return { kind: 'rnn', name, version, file, description, model, vocabulary };
+    // The resolved model holds the weights; the description keeps the rest (what a forward request spreads in).
+    const { weights: _keras, pytorchWeights: _pytorch, onnxWeights: _onnx, ...rest } = description;
+    return { kind: 'rnn', name, version, file, description: rest, model, vocabulary, config };
   } catch (error) {
     if (error instanceof ProblemError) throw refuse(error.message);
     throw error;
@@ -254,89 +220,61 @@ function onnxLabelsTarget(program: OnnxProgram): LabelsTarget {
 let lastSourceId = 0;
 
 /**
+ * A model.onnx's bytes, already in a SharedArrayBuffer (a model loaded on another thread), with an id of this
+ * process: a graph loaded again, or on another thread, has a new id.
+ */
+export function adoptSource(shared: Uint8Array): OnnxSource {
+  lastSourceId += 1;
+  return { id: lastSourceId, bytes: shared };
+}
+
+/**
  * A checked model.onnx's bytes in a SharedArrayBuffer: a task names them (by id) and hands them over without a copy;
  * a worker decodes them once. A copy of the file's bytes is held for as long as the model is served.
  */
 function sharedSource(bytes: Uint8Array): OnnxSource {
   const shared = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
   shared.set(bytes);
-  lastSourceId += 1;
-  return { id: lastSourceId, bytes: shared };
+  return adoptSource(shared);
+}
+
+/** The bytes of every typed array reachable from `value` (each buffer counted once). */
+function typedBytes(value: unknown, seen = new Set<unknown>(), buffers = new Set<ArrayBufferLike>()): number {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return 0;
+  seen.add(value);
+  if (ArrayBuffer.isView(value)) {
+    if (buffers.has(value.buffer) && value.byteLength < value.buffer.byteLength) return 0;
+    buffers.add(value.buffer);
+    return value.byteLength;
+  }
+  let bytes = 0;
+  const entries = value instanceof Map ? value.values() : Object.values(value);
+  for (const entry of entries) bytes += typedBytes(entry, seen, buffers);
+  return bytes;
+}
+
+/** Bytes of float32 weights of a seeded model: every kernel, recurrent kernel and bias its spec implies. */
+function seededWeightsBytes(model: ResolvedModel): number {
+  const { spec } = model;
+  let values = 0;
+  spec.layers.forEach((layer, k) => {
+    const inputs = k === 0 ? model.inputDim : outputFeatures(spec, k - 1);
+    const directions = bidirectionalOf(spec, k) === null ? 1 : 2;
+    // Kernel, recurrent kernel, and up to two biases (a GRU with resetAfter has two).
+    values += directions * gateCount(cellOf(layer)) * layer.hiddenSize * (inputs + layer.hiddenSize + 2);
+  });
+  return values * 4;
 }
 
 /**
- * Reads every `NAME/VERSION/model.json` (or `model.onnx`) under `settings.dir`. A missing directory is an empty repository
- * (the default `./models` need not exist); anything else wrong throws a ModelLoadError, or with `skip` is
- * left out and listed in `skipped`.
+ * What a loaded model holds while it is served, estimated from what it holds: a layer model's weights (float32) and
+ * the float64 panels its passes pack them into on first use (twice as large again), or for seeded weights the set its
+ * requests build; an ONNX graph's file bytes (shared with the compute workers) and its decoded initializers, with the
+ * panels of its recurrent nodes. Each compute worker that runs a graph also keeps its own decoded copy (not counted).
  */
-export async function loadRepository(
-  settings: Models,
-  limits: Limits,
-  cache: SeededWeightsCache,
-): Promise<ModelRepository> {
-  const served: ServedModel[] = [];
-  const skipped: SkippedModel[] = [];
-  const files = await RepositoryFiles.at(settings.dir);
-  if (files === null) return new ModelRepository([]);
-  /** A model (or version) that cannot be loaded: stop start-up, or leave it out and list it. */
-  const refused = (name: string, version: string, error: unknown) => {
-    if (!(error instanceof ModelLoadError) || settings.onError === 'fail') throw error;
-    skipped.push({ name, version, file: error.file, error: error.relativeMessage });
-  };
-  /** Directory `rel` of the repository, or a ModelLoadError when it resolves outside (a symlink, by mistake). */
-  const confined = async (rel: string) => {
-    try {
-      await files.resolve(rel);
-    } catch (error) {
-      if (error instanceof RepositoryFileError) throw new ModelLoadError(rel, error.message, files.shown(rel));
-      throw error;
-    }
-  };
-  for (const name of (await readdir(files.real)).sort()) {
-    const modelDir = RepositoryFiles.path(name);
-    if (name.startsWith('.') || !(await files.isDirectory(modelDir))) continue;
-    let versions: string[];
-    try {
-      if (!NAME.test(name)) {
-        const problem = 'is not a valid model name (letters, digits, _ . -; not starting with _ . -)';
-        throw new ModelLoadError(modelDir, problem, files.shown(modelDir));
-      }
-      await confined(modelDir);
-      versions = (await readdir(files.shown(modelDir))).sort();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      refused(
-        name,
-        '',
-        code === undefined ? error : new ModelLoadError(modelDir, `cannot be listed (${code})`, files.shown(modelDir)),
-      );
-      continue;
-    }
-    for (const version of versions) {
-      const versionDir = RepositoryFiles.path(name, version);
-      if (version.startsWith('.') || !(await files.isDirectory(versionDir))) continue;
-      try {
-        if (!VERSION.test(version)) {
-          const problem = 'is not a version number (a positive integer without leading zeros)';
-          throw new ModelLoadError(versionDir, problem, files.shown(versionDir));
-        }
-        await confined(versionDir);
-        // Triton's convention for ONNX: model.onnx. A version directory holds one model file or the other.
-        const onnxFile = RepositoryFiles.path(name, version, 'model.onnx');
-        const jsonFile = RepositoryFiles.path(name, version, 'model.json');
-        const [hasOnnx, hasJson] = [await files.exists(onnxFile), await files.exists(jsonFile)];
-        if (hasOnnx && hasJson)
-          throw new ModelLoadError(
-            versionDir,
-            'holds both model.json and model.onnx; keep one model file per version',
-            files.shown(versionDir),
-          );
-        const file = hasOnnx ? onnxFile : jsonFile;
-        served.push(await loadModelFile(files, file, name, version, limits, cache));
-      } catch (error) {
-        refused(name, version, error);
-      }
-    }
-  }
-  return new ModelRepository(served, skipped);
+export function residentBytes(served: ServedModel): number {
+  if (served.kind === 'onnx') return served.source.bytes.byteLength + 3 * typedBytes(served.program.graph.initializers);
+  const { model } = served;
+  const held = model.seed === null ? typedBytes(model.weights) : seededWeightsBytes(model);
+  return 3 * held + typedBytes(model.embedding) + typedBytes(model.head);
 }

@@ -10,7 +10,7 @@ import { bidirectionalOf, returnsBothDirections, stateLayers } from '../engine/i
 import { cellStateIndices, type ForwardPlan, type PlanOptions, planForward } from '../inference/forward-pass.js';
 import { modelOutputFeatures } from '../inference/model.js';
 import { ProblemError } from '../errors/problem-error.js';
-import type { RnnServedModel } from './repository.js';
+import type { RnnServedModel } from './model-file.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 
 export interface TensorMetadata {

@@ -7,8 +7,6 @@
  * An ONNX graph's program is decoded here from its model.onnx bytes (shared with the event loop, not copied), once
  * per source and worker, and kept for the next task.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { Piscina } from 'piscina';
 import { forwardBody, type ForwardPlan } from '../inference/forward-pass.js';
 import { forwardFromJson } from '../inference/forward-from-json.js';
@@ -19,6 +17,7 @@ import { type OnnxProgram, type OnnxSource, loadOnnxProgram, planProgram } from 
 import { type AnsweredTensor, runOnnxGraph } from '../models/onnx/protocol.js';
 import { resolveWeightsRequest, weightsAnswer } from '../inference/weights-export.js';
 import { isStreamed, ownBuffers, tensorBuffers } from '../codec/json-stream.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 const cache = new SeededWeightsCache(16);
 
@@ -79,22 +78,7 @@ function runOnnx(task: OnnxTask): unknown {
   return movable(answer, [...buffers]);
 }
 
-/**
- * Lowers this thread's priority (POOL_NICE). Linux keeps a nice value per thread, and setpriority(2) with a
- * thread id sets that thread's alone: the event loop keeps its own. Elsewhere, or where it is refused, the
- * worker runs as it is.
- */
-function lowerPriority(nice: number): void {
-  if (nice <= 0 || process.platform !== 'linux') return;
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
-  } catch {
-    // No /proc, or not allowed: not worth failing the pool for.
-  }
-}
-
-lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
+lowerThreadPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
 
 function answer(task: ForwardTask | JsonForwardTask | WeightsTask): ForwardTaskResult {
   if (task.kind === 'weights') return weightsAnswer(resolveWeightsRequest(task.request, task.limits, cache));

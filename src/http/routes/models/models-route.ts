@@ -124,7 +124,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
       summary: 'The served models, their versions and readiness',
       response: {
         200: {
-          description: 'Every model of MODELS_DIR that loaded',
+          description: 'Every model of MODELS_DIR with a version READY to serve, and the state of each of its versions',
           content: { 'application/json': { schema: ModelList } },
         },
         405: problem('Known route, other method (see `Allow`)'),
@@ -134,7 +134,11 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
     handler: async () => ({
       models: repository.names().map((name) => {
         const versions = versionsOf(name);
-        return { name, versions, latest: versions[versions.length - 1], ready: app.readiness.ready };
+        const states = repository
+          .entries(name)
+          .filter((entry) => entry.version !== undefined)
+          .map(({ version, state, reason }) => ({ version: version!, state, ...(reason === '' ? {} : { reason }) }));
+        return { name, versions, latest: versions[versions.length - 1], ready: app.readiness.ready, states };
       }),
     }),
   });

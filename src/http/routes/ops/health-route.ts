@@ -38,13 +38,13 @@ function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
 
 export interface HealthRouteOptions {
   retryAfterSeconds: number;
-  /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
-  skippedModels?: readonly SkippedModel[];
+  /** Models that failed to load and serve nothing (MODELS_ON_ERROR=skip, or a later load), listed in the /readyz body. */
+  skippedModels?: () => readonly SkippedModel[];
 }
 
 const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
   app,
-  { retryAfterSeconds, skippedModels = [] },
+  { retryAfterSeconds, skippedModels = () => [] },
 ) => {
   const probe = { probe: true };
   app.get(PROBE_PATHS.live, {
@@ -72,7 +72,8 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
-      return { status: 'ready' as const, ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}) };
+      const skipped = skippedModels();
+      return { status: 'ready' as const, ...(skipped.length > 0 ? { skippedModels: [...skipped] } : {}) };
     },
   });
   app.get(PROBE_PATHS.oipLive, {
