@@ -41,6 +41,8 @@ RUN --mount=type=secret,id=npm_ca,required=false \
 # The playground's static files are read at start-up from their source folder beside dist/
 # (src/http/routes/playground/playground-route.ts).
 COPY src/http/routes/playground/public/ src/http/routes/playground/public/
+# The protocol definitions read at run time (proto/model_config.proto, for config.pbtxt files).
+COPY proto/ proto/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
 COPY --from=build /app/dist/ dist/

@@ -10,6 +10,7 @@
  * to it, as Triton does); it may not open one the model fixes, nor fix it to another size.
  */
 import { OIP_DATATYPE } from '../../../schemas/oip.js';
+import { invalidAt } from '../../errors/problem-error.js';
 import {
   OIP_INPUT,
   OIP_LENGTHS,
@@ -226,4 +227,36 @@ export function fitModelConfig(config: ModelConfig, served: ServedModel): void {
   fit.tensors(config.inputs, tensors.inputs, 'input');
   fit.tensors(config.outputs, tensors.outputs, 'output');
   fit.states(tensors);
+}
+
+/**
+ * An inference request's inputs held to the configuration, as Triton holds them: the batch (the first dimension) at
+ * most `max_batch_size` when batching is configured, and each input the configuration lists with dims of its
+ * shape (the batch dimension left out when max_batch_size ≥ 1; -1: any size). `inputs[i].shape` is the path.
+ */
+export function checkRequestShapes(
+  config: ModelConfig,
+  inputs: readonly { readonly name: string; readonly shape: readonly number[] }[],
+): void {
+  const batched = config.maxBatchSize > 0;
+  inputs.forEach(({ name, shape }, i) => {
+    const path = `inputs[${i}].shape`;
+    if (batched && shape.length > 0 && shape[0] > config.maxBatchSize)
+      invalidAt(path, `has a batch of ${shape[0]}; model configuration max_batch_size is ${config.maxBatchSize}`);
+    const dims = config.inputs.find((input) => input.name === name)?.dims ?? [];
+    if (dims.length === 0) return;
+    const given = batched ? shape.slice(1) : shape;
+    const expected = batched ? `[batch, ${dims.join(', ')}]` : `[${dims.join(', ')}]`;
+    if (given.length !== dims.length || dims.some((d, k) => d !== -1 && given[k] !== d))
+      invalidAt(
+        path,
+        `is [${shape.join(', ')}]; the model configuration gives input '${name}' the shape ${expected} (-1: any size)`,
+      );
+  });
+}
+
+/** A batch of `batch` sequences held to the configuration's max_batch_size (when batching is configured). */
+export function checkRequestBatch(config: ModelConfig, batch: number, path: string): void {
+  if (config.maxBatchSize > 0 && batch > config.maxBatchSize)
+    invalidAt(path, `has a batch of ${batch}; model configuration max_batch_size is ${config.maxBatchSize}`);
 }

@@ -20,6 +20,7 @@ import type { ModelRepository, ServedModel } from '../../../models/repository.js
 import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
 import { onnxGraphSummary, onnxTensorMetadata } from '../../../models/onnx/protocol.js';
 import { planOnnxForward } from '../../../models/onnx/forward.js';
+import { checkRequestBatch } from '../../../models/model-config/model-fit.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
@@ -105,6 +106,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
   const forward = (served: ServedModel, body: ModelForwardRequest, reply: FastifyReply): Answer => {
     if (served.kind === 'onnx') {
       const onnx = planOnnxForward(served, body, limits);
+      checkRequestBatch(served.config, onnx.inference.shape[0], 'inputs');
       holdMemory(budget, reply, onnx.inference.bytes, "the request's estimated memory");
       const tensors = app.metrics.timeForward(
         onnx.inference.shape,
@@ -114,6 +116,7 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
       return tensors instanceof Promise ? tensors.then(onnx.answer) : onnx.answer(tensors);
     }
     const plan = planServed(served, body, limits, cache);
+    checkRequestBatch(served.config, plan.shape[0], body.text !== undefined ? 'text' : 'inputs');
     holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");
     return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)), served);
   };

@@ -40,6 +40,7 @@ import {
   planOnnxInference,
 } from '../../../models/onnx/protocol.js';
 import { planServed } from '../../../models/served.js';
+import { checkRequestShapes } from '../../../models/model-config/model-fit.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
 import type { MemoryBudget } from '../../../runtime/memory-budget.js';
@@ -170,6 +171,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     return send(reply, onnxAnswer(served, request, inference, tensors));
   };
   const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
+    checkRequestShapes(served.config, request.inputs);
     if (served.kind === 'onnx') return inferOnnx(served, request, reply);
     // Where `input` is among the inputs: the plan's problems with it are named at that index.
     const inputIndex = Math.max(

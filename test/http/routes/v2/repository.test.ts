@@ -175,6 +175,42 @@ t.test('explicit mode: load, reload with a config, unload; parameters checked', 
   );
 });
 
+t.test("requests are held to the configuration's max_batch_size and input dims", async (t) => {
+  const dir = modelsDir(t, {
+    'm/config.pbtxt': 'max_batch_size: 2\ninput [{ name: "input" dims: [ 3, 2 ] }]',
+    'm/1/model.json': model(1),
+  });
+  const { app } = await build(t, { models: { dir } });
+  const infer = (batch: number, time: number) =>
+    app.inject({
+      method: 'POST',
+      url: '/v2/models/m/infer',
+      payload: {
+        inputs: [{ name: 'input', datatype: 'FP32', shape: [batch, time, 2], data: Array(batch * time * 2).fill(0.5) }],
+      },
+    });
+  t.equal((await infer(2, 3)).statusCode, 200);
+  const wide = await infer(3, 3);
+  t.equal(wide.statusCode, 400);
+  t.same(wide.json(), { error: 'inputs[0].shape: has a batch of 3; model configuration max_batch_size is 2' });
+  const long = await infer(1, 4);
+  t.equal(long.statusCode, 400);
+  t.match(
+    long.json().error,
+    /^inputs\[0\]\.shape: is \[1, 4, 2\]; the model configuration gives input 'input' the shape \[batch, 3, 2\]/,
+  );
+  const forward = await app.inject({
+    method: 'POST',
+    url: '/models/m/forward',
+    payload: { inputs: [[[1, 0]], [[0, 1]], [[1, 1]]] },
+  });
+  t.equal(forward.statusCode, 400);
+  t.match(forward.json().errors[0], {
+    path: 'inputs',
+    message: 'has a batch of 3; model configuration max_batch_size is 2',
+  });
+});
+
 t.test('the lifecycle metrics: loads by outcome, unloads, states; promtool-clean', async (t) => {
   const dir = modelsDir(t, { 'm/1/model.json': model(1), 'b/1/model.json': '{' });
   const { app } = await build(t, { models: { dir, onError: 'skip', control: 'explicit' } });
