@@ -9,7 +9,7 @@ import type { ModelRepository } from '../models/repository.js';
 export function modelLifecycleMetrics(registry: Registry, repository: ModelRepository): void {
   new Counter({
     name: 'rnn_model_loads_total',
-    help: 'Model version loads (start-up, polls, load requests) by model, version and outcome (ok, failed, no_memory)',
+    help: 'Model version loads (start-up, polls, load requests) by model, version and outcome (ok, failed, no_memory); a failure repeated unchanged counts once',
     labelNames: ['model', 'version', 'outcome'] as const,
     registers: [registry],
     collect() {

@@ -76,6 +76,7 @@ export interface VersionLoader {
 export interface LifecycleLog {
   info(object: object, message: string): void;
   warn(object: object, message: string): void;
+  error(object: object, message: string): void;
 }
 
 /** What was last loaded (or tried) for one version: its files' fingerprint and the configuration it was read with. */
@@ -176,9 +177,11 @@ export class ModelLifecycle {
     if (this.settings.control !== 'poll' || this.#closed) return;
     const tick = () => {
       this.#timer = setTimeout(() => {
-        void this.#serially(() => this.poll()).finally(() => {
-          if (!this.#closed) tick();
-        });
+        this.#serially(() => this.poll())
+          .catch((error: unknown) => this.log?.error({ err: error }, 'model repository poll failed'))
+          .finally(() => {
+            if (!this.#closed) tick();
+          });
       }, this.settings.pollSeconds * 1000);
       this.#timer.unref();
     };
@@ -317,18 +320,19 @@ export class ModelLifecycle {
   }
 
   /**
-   * A failure: thrown with failFast (start-up, MODELS_ON_ERROR=fail), else listed (`record`), kept for the answer of
-   * an explicit load, and logged when it happens after start-up. `file`: the model file of a version refused for memory.
+   * A failure: thrown with failFast (start-up, MODELS_ON_ERROR=fail), else listed (`record`, which says whether it is
+   * news), kept for the answer of an explicit load, and logged when it is news after start-up. `file`: the model
+   * file of a version refused for memory.
    */
-  #failed(error: ModelLoadError | ModelMemoryError, record: () => void, options: SyncOptions, file = ''): void {
+  #failed(error: ModelLoadError | ModelMemoryError, record: () => boolean, options: SyncOptions, file = ''): void {
     if (options.failFast)
       throw error instanceof ModelMemoryError
         ? new ModelLoadError(file, error.message, this.#files?.shown(file))
         : error;
-    record();
+    const news = record();
     const reason = error instanceof ModelMemoryError ? `${file}: ${error.message}` : error.relativeMessage;
     this.#failures.push(reason);
-    if (this.#started) this.log?.warn({ reason }, `model load failed: ${reason}`);
+    if (news && this.#started) this.log?.warn({ reason }, `model load failed: ${reason}`);
   }
 
   /** The model's configuration: the override, its config.pbtxt, or the defaults; and the key it is known by. */
@@ -485,8 +489,16 @@ export class ModelLifecycle {
       if (options.loader === this.later)
         this.log?.info({ model: name, version, file }, `model loaded: '${name}' version ${version}`);
       return attempt;
-    } catch (error) {
-      if (!(error instanceof ModelLoadError) && !(error instanceof ModelMemoryError)) throw error;
+    } catch (thrown) {
+      // Whatever else goes wrong (a bug meeting a file we did not foresee) is this version's failure, not the poll's.
+      const error =
+        thrown instanceof ModelLoadError || thrown instanceof ModelMemoryError
+          ? thrown
+          : new ModelLoadError(
+              file,
+              `cannot be loaded (${(thrown as Error).name}: ${(thrown as Error).message})`,
+              files.shown(file),
+            );
       const at = error instanceof ModelLoadError ? error.file : file;
       this.#failed(error, () => this.registry.failed(name, version, error, at), options, file);
       return { ...attempt, transient: error instanceof ModelMemoryError, loaded: false };

@@ -255,10 +255,13 @@ export class ModelRegistry {
     };
   }
 
-  /** Marks a version LOADING (a version that serves stays READY while its replacement loads). */
+  /**
+   * Marks a version LOADING (a version that serves stays READY while its replacement loads). The reason of a failed
+   * attempt stays until this one ends: a failure repeated unchanged is no news.
+   */
   loading(name: string, version: string): void {
     const record = this.#record(name, version);
-    if (record.state !== 'READY') Object.assign(record, { state: 'LOADING', reason: '', failedFile: null });
+    if (record.state !== 'READY') Object.assign(record, { state: 'LOADING', failedFile: null });
   }
 
   /**
@@ -291,22 +294,33 @@ export class ModelRegistry {
 
   /**
    * A version that failed to load: UNAVAILABLE with the reason, unless a loaded model of it serves (it keeps
-   * serving; the reason says what failed).
+   * serving; the reason says what failed). Returns whether that is news: the same failure again (a poll finding the
+   * same broken directory) changes nothing and is not told again.
    */
-  failed(name: string, version: string, error: ModelLoadError | ModelMemoryError, file: string): void {
-    const reason = error instanceof ModelMemoryError ? error.message : error.relativeMessage;
+  failed(name: string, version: string, error: ModelLoadError | ModelMemoryError, file: string): boolean {
+    const problem = error instanceof ModelMemoryError ? error.message : error.relativeMessage;
     const record = this.#record(name, version);
-    if (record.state === 'READY' || record.state === 'UNLOADING')
-      record.reason = `the last load failed, the model loaded before serves: ${reason}`;
+    const serves = record.state === 'READY';
+    const reason = serves ? `the last load failed, the model loaded before serves: ${problem}` : problem;
+    const same = record.reason === reason;
+    if (serves) record.reason = reason;
     else Object.assign(record, { state: 'UNAVAILABLE', reason, failedFile: file });
+    if (same) return false;
     const outcome = error instanceof ModelMemoryError ? 'no_memory' : 'failed';
-    this.#emit({ kind: 'load-failed', name, version, outcome, reason });
+    this.#emit({ kind: 'load-failed', name, version, outcome, reason: problem });
+    return true;
   }
 
-  /** The model as a whole failed (its directory, its config.pbtxt): its versions that serve keep serving. */
-  modelFailed(name: string, error: ModelLoadError): void {
-    this.#model(name).failure = { reason: error.relativeMessage, file: error.file };
+  /**
+   * The model as a whole failed (its directory, its config.pbtxt): its versions that serve keep serving. Returns
+   * whether that is news (see `failed`).
+   */
+  modelFailed(name: string, error: ModelLoadError): boolean {
+    const model = this.#model(name);
+    if (model.failure?.reason === error.relativeMessage) return false;
+    model.failure = { reason: error.relativeMessage, file: error.file };
     this.#emit({ kind: 'load-failed', name, version: '', outcome: 'failed', reason: error.relativeMessage });
+    return true;
   }
 
   modelRecovered(name: string): void {

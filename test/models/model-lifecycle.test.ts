@@ -251,6 +251,26 @@ t.test(
   },
 );
 
+t.test('a failure that does not change is told once, however many polls find it', async (t) => {
+  const dir = modelsDir(t, {
+    'm/1/model.json': model(1),
+    'm/x/model.json': model(2),
+    'm/2/model.json': '{',
+    'n/config.pbtxt': 'name: 5',
+    'n/1/model.json': model(3),
+  });
+  const { repository, events } = await repositoryOf(t, dir);
+  for (let i = 0; i < 4; i++) await repository.poll();
+  t.same(events, [], 'the failures of start-up are not told again');
+  writeFileSync(join(dir, 'n/config.pbtxt'), 'name: 6');
+  for (let i = 0; i < 4; i++) await repository.poll();
+  t.same(
+    events.map((e) => e.kind === 'load-failed' && e.reason),
+    ['n/config.pbtxt:1: name: expected a string in quotes; got 6'],
+    'a new failure is told once',
+  );
+});
+
 t.test('explicit mode: models change only when asked; the index lists what is not loaded', async (t) => {
   const dir = modelsDir(t, { 'a/1/model.json': model(1), 'b/1/model.json': model(2), 'c/1/model.json': '{' });
   const { repository } = await repositoryOf(t, dir, { control: 'explicit', startupModels: ['a'] });

@@ -127,6 +127,22 @@ t.test('poll mode: versions added, broken and removed under load, and not one re
   t.ok(await until(() => load.answers.length > afterTwo + 30), 'requests go on');
   t.same(load.versionsSince(afterTwo), new Set(['2']), 'the last good version answers');
 
+  // A version written in place in two halves, 50 ms apart: never read half-written (the file rule).
+  const seen = new Set<string>();
+  const watch = setInterval(() => {
+    void index().then((rows) => {
+      for (const row of rows) if (row.version === '4') seen.add(row.state);
+    });
+  }, 20);
+  const text = JSON.stringify(model(4));
+  mkdirSync(join(dir, 'm', '4'));
+  writeFileSync(join(dir, 'm', '4', 'model.json'), text.slice(0, 25));
+  await new Promise((r) => setTimeout(r, 50));
+  writeFileSync(join(dir, 'm', '4', 'model.json'), text);
+  t.ok(await until(() => load.versionsSince(load.answers.length - 6).has('4')), 'version 4 serves');
+  clearInterval(watch);
+  t.notOk(seen.has('UNAVAILABLE'), `version 4 was never refused (states seen: ${[...seen].join(', ')})`);
+
   // The oldest version removed: it leaves the index.
   rmSync(join(dir, 'm', '1'), { recursive: true });
   t.ok(
@@ -145,6 +161,7 @@ t.test('poll mode: versions added, broken and removed under load, and not one re
     [
       ['2', 'READY'],
       ['3', 'UNAVAILABLE'],
+      ['4', 'READY'],
     ],
   );
   const logs = server.logs.map((line) => String(line.msg));
@@ -156,7 +173,8 @@ t.test('poll mode: versions added, broken and removed under load, and not one re
   const metrics = await (await fetch(`http://127.0.0.1:${server.port}/metrics`)).text();
   t.match(metrics, /rnn_model_loads_total\{model="m",version="3",outcome="failed"\} 1/);
   t.match(metrics, /rnn_model_unloads_total\{model="m",version="1"\} 1/);
-  t.match(metrics, /rnn_model_state\{model="m",version="2",state="READY"\} 1/);
+  t.match(metrics, /rnn_model_state\{model="m",version="4",state="READY"\} 1/);
+  t.notMatch(metrics, /rnn_model_loads_total\{model="m",version="4",outcome="failed"\}/, 'no failed load of version 4');
 });
 
 t.test('explicit mode: load and unload through HTTP', async (t) => {
