@@ -197,6 +197,8 @@ export class ModelRegistry {
   #resolve(name: string, version?: string): Instance {
     const model = this.#models.get(name);
     const ready = this.versions(name).map((served) => served.version);
+    if (model !== undefined && model.versions.size === 0 && model.failure !== null)
+      throw new ProblemError('not-found', `model '${name}' is UNAVAILABLE: ${model.failure.reason}`);
     if (model === undefined || (ready.length === 0 && model.versions.size === 0)) {
       const known = this.names();
       throw new ProblemError(

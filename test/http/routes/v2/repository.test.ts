@@ -70,6 +70,9 @@ t.test('the index: every model and version with its state, as tritonclient asks 
   const v2 = await app.inject({ method: 'GET', url: '/v2/models/m/versions/2/ready' });
   t.equal(v2.statusCode, 404);
   t.match(v2.json().error, /^model 'm' version 2 is UNAVAILABLE: m\/2\/model\.json: hiddenSize/);
+  const broken = await app.inject({ method: 'GET', url: '/v2/models/n/ready' });
+  t.equal(broken.statusCode, 404);
+  t.match(broken.json().error, /^model 'n' is UNAVAILABLE: n\/config\.pbtxt:1: max_batch_size: expected an int32/);
   const readyz = (await app.inject({ method: 'GET', url: '/readyz' })).json();
   t.same(
     readyz.skippedModels.map((s: { file: string }) => s.file),
