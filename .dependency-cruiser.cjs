@@ -8,7 +8,9 @@
  *   codec           →  errors, schemas
  *   inference       →  codec, errors, engine, config, schemas
  *   models          →  inference and below
- *   runtime         →  models, inference and below
+ *   protocols       →  models, inference and below
+ *   runtime         →  protocols, models, inference and below
+ *   core            →  runtime, protocols, models, inference and below
  *   http            →  every layer (app.ts wires them)
  *   main.ts         →  http, models, config
  */
@@ -20,8 +22,10 @@ const LAYERS = {
   codec: ['errors', 'schemas'],
   inference: ['codec', 'errors', 'engine', 'config', 'schemas'],
   models: ['inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  runtime: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  http: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  protocols: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  runtime: ['protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  core: ['runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  http: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
 };
 const ALL = Object.keys(LAYERS);
 const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);

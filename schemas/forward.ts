@@ -159,6 +159,32 @@ export const ModelFields = {
     .describe('Explicit weights as ONNX `RNN` (`LSTM`, `GRU` with `cell`) inputs, one node per layer'),
 };
 
+/**
+ * When a request runs, as Triton's schedule policy has it: its priority level and the longest it may wait for its
+ * turn. The Open Inference Protocol carries the same as the request parameters `priority` and `timeout` (µs).
+ */
+export const ScheduleFields = {
+  priority: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Priority level: 1 is served first, larger numbers later; 0 or absent: the default level (the queue serves ' +
+        "levels in order, and arrivals within one; Triton's `priority`)",
+    ),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'The longest this request may wait in the queue for its turn, in milliseconds (default QUEUE_TIMEOUT_MS). A ' +
+        'request whose turn would come later is answered 503 at once; one still waiting at its deadline is answered ' +
+        "503 then, and computes nothing (Triton's `timeout`, here in ms)",
+    ),
+};
+
 export const ForwardRequest = z
   .strictObject({
     inputs: z
@@ -240,6 +266,7 @@ export const ForwardRequest = z
       .describe(
         '`nested`: arrays of arrays; `flat`: each tensor as `{shape, data}` (row-major), cheaper for large answers',
       ),
+    ...ScheduleFields,
   })
   .meta({
     id: 'ForwardRequest',

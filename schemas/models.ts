@@ -31,6 +31,8 @@ export const ModelForwardRequest = ForwardRequest.pick({
   returnSequences: true,
   returnState: true,
   outputFormat: true,
+  priority: true,
+  timeoutMs: true,
 })
   .extend({
     // No default here: a many-to-one model answers its last step when the request says nothing, and refuses true.

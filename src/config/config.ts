@@ -20,7 +20,7 @@ export interface PoolSettings {
   readonly threads: number;
   /** Plans costing at least this many multiply-adds run on a worker. */
   readonly minCompute: number;
-  /** Tasks waiting for a worker beyond which new ones are refused (503). */
+  /** Requests waiting for a worker beyond which new ones are refused (503). */
   readonly maxQueue: number;
   /** POST /rnn/forward bodies of at least this many bytes are parsed and validated on a worker too; 0 = never. */
   readonly minBodyBytes: number;
@@ -69,13 +69,36 @@ export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
 /**
  * Socket inactivity timeout (CONNECTION_TIMEOUT_MS): a connection on which nothing moves either way for this long
  * is destroyed. Without one, a client that sends a request with a large answer and never reads it holds its
- * socket, the answer's memory and its MAX_CONCURRENT_FORWARD slot for good (the slot is freed when the response
- * closes). A slow reader is not cut off: every chunk the kernel takes restarts the clock. It must outlast the
- * longest quiet stretch of a request that is being served: the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at
- * the 3-7 GFLOP/s of BENCHMARKS.md: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
- * worker thread: ~20-45 s on two cores). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
+ * socket and the answer's memory for good. A slow reader is not cut off: every chunk the kernel takes restarts the
+ * clock. It must outlast the longest quiet stretch of a request that is being served: its wait for its turn (at most
+ * its queue deadline, QUEUE_TIMEOUT_MS by default) plus the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at the 3-7
+ * GFLOP/s of BENCHMARKS.md: 0.3-0.7 s). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
  */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
+
+/**
+ * Requests waiting for a worker (POOL_MAX_QUEUE). Their compute is bounded by their deadlines (a request whose turn
+ * would come after its deadline is refused at once) and their memory by MEMORY_BUDGET_BYTES; this bounds their number.
+ */
+export const DEFAULT_POOL_MAX_QUEUE = 256;
+
+/**
+ * The longest a request waits for its turn by default (QUEUE_TIMEOUT_MS; a request may ask for less or more:
+ * `timeoutMs`, or the inference protocol's `timeout` parameter). Under the usual client timeouts of 15–30 s, so
+ * that a refused request can still be retried elsewhere.
+ */
+export const DEFAULT_QUEUE_TIMEOUT_MS = 10_000;
+
+/** Priority levels (1 first) and the level of a request that names none (Triton's priority_levels, default level). */
+export const DEFAULT_PRIORITY_LEVELS = 3;
+export const DEFAULT_PRIORITY_LEVEL = 2;
+
+/**
+ * The most sequences (batch rows) one merged pass of a served model holds (BATCH_MAX_ROWS; Triton's
+ * max_batch_size): from batch 4 on the engine is ~1.4× cheaper per multiply-add than one row at a time, and beyond
+ * 64 rows the gain is flat (BENCHMARKS.md, engine scaling) while the pass, and the wait of what comes after it, grows.
+ */
+export const DEFAULT_BATCH_MAX_ROWS = 64;
 
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
@@ -170,7 +193,7 @@ export const ConfigFromEnv = z.object({
   SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
   POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
   POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
-  POOL_MAX_QUEUE: positiveInt(64),
+  POOL_MAX_QUEUE: positiveInt(DEFAULT_POOL_MAX_QUEUE),
   POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES),
   POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
   REQUEST_TIMEOUT_MS: offOrInt(30_000),
@@ -183,7 +206,11 @@ export const ConfigFromEnv = z.object({
   MAX_HEAP_USED_BYTES: offOrInt(0),
   MAX_RSS_BYTES: offOrInt(0),
   PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
-  MAX_CONCURRENT_FORWARD: offOrInt(64),
+  QUEUE_TIMEOUT_MS: positiveInt(DEFAULT_QUEUE_TIMEOUT_MS),
+  QUEUE_PRIORITY_LEVELS: positiveInt(DEFAULT_PRIORITY_LEVELS),
+  QUEUE_DEFAULT_PRIORITY: positiveInt(DEFAULT_PRIORITY_LEVEL),
+  BATCH_MAX_ROWS: positiveInt(DEFAULT_BATCH_MAX_ROWS),
+  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(0),
   MEMORY_BUDGET_BYTES: z.coerce.number().int().min(0).default(defaultMemoryBudget),
   RETRY_AFTER_SECONDS: positiveInt(1),
   API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
@@ -228,11 +255,27 @@ export interface Config {
   readonly seededWeightsCache: number;
   /** The worker pool for large forward passes. */
   readonly pool: PoolSettings;
+  /** The queue in front of the workers, and the batching of served models' passes. */
+  readonly queue: QueueSettings;
   readonly http: HttpTimeouts;
   readonly shutdown: Shutdown;
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+}
+
+/** The queue of requests waiting for a worker (src/core/scheduler.ts), and dynamic batching (src/core/batcher.ts). */
+export interface QueueSettings {
+  /** The longest a request waits for its turn unless it asks otherwise, in ms (QUEUE_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Priority levels, 1 first (QUEUE_PRIORITY_LEVELS). */
+  readonly priorityLevels: number;
+  /** The level of a request that names none (QUEUE_DEFAULT_PRIORITY). */
+  readonly defaultPriority: number;
+  /** Most sequences in one merged pass of a served model (BATCH_MAX_ROWS); 1 = no batching. */
+  readonly maxBatchRows: number;
+  /** How long a request may wait for others to merge with, in ms (BATCH_MAX_DELAY_MS; 0: never waits). */
+  readonly maxDelayMs: number;
 }
 
 /** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
@@ -265,8 +308,6 @@ export interface Overload {
   readonly maxHeapUsedBytes: number;
   readonly maxRssBytes: number;
   readonly sampleIntervalMs: number;
-  /** POST /rnn/forward requests admitted at once (computing or waiting); 0 = unbounded. */
-  readonly maxConcurrentForward: number;
   /**
    * Bytes the requests in flight may hold together, as estimated from their shapes before their work starts
    * (src/inference/memory-estimate.ts); a request that does not fit beside the others gets 503 + Retry-After.
@@ -318,6 +359,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nice: e.POOL_NICE,
       maxHeapMb: 0,
     },
+    queue: {
+      timeoutMs: e.QUEUE_TIMEOUT_MS,
+      priorityLevels: e.QUEUE_PRIORITY_LEVELS,
+      defaultPriority: Math.min(e.QUEUE_DEFAULT_PRIORITY, e.QUEUE_PRIORITY_LEVELS),
+      maxBatchRows: e.BATCH_MAX_ROWS,
+      maxDelayMs: e.BATCH_MAX_DELAY_MS,
+    },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
@@ -330,7 +378,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
       maxRssBytes: e.MAX_RSS_BYTES,
       sampleIntervalMs: e.PRESSURE_SAMPLE_INTERVAL_MS,
-      maxConcurrentForward: e.MAX_CONCURRENT_FORWARD,
       memoryBudgetBytes: e.MEMORY_BUDGET_BYTES,
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },

@@ -50,6 +50,7 @@ export const PROBLEM_KINDS = {
   'worker-failed': { status: 503, title: 'The computation failed; retry' },
   'not-ready': { status: 503, title: 'Not ready' },
   overloaded: { status: 503, title: 'Overloaded; retry later' },
+  'queue-timeout': { status: 503, title: 'Timed out waiting for its turn; retry later' },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS;

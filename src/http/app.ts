@@ -22,15 +22,14 @@ import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
 import overload from './plugins/overload.js';
-import forwardAdmission from './plugins/forward-admission.js';
 import securityHeaders, { docsContext } from './plugins/security-headers.js';
 import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
-import { createForwardRunner } from '../runtime/pool.js';
+import { createWorkerPool } from '../runtime/pool.js';
+import { InferenceCore } from '../core/core.js';
 import forwardRoute from './routes/rnn/forward-route.js';
-import { EndOfTurnAnswers } from './end-of-turn.js';
 import weightsRoute from './routes/rnn/weights-route.js';
 import healthRoutes from './routes/ops/health-route.js';
 import metricsRoute from './routes/ops/metrics-route.js';
@@ -152,37 +151,48 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(metrics);
   await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
   await app.register(opsResponses, { computeRoutes: COMPUTE_ROUTES });
-  await app.register(forwardAdmission, {
-    routes: COMPUTE_ROUTES,
-    maxConcurrent: config.overload.maxConcurrentForward,
-    retryAfterSeconds: config.overload.retryAfterSeconds,
-  });
 
   for (const skipped of repository.skipped)
     app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
-  const runner = createForwardRunner(
-    { ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') },
+  const pool = createWorkerPool({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
+  app.addHook('onClose', () => pool.close());
+  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  const core = new InferenceCore({
+    repository,
+    limits: config.limits,
     cache,
-  );
-  app.addHook('onClose', () => runner.close());
+    pool,
+    poolSettings: config.pool,
+    queue: config.queue,
+    budget,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    observer: app.metrics.core,
+  });
   new Gauge({
     name: 'rnn_pool_queue_depth',
-    help: 'Forward passes waiting for a worker thread',
+    help: 'Requests waiting in the queue for a worker thread',
     registers: [app.metrics.registry],
     collect() {
-      this.set(runner.queueSize);
+      this.set(core.waiting);
+    },
+  });
+  new Gauge({
+    name: 'rnn_queue_compute',
+    help: 'Multiply-adds of the requests waiting in the queue for a worker thread',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(core.waitingCost);
     },
   });
   new Counter({
     name: 'rnn_pool_tasks_abandoned_total',
-    help: 'Tasks stopped on the worker pool because their client had gone (dropped from the queue, or worker replaced)',
+    help: 'Passes stopped on a worker because all their clients had gone (the worker was replaced)',
     registers: [app.metrics.registry],
     collect() {
       this.reset();
-      this.inc(runner.abandonedTasks);
+      this.inc(pool.abandonedJobs);
     },
   });
-  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
   new Gauge({
     name: 'rnn_memory_budget_bytes',
     help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
@@ -199,26 +209,11 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.reserved);
     },
   });
-  const endOfTurn = new EndOfTurnAnswers({
-    onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
-    log: app.log,
-  });
-  await app.register(forwardRoute, {
-    limits: config.limits,
-    cache,
-    runner,
-    endOfTurn,
-    minBodyBytes: config.pool.minBodyBytes,
-    budget,
-  });
-  await app.register(weightsRoute, { limits: config.limits, cache, runner, budget });
-  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn, budget });
+  await app.register(forwardRoute, { core, minBodyBytes: config.pool.minBodyBytes, threads: config.pool.threads });
+  await app.register(weightsRoute, { core });
+  await app.register(modelsRoutes, { core });
   await app.register(oipRoutes, {
-    repository,
-    limits: config.limits,
-    cache,
-    runner,
-    budget,
+    core,
     serverName: 'rnn-serve',
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,

@@ -12,6 +12,7 @@ import { readdir } from 'node:fs/promises';
 import { ModelFile } from '../../schemas/models.js';
 import type { Limits, Models } from '../config/config.js';
 import { type ModelDescription, type ResolvedModel, resolveModel } from '../inference/model.js';
+import type { ServedLayers } from '../inference/layer-plan.js';
 import { ProblemError, jsonPath } from '../errors/problem-error.js';
 import { MAX_MODEL_FILE_BYTES, RepositoryFileError, RepositoryFiles } from './repository-files.js';
 import { TfjsModelError, isTfjsModel, loadTfjsModel } from './tfjs-import.js';
@@ -41,6 +42,18 @@ export interface RnnServedModel {
   readonly vocabulary: string[] | null;
   /** A softmax classifier's class labels (labels.txt beside model.json), one per output feature; absent: none. */
   readonly labels?: readonly string[] | null;
+}
+
+/** A served layer model as its plan takes it (inference/layer-plan.ts). */
+export function servedLayers(served: RnnServedModel): ServedLayers {
+  return {
+    name: served.name,
+    version: served.version,
+    file: served.file,
+    model: served.model,
+    vocabulary: served.vocabulary,
+    labels: served.labels ?? null,
+  };
 }
 
 /** An ONNX graph (`NAME/VERSION/model.onnx`), checked and planned once at load (src/models/onnx/). */

@@ -32,7 +32,7 @@ export class MemoryBudget {
    * refuses the request. `what`: the request's estimated memory, in words, for the message.
    */
   reserve(bytes: number, what: string): () => void {
-    if (this.total === 0 || bytes < UNCOUNTED_BYTES) return noop;
+    if (this.total === 0 || bytes < UNCOUNTED_BYTES) return UNRESERVED;
     if (bytes > this.total) throw limitExceeded('$', what, bytes, this.total, 'MEMORY_BUDGET_BYTES');
     if (this.#reserved + bytes > this.total) {
       throw new ProblemError(
@@ -55,4 +55,5 @@ export class MemoryBudget {
   }
 }
 
-const noop = () => {};
+/** What `reserve` returns when it reserved nothing (nothing to give back). */
+export const UNRESERVED = (): void => {};

@@ -1,117 +1,109 @@
 /**
- * Forward answers computed at the end of the event-loop turn (src/http/end-of-turn.ts): nothing is
- * computed before the turn's I/O is done, all of a turn's passes run before any answer is sent, every
- * answer (or problem) goes to its own request, in order, and nothing a pass throws escapes. Over HTTP:
- * concurrent requests, valid or not, on /rnn/forward and a served model's route, get exactly the answers
- * they get one at a time, and the turn sizes reach /metrics.
+ * Answers computed at the end of the event-loop turn that received their requests (src/core/core.ts, the scheduler's
+ * `place`): nothing is planned or computed before the turn's I/O is done, every answer (or problem) goes to its own
+ * request, in order, and nothing a sink throws escapes. Over HTTP: concurrent requests, valid or not, on /rnn/forward
+ * and a served model's route, get exactly the answers they get one at a time, and the turn sizes reach /metrics.
  */
 import type { AddressInfo } from 'node:net';
-import type { FastifyBaseLogger, FastifyReply } from 'fastify';
 import t from 'tap';
-import { EndOfTurnAnswers } from '../../src/http/end-of-turn.js';
+import { ForwardRequest } from '../../schemas/forward.js';
+import { defaultConfig } from '../../src/config/config.js';
+import { InferenceCore } from '../../src/core/core.js';
+import type { CoreObserver } from '../../src/core/observer.js';
+import type { Sink } from '../../src/core/sink.js';
 import { ProblemError } from '../../src/errors/problem-error.js';
+import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
+import { ModelRepository } from '../../src/models/repository.js';
+import { answerText, type JsonAnswer } from '../../src/codec/json-stream.js';
+import { forwardEncoding, forwardRequest } from '../../src/protocols/forward-request.js';
+import { MemoryBudget } from '../../src/runtime/memory-budget.js';
+import { createWorkerPool } from '../../src/runtime/pool.js';
 import { HELLO, SHIPPED_MODELS, build } from '../helpers/build.js';
 import { sample } from '../helpers/metrics.js';
 
-/** A reply that records what was done to it, in one log shared by all (sends and computations interleave there). */
-function fakeReply(name: string, events: string[], sent: unknown[], failSend = false): FastifyReply {
-  const reply = {
-    type(value: string) {
-      events.push(`${name}:type ${value}`);
-      return reply;
-    },
-    send(payload: unknown) {
-      events.push(`${name}:send`);
-      sent.push(payload);
-      if (failSend) throw new Error(`${name} cannot send`);
-      return reply;
-    },
+/** A core without workers (every pass on the event loop) and an empty repository, reporting its turns. */
+function core(turns: number[]): InferenceCore {
+  const observer: CoreObserver = {
+    pass: () => {},
+    inference: () => {},
+    batch: () => {},
+    waited: () => {},
+    refused: () => {},
+    turn: (answers) => turns.push(answers),
   };
-  return reply as unknown as FastifyReply;
+  return new InferenceCore({
+    repository: new ModelRepository([]),
+    limits: defaultConfig.limits,
+    cache: new SeededWeightsCache(4),
+    pool: createWorkerPool({ ...defaultConfig.pool, threads: 0 }),
+    poolSettings: { ...defaultConfig.pool, threads: 0 },
+    queue: defaultConfig.queue,
+    budget: new MemoryBudget(0, 1),
+    retryAfterSeconds: 1,
+    observer,
+  });
 }
 
-function quietLog(errors: unknown[]): FastifyBaseLogger {
-  return { error: (object: unknown) => errors.push(object) } as unknown as FastifyBaseLogger;
+/** A sink that records what reaches it, in one log shared by all. */
+function recorder(name: string, events: string[], throws = false): Sink<JsonAnswer> {
+  return {
+    gone: () => new AbortController().signal,
+    onClose: () => {},
+    answer(answer) {
+      events.push(`${name}:answer ${answerText(answer).slice(0, 12)}`);
+      if (throws) throw new Error(`${name} cannot send`);
+    },
+    fail(error) {
+      events.push(`${name}:fail ${error instanceof ProblemError ? error.kind : String(error)}`);
+    },
+  };
 }
 
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const hello = (seed: number) => ForwardRequest.parse({ ...HELLO, seed });
 
-t.test("a turn's passes run after its I/O callbacks, all before the first send, answers in order", async (t) => {
+t.test("a turn's requests are planned and run after its I/O, each answered in order to its own sink", async (t) => {
   const events: string[] = [];
-  const sent: unknown[] = [];
   const turns: number[] = [];
-  const answers = new EndOfTurnAnswers({ onTurn: (n) => turns.push(n), log: quietLog([]) });
-  for (const name of ['a', 'b', 'c']) {
-    answers.answer(fakeReply(name, events, sent), () => {
-      events.push(`${name}:compute`);
-      return `{"${name}":1}`;
-    });
+  const inference = core(turns);
+  for (const [i, name] of ['a', 'b', 'c'].entries()) {
+    const body = hello(i);
+    inference.infer(forwardRequest(body), forwardEncoding(body.outputFormat), recorder(name, events));
   }
-  t.same(events, [], 'nothing computed within the turn that asked');
+  t.same(events, [], 'nothing answered within the turn that asked');
   await nextTurn();
-  t.same(events, [
-    'a:compute',
-    'b:compute',
-    'c:compute',
-    'a:type application/json; charset=utf-8',
-    'a:send',
-    'b:type application/json; charset=utf-8',
-    'b:send',
-    'c:type application/json; charset=utf-8',
-    'c:send',
-  ]);
-  t.same(sent, ['{"a":1}', '{"b":1}', '{"c":1}'], 'each answer to its own reply');
-  t.same(turns, [3], 'one turn of three');
-
-  // The next turn is a turn of its own.
-  answers.answer(fakeReply('d', events, sent), () => new Uint8Array([123, 125]));
-  await nextTurn();
-  t.same(turns, [3, 1]);
-  t.ok(Buffer.isBuffer(sent[3]) && (sent[3] as Buffer).toString() === '{}', 'bytes are sent as a Buffer over them');
-});
-
-t.test('throws and rejections go to their own reply as errors; the others are answered', async (t) => {
-  const events: string[] = [];
-  const sent: unknown[] = [];
-  const answers = new EndOfTurnAnswers({ log: quietLog([]) });
-  const problem = ProblemError.at('invalid-request', [{ path: 'inputs', message: 'is wrong' }]);
-  answers.answer(fakeReply('ok', events, sent), () => '{"ok":true}');
-  answers.answer(fakeReply('throws', events, sent), () => {
-    throw problem;
-  });
-  answers.answer(fakeReply('string', events, sent), () => {
-    throw 'not an Error'; // eslint-disable-line no-throw-literal
-  });
-  answers.answer(fakeReply('rejects', events, sent), () => Promise.reject(new RangeError('later')));
-  answers.answer(fakeReply('resolves', events, sent), () => Promise.resolve('{"later":true}'));
-  await nextTurn();
-  await nextTurn();
-  t.equal(sent[0], '{"ok":true}');
-  t.equal(sent[1], problem, 'the ProblemError itself (Fastify makes the problem+json of it)');
-  t.ok(
-    sent[2] instanceof Error && (sent[2] as Error).message === 'not an Error',
-    'a non-Error throw becomes an Error (never a 200 body)',
-  );
   t.same(
-    sent.slice(3).map((x) => (x instanceof Error ? `${x.name}: ${x.message}` : x)),
-    ['RangeError: later', '{"later":true}'],
+    events.map((e) => e.slice(0, 9)),
+    ['a:answer ', 'b:answer ', 'c:answer '],
   );
-  t.notOk(events.includes('throws:type application/json; charset=utf-8'), 'no JSON content type set for an error');
+  t.same(turns, [3], 'one turn of three');
+  const body = hello(3);
+  inference.infer(forwardRequest(body), forwardEncoding('flat'), recorder('d', events));
+  await nextTurn();
+  t.same(turns, [3, 1], 'the next turn is a turn of its own');
+  t.match(events[3], /^d:answer \{"outputs":\{/, 'a flat answer');
 });
 
-t.test("a send that throws is logged, and the turn's other answers still go out", async (t) => {
+t.test('problems go to their own sink; the others are answered; a sink that throws stops nothing', async (t) => {
   const events: string[] = [];
-  const sent: unknown[] = [];
-  const errors: unknown[] = [];
-  const turns: number[] = [];
-  const answers = new EndOfTurnAnswers({ onTurn: (n) => turns.push(n), log: quietLog(errors) });
-  answers.answer(fakeReply('broken', events, sent, true), () => '{}');
-  answers.answer(fakeReply('fine', events, sent), () => '{"fine":1}');
+  const inference = core([]);
+  const bad = ForwardRequest.parse({
+    ...HELLO,
+    initialState: [
+      [0, 0],
+      [0, 0],
+    ],
+  });
+  const ok = hello(1);
+  inference.infer(forwardRequest(ok), forwardEncoding('nested'), recorder('broken', events, true));
+  inference.infer(forwardRequest(bad), forwardEncoding('nested'), recorder('bad', events));
+  inference.infer(forwardRequest(ok), forwardEncoding('nested'), recorder('fine', events));
   await nextTurn();
-  t.same(sent, ['{}', '{"fine":1}']);
-  t.equal(errors.length, 1, 'logged once');
-  t.match(errors[0], { err: { message: 'broken cannot send' } });
-  t.same(turns, [2]);
+  // A request refused by its plan is answered as the turn's requests are planned, before their passes run.
+  t.same(
+    events.map((e) => e.replace(/ \{.*$/, '')),
+    ['bad:fail invalid-request', 'broken:answer', 'broken:fail Error: broken cannot send', 'fine:answer'],
+  );
 });
 
 /**

@@ -1,19 +1,22 @@
 /**
- * A POST /rnn/forward body as bytes → its answer: parse, validate against the route's schema, plan, compute,
- * write. What the route does in steps on the event loop, in one call, for the workers that take large bodies
+ * A POST /rnn/forward body as bytes → its answer: parse, validate against the route's schema, translate, plan,
+ * compute, write. What the route does in steps on the event loop, in one call, for the workers that take large bodies
  * off it; rejections are the same problems, with the same JSON paths.
  */
 import { ForwardRequest } from '../../schemas/forward.js';
 import { parseCommonForwardRequest } from '../../schemas/forward-shortcut.js';
 import type { Limits } from '../config/config.js';
 import type { Shape3 } from '../engine/index.js';
-import { forwardBody, planForward } from './forward-pass.js';
 import { parseJsonBody } from '../codec/json-parse.js';
 import type { JsonAnswer } from '../codec/json-stream.js';
 import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
 import { parseIfValid } from '../errors/parse-if-valid.js';
 import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
-import type { SeededWeightsCache } from './weights-cache.js';
+import type { SeededWeightsCache } from '../inference/weights-cache.js';
+import { planLayers } from '../inference/layer-plan.js';
+import { runLayers } from '../inference/layer-run.js';
+import { forwardRequest } from './forward-request.js';
+import { writeForwardAnswer } from './forward-answer.js';
 
 export interface JsonForwardResult {
   readonly body: JsonAnswer;
@@ -45,8 +48,8 @@ export function forwardFromJson(bytes: Uint8Array, limits: Limits, cache: Seeded
     if (!parsed.success) throw schemaProblem(ForwardRequest, validationEntries(parsed.error.issues));
     request = parsed.data;
   }
-  const plan = planForward(request, limits, cache);
+  const plan = planLayers(forwardRequest(request), limits, cache, null, request);
   const start = performance.now();
-  const body = forwardBody(plan);
+  const body = writeForwardAnswer(runLayers(plan), request.outputFormat);
   return { body, shape: plan.shape, computeSeconds: (performance.now() - start) / 1000 };
 }
