@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { type Config, defaultConfig } from '../config/config.js';
+import { type Config, defaultConfig, SERVICE_NAME } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
@@ -98,7 +98,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'rnn-serve',
+        title: SERVICE_NAME,
         version: SERVICE_VERSION,
         description:
           'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
@@ -106,6 +106,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
           'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
           'clients that send `Accept-Encoding`.',
+        contact: { ...config.apiContact },
         license: { name: 'MIT', identifier: 'MIT' },
       },
       // Relative: the document describes whichever host served it.
@@ -219,7 +220,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     cache,
     runner,
     budget,
-    serverName: 'rnn-serve',
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
