@@ -1,6 +1,8 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../../../schemas/forward.js';
 import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
+import { DEFAULT_ACTIVATION } from '../../../engine/activations.js';
+import { DEFAULT_CELL, DEFAULT_RECURRENT_ACTIVATION } from '../../../engine/cells.js';
 import type { Limits } from '../../../config/config.js';
 import { planForward } from '../../../inference/forward-pass.js';
 import { DeferredJson, deferLargeJson, passDeferred } from '../../plugins/json-body.js';
@@ -39,10 +41,16 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
   app.post('/rnn/forward', {
     schema: {
       tags: ['rnn'],
-      summary: 'Run a batch of sequences through a SimpleRNN',
+      summary: 'Run a batch of sequences through a SimpleRNN, LSTM or GRU network',
       description:
-        'Keras SimpleRNN semantics, `h_t = tanh(x_t·W + h_{t-1}·U + b)`, `h_0 = 0`, float32. Weights are seeded ' +
-        '(`hiddenSize` + `seed`, reproducible in TF.js) or explicit (`weights`, Keras layout). ' +
+        'Keras semantics in float32, initial states zero unless given. `cell` chooses the cell of every layer (or of ' +
+        `each, in \`layers\`; default \`${DEFAULT_CELL}\`): SimpleRNN \`h_t = act(x_t·W + h_{t-1}·U + b)\`; LSTM, ` +
+        'gates i, f, o and candidate g, state (h, c): `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ act(c_t)`; GRU, gates ' +
+        'z, r and candidate ĥ (the reset gate applied after or before the recurrent product, `resetAfter`): ' +
+        `\`h_t = z ⊙ h_{t-1} + (1 − z) ⊙ ĥ\`. \`act\` is \`activation\` (default \`${DEFAULT_ACTIVATION}\`), the ` +
+        `gates' is \`recurrentActivation\` (default \`${DEFAULT_RECURRENT_ACTIVATION}\`). Layers stack (\`layers\`) and ` +
+        'run both ways (`bidirectional`). Weights are seeded (`hiddenSize` + `seed`, reproducible in TF.js) or ' +
+        'explicit (`weights` in Keras layout, `pytorchWeights`, `onnxWeights`). ' +
         `Hello example: ${JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 })}`,
       body: ForwardRequest,
       response: {
