@@ -17,7 +17,7 @@ import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestDecompression from './plugins/request-decompression.js';
-import compression from './plugins/compression.js';
+import compression, { COMPRESS_THRESHOLD_BYTES } from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
@@ -104,8 +104,8 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
           'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
-          'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
-          'clients that send `Accept-Encoding`.',
+          `compressed (\`Content-Encoding\`: gzip, deflate, br); answers of ${COMPRESS_THRESHOLD_BYTES} bytes or more ` +
+          'are compressed for clients that send `Accept-Encoding`.',
         contact: { ...config.apiContact },
         license: { name: 'MIT', identifier: 'MIT' },
       },

@@ -3,7 +3,7 @@
  * must agree, configured limits, float32 range, contradictions), turns the request into typed arrays, runs
  * the network and shapes the answer. Every rejection names the JSON path of the offending value.
  */
-import type { ForwardRequest } from '../../schemas/forward.js';
+import { DEFAULT_STATE_LAYOUT, type ForwardRequest } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
   bidirectionalOf,
@@ -419,7 +419,7 @@ function readClasses(
 
 /** `stateLayout: pytorch` needs one hidden size throughout, as PyTorch's h_n has (nn.RNN's layers all have it). */
 function readStateLayout(request: ForwardRequest, model: ResolvedModel): StateLayout {
-  const layout = request.stateLayout ?? 'keras';
+  const layout = request.stateLayout ?? DEFAULT_STATE_LAYOUT;
   if (layout === 'pytorch') {
     const { spec } = model;
     const sizes = spec.layers.map((layer) => layer.hiddenSize);

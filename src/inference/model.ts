@@ -4,7 +4,7 @@
  * Every contradiction or shape mismatch is a 400 naming the JSON path, what it has and what was expected.
  */
 import type { z } from 'zod';
-import type { ModelFields, ModelSummary } from '../../schemas/forward.js';
+import { DEFAULT_SEED, type ModelFields, type ModelSummary } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
   biasLength,
@@ -788,7 +788,7 @@ function resolveDescription(
   }
   const spec: NetworkSpec = { layers, bidirectional };
   if (cells === null) {
-    return new SeededModel(spec, inputDim, model.seed ?? 0, cache);
+    return new SeededModel(spec, inputDim, model.seed ?? DEFAULT_SEED, cache);
   }
   return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null, buildCost: 0 };
 }
