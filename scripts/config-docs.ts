@@ -4,25 +4,13 @@
  *   --write  regenerates it;  --check  fails (exit 1) when the committed file is stale;  no flag: prints it.
  * Defaults, ranges and allowed values are read from the zod schemas (their JSON Schema form), never restated.
  */
-import { spawnSync } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
 import { CONFIG_SECTIONS } from '../src/config/environment.js';
+import { formatted, wrap } from './markdown.js';
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const CONFIGURATION_PAGE = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
-
-/** `markdown` as Biome formats it (`npm run lint` checks docs/ too): tables aligned. */
-function formatted(markdown: string): string {
-  const biome = spawnSync('node_modules/.bin/biome', ['format', '--stdin-file-path=docs/configuration.md'], {
-    cwd: ROOT,
-    input: markdown,
-    encoding: 'utf8',
-  });
-  if (biome.status !== 0) throw new Error(`biome format failed (${biome.status ?? biome.error}): ${biome.stderr}`);
-  return biome.stdout;
-}
 
 /** A variable's schema in JSON Schema form (as its value is written in the environment), plus its metadata. */
 interface VariableSchema {
@@ -120,25 +108,6 @@ export function documentVariable(name: string, variable: z.ZodType): DocumentedV
   return { name, description, default: defaultText(name, schema), accepts: acceptsText(name, schema) };
 }
 
-/** Words joined into lines of at most `width` characters (a longer word stays whole). */
-function wrap(text: string, width = 118): string {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/)) {
-    if (line !== '' && line.length + 1 + word.length > width) {
-      // A line must not start with what Markdown reads as a list item, quote, heading or table row.
-      const words = line.split(' ');
-      let carried = word;
-      while (words.length > 1 && /^([-+*>|]|#+|\d+[.)])$/.test(carried.split(' ')[0]))
-        carried = `${words.pop()} ${carried}`;
-      lines.push(words.join(' '));
-      line = carried;
-    } else line = line === '' ? word : `${line} ${word}`;
-  }
-  if (line !== '') lines.push(line);
-  return lines.join('\n');
-}
-
 const sentence = (text: string) => (/[.!?]$/.test(text) ? text : `${text}.`);
 /** The anchor GitHub gives a heading: lower case, punctuation dropped, spaces as hyphens (`### \`PORT\`` → port). */
 const headingAnchor = (heading: string) =>
@@ -177,7 +146,7 @@ export function configurationReference(): string {
       out.push(wrap(`Default: ${v.default}. Accepts ${v.accepts}.`), '');
     }
   }
-  return formatted(`${out.join('\n').trimEnd()}\n`);
+  return formatted(`${out.join('\n').trimEnd()}\n`, 'docs/configuration.md');
 }
 
 async function main(mode: string | undefined): Promise<void> {

@@ -125,6 +125,9 @@ function register(
     name,
     help,
     type,
+    // Read by docs/metrics.md's generator, as prom-client's own metrics have them.
+    labelNames: set.labelNames,
+    ...(type === 'histogram' ? { upperBounds: set.upperBounds } : {}),
     aggregator: 'sum',
     async get() {
       return { name, help, type, values: values(), aggregator: 'sum' };
