@@ -225,7 +225,7 @@ const pool = {
     .default(DEFAULT_POOL_MIN_COMPUTE)
     .describe(
       'Forward passes costing at least this many multiply-adds run on a worker; cheaper ones run inline, where the ' +
-        'worker round trip would cost more than it saves (0: every pass goes to the pool)',
+        'worker round trip would cost more than it saves (0: every pass goes to a worker, when there are any)',
     ),
   POOL_MAX_QUEUE: positiveInt(64).describe('Passes waiting for a worker beyond which new ones are refused with 503'),
   POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES).describe(
