@@ -1,18 +1,27 @@
 /**
- * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can
- * hit is here, with its environment variable and default (the README's limits table lists the same).
+ * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts.
  */
-import { isIP, isIPv4 } from 'node:net';
-import { availableParallelism } from 'node:os';
-import { z } from 'zod';
-import { defaultMemoryBudget } from './memory-limit.js';
+import type { z } from 'zod';
+import { ConfigFromEnv } from './environment.js';
 
-/**
- * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
- * round trip at ~0.29 ms and inline compute at ~1.6 ms per million multiply-adds: from ~1.85 M the round
- * trip costs under 10% of the work it moves off the event loop.
- */
-export const DEFAULT_POOL_MIN_COMPUTE = 2_000_000;
+export {
+  ConfigFromEnv,
+  CONFIG_SECTIONS,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_MAX_INPUT_VALUES,
+  DEFAULT_MAX_OUTPUT_VALUES,
+  DEFAULT_POOL_MIN_BODY_BYTES,
+  DEFAULT_POOL_MIN_COMPUTE,
+  DEFAULT_POOL_NICE,
+  DEFAULT_POOL_THREADS,
+  DEFAULT_POOL_MAX_QUEUE,
+  DEFAULT_QUEUE_TIMEOUT_MS,
+  DEFAULT_PRIORITY_LEVELS,
+  DEFAULT_PRIORITY_LEVEL,
+  DEFAULT_BATCH_MAX_ROWS,
+  SERVICE_NAME,
+} from './environment.js';
 
 /** The worker pool for large forward passes (src/runtime/pool.ts). */
 export interface PoolSettings {
@@ -36,195 +45,6 @@ export interface PoolSettings {
   readonly maxHeapMb: number;
 }
 
-/**
- * One core is left to the event loop (parsing, validation, small requests, probes): with all cores on
- * workers, bench/http.ts measured small-request p99 under load 3× worse on 2 cores.
- */
-export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
-
-/**
- * JSON.parse and zod take ~10-15 ms per MB of numbers on the event loop, during which no small request is
- * answered; from 64 KiB (≲ 1 ms there) the worker round trip (~0.3 ms) is worth it (bench/http.ts, mixed load).
- */
-export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
-
-/**
- * Workers run at a lower priority than the event loop: when they compete for a core, small requests and
- * probes go first and a large pass takes a little longer (bench/http.ts, mixed load).
- */
-export const DEFAULT_POOL_NICE = 10;
-
-/**
- * 2^23 input floats (32 MiB as float32): about what the largest JSON body (BODY_LIMIT_BYTES, 16 MiB) can hold as
- * numbers, so numeric inputs meet the body limit first; it bounds what text's one-hot encoding expands to.
- */
-export const DEFAULT_MAX_INPUT_VALUES = 8 * 1024 * 1024;
-
-/**
- * 2^22 answer values: 16 MiB as float32, and at most ~64 MiB of JSON (a float32 takes at most 15 characters and a
- * comma), so a few such answers at once fit in the Deployment's 1 GiB beside the inputs and the engine's buffers.
- */
-export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
-
-/**
- * Socket inactivity timeout (CONNECTION_TIMEOUT_MS): a connection on which nothing moves either way for this long
- * is destroyed. Without one, a client that sends a request with a large answer and never reads it holds its
- * socket and the answer's memory for good. A slow reader is not cut off: every chunk the kernel takes restarts the
- * clock. It must outlast the longest quiet stretch of a request that is being served: its wait for its turn (at most
- * its queue deadline, QUEUE_TIMEOUT_MS by default) plus the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at the 3-7
- * GFLOP/s of BENCHMARKS.md: 0.3-0.7 s). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
- */
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
-
-/**
- * Requests waiting for a worker (POOL_MAX_QUEUE). Their compute is bounded by their deadlines (a request whose turn
- * would come after its deadline is refused at once) and their memory by MEMORY_BUDGET_BYTES; this bounds their number.
- */
-export const DEFAULT_POOL_MAX_QUEUE = 256;
-
-/**
- * The longest a request waits for its turn by default (QUEUE_TIMEOUT_MS; a request may ask for less or more:
- * `timeoutMs`, or the inference protocol's `timeout` parameter). Under the usual client timeouts of 15–30 s, so
- * that a refused request can still be retried elsewhere.
- */
-export const DEFAULT_QUEUE_TIMEOUT_MS = 10_000;
-
-/** Priority levels (1 first) and the level of a request that names none (Triton's priority_levels, default level). */
-export const DEFAULT_PRIORITY_LEVELS = 3;
-export const DEFAULT_PRIORITY_LEVEL = 2;
-
-/**
- * The most sequences (batch rows) one merged pass of a served model holds (BATCH_MAX_ROWS; Triton's
- * max_batch_size): from batch 4 on the engine is ~1.4× cheaper per multiply-add than one row at a time, and beyond
- * 64 rows the gain is flat (BENCHMARKS.md, engine scaling) while the pass, and the wait of what comes after it, grows.
- */
-export const DEFAULT_BATCH_MAX_ROWS = 64;
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-/** A whole number ≥ 0 where 0 means "off". */
-const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-/** `true`/`false`/`1`/`0`; `z.coerce.boolean()` would read the string `false` as true. */
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
-/** A comma-separated list; blanks around entries and empty entries are dropped. */
-const list = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== ''),
-  );
-
-/**
- * TRUST_PROXY: which peers may tell the client's address in `X-Forwarded-For` (Fastify's `trustProxy`), so that
- * the rate limit and the access log see the client behind a load balancer rather than the balancer. Off by
- * default: the header is written by whoever sends the request, so trusting it from any peer would let every
- * client pick its own rate-limit bucket (a new address per request) and its own address in the log. Only a proxy
- * we know overwrites or appends to it makes it worth reading.
- *
- * `false` (default), `true`, or a comma-separated list of the proxies' addresses and CIDRs (`10.0.0.0/8,127.0.0.1`;
- * also `loopback`, `linklocal`, `uniquelocal`). Prefer the list: the header is read from the right, past the
- * listed proxies, to the first address none of them is, so what a client wrote ahead of them is not taken. `true`
- * trusts every hop and takes the leftmost address, which the client may have written itself: only for a port
- * nothing but the proxies can reach, and even then a client can choose its bucket. A hop count is refused, not ignored: Fastify 5.12 trusts nobody for a
- * number (it cannot tell a proxy from a client that sends the header itself), so it would silently do nothing.
- */
-const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-/** An address or CIDR as @fastify/proxy-addr takes it: `ip`, `ip/prefix` (1 to 32 or 128), `ipv4/netmask`. */
-function isProxyAddress(entry: string): boolean {
-  if (TRUST_PROXY_NAMES.has(entry)) return true;
-  const slash = entry.lastIndexOf('/');
-  const ip = slash < 0 ? entry : entry.slice(0, slash);
-  const version = isIP(ip);
-  if (version === 0) return false;
-  if (slash < 0) return true;
-  const range = entry.slice(slash + 1);
-  if (/^\d+$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
-  return version === 4 && isIPv4(range);
-}
-const trustProxy = z
-  .string()
-  .default('false')
-  .transform((value, ctx): boolean | string[] => {
-    const v = value.trim();
-    if (v === 'false' || v === '') return false;
-    if (v === 'true') return true;
-    if (/^\d+$/.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          "a hop count is not accepted (Fastify ignores it: it cannot tell a proxy from a client that sends X-Forwarded-For itself); give the proxies' addresses or CIDRs, e.g. 10.0.0.0/8",
-      });
-      return z.NEVER;
-    }
-    const entries = v
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const bad = entries.find((entry) => !isProxyAddress(entry));
-    if (bad !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `'${bad}' is not an IP address or CIDR; expected true, false, or a comma-separated list of proxy addresses and CIDRs (e.g. 10.0.0.0/8,127.0.0.1; also loopback, linklocal, uniquelocal)`,
-      });
-      return z.NEVER;
-    }
-    return entries.length === 0 ? false : entries;
-  });
-
-export const ConfigFromEnv = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
-  MAX_BATCH: positiveInt(1024),
-  MAX_TIME_STEPS: positiveInt(10_000),
-  MAX_FEATURES: positiveInt(4096),
-  MAX_HIDDEN_SIZE: positiveInt(1024),
-  MAX_LAYERS: positiveInt(8),
-  MAX_COMPUTE: positiveInt(1_000_000_000),
-  MAX_INPUT_VALUES: positiveInt(DEFAULT_MAX_INPUT_VALUES),
-  MAX_OUTPUT_VALUES: positiveInt(DEFAULT_MAX_OUTPUT_VALUES),
-  SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
-  POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
-  POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
-  POOL_MAX_QUEUE: positiveInt(DEFAULT_POOL_MAX_QUEUE),
-  POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES),
-  POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
-  REQUEST_TIMEOUT_MS: offOrInt(30_000),
-  KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
-  CONNECTION_TIMEOUT_MS: offOrInt(DEFAULT_CONNECTION_TIMEOUT_MS),
-  SHUTDOWN_DELAY_MS: offOrInt(5_000),
-  SHUTDOWN_GRACE_MS: positiveInt(20_000),
-  MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
-  MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
-  MAX_HEAP_USED_BYTES: offOrInt(0),
-  MAX_RSS_BYTES: offOrInt(0),
-  PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
-  QUEUE_TIMEOUT_MS: positiveInt(DEFAULT_QUEUE_TIMEOUT_MS),
-  QUEUE_PRIORITY_LEVELS: positiveInt(DEFAULT_PRIORITY_LEVELS),
-  QUEUE_DEFAULT_PRIORITY: positiveInt(DEFAULT_PRIORITY_LEVEL),
-  BATCH_MAX_ROWS: positiveInt(DEFAULT_BATCH_MAX_ROWS),
-  BATCH_MAX_DELAY_MS: z.coerce.number().min(0).default(0),
-  MEMORY_BUDGET_BYTES: z.coerce.number().int().min(0).default(defaultMemoryBudget),
-  RETRY_AFTER_SECONDS: positiveInt(1),
-  API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
-    message: 'each key must be at least 16 printable ASCII characters without spaces',
-  }),
-  METRICS_AUTH: flag(false),
-  RATE_LIMIT_MAX: offOrInt(0),
-  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
-  CORS_ORIGINS: list,
-  TRUST_PROXY: trustProxy,
-  MODELS_DIR: z.string().min(1).default('./models'),
-  MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
-});
-
 export interface Limits {
   /** Largest request body, in bytes (413 above it). */
   readonly bodyLimitBytes: number;
@@ -236,8 +56,8 @@ export interface Limits {
   readonly maxLayers: number;
   /**
    * Largest multiply-adds of one request: the pass, Σ over layers and directions of
-   * `batch · time · (inputDim + hiddenSize) · hiddenSize`, plus building seeded weights (6 · hiddenSize³ per layer
-   * and direction: the orthogonal initialiser's QR decomposition).
+   * `batch · time · (inputDim + hiddenSize) · G · hiddenSize` (G gates: 1 SimpleRNN, 4 LSTM, 3 GRU), plus building
+   * seeded weights (6 · G · hiddenSize³ per layer and direction: the orthogonal initialiser's QR decomposition).
    */
   readonly maxCompute: number;
   /** Largest `batch · time · features` of the input tensor (for text: the one-hot floats, vocabulary wide). */
@@ -262,9 +82,17 @@ export interface Config {
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+  /** Who to contact about this deployment's API: `info.contact` of its OpenAPI document. */
+  readonly apiContact: ApiContact;
 }
 
-/** The queue of requests waiting for a worker (src/core/scheduler.ts), and dynamic batching (src/core/batcher.ts). */
+export interface ApiContact {
+  readonly name: string;
+  readonly url?: string;
+  readonly email?: string;
+}
+
+/** The queue of requests waiting for a worker (src/core/scheduler.ts), and dynamic batching. */
 export interface QueueSettings {
   /** The longest a request waits for its turn unless it asks otherwise, in ms (QUEUE_TIMEOUT_MS). */
   readonly timeoutMs: number;
@@ -327,7 +155,7 @@ export interface Access {
   readonly rateLimitWindowMs: number;
   /** Origins allowed by CORS; empty means no CORS headers at all. */
   readonly corsOrigins: readonly string[];
-  /** Peers whose X-Forwarded-For gives the client address (TRUST_PROXY, see above): none, all, or these. */
+  /** Peers whose X-Forwarded-For gives the client address (TRUST_PROXY in environment.ts): none, all, or these. */
   readonly trustProxy: boolean | readonly string[];
 }
 
@@ -390,6 +218,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: e.TRUST_PROXY,
     },
     models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    apiContact: {
+      name: e.OPENAPI_CONTACT_NAME,
+      ...(e.OPENAPI_CONTACT_URL === undefined ? {} : { url: e.OPENAPI_CONTACT_URL }),
+      ...(e.OPENAPI_CONTACT_EMAIL === undefined ? {} : { email: e.OPENAPI_CONTACT_EMAIL }),
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

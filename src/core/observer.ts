@@ -8,7 +8,8 @@ export interface ServedName {
 }
 
 /** Why a request was refused without computing. */
-export type Refusal = 'queue-full' | 'deadline' | 'queue-timeout';
+export const REFUSALS = ['queue-full', 'deadline', 'queue-timeout'] as const;
+export type Refusal = (typeof REFUSALS)[number];
 
 export interface CoreObserver {
   /** One pass, inline or on a worker: its shape ([batch, time, ...], merged requests counted together), its time. */

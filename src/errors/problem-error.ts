@@ -2,15 +2,12 @@
  * The one error format: RFC 9457 problem details. Anything that rejects a request throws a `ProblemError`
  * (or a Fastify error that `error-handler.ts` maps to one); nothing else writes an error body.
  */
-import type { Problem, ProblemDetail } from '../../schemas/problem.js';
+import { MAX_REPORTED_ERRORS, type Problem, type ProblemDetail } from '../../schemas/problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/**
- * At most this many errors are listed in one answer (`errors`); the rest are only counted (`errorCount`).
- * One body can hold millions of bad values, and an answer the size of the request helps nobody.
- */
-export const MAX_REPORTED_ERRORS = 20;
+/** Defined beside the Problem schema, whose description states it. */
+export { MAX_REPORTED_ERRORS };
 
 /** A value the client sent, quoted in a message or a log line, is cut to this many characters. */
 export const MAX_ECHO_CHARS = 64;

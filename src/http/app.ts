@@ -10,14 +10,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { type Config, defaultConfig } from '../config/config.js';
+import { type Config, defaultConfig, SERVICE_NAME } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestDecompression from './plugins/request-decompression.js';
-import compression from './plugins/compression.js';
+import compression, { COMPRESS_THRESHOLD_BYTES } from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
@@ -97,14 +97,15 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'rnn-serve',
+        title: SERVICE_NAME,
         version: SERVICE_VERSION,
         description:
           'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
-          'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
-          'clients that send `Accept-Encoding`.',
+          `compressed (\`Content-Encoding\`: gzip, deflate, br); answers of ${COMPRESS_THRESHOLD_BYTES} bytes or more ` +
+          'are compressed for clients that send `Accept-Encoding`.',
+        contact: { ...config.apiContact },
         license: { name: 'MIT', identifier: 'MIT' },
       },
       // Relative: the document describes whichever host served it.
@@ -214,7 +215,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(modelsRoutes, { core });
   await app.register(oipRoutes, {
     core,
-    serverName: 'rnn-serve',
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });

@@ -5,6 +5,7 @@
  * The model is one of the repository (resolved at start-up) or one the request describes (resolved here, and
  * remembered: model.ts). Every rejection names the place the client wrote the value.
  */
+import { DEFAULT_STATE_LAYOUT } from '../../schemas/forward.js';
 import type { Limits } from '../config/config.js';
 import {
   cellOf,
@@ -134,7 +135,7 @@ export function requestCost(
 
 /** `stateLayout: pytorch` needs one hidden size throughout, as PyTorch's h_n has (nn.RNN's layers all have it). */
 function readStateLayout(request: InferenceRequest, model: ResolvedModel): StateLayout {
-  const layout = request.options.stateLayout ?? 'keras';
+  const layout = request.options.stateLayout ?? DEFAULT_STATE_LAYOUT;
   if (layout === 'pytorch') {
     const at = request.optionsAt.stateLayout;
     const { spec } = model;

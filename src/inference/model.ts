@@ -3,7 +3,7 @@
  * layer specs and its weights (seeded, or explicit in Keras, PyTorch or ONNX layout, converted to Keras).
  * Every contradiction or shape mismatch is a 400 naming the JSON path, what it has and what was expected.
  */
-import type { ModelSummary } from '../../schemas/forward.js';
+import { DEFAULT_SEED, type ModelSummary } from '../../schemas/forward.js';
 import type { ModelDescription } from './model-description.js';
 import { type RawCell, checkedWeights, optionPath, readExplicitCells } from './explicit-weights.js';
 import type { Limits } from '../config/config.js';
@@ -400,7 +400,7 @@ function resolveDescription(
   }
   const spec: NetworkSpec = { layers, bidirectional };
   if (cells === null) {
-    return new SeededModel(spec, inputDim, model.seed ?? 0, cache);
+    return new SeededModel(spec, inputDim, model.seed ?? DEFAULT_SEED, cache);
   }
   return { spec, weights: checkedWeights(spec, cells, inputDim), inputDim, seed: null, buildCost: 0 };
 }

@@ -10,10 +10,22 @@ import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { SeriesSet, registerCounter, registerHistogram } from '../metric-series.js';
-import type { CoreObserver, Refusal } from '../../core/observer.js';
+import { type CoreObserver, REFUSALS, type Refusal } from '../../core/observer.js';
 
 /** The route label of a request no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * prom-client's default collectors expose, beside the per-type gauges `nodejs_active_handles{type}`,
+ * `nodejs_active_requests{type}` and `nodejs_active_resources{type}`, their totals as gauges named like counters
+ * (`…_total`), which `promtool check metrics` rejects and `rate()` would misread. A total is the sum of its per-type
+ * gauge, so they are left out: `sum(nodejs_active_handles)` gives it (`or vector(0)` where none is active).
+ */
+export const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const POWERS_OF_TWO = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
@@ -41,6 +53,7 @@ export default fp(
   async function metrics(app: FastifyInstance) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
     // One series per label set serves both: a request's count is its latency histogram's count.
     const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY_BUCKETS);
     registerCounter(registry, 'http_requests_total', 'HTTP requests answered', requests);
@@ -95,7 +108,7 @@ export default fp(
     registerCounter(
       registry,
       'rnn_model_inferences_total',
-      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
+      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome (ok, or the kind of problem)',
       modelInferences,
     );
     const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
@@ -131,6 +144,8 @@ export default fp(
       'Requests refused without computing: queue-full (POOL_MAX_QUEUE), deadline (their turn would come after their queue deadline), queue-timeout (their deadline passed while they waited)',
       refusals,
     );
+    // Every reason from the start, at 0: a rate over a series that appears only with its first refusal misses it.
+    for (const reason of REFUSALS) refusals.at(reason);
     const core: CoreObserver = {
       pass(shape, seconds) {
         computeSeconds.observe(seconds);

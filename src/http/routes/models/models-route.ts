@@ -43,9 +43,14 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { co
       ...(view.graph === undefined ? {} : { graph: view.graph }),
     };
   };
-  const metadataSchema = (summary: string) => ({
+  const metadataSchema = (summary: string, which: string) => ({
     tags: ['models'],
     summary,
+    description:
+      `${which}: its inputs and outputs with their shapes (-1 where any size is accepted: batch, time), the ` +
+      'vocabulary that `text` is one-hot encoded over (null for numeric inputs only), its class labels (labels.txt) ' +
+      'if it has them, and its layers with every default filled in (`model`), or for an ONNX model its graph ' +
+      '(`graph`). `versions` lists every version of the model, oldest first.',
     response: {
       200: { description: 'The model version', content: { 'application/json': { schema: ModelVersionMetadata } } },
       404: problem('No such model or version (the detail names what exists)'),
@@ -88,6 +93,10 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { co
     schema: {
       tags: ['models'],
       summary: 'The served models, their versions and readiness',
+      description:
+        'Every model of the repository (MODELS_DIR) that loaded at start-up, by name, with its versions (oldest ' +
+        'first), the version a request that names none gets (`latest`: the largest), and whether the server is ready ' +
+        'to run them. Models left out at start-up (MODELS_ON_ERROR=skip) are not listed; GET /readyz names them.',
       response: {
         200: {
           description: 'Every model of MODELS_DIR that loaded',
@@ -107,11 +116,20 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { co
     }),
   });
   app.get('/models/:name', {
-    schema: { ...metadataSchema('The latest version of a model: inputs and outputs with shapes'), params: ModelParams },
+    schema: {
+      ...metadataSchema(
+        'The latest version of a model: inputs and outputs with shapes',
+        'The latest (largest) version of a served model',
+      ),
+      params: ModelParams,
+    },
     handler: async (request) => metadata(request.params.name),
   });
   app.get('/models/:name/versions/:version', {
-    schema: { ...metadataSchema('One version of a model: inputs and outputs with shapes'), params: ModelVersionParams },
+    schema: {
+      ...metadataSchema('One version of a model: inputs and outputs with shapes', 'One version of a served model'),
+      params: ModelVersionParams,
+    },
     handler: async (request) => metadata(request.params.name, request.params.version),
   });
   app.post(MODEL_FORWARD_ROUTES[0], {

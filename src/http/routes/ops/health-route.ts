@@ -52,6 +52,9 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Liveness: 200 while the process answers',
+      description:
+        'For a liveness probe: 200 as long as the event loop answers, whatever the load (probes are never shed, rate ' +
+        'limited or asked for a key). Restart the process when it fails.',
       response: {
         200: { description: 'Alive', content: { 'application/json': { schema: HealthStatus } } },
         ...COMMON_PROBLEMS,
@@ -64,6 +67,10 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Readiness: 200 once warmed up, 503 while starting or shutting down',
+      description:
+        'For a readiness probe: 503 (with `Retry-After`) until the warm-up forward pass has run and again from ' +
+        'SIGTERM on, while the server drains; 200 otherwise, listing in `skippedModels` any model left out at ' +
+        'start-up (MODELS_ON_ERROR=skip). Never shed, rate limited or asked for a key.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } },
         503: notReady,
@@ -80,6 +87,8 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server liveness',
+      description:
+        'GET /healthz in Open Inference Protocol (KServe v2) form: `{"live": true}` while the process answers.',
       response: {
         200: { description: 'Alive', content: { 'application/json': { schema: ServerLive } } },
         ...COMMON_PROBLEMS,
@@ -92,6 +101,9 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server readiness',
+      description:
+        'GET /readyz in Open Inference Protocol (KServe v2) form: `{"ready": true}` once warmed up, 503 while ' +
+        'starting or shutting down.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: ServerReady } } },
         503: notReady,

@@ -4,6 +4,8 @@ import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
 import type { InferenceCore } from '../../../core/core.js';
 import { forwardEncoding, forwardRequest } from '../../../protocols/forward-request.js';
 import type { JsonAnswer } from '../../../codec/json-stream.js';
+import { DEFAULT_ACTIVATION } from '../../../engine/activations.js';
+import { DEFAULT_CELL, DEFAULT_RECURRENT_ACTIVATION } from '../../../engine/cells.js';
 import { DeferredJson, deferLargeJson, passDeferred } from '../../plugins/json-body.js';
 import { sendJson } from '../../reply.js';
 import { ReplySink } from '../../reply-sink.js';
@@ -28,11 +30,16 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { c
   app.post('/rnn/forward', {
     schema: {
       tags: ['rnn'],
-      summary: 'Run a batch of sequences through a recurrent model (SimpleRNN, LSTM or GRU layers)',
+      summary: 'Run a batch of sequences through a SimpleRNN, LSTM or GRU network',
       description:
-        'Keras semantics, float32: `SimpleRNN` (`h_t = act(x_t·W + h_{t-1}·U + b)`), `LSTM` and `GRU` (`cell`), ' +
-        'stacked (`layers`) and bidirectional, from zero or given initial states. Weights are seeded ' +
-        '(`hiddenSize` + `seed`, reproducible in TF.js) or explicit (Keras, PyTorch or ONNX layout). ' +
+        'Keras semantics in float32, initial states zero unless given. `cell` chooses the cell of every layer (or of ' +
+        `each, in \`layers\`; default \`${DEFAULT_CELL}\`): SimpleRNN \`h_t = act(x_t·W + h_{t-1}·U + b)\`; LSTM, ` +
+        'gates i, f, o and candidate g, state (h, c): `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ act(c_t)`; GRU, gates ' +
+        'z, r and candidate ĥ (the reset gate applied after or before the recurrent product, `resetAfter`): ' +
+        `\`h_t = z ⊙ h_{t-1} + (1 − z) ⊙ ĥ\`. \`act\` is \`activation\` (default \`${DEFAULT_ACTIVATION}\`), the ` +
+        `gates' is \`recurrentActivation\` (default \`${DEFAULT_RECURRENT_ACTIVATION}\`). Layers stack (\`layers\`) and ` +
+        'run both ways (`bidirectional`). Weights are seeded (`hiddenSize` + `seed`, reproducible in TF.js) or ' +
+        'explicit (`weights` in Keras layout, `pytorchWeights`, `onnxWeights`). ' +
         `Hello example: ${JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 })}`,
       body: ForwardRequest,
       response: {

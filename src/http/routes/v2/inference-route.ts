@@ -143,6 +143,12 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const metadataSchema = {
     tags,
     summary: 'Model metadata: inputs and outputs with datatype and shape (-1: any size)',
+    description:
+      'A served model (the latest version, or the one named) in Open Inference Protocol terms: its platform ' +
+      '(`rnn-serve_json` for our model.json and TF.js models, `rnn-serve_onnx` for ONNX graphs), its versions, its ' +
+      'input and output tensors with datatype and shape (-1 where any size is accepted: batch, time), and in ' +
+      '`parameters` what else an input accepts (other datatypes, token ids, the optional `lengths` and ' +
+      '`initial_state` inputs), its class labels and, for an ONNX model, its graph.',
     response: {
       200: { description: 'The model', content: { 'application/json': { schema: OipModelMetadata } } },
       ...common,
@@ -151,6 +157,10 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const readySchema = {
     tags,
     summary: 'Model readiness: 200 when ready',
+    description:
+      'Whether the model (the latest version, or the one named) can take inference requests: 200 once the server ' +
+      'has warmed up, 503 with `Retry-After` while it starts or shuts down, 404 for a model or version the ' +
+      'repository does not have.',
     response: {
       200: { description: 'Ready', content: { 'application/json': { schema: OipModelReady } } },
       ...common,
@@ -161,6 +171,12 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     tags,
     summary:
       'Inference: `input` [batch, time, inputDim] FP32 → `output` [batch, time, features] and `state` (final state)',
+    description:
+      'Runs a batch through a served model (the latest version, or the one named), as KServe, Seldon and Triton ' +
+      'clients send it: the JSON inference request, or with the binary tensor data extension the JSON followed by ' +
+      'raw little-endian tensors. Besides `input`, a model takes the optional `lengths` and `initial_state` inputs ' +
+      '(GET /v2/models/{name} lists them in `parameters`); `outputs` chooses which outputs come back, and ' +
+      '`parameters.classification` on an output asks for its top-K classes. Errors are `{"error": "..."}`.',
     body: OipInferenceRequest,
     response: {
       200: {
@@ -181,6 +197,10 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     schema: {
       tags,
       summary: 'Server metadata',
+      description:
+        "The Open Inference Protocol's server metadata: this server's name and version and the protocol extensions " +
+        'it implements (`binary_tensor_data`: tensors as raw bytes after the JSON; `classification`: top-K classes ' +
+        'instead of raw outputs).',
       response: {
         200: { description: 'The server', content: { 'application/json': { schema: OipServerMetadata } } },
         405: common[405],
