@@ -1,6 +1,6 @@
 /**
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can
- * hit is here, with its environment variable and default (the README's limits table lists the same).
+ * hit is here, with its environment variable and default (docs/configuration.md lists the same).
  */
 import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -72,7 +72,7 @@ export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
  * socket, the answer's memory and its MAX_CONCURRENT_FORWARD slot for good (the slot is freed when the response
  * closes). A slow reader is not cut off: every chunk the kernel takes restarts the clock. It must outlast the
  * longest quiet stretch of a request that is being served: the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at
- * the 3-7 GFLOP/s of BENCHMARKS.md: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
+ * the 3-7 GFLOP/s of docs/performance.md#engine: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
  * worker thread: ~20-45 s on two cores). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
  */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;

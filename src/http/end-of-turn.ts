@@ -8,7 +8,7 @@
  * turn (~6 with 10 busy connections), so the routes hand their pass to this class, which runs all of a turn's
  * passes in a `setImmediate` callback (right after the turn's I/O, before any timer) and then sends their
  * answers: a hello request costs ~24 % less CPU on the server with 10 busy connections (45 vs 59 µs;
- * BENCHMARKS.md, "Where the time goes"). Nothing waits for a batch to fill: a lone request is answered in the turn it
+ * docs/performance.md#where-the-time-goes). Nothing waits for a batch to fill: a lone request is answered in the turn it
  * arrived in, one `setImmediate` later (1 connection: the same requests/s within 1 %). Passes are not merged
  * into one larger pass: each answer is computed exactly as it would be alone.
  *
