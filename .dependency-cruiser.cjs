@@ -1,5 +1,5 @@
 /**
- * The layers of src/ and the one direction imports may go (README, "Architecture"). Checked by `npm run deps`,
+ * The layers of src/ and the one direction imports may go (docs/architecture.md#layers). Checked by `npm run deps`,
  * part of `npm test`. Type-only imports count as imports (tsPreCompilationDeps), so a circle through types fails too.
  *
  *   config, engine  →  (nothing of ours)

@@ -51,6 +51,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # main.ts closes the server on SIGTERM and exits 0; node runs as PID 1 (no npm/shell in between) to receive it.
-# The same command as `npm start` (package.json), Node options included (README, "Node options").
+# The same command as `npm start` (package.json), Node options included (docs/operations/container.md#node-options).
 STOPSIGNAL SIGTERM
 CMD ["node", "--use-largepages=silent", "dist/src/main.js"]

@@ -1,4 +1,4 @@
-/** Writing the generated Markdown pages of docs/ (configuration.md, metrics.md) as a person would. */
+/** Writing the generated Markdown pages (docs/configuration.md, docs/metrics.md) as a person would. */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 

@@ -5,7 +5,7 @@
  * docstrings of Python and shell; HTML and CSS comments), the Markdown documents (outside fenced code blocks, which
  * show a user's own files), .ci/run and the Dockerfile.
  *
- * A path (`src/http/app.ts`, `docs/`, `models/onnx/forward.ts`) must resolve from the repository root, from the
+ * A path (`src/http/app.ts`, `docs/`, `models/onnx/backend.ts`) must resolve from the repository root, from the
  * file that names it, or from src/ (comments in src/ name files by their layer: `runtime/pool.ts`); a `.js` name
  * may stand for its `.ts` source, and a path under dist/ for the source it is built from (`dist/bench/run.js`).
  * A path that starts elsewhere than a top-level folder (`plugins/json-body.ts` in a paragraph about src/http,
@@ -41,6 +41,7 @@ export const NOT_OUR_FILES = new Set([
   'lib.es2023.d.ts', // TypeScript's standard library, which the OpenAPI client workspace compiles against
   'torch.onnx', // PyTorch's ONNX exporter (`torch.onnx.export`), a module
   'api.d.ts', // the client types README tells a reader to generate with openapi-typescript
+  'recurrent.ts', // tfjs-layers' recurrent layers, a codebase the engine is modelled on (docs/architecture.md)
 ]);
 
 const FILE_EXTENSIONS = 'ts|js|mjs|cjs|mts|py|sh|md|json|yaml|yml|html|css|svg|onnx|bin|txt|proto';

@@ -1,6 +1,7 @@
 /**
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
- * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts.
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts
+ * (docs/configuration.md is generated from them).
  */
 import type { z } from 'zod';
 import { ConfigFromEnv } from './environment.js';

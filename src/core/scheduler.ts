@@ -3,7 +3,7 @@
  *
  * Small passes (below POOL_MIN_COMPUTE multiply-adds) run on the event loop at the end of the turn that received
  * them, back to back, their answers sent after all of them are computed (`place`): a lone request is answered one
- * `setImmediate` after it arrived, and under load the turn's passes run warm one after the other (BENCHMARKS.md,
+ * `setImmediate` after it arrived, and under load the turn's passes run warm one after the other (docs/performance.md,
  * "Where the time goes"). Small passes of one served model that arrive together are merged into one pass when
  * their options agree (dynamic batching: layer-batch.ts); merged passes that grow past the threshold go to a worker.
  *

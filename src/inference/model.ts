@@ -335,8 +335,8 @@ const resolvedSeeded = new WeakMap<SeededWeightsCache, ResolvedModels>();
  * The description → its model: checked against the limits and the weights. A seeded shorthand description
  * (the common request: `hiddenSize`, `seed`, the layer options) resolved before under the same limits is not
  * checked again: the same model is returned, and its summary text is written once (layer-run.ts). Resolving
- * one anew and writing its summary cost a hello request ~5 % of its throughput on the server (BENCHMARKS.md,
- * "Where the time goes").
+ * one anew and writing its summary cost a hello request ~5 % of its throughput on the server
+ * (docs/performance.md#where-the-time-goes).
  *
  * Fast path of: resolveDescription. test/inference/model-memo.test.ts holds the memo to it (the same
  * description gives the same model; each of the fields that make a model gives another).
