@@ -77,6 +77,65 @@ export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
  */
 export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
 
+/**
+ * SEQUENCE_IDLE_MS: a sequence with no step for this long is dropped, and its next request is refused as one that
+ * was never started. Triton's default (max_sequence_idle_microseconds) is 1 s, made for machine clients that stream
+ * frames back to back; here a sequence is often text a person types, chunk by chunk, with pauses to think that
+ * last seconds. A minute keeps those sequences and still frees an abandoned one's state within a minute.
+ */
+export const DEFAULT_SEQUENCE_IDLE_MS = 60_000;
+
+/**
+ * SEQUENCE_MAX: sequences in progress at once. Their bytes are bounded by the memory budget; the count bounds the
+ * bookkeeping and what one client can hold by starting sequences it never ends. 10,000 states of a 2-layer LSTM
+ * with 256 units (4 KiB each) are 40 MiB.
+ */
+export const DEFAULT_SEQUENCE_MAX = 10_000;
+
+/**
+ * REDIS_TIMEOUT_MS: the longest wait for one Redis command. A Redis in the same zone answers in well under a
+ * millisecond; half a second rides out a fork or a slow disk on its side and still answers a sequence request with
+ * a 503 quickly when Redis is gone.
+ */
+export const DEFAULT_REDIS_TIMEOUT_MS = 500;
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'rnn-serve:seq:';
+
+/**
+ * REDIS_URL: `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS; empty = sequences live in this
+ * process. Its messages never quote it: it may hold a password.
+ */
+const redisUrl = z
+  .string()
+  .default('')
+  .transform((value, ctx): string | null => {
+    const v = value.trim();
+    if (v === '') return null;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a URL; expected redis://[user[:password]@]host[:port][/db]' });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      ctx.addIssue({
+        code: 'custom',
+        message: 'the scheme is not redis:// or rediss:// (TLS)',
+      });
+      return z.NEVER;
+    }
+    if (url.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: 'names no host; expected redis://host[:port][/db]' });
+      return z.NEVER;
+    }
+    if (!/^\/?$|^\/\d{1,5}$/.test(url.pathname)) {
+      ctx.addIssue({ code: 'custom', message: 'the path must be a database number, e.g. redis://host:6379/0' });
+      return z.NEVER;
+    }
+    return v;
+  });
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -196,6 +255,11 @@ export const ConfigFromEnv = z.object({
   TRUST_PROXY: trustProxy,
   MODELS_DIR: z.string().min(1).default('./models'),
   MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
+  SEQUENCE_IDLE_MS: positiveInt(DEFAULT_SEQUENCE_IDLE_MS),
+  SEQUENCE_MAX: positiveInt(DEFAULT_SEQUENCE_MAX),
+  REDIS_URL: redisUrl,
+  REDIS_KEY_PREFIX: z.string().min(1).max(256).default(DEFAULT_REDIS_KEY_PREFIX),
+  REDIS_TIMEOUT_MS: positiveInt(DEFAULT_REDIS_TIMEOUT_MS),
 });
 
 export interface Limits {
@@ -233,6 +297,26 @@ export interface Config {
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+  readonly sequences: Sequences;
+}
+
+/** Stateful sequences: where their recurrent state is kept between requests, and for how long. */
+export interface Sequences {
+  /** A sequence without a step for this long is dropped (SEQUENCE_IDLE_MS). */
+  readonly idleMs: number;
+  /** Sequences in progress at once (SEQUENCE_MAX): in this process, or with Redis in all replicas together. */
+  readonly maxSequences: number;
+  /** The shared store (REDIS_URL); null keeps the state in this process. */
+  readonly redis: RedisSettings | null;
+}
+
+export interface RedisSettings {
+  /** `redis://` or `rediss://`, with the ACL user, password and database number if any. A secret: never logged. */
+  readonly url: string;
+  /** Prepended to every key (REDIS_KEY_PREFIX), so that several services can share one database. */
+  readonly keyPrefix: string;
+  /** The longest wait for one command (REDIS_TIMEOUT_MS); past it the request gets 503. */
+  readonly timeoutMs: number;
 }
 
 /** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
@@ -292,7 +376,7 @@ export interface Access {
 
 export class ConfigError extends Error {}
 
-const SECRET_VARIABLES = new Set(['API_KEYS']);
+const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL']);
 
 /** Reads the settings from environment variables; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -343,6 +427,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: e.TRUST_PROXY,
     },
     models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    sequences: {
+      idleMs: e.SEQUENCE_IDLE_MS,
+      maxSequences: e.SEQUENCE_MAX,
+      redis:
+        e.REDIS_URL === null
+          ? null
+          : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS },
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,
