@@ -9,8 +9,9 @@
  *   inference       →  codec, errors, engine, config, schemas
  *   models          →  inference and below
  *   runtime         →  models, inference and below
+ *   core            →  runtime and below (core/sequences: config, errors only)
  *   http            →  every layer (app.ts wires them)
- *   main.ts         →  http, models, config
+ *   main.ts         →  http, core, models, config
  */
 const LAYERS = {
   config: [],
@@ -21,7 +22,8 @@ const LAYERS = {
   inference: ['codec', 'errors', 'engine', 'config', 'schemas'],
   models: ['inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   runtime: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  http: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  core: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  http: ['core', 'runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
 };
 const ALL = Object.keys(LAYERS);
 const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);
@@ -47,6 +49,15 @@ module.exports = {
       },
     })),
     {
+      name: 'core-sequences',
+      severity: 'error',
+      comment:
+        'src/core/sequences (the sequence state store) knows no protocol, model or engine: it may import only ' +
+        'config and errors of ours.',
+      from: { path: '^src/core/sequences/' },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/core/sequences/', '^src/(config|errors)/'] },
+    },
+    {
       name: 'main-is-the-top',
       severity: 'error',
       comment: 'src/main.ts is the process; nothing imports it.',
@@ -56,9 +67,9 @@ module.exports = {
     {
       name: 'main-imports',
       severity: 'error',
-      comment: 'src/main.ts builds the app (http), reads the config and reports model load errors.',
+      comment: 'src/main.ts builds the app (http) and its core, reads the config and reports model load errors.',
       from: { path: '^src/main\\.ts$' },
-      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|models|config)/'] },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|core|models|config)/'] },
     },
     {
       name: 'src-is-not-tests',
