@@ -3,7 +3,8 @@
  * bytes the core lets it reserve from the memory budget; a start beyond either is refused, never made room for by
  * evicting a sequence in progress. A sequence without a write for SEQUENCE_IDLE_MS is dropped.
  *
- * A step (load, then save) is a few map lookups and two copies of the state, with no timer per sequence: entries
+ * A step (load, then save) is a few map lookups and two copies of the state (~1.3 µs for an LSTM's h and c of 64
+ * units, bench/sequence-store.ts), with no timer per sequence: entries
  * sit in one list ordered by their last write, which is also their expiry order (every write sets the same idle
  * limit), so one unref'd timer drops the expired ones from the head of the list and stops at the first live one.
  * Loads check the deadline too, so an entry past it is never returned, whenever the timer runs.
@@ -23,7 +24,6 @@ import {
   stepConflict,
   tooManySequences,
 } from './sequence-store.js';
-import { readState, stateByteLength, writeState } from './state-bytes.js';
 
 /**
  * Reserves `bytes` of the memory budget and returns the function that gives them back, or throws the ProblemError
@@ -66,8 +66,12 @@ class Held {
     public version: string,
     public weightsDigest: string,
     public step: number,
-    /** The state as state-bytes.ts writes it. */
-    public bytes: Uint8Array,
+    /**
+     * The state's arrays, one after the other, with their lengths. Copied in and out with TypedArray set and slice,
+     * which copy a Float32Array's bits as they are (a NaN keeps its payload), as the language requires.
+     */
+    public values: Float32Array,
+    public readonly lengths: number[],
     /** Bytes counted against the reservation: the state plus the entry's overhead. */
     public charged: number,
     public deadline: number,
@@ -104,12 +108,12 @@ export class MemorySequenceStore implements SequenceStore {
     checkKey(key);
     const now = this.#now();
     const held = this.#find(key, now);
-    const bytes = stateByteLength(state);
-    const charge = bytes + ENTRY_OVERHEAD_BYTES + 2 * (owner.version.length + owner.weightsDigest.length);
+    const total = totalLength(state);
+    const charge = chargeOf(total, state.length, owner);
     if (held !== null) {
       this.#recharge(held, charge);
-      if (held.bytes.byteLength !== bytes) held.bytes = new Uint8Array(bytes);
-      writeState(state, held.bytes);
+      if (held.values.length !== total) held.values = new Float32Array(total);
+      copyIn(held, state);
       held.version = owner.version;
       held.weightsDigest = owner.weightsDigest;
       held.step += 1;
@@ -125,18 +129,18 @@ export class MemorySequenceStore implements SequenceStore {
       }
     }
     this.#charge(charge);
-    const stored = new Uint8Array(bytes);
-    writeState(state, stored);
     const entry = new Held(
       key.model,
       key.id,
       owner.version,
       owner.weightsDigest,
       0,
-      stored,
+      new Float32Array(total),
+      [],
       charge,
       now + this.#options.idleMs,
     );
+    copyIn(entry, state);
     let ids = this.#byModel.get(key.model);
     if (ids === undefined) {
       ids = new Map();
@@ -158,7 +162,7 @@ export class MemorySequenceStore implements SequenceStore {
       version: held.version,
       weightsDigest: held.weightsDigest,
       step: held.step,
-      state: readState(held.bytes),
+      state: copyOut(held),
     };
   }
 
@@ -170,12 +174,12 @@ export class MemorySequenceStore implements SequenceStore {
       this.#options.metrics?.refused('conflict');
       throw stepConflict(key, expectedStep, held.step);
     }
-    const bytes = stateByteLength(state);
-    if (held.bytes.byteLength !== bytes) {
-      this.#recharge(held, held.charged - held.bytes.byteLength + bytes);
-      held.bytes = new Uint8Array(bytes);
+    const total = totalLength(state);
+    if (total !== held.values.length || state.length !== held.lengths.length) {
+      this.#recharge(held, chargeOf(total, state.length, held));
+      if (total !== held.values.length) held.values = new Float32Array(total);
     }
-    writeState(state, held.bytes);
+    copyIn(held, state);
     held.step += 1;
     this.#touch(held, now);
     return held.step;
@@ -307,3 +311,43 @@ export class MemorySequenceStore implements SequenceStore {
 }
 
 const READY: StoreReadiness = { ready: true };
+
+function totalLength(state: SequenceState): number {
+  let total = 0;
+  for (let i = 0; i < state.length; i++) total += state[i].length;
+  return total;
+}
+
+/**
+ * What an entry is charged: its state as state-bytes.ts would write it (a count, the lengths, the values), plus the
+ * entry's overhead and its owner's strings (UTF-16).
+ */
+function chargeOf(total: number, count: number, owner: SequenceOwner): number {
+  return 4 + 4 * count + 4 * total + ENTRY_OVERHEAD_BYTES + 2 * (owner.version.length + owner.weightsDigest.length);
+}
+
+/** `state` into the entry, whose `values` holds exactly its values. */
+function copyIn(held: Held, state: SequenceState): void {
+  const { values, lengths } = held;
+  lengths.length = state.length;
+  let offset = 0;
+  for (let i = 0; i < state.length; i++) {
+    const array = state[i];
+    values.set(array, offset);
+    lengths[i] = array.length;
+    offset += array.length;
+  }
+}
+
+/** A copy of the entry's state: one new buffer, one view per array. */
+function copyOut(held: Held): Float32Array[] {
+  const copy = held.values.slice();
+  const { lengths } = held;
+  const state: Float32Array[] = new Array(lengths.length);
+  let offset = 0;
+  for (let i = 0; i < lengths.length; i++) {
+    state[i] = copy.subarray(offset, offset + lengths[i]);
+    offset += lengths[i];
+  }
+  return state;
+}
