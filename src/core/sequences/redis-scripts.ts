@@ -67,9 +67,11 @@ local idle = tonumber(ARGV[7])
 local old = redis.call('HGET', KEYS[1], 's')
 local expired = 0
 if not old then
+  -- Still indexed, its key gone: it expired, and the sweep has not counted it yet.
+  expired = redis.call('ZREM', KEYS[2], ARGV[1])
   local max = tonumber(ARGV[8])
   if redis.call('ZCARD', KEYS[2]) >= max then
-    expired = sweep(KEYS[2], ARGV[2], now, tonumber(ARGV[9]))
+    expired = expired + sweep(KEYS[2], ARGV[2], now, tonumber(ARGV[9]))
     local active = redis.call('ZCARD', KEYS[2])
     if active >= max then return {-1, 0, expired, active} end
   end
