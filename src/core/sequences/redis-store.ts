@@ -255,7 +255,8 @@ export class RedisSequenceStore implements SequenceStore {
     try {
       const result = await run();
       this.#options.metrics?.storeSeconds(operation, (performance.now() - start) / 1000);
-      if (this.#down !== null) this.#markUp();
+      // Only a write clears a failure: a Redis that refuses writes (OOM, READONLY) still answers reads.
+      if (this.#down !== null && operation !== 'load') this.#markUp();
       return result;
     } catch (error) {
       this.#options.metrics?.storeSeconds(operation, (performance.now() - start) / 1000);
@@ -284,15 +285,19 @@ export class RedisSequenceStore implements SequenceStore {
       return why;
     }
     if (error instanceof Error && error.name === 'ReplyError') {
-      // Redis's own refusal (OOM, NOAUTH, NOPERM, READONLY, WRONGTYPE...): its first word names it; the log has it all.
-      this.#options.log?.warn({ err: error }, 'the sequence store (Redis) refused a command');
-      return `refused the command (${message.split(' ', 1)[0]})`;
+      // Redis's own refusal: its first word names it. WRONGTYPE is one key's (something else wrote it, logged);
+      // any other (OOM, NOPERM, READONLY, LOADING...) refuses every call until a later one succeeds.
+      const code = message.split(' ', 1)[0];
+      if (code === 'WRONGTYPE') this.#options.log?.warn({ err: error }, 'a Redis key under the prefix is not a hash');
+      else this.#markDown(`redis: ${message}`);
+      return `refused the command (${code})`;
     }
     return 'is not connected';
   }
 
   /** An entry under our prefix that this service did not write: refused, never decoded into a state. */
   #foreign(key: SequenceKey, cause: unknown): Error {
+    this.#options.metrics?.refused('unavailable');
     this.#options.log?.warn({ err: cause, sequence: sequenceMember(key) }, 'a Redis entry is not a sequence state');
     return storeUnavailable(
       key,

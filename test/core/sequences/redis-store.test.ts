@@ -208,6 +208,24 @@ t.test('an entry under the prefix that is not a sequence state is refused, not d
   t.match(wrongType.message, /refused the command \(WRONGTYPE\)/);
 });
 
+t.test('Redis refusing writes (OOM): 503 naming it, not ready until a call succeeds again', { skip }, async (t) => {
+  const server = await startRedisServer(t, ['--maxmemory-policy', 'noeviction']);
+  const store = await storeOn(t, server, { sweepIntervalMs: 50 });
+  const redis = admin(t, server);
+  const key = { model: 'm', id: 1n };
+  await store.begin(key, OWNER, [new Float32Array([1])]);
+  await redis.config('SET', 'maxmemory', '1');
+  const refused = await refusal(store.save(key, [new Float32Array([2])], 0));
+  t.equal(refused.status, 503);
+  t.match(refused.message, /the sequence store \(Redis\) refused the command \(OOM\); retry after 2 s$/);
+  t.match(store.ready(), { ready: false, reason: /^redis: OOM command not allowed when used memory > 'maxmemory'/ });
+  t.same([...(await store.load(key))!.state[0]], [1], 'reads still work');
+  t.equal(store.ready().ready, false, 'and do not make it ready');
+  await redis.config('SET', 'maxmemory', '0');
+  await until(() => store.ready().ready, 'ready once a sweep succeeds');
+  t.equal(await store.save(key, [new Float32Array([2])], 0), 1);
+});
+
 t.test('scripts Redis no longer knows (SCRIPT FLUSH, a restart) are sent again', { skip }, async (t) => {
   const server = await startRedisServer(t);
   const store = await storeOn(t, server);
