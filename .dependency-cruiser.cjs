@@ -10,9 +10,9 @@
  *   models          →  inference and below
  *   protocols       →  models, inference and below
  *   runtime         →  protocols, models, inference and below
- *   core            →  runtime, protocols, models, inference and below
+ *   core            →  runtime, protocols, models, inference and below (core/sequences: config, errors only)
  *   http            →  every layer (app.ts wires them)
- *   main.ts         →  http, models, config
+ *   main.ts         →  http, core, models, config
  */
 const LAYERS = {
   config: [],
@@ -51,6 +51,15 @@ module.exports = {
       },
     })),
     {
+      name: 'core-sequences',
+      severity: 'error',
+      comment:
+        'src/core/sequences (the sequence state store) knows no protocol, model or engine: it may import only ' +
+        'config and errors of ours.',
+      from: { path: '^src/core/sequences/' },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/core/sequences/', '^src/(config|errors)/'] },
+    },
+    {
       name: 'main-is-the-top',
       severity: 'error',
       comment: 'src/main.ts is the process; nothing imports it.',
@@ -60,9 +69,9 @@ module.exports = {
     {
       name: 'main-imports',
       severity: 'error',
-      comment: 'src/main.ts builds the app (http), reads the config and reports model load errors.',
+      comment: 'src/main.ts builds the app (http) and its core, reads the config and reports model load errors.',
       from: { path: '^src/main\\.ts$' },
-      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|models|config)/'] },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|core|models|config)/'] },
     },
     {
       name: 'src-is-not-tests',

@@ -21,6 +21,10 @@ export {
   DEFAULT_PRIORITY_LEVELS,
   DEFAULT_PRIORITY_LEVEL,
   DEFAULT_BATCH_MAX_ROWS,
+  DEFAULT_SEQUENCE_IDLE_MS,
+  DEFAULT_SEQUENCE_MAX,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_REDIS_KEY_PREFIX,
   SERVICE_NAME,
 } from './environment.js';
 
@@ -83,6 +87,8 @@ export interface Config {
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+  /** Stateful sequences: where their state lives between requests (SEQUENCE_*, REDIS_*). */
+  readonly sequences: Sequences;
   /** Who to contact about this deployment's API: `info.contact` of its OpenAPI document. */
   readonly apiContact: ApiContact;
 }
@@ -105,6 +111,25 @@ export interface QueueSettings {
   readonly maxBatchRows: number;
   /** How long a request may wait for others to merge with, in ms (BATCH_MAX_DELAY_MS; 0: never waits). */
   readonly maxDelayMs: number;
+}
+
+/** Stateful sequences: where their recurrent state is kept between requests, and for how long. */
+export interface Sequences {
+  /** A sequence without a step for this long is dropped (SEQUENCE_IDLE_MS). */
+  readonly idleMs: number;
+  /** Sequences in progress at once (SEQUENCE_MAX): in this process, or with Redis in all replicas together. */
+  readonly maxSequences: number;
+  /** The shared store (REDIS_URL); null keeps the state in this process. */
+  readonly redis: RedisSettings | null;
+}
+
+export interface RedisSettings {
+  /** `redis://` or `rediss://`, with the ACL user, password and database number if any. A secret: never logged. */
+  readonly url: string;
+  /** Prepended to every key (REDIS_KEY_PREFIX), so that several services can share one database. */
+  readonly keyPrefix: string;
+  /** The longest wait for one command (REDIS_TIMEOUT_MS); past it the request gets 503. */
+  readonly timeoutMs: number;
 }
 
 /** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
@@ -162,7 +187,7 @@ export interface Access {
 
 export class ConfigError extends Error {}
 
-const SECRET_VARIABLES = new Set(['API_KEYS']);
+const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL']);
 
 /** Reads the settings from environment variables; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -219,6 +244,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: e.TRUST_PROXY,
     },
     models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    sequences: {
+      idleMs: e.SEQUENCE_IDLE_MS,
+      maxSequences: e.SEQUENCE_MAX,
+      redis:
+        e.REDIS_URL === null
+          ? null
+          : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS },
+    },
     apiContact: {
       name: e.OPENAPI_CONTACT_NAME,
       ...(e.OPENAPI_CONTACT_URL === undefined ? {} : { url: e.OPENAPI_CONTACT_URL }),

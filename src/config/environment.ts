@@ -86,6 +86,30 @@ export const DEFAULT_PRIORITY_LEVEL = 2;
  */
 export const DEFAULT_BATCH_MAX_ROWS = 64;
 
+/**
+ * SEQUENCE_IDLE_MS: a sequence with no step for this long is dropped, and its next request is refused as one that
+ * was never started. Triton's default (max_sequence_idle_microseconds) is 1 s, made for machine clients that stream
+ * frames back to back; here a sequence is often text a person types, chunk by chunk, with pauses to think that
+ * last seconds. A minute keeps those sequences and still frees an abandoned one's state within a minute.
+ */
+export const DEFAULT_SEQUENCE_IDLE_MS = 60_000;
+
+/**
+ * SEQUENCE_MAX: sequences in progress at once. Their bytes are bounded by the memory budget; the count bounds the
+ * bookkeeping and what one client can hold by starting sequences it never ends. 10,000 states of a 2-layer LSTM
+ * with 256 units (4 KiB each) are 40 MiB.
+ */
+export const DEFAULT_SEQUENCE_MAX = 10_000;
+
+/**
+ * REDIS_TIMEOUT_MS: the longest wait for one Redis command. A Redis in the same zone answers in well under a
+ * millisecond; half a second rides out a fork or a slow disk on its side and still answers a sequence request with
+ * a 503 quickly when Redis is gone.
+ */
+export const DEFAULT_REDIS_TIMEOUT_MS = 500;
+
+export const DEFAULT_REDIS_KEY_PREFIX = 'rnn-serve:seq:';
+
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -399,6 +423,64 @@ const access = {
   }),
 };
 
+/**
+ * REDIS_URL: `redis://[user[:password]@]host[:port][/db]`, or `rediss://` for TLS; empty = sequences live in this
+ * process. Its messages never quote it: it may hold a password.
+ */
+const redisUrl = z
+  .string()
+  .default('')
+  .transform((value, ctx): string | null => {
+    const v = value.trim();
+    if (v === '') return null;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not a URL; expected redis://[user[:password]@]host[:port][/db]' });
+      return z.NEVER;
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      ctx.addIssue({ code: 'custom', message: 'the scheme is not redis:// or rediss:// (TLS)' });
+      return z.NEVER;
+    }
+    if (url.hostname === '') {
+      ctx.addIssue({ code: 'custom', message: 'names no host; expected redis://host[:port][/db]' });
+      return z.NEVER;
+    }
+    if (!/^\/?$|^\/\d{1,5}$/.test(url.pathname)) {
+      ctx.addIssue({ code: 'custom', message: 'the path must be a database number, e.g. redis://host:6379/0' });
+      return z.NEVER;
+    }
+    return v;
+  });
+
+const sequences = {
+  SEQUENCE_IDLE_MS: positiveInt(DEFAULT_SEQUENCE_IDLE_MS).describe(
+    'A sequence with no step for this long is dropped (its state freed); its next request is refused as one never ' +
+      "started. With Redis, the key's expiry",
+  ),
+  SEQUENCE_MAX: positiveInt(DEFAULT_SEQUENCE_MAX).describe(
+    'Sequences in progress at once (in this process, or with Redis across every replica); a start beyond it is ' +
+      'refused with 503, never by evicting a sequence in progress. Their bytes count against MEMORY_BUDGET_BYTES',
+  ),
+  REDIS_URL: redisUrl.describe(
+    '`redis://[user[:password]@]host[:port][/db]` (or `rediss://` for TLS): keep sequence state in Redis, so that ' +
+      'any replica continues any sequence. Empty: in this process (replicas then need sticky routing by sequence ' +
+      'id). A secret: never logged or echoed',
+  ),
+  REDIS_KEY_PREFIX: z
+    .string()
+    .min(1)
+    .max(256)
+    .default(DEFAULT_REDIS_KEY_PREFIX)
+    .describe('Prepended to every Redis key, so that several services can share one database'),
+  REDIS_TIMEOUT_MS: positiveInt(DEFAULT_REDIS_TIMEOUT_MS).describe(
+    'The longest wait for one Redis command; past it (or with Redis down) a sequence request gets 503 at once, ' +
+      'and stateless requests carry on',
+  ),
+};
+
 const models = {
   MODELS_DIR: z
     .string()
@@ -476,6 +558,13 @@ export const CONFIG_SECTIONS = [
   { title: 'Access', about: 'Authentication, rate limits, CORS and proxies.', variables: access },
   { title: 'Model repository', about: 'The models served by /models/… and /v2/models/….', variables: models },
   {
+    title: 'Sequences',
+    about:
+      'Stateful sequences (`sequence_id`, `sequence_start`, `sequence_end`): where the recurrent state is kept ' +
+      'between requests, and for how long.',
+    variables: sequences,
+  },
+  {
     title: 'API document',
     about: 'What the OpenAPI document (/openapi.json, /docs) says about this deployment.',
     variables: apiDocument,
@@ -492,5 +581,6 @@ export const ConfigFromEnv = z.object({
   ...overload,
   ...access,
   ...models,
+  ...sequences,
   ...apiDocument,
 });

@@ -35,6 +35,9 @@ export const PROBLEM_KINDS = {
   'limit-exceeded': { status: 400, title: 'Request exceeds a configured limit' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  // Two steps of one sequence ran at once: one of them was computed from a state the other replaced. Retrying the
+  // same step blindly would apply it twice or out of order, so it is not a 503: the client orders its steps.
+  'sequence-conflict': { status: 409, title: 'Sequence step conflict' },
   'body-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'non-finite-result': { status: 422, title: 'Result is not finite' },
@@ -48,6 +51,9 @@ export const PROBLEM_KINDS = {
   'not-ready': { status: 503, title: 'Not ready' },
   overloaded: { status: 503, title: 'Overloaded; retry later' },
   'queue-timeout': { status: 503, title: 'Timed out waiting for its turn; retry later' },
+  // Server-wide capacity (SEQUENCE_MAX, or the memory budget), not a client's quota: 503 like `overloaded`.
+  'too-many-sequences': { status: 503, title: 'Too many sequences in progress; retry later' },
+  'sequence-store-unavailable': { status: 503, title: 'Sequence store unavailable; retry later' },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS;
