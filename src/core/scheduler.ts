@@ -5,7 +5,8 @@
  * them, back to back, their answers sent after all of them are computed (`place`): a lone request is answered one
  * `setImmediate` after it arrived, and under load the turn's passes run warm one after the other (docs/performance.md,
  * "Where the time goes"). Small passes of one served model that arrive together are merged into one pass when
- * their options agree (dynamic batching: layer-batch.ts); merged passes that grow past the threshold go to a worker.
+ * their options agree (dynamic batching: layer-batch.ts); merged passes that grow past the threshold go to a worker,
+ * and so does a served model's small pass while the workers are busy (it joins the next merged pass there).
  *
  * Larger passes wait in a queue for a worker thread: in priority levels (1 first, a request's `priority`, the
  * default level QUEUE_DEFAULT_PRIORITY), in arrival order within a level (Triton's priority queue policy). A
@@ -122,7 +123,10 @@ export class Scheduler {
     const groups = new Map<string, Entry[]>();
     for (const entry of entries) {
       const { cost, key } = entry.work;
-      if (cost >= minCompute || (key !== null && pooled && this.#queuedKeys.has(key))) this.#enqueue(entry);
+      // A served model's small pass goes to the queue while the workers are busy (or its model's requests wait
+      // there): it rides in the next merged pass instead of holding the event loop with a pass of its own.
+      const busy = pooled && key !== null && (this.#queuedKeys.has(key) || this.#running.size >= this.#capacity);
+      if (cost >= minCompute || busy) this.#enqueue(entry);
       else if (key === null) inline.push([entry]);
       else {
         const group = groups.get(key);
@@ -351,8 +355,9 @@ export class Scheduler {
       this.#running.delete(running);
       if (!(result instanceof Error) && cost >= RATE_MIN_COST && result.computeSeconds > 0)
         this.#rate = 0.8 * this.#rate + 0.2 * (cost / result.computeSeconds);
-      this.#deliver(unit, result);
+      // The next pass first: the worker computes it while these answers are sent.
       this.#pump();
+      this.#deliver(unit, result);
     };
     const pooled = this.#options.pool.threads > 0;
     let job: Job;
