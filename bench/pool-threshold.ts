@@ -29,6 +29,7 @@ const job = (plan: ReturnType<typeof planLayers>, inline: boolean): Job => ({
   members: [
     {
       rows: null,
+      carry: false,
       facts: { model: null, inputShape: plan.shape, vocabulary: null, labels: null, summary: null, graph: null },
       encoding: { kind: 'forward', format: 'nested' },
     },

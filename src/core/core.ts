@@ -14,8 +14,8 @@
 import type { Limits, PoolSettings, QueueSettings } from '../config/config.js';
 import type { WeightsRequest } from '../../schemas/weights.js';
 import { invalidAt } from '../errors/problem-error.js';
-import type { InferenceRequest } from '../inference/request.js';
-import { planLayers } from '../inference/layer-plan.js';
+import type { InferenceRequest, SequenceControl } from '../inference/request.js';
+import { carriedSlots, planLayers } from '../inference/layer-plan.js';
 import type { ModelMetadata } from '../inference/metadata.js';
 import { unparsedBodyMemoryBytes, weightsMemoryBytes } from '../inference/memory-estimate.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
@@ -30,7 +30,8 @@ import type { WorkerPool } from '../runtime/pool.js';
 import { type MemoryBudget, UNRESERVED } from '../runtime/memory-budget.js';
 import type { JobEnvironment } from '../runtime/jobs.js';
 import { type CoreObserver, SILENT } from './observer.js';
-import { type Entry, Scheduler, failSafely } from './scheduler.js';
+import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
+import type { SequenceSteps } from './sequence-steps.js';
 import type { Sink } from './sink.js';
 import { type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
 
@@ -44,6 +45,8 @@ export interface CoreOptions {
   readonly budget: MemoryBudget;
   readonly retryAfterSeconds: number;
   readonly observer?: CoreObserver;
+  /** Where stateful sequences keep their state between chunks; without it, sequence requests are refused. */
+  readonly sequences?: SequenceSteps;
   /** The workers' rate assumed until one is measured (scheduler.ts); for tests that control time. */
   readonly initialRate?: number;
 }
@@ -51,6 +54,8 @@ export interface CoreOptions {
 /** A request received this turn, planned at its end. */
 interface Arrival {
   readonly plan: () => Work;
+  /** An inference request (the others are a body to parse on a worker, a weights export). */
+  readonly request?: { readonly inference: InferenceRequest; readonly encoding: AnswerEncoding };
   readonly encoding: AnswerEncoding;
   readonly sink: Sink<EncodedAnswer>;
   readonly arrived: number;
@@ -99,6 +104,7 @@ export class InferenceCore {
   infer<E extends AnswerEncoding>(request: InferenceRequest, encoding: E, sink: Sink<AnswerOf<E>>): void {
     this.#arrive({
       plan: () => this.#plan(request, encoding),
+      request: { inference: request, encoding },
       encoding,
       sink: sink as Sink<EncodedAnswer>,
       arrived: performance.now(),
@@ -188,7 +194,9 @@ export class InferenceCore {
     const entries: Entry[] = [];
     for (const arrival of arrivals) {
       try {
-        entries.push(this.#entry(arrival));
+        const sequence = arrival.request?.inference.sequence ?? null;
+        if (sequence !== null) void this.#sequenceEntry(arrival, sequence).then((entry) => this.#chunkReady(entry));
+        else entries.push(this.#entry(arrival, arrival.plan()));
       } catch (error) {
         failSafely(arrival.sink, error);
       }
@@ -197,7 +205,76 @@ export class InferenceCore {
     this.#options.observer?.turn(arrivals.length);
   };
 
-  #entry(arrival: Arrival): Entry {
+  /** Sequence chunks whose state is loaded, placed together at the end of the turn (they may merge into one pass). */
+  #readyChunks: Entry[] = [];
+
+  #chunkReady(entry: Entry | null): void {
+    if (entry === null) return;
+    this.#readyChunks.push(entry);
+    if (this.#readyChunks.length === 1)
+      setImmediate(() => {
+        const ready = this.#readyChunks;
+        this.#readyChunks = [];
+        this.#scheduler.place(ready);
+      });
+  }
+
+  /**
+   * One chunk of a stateful sequence (sequence-steps.ts): planned with the state its previous chunk left, its final
+   * state saved before its answer goes out. Null when it was refused (its sink has the problem).
+   */
+  async #sequenceEntry(arrival: Arrival, control: SequenceControl): Promise<Entry | null> {
+    const { limits, cache, repository, queue, sequences } = this.#options;
+    const { inference, encoding } = arrival.request as NonNullable<Arrival['request']>;
+    try {
+      const target = inference.model;
+      if (sequences === undefined || target.kind !== 'served')
+        invalidAt(control.at, 'names a sequence, but this server keeps no sequence state');
+      const served = repository.get(target.name, target.version);
+      if (served.kind === 'onnx')
+        invalidAt(control.at, `model '${served.name}' is an ONNX graph; sequences run on its recurrent layer models`);
+      const layers = servedLayers(served);
+      carriedSlots(layers);
+      const named = `sequence ${typeof control.id === 'bigint' ? control.id : JSON.stringify(control.id)}`;
+      const plan = (carried: readonly Float32Array[] | null) =>
+        layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, queue.maxBatchRows);
+      let started: Work | null = null;
+      const chunk = await sequences.chunk(control, served, () => {
+        started = plan(null);
+      });
+      try {
+        const work = started ?? plan(chunk.carried);
+        const sink = arrival.sink;
+        // A chunk refused or failed after it took its sequence's turn gives the turn back.
+        const failing: Sink<EncodedAnswer> = {
+          gone: () => sink.gone(),
+          onClose: (release) => sink.onClose(release),
+          answer: (answer) => sink.answer(answer),
+          fail: (error) => {
+            chunk.abandon();
+            sink.fail(error);
+          },
+        };
+        const entry = this.#entry({ ...arrival, sink: failing }, work);
+        return {
+          ...entry,
+          onAnswer: (outcome) =>
+            chunk.commit(outcome.carried ?? []).then(
+              () => answerSafely(sink, outcome.answer),
+              (error: unknown) => failSafely(sink, error),
+            ),
+        };
+      } catch (error) {
+        chunk.abandon();
+        throw error;
+      }
+    } catch (error) {
+      failSafely(arrival.sink, error);
+      return null;
+    }
+  }
+
+  #entry(arrival: Arrival, work: Work): Entry {
     const { queue, budget } = this.#options;
     const { schedule, scheduleAt } = arrival;
     const priority =
@@ -207,7 +284,6 @@ export class InferenceCore {
         scheduleAt.priority,
         `is ${priority}; the priority levels are 1 (first) to ${queue.priorityLevels} (QUEUE_PRIORITY_LEVELS), 0 for the default (${queue.defaultPriority})`,
       );
-    const work = arrival.plan();
     const release = budget.reserve(work.bytes, "the request's estimated memory");
     if (release !== UNRESERVED) arrival.sink.onClose(release);
     const timeoutMs = schedule.timeoutMs ?? queue.timeoutMs;

@@ -42,6 +42,8 @@ export interface Entry {
   readonly timeoutFrom: string;
   /** Its level, 1 first. */
   readonly priority: number;
+  /** What becomes of its answer, when not simply handed to the sink (a sequence chunk saves its state first). */
+  readonly onAnswer?: (outcome: { readonly answer: EncodedAnswer; readonly carried?: readonly Float32Array[] }) => void;
 }
 
 export interface SchedulerOptions {
@@ -187,7 +189,8 @@ export class Scheduler {
       const outcome = result.outcomes[i];
       if ('answer' in outcome) {
         if (entry.work.model !== null) observer.inference(entry.work.model, 'ok', result.computeSeconds);
-        answerSafely(entry.sink, outcome.answer);
+        if (entry.onAnswer === undefined) answerSafely(entry.sink, outcome.answer);
+        else entry.onAnswer(outcome);
       } else {
         if (entry.work.model !== null)
           observer.inference(entry.work.model, outcome.problem.kind, result.computeSeconds);
@@ -417,7 +420,7 @@ function merged(unit: readonly Entry[]): readonly number[] | null {
  * uncaught: a sink that throws gets its error instead, and if that throws too, the answer is dropped (the sink's own
  * logging is the last word), so that one request can never stop the others or the process.
  */
-function answerSafely(sink: Sink<EncodedAnswer>, answer: EncodedAnswer): void {
+export function answerSafely(sink: Sink<EncodedAnswer>, answer: EncodedAnswer): void {
   try {
     sink.answer(answer);
   } catch (error) {

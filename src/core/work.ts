@@ -68,7 +68,7 @@ export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, maxRows: nu
     job: (inline) => ({
       kind: 'layers',
       plan: inline ? plan : taskPlan(plan),
-      members: [{ rows: null, facts, encoding }],
+      members: [{ rows: null, carry: plan.carry, facts, encoding }],
     }),
   };
 }
@@ -82,6 +82,7 @@ export function mergedJob(works: readonly Work[], encodings: readonly AnswerEnco
     plan: inline ? merged : taskPlan(merged),
     members: plans.map((plan, i) => ({
       rows: { rows: plan.shape[0], time: plan.shape[1] },
+      carry: plan.carry,
       facts: layerFacts(plan),
       encoding: encodings[i],
     })),

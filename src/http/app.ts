@@ -29,6 +29,9 @@ import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
 import { createWorkerPool } from '../runtime/pool.js';
 import { InferenceCore } from '../core/core.js';
+import { SequenceSteps } from '../core/sequence-steps.js';
+import { createSequenceStore } from '../core/sequences/create-store.js';
+import { SequenceMetrics } from '../core/sequences/sequence-metrics.js';
 import forwardRoute from './routes/rnn/forward-route.js';
 import weightsRoute from './routes/rnn/weights-route.js';
 import healthRoutes from './routes/ops/health-route.js';
@@ -158,7 +161,16 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   const pool = createWorkerPool({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
   app.addHook('onClose', () => pool.close());
   const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  const sequenceMetrics = new SequenceMetrics(app.metrics.registry);
+  const sequenceStore = createSequenceStore(config.sequences, {
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    reserve: (bytes) => budget.reserve(bytes, 'the state of the sequences in progress'),
+    metrics: sequenceMetrics,
+    log: app.log,
+  });
+  app.addHook('onClose', () => sequenceStore.close());
   const core = new InferenceCore({
+    sequences: new SequenceSteps(sequenceStore, sequenceMetrics, app.log),
     repository,
     limits: config.limits,
     cache,
@@ -220,6 +232,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
   await app.register(healthRoutes, {
+    sequenceStore,
     retryAfterSeconds: config.overload.retryAfterSeconds,
     skippedModels: repository.skipped,
   });

@@ -83,6 +83,36 @@ export interface LayerPlan {
   readonly outputs: readonly PlannedOutput[];
   /** A served classifier's labels; null: none. */
   readonly labels: readonly string[] | null;
+  /** One chunk of a stateful sequence: the pass hands back its final states (layer-run.ts `carriedState`). */
+  readonly carry: boolean;
+}
+
+/**
+ * A sequence chunk's plan: `carried`, the state the sequence's previous chunk left (its slots, carriedSlots' order),
+ * or null for the first chunk (zeros, or the request's initial states).
+ */
+export interface SequenceStep {
+  readonly carried: readonly Float32Array[] | null;
+  /** How the request named its sequence, for messages (`sequence 42`). */
+  readonly named: string;
+}
+
+/**
+ * The state a sequence carries from chunk to chunk: each layer and direction's h ([hiddenSize] for the one row of a
+ * sequence), in state order, then each LSTM layer's c likewise. A bidirectional layer cannot carry one: its backward
+ * direction reads the sequence from its end, which a chunk does not have.
+ */
+export function carriedSlots(served: ServedLayers): number[] {
+  const { spec } = served.model;
+  const wrapped = spec.layers.findIndex((_, k) => layerDirections(spec, k) === 2);
+  if (wrapped >= 0)
+    invalidAt(
+      'parameters',
+      `model '${served.name}' version ${served.version} cannot carry a sequence's state from chunk to chunk: layer ${wrapped} is bidirectional, and its backward direction reads each sequence from its end, which a chunk does not have; send each sequence whole, without sequence_id`,
+    );
+  const layerOf = stateLayers(spec);
+  const sizes = layerOf.map((k) => spec.layers[k].hiddenSize);
+  return [...sizes, ...cellStateIndices(served.model).map((i) => sizes[i])];
 }
 
 /** What a request costs, from its shapes alone: checked against the limits before any work that scales with it. */
@@ -324,6 +354,7 @@ export function planLayers(
   cache: SeededWeightsCache,
   served: ServedLayers | null,
   description: ModelDescription | null,
+  sequence: SequenceStep | null = null,
 ): LayerPlan {
   const known = served?.model ?? null;
   const byName = tensorsOf(request, known);
@@ -385,7 +416,30 @@ export function planLayers(
           stateLayers(model.spec).map((_, i) => i),
           b,
         );
-  const initialCellStates = cells === null ? null : readCellStates(cells, model, b);
+  let initialCellStates = cells === null ? null : readCellStates(cells, model, b);
+  let carriedStates = initialStates;
+  if (sequence !== null) {
+    if (b !== 1)
+      invalidAt(
+        layout.sizeAt,
+        `has ${count(b, 'sequence')}; a chunk of ${sequence.named} carries one (a batch of 1): send each sequence's chunks in requests of their own`,
+      );
+    if (sequence.carried !== null) {
+      const given = states?.[0] ?? cells?.[0];
+      if (given !== undefined)
+        invalidAt(
+          given.at.tensor,
+          `is given to ${sequence.named}, which is in progress: its state is the one its previous chunk left; send initial states only with the chunk that starts it`,
+        );
+      const count = stateLayers(model.spec).length;
+      carriedStates = sequence.carried.slice(0, count) as Float32Array[];
+      const indices = cellStateIndices(model);
+      initialCellStates = indices.length === 0 ? null : stateLayers(model.spec).map(() => null as Float32Array | null);
+      indices.forEach((i, j) => {
+        if (initialCellStates !== null) initialCellStates[i] = sequence.carried?.[count + j] ?? null;
+      });
+    }
+  }
   const problems = new ProblemList();
   const inputs = layout.read(problems);
   if (!problems.empty) throw problems.error();
@@ -399,7 +453,7 @@ export function planLayers(
     served: served !== null,
     servedAs: served === null ? null : { name: served.name, version: served.version },
     mask,
-    initialStates,
+    initialStates: carriedStates,
     initialCellStates,
     zeroOutputForMask: request.options.zeroOutputForMask ?? false,
     returnSequences,
@@ -407,6 +461,7 @@ export function planLayers(
     stateLayout,
     outputs,
     labels: served?.labels ?? null,
+    carry: sequence !== null,
   };
 }
 

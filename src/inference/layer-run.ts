@@ -144,6 +144,22 @@ export function resultTensors(plan: LayerPlan, result: NetworkResult): ResultTen
   return tensors;
 }
 
+/**
+ * The state a sequence's next chunk continues from (layer-plan.ts `carriedSlots`): row `row` of each final state,
+ * then of each LSTM layer's final cell state, each in an array of its own.
+ */
+export function carriedState(plan: LayerPlan, result: NetworkResult, row: number): Float32Array[] {
+  const { spec } = plan.model;
+  const layerOf = stateLayers(spec);
+  const rowOf = (data: Float32Array, i: number) => {
+    const h = spec.layers[layerOf[i]].hiddenSize;
+    return data.slice(row * h, (row + 1) * h);
+  };
+  const states = result.states.map((data, i) => rowOf(data, i));
+  const cells = result.cellStates.flatMap((data, i) => (data === null ? [] : [rowOf(data, i)]));
+  return [...states, ...cells];
+}
+
 /** Plan → pass → the result (inline or on a worker). */
 export function runLayers(plan: LayerPlan): InferenceResult {
   return { tensors: resultTensors(plan, computeForward(plan)), facts: layerFacts(plan) };

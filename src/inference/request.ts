@@ -87,6 +87,22 @@ export type ModelTarget =
   | { readonly kind: 'served'; readonly name: string; readonly version?: string }
   | { readonly kind: 'described'; readonly description: ModelDescription };
 
+/**
+ * A stateful sequence's control (Triton's sequence batcher): the request is one chunk of sequence `id`; the server
+ * carries the model's recurrent state from one chunk to the next.
+ */
+export interface SequenceControl {
+  /** An unsigned 64-bit integer (as a bigint: a number loses integers past 2^53) or a string; 42n and '42' differ. */
+  readonly id: bigint | string;
+  /** The first chunk: it begins from zeros, or from the request's initial states. */
+  readonly start: boolean;
+  /** The last chunk: the state is dropped after answering. */
+  readonly end: boolean;
+  /** Where the client gave the id, and the start flag, for messages. */
+  readonly at: string;
+  readonly startAt: string;
+}
+
 export interface InferenceRequest {
   readonly model: ModelTarget;
   readonly inputs: readonly RequestTensor[];
@@ -103,6 +119,8 @@ export interface InferenceRequest {
    * frontend names it (`POST /v2/models/x/infer`), for the messages that refuse such a request; null: nowhere.
    */
   readonly elsewhere: string | null;
+  /** One chunk of a stateful sequence; null for a request on its own. */
+  readonly sequence: SequenceControl | null;
 }
 
 /**

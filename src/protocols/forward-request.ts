@@ -8,7 +8,13 @@
 import type { ForwardRequest } from '../../schemas/forward.js';
 import type { ModelForwardRequest } from '../../schemas/models.js';
 import { invalidAt } from '../errors/problem-error.js';
-import type { InferenceRequest, OptionPlaces, RequestTensor, TensorPlace } from '../inference/request.js';
+import type {
+  InferenceRequest,
+  OptionPlaces,
+  RequestTensor,
+  SequenceControl,
+  TensorPlace,
+} from '../inference/request.js';
 import type { AnswerEncoding } from './encoding.js';
 
 /** Each option where our bodies write it. */
@@ -99,6 +105,24 @@ export function forwardRequest(body: ForwardRequest): InferenceRequest {
     options: body,
     optionsAt: FORWARD_OPTIONS_AT,
     elsewhere: null,
+    sequence: null,
+  };
+}
+
+/** `sequenceId` and its flags: one chunk of a stateful sequence, or none (the flags alone are refused). */
+function sequenceOf(body: ModelForwardRequest): SequenceControl | null {
+  const { sequenceId, sequenceStart, sequenceEnd } = body;
+  if (sequenceId === undefined) {
+    const flag = sequenceStart !== undefined ? 'sequenceStart' : sequenceEnd !== undefined ? 'sequenceEnd' : null;
+    if (flag !== null) invalidAt(flag, 'applies to a stateful sequence: send sequenceId with it, or drop it');
+    return null;
+  }
+  return {
+    id: typeof sequenceId === 'number' ? BigInt(sequenceId) : sequenceId,
+    start: sequenceStart ?? false,
+    end: sequenceEnd ?? false,
+    at: 'sequenceId',
+    startAt: 'sequenceStart',
   };
 }
 
@@ -111,5 +135,6 @@ export function modelForwardRequest(body: ModelForwardRequest, name: string, ver
     options: body,
     optionsAt: FORWARD_OPTIONS_AT,
     elsewhere: `POST /v2/models/${name}/infer`,
+    sequence: sequenceOf(body),
   };
 }

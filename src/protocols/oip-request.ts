@@ -13,6 +13,7 @@ import type {
   OptionPlaces,
   RequestTensor,
   RequestedOutput,
+  SequenceControl,
 } from '../inference/request.js';
 import type { AnswerEncoding } from './encoding.js';
 
@@ -127,12 +128,42 @@ function scheduleOf(parameters: Parameters): InferenceOptions {
   };
 }
 
+/**
+ * `sequence_id` (an unsigned 64-bit integer or a string; 0 and "" mean none), `sequence_start` and `sequence_end`,
+ * as Triton's clients send them. `exactId`: the id's digits as the body wrote them, when JSON's number could not
+ * hold them (past 2^53).
+ */
+function sequenceOf(parameters: Parameters, exactId: string | null): SequenceControl | null {
+  const at = 'parameters.sequence_id';
+  const value = parameters?.sequence_id;
+  const start = flag(parameters, 'sequence_start', '$');
+  const end = flag(parameters, 'sequence_end', '$');
+  let id: bigint | string | null = null;
+  if (typeof value === 'number') {
+    if (Number.isSafeInteger(value) && value >= 0) id = value === 0 ? null : BigInt(value);
+    else if (exactId !== null) id = BigInt(exactId);
+    else invalidAt(at, `is ${value}; expected a sequence id, an unsigned 64-bit integer or a string`);
+  } else if (typeof value === 'string') id = value === '' ? null : value;
+  else if (value !== undefined)
+    invalidAt(at, `is ${JSON.stringify(value)}; expected a sequence id, an unsigned 64-bit integer or a string`);
+  if (id === null) {
+    if (start === true || end === true)
+      invalidAt(
+        `$.parameters.sequence_${start === true ? 'start' : 'end'}`,
+        'is true, but the request names no sequence (parameters.sequence_id is absent, 0 or ""): send sequence_id with it',
+      );
+    return null;
+  }
+  return { id, start: start ?? false, end: end ?? false, at, startAt: 'parameters.sequence_start' };
+}
+
 /** The request and the form of its answer. */
 export function oipRequest(
   body: OipInferenceRequest,
   binary: Uint8Array | null,
   name: string,
   version: string | undefined,
+  exactSequenceId: string | null = null,
 ): { request: InferenceRequest; encoding: AnswerEncoding } {
   const inputs = tensorsOf(body, binary);
   const outputs = outputsOf(body);
@@ -146,6 +177,7 @@ export function oipRequest(
     options: scheduleOf(body.parameters),
     optionsAt: OIP_OPTIONS_AT,
     elsewhere: null,
+    sequence: sequenceOf(body.parameters, exactSequenceId),
   };
   return { request, encoding: { kind: 'oip', spec: { id: body.id, binary: binaryOf, allBinary } } };
 }

@@ -11,7 +11,7 @@ import type { JsonAnswer } from '../codec/json-stream.js';
 import { ProblemError, type ProblemKind } from '../errors/problem-error.js';
 import type { InferenceResult } from '../inference/request.js';
 import type { LayerPlan } from '../inference/layer-plan.js';
-import { runLayers } from '../inference/layer-run.js';
+import { carriedState, computeForward, layerFacts, resultTensors } from '../inference/layer-run.js';
 import { type BatchMember, splitLayerResult } from '../inference/layer-batch.js';
 import type { ResolvedModel } from '../inference/model.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
@@ -29,6 +29,8 @@ export type LayerTaskPlan = Omit<LayerPlan, 'model'> & {
 /** One request of a layer job: its rows of the pass (null: the whole pass), its answer's facts and form. */
 export interface LayerMember {
   readonly rows: BatchMember | null;
+  /** A sequence chunk: its outcome carries its final state. */
+  readonly carry: boolean;
   readonly facts: InferenceResult['facts'];
   readonly encoding: AnswerEncoding;
 }
@@ -54,7 +56,13 @@ export interface ProblemData {
   readonly errorCount: number;
 }
 
-export type Outcome = { readonly answer: EncodedAnswer } | { readonly problem: ProblemData };
+export type Outcome =
+  | {
+      readonly answer: EncodedAnswer;
+      /** A sequence chunk's final state, for its next chunk (layer-run.ts `carriedState`). */
+      readonly carried?: readonly Float32Array[];
+    }
+  | { readonly problem: ProblemData };
 
 export interface JobResult {
   readonly outcomes: readonly Outcome[];
@@ -97,15 +105,26 @@ function withWeights(plan: LayerTaskPlan, cache: SeededWeightsCache): LayerPlan 
   return { ...plan, model: { ...model, buildCost: 0, weights } };
 }
 
-function runLayerJob(plan: LayerTaskPlan, members: readonly LayerMember[], env: JobEnvironment): Outcome[] {
-  const result = runLayers(withWeights(plan, env.cache));
-  if (members.length === 1 && members[0].rows === null) return [outcome(members[0].encoding, result)];
+function runLayerJob(task: LayerTaskPlan, members: readonly LayerMember[], env: JobEnvironment): Outcome[] {
+  const plan = withWeights(task, env.cache);
+  const network = computeForward(plan);
+  const result = { tensors: resultTensors(plan, network), facts: layerFacts(plan) };
+  // A sequence chunk's state, for its next chunk: its row of the final states (a chunk has one row).
+  let row = 0;
+  const withCarried = (member: LayerMember, done: Outcome): Outcome => {
+    const first = row;
+    row += member.rows?.rows ?? 0;
+    if (!member.carry || !('answer' in done)) return done;
+    return { ...done, carried: carriedState(plan, network, first) };
+  };
+  if (members.length === 1 && members[0].rows === null)
+    return [withCarried(members[0], outcome(members[0].encoding, result))];
   const parts = splitLayerResult(
     result,
     members.map((m) => m.rows as BatchMember),
     members.map((m) => m.facts),
   );
-  return parts.map((part, i) => outcome(members[i].encoding, part));
+  return parts.map((part, i) => withCarried(members[i], outcome(members[i].encoding, part)));
 }
 
 /** Runs a job (any ProblemError it throws is every request's outcome). */

@@ -40,12 +40,25 @@ export interface HealthRouteOptions {
   retryAfterSeconds: number;
   /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
   skippedModels?: readonly SkippedModel[];
+  /** The sequence store's kind and readiness, in the /readyz body. */
+  sequenceStore?: { readonly kind: 'memory' | 'redis'; ready(): { ready: boolean; reason?: string } };
 }
 
 const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
   app,
-  { retryAfterSeconds, skippedModels = [] },
+  { retryAfterSeconds, skippedModels = [], sequenceStore },
 ) => {
+  const sequences = () => {
+    if (sequenceStore === undefined) return {};
+    const state = sequenceStore.ready();
+    return {
+      sequences: {
+        store: sequenceStore.kind,
+        ready: state.ready,
+        ...(state.ready || state.reason === undefined ? {} : { reason: state.reason }),
+      },
+    };
+  };
   const probe = { probe: true };
   app.get(PROBE_PATHS.live, {
     config: probe,
@@ -70,7 +83,8 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
       description:
         'For a readiness probe: 503 (with `Retry-After`) until the warm-up forward pass has run and again from ' +
         'SIGTERM on, while the server drains; 200 otherwise, listing in `skippedModels` any model left out at ' +
-        'start-up (MODELS_ON_ERROR=skip). Never shed, rate limited or asked for a key.',
+        'start-up (MODELS_ON_ERROR=skip), and in `sequences` whether the sequence store can be used (while it ' +
+        'cannot, the instance stays ready: stateless requests are served). Never shed, rate limited or asked for a key.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } },
         503: notReady,
@@ -79,7 +93,11 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
-      return { status: 'ready' as const, ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}) };
+      return {
+        status: 'ready' as const,
+        ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}),
+        ...sequences(),
+      };
     },
   });
   app.get(PROBE_PATHS.oipLive, {

@@ -132,7 +132,13 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   };
   /** Not async: the core sends the answer when it has it. */
   const infer = (reply: FastifyReply, body: OipInferenceRequest, name: string, version?: string) => {
-    const { request, encoding } = oipRequest(body, reply.request.binaryData, name, version);
+    const { request, encoding } = oipRequest(
+      body,
+      reply.request.binaryData,
+      name,
+      version,
+      reply.request.exactSequenceId,
+    );
     core.infer(request, encoding, new ReplySink<OipAnswer>(reply, sendOip));
   };
   const common = {
