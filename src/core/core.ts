@@ -21,7 +21,7 @@ import { unparsedBodyMemoryBytes, weightsMemoryBytes } from '../inference/memory
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 import { describeCost, resolveWeightsRequest, weightCount } from '../inference/weights-export.js';
 import { layerMetadata } from '../models/layer-metadata.js';
-import { planOnnx } from '../models/onnx/backend.js';
+import { onnxCarry, planOnnx } from '../models/onnx/backend.js';
 import { onnxMetadata } from '../models/onnx/metadata.js';
 import { type ModelRepository, type ServedModel, servedLayers } from '../models/repository.js';
 import type { AnswerEncoding, AnswerOf, EncodedAnswer } from '../protocols/encoding.js';
@@ -31,7 +31,7 @@ import { type MemoryBudget, UNRESERVED } from '../runtime/memory-budget.js';
 import type { JobEnvironment } from '../runtime/jobs.js';
 import { type CoreObserver, SILENT } from './observer.js';
 import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
-import type { SequenceSteps } from './sequence-steps.js';
+import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
 import { type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
 
@@ -231,15 +231,27 @@ export class InferenceCore {
       if (sequences === undefined || target.kind !== 'served')
         invalidAt(control.at, 'names a sequence, but this server keeps no sequence state');
       const served = repository.get(target.name, target.version);
-      if (served.kind === 'onnx')
-        invalidAt(control.at, `model '${served.name}' is an ONNX graph; sequences run on its recurrent layer models`);
-      const layers = servedLayers(served);
-      carriedSlots(layers);
       const named = `sequence ${typeof control.id === 'bigint' ? control.id : JSON.stringify(control.id)}`;
-      const plan = (carried: readonly Float32Array[] | null) =>
-        layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, queue.maxBatchRows);
+      let plan: (carried: readonly Float32Array[] | null) => Work;
+      let digest: () => string;
+      if (served.kind === 'onnx') {
+        const pairs = onnxCarry(served, control.at);
+        plan = (carried) =>
+          onnxWork(planOnnx(served, inference, limits, { carried, named, pairs, at: control.at }), served, encoding);
+        digest = () => sourceDigest(served.source.bytes);
+      } else {
+        const layers = servedLayers(served);
+        carriedSlots(layers);
+        plan = (carried) =>
+          layerWork(
+            planLayers(inference, limits, cache, layers, null, { carried, named }),
+            encoding,
+            queue.maxBatchRows,
+          );
+        digest = () => weightsDigestOf(served.model);
+      }
       let started: Work | null = null;
-      const chunk = await sequences.chunk(control, served, () => {
+      const chunk = await sequences.chunk(control, { name: served.name, version: served.version, digest }, () => {
         started = plan(null);
       });
       try {

@@ -139,7 +139,10 @@ export function runJob(job: Job, env: JobEnvironment): JobResult {
         const program = job.local?.program ?? env.program(job.source);
         const metas = new Map([...job.run.inputs].map(([name, { type, shape }]) => [name, { type, shape }]));
         const plan = job.local?.plan ?? planProgram(program, metas);
-        return { outcomes: [outcome(job.encoding, runOnnx(program, plan, job.run))], computeSeconds: seconds() };
+        const result = runOnnx(program, plan, job.run);
+        const done = outcome(job.encoding, result);
+        const carried = job.run.carry.length > 0 && 'answer' in done ? { ...done, carried: result.carried } : done;
+        return { outcomes: [carried], computeSeconds: seconds() };
       }
       case 'forward-json': {
         const parsed = forwardFromJson(job.bytes, job.limits, env.cache);

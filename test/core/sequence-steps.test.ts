@@ -20,6 +20,9 @@ async function setUp(t: Parameters<typeof build>[0]) {
   cpSync(join(FIXTURES, 'tfjs-gated/lstm-state'), join(dir, 'lstm', '1'), { recursive: true });
   cpSync(join(FIXTURES, 'tfjs-gated/bidirectional-lstm'), join(dir, 'bilstm', '1'), { recursive: true });
   cpSync(join(SHIPPED_MODELS, 'hello/1'), join(dir, 'hello', '2'), { recursive: true });
+  // PyTorch exports: x, h0 (and c0) → y, h_n (and c_n); 2 features, 2 layers of 5 units, batch first.
+  for (const name of ['lstm-2-bf-h0', 'gru-2-bf-h0', 'lstm-node-reverse'])
+    cpSync(join(FIXTURES, 'onnx', name, 'model.onnx'), join(dir, name, '1', 'model.onnx'));
   const { app } = await build(t, { models: { dir } });
   return app;
 }
@@ -171,6 +174,65 @@ t.test("a sequence's chunks sent all at once are computed in the order they arri
     answers.flatMap((a) => a.json.outputs.data),
     whole.json.outputs.data,
   );
+});
+
+t.test('an ONNX graph carries its h0 → h_n (and c0 → c_n) from chunk to chunk, bit for bit', async (t) => {
+  const app = await setUp(t);
+  for (const model of ['lstm-2-bf-h0', 'gru-2-bf-h0']) {
+    const x = steps(7, 2, 40).flat();
+    const lstm = model.startsWith('lstm');
+    // The whole sequence from zero states, as the graph is given them.
+    const zeros = { shape: [2, 1, 5], datatype: 'FP32', data: new Array(10).fill(0) };
+    const whole = await app.inject({
+      method: 'POST',
+      url: `/v2/models/${model}/infer`,
+      payload: {
+        inputs: [
+          { name: 'x', shape: [1, 7, 2], datatype: 'FP32', data: x },
+          { name: 'h0', ...zeros },
+          ...(lstm ? [{ name: 'c0', ...zeros }] : []),
+        ],
+      },
+    });
+    t.equal(whole.statusCode, 200, whole.body.slice(0, 200));
+    const outputs = Object.fromEntries(
+      whole.json().outputs.map((o: { name: string; data: number[] }) => [o.name, o.data]),
+    );
+    // Chunks of 3, 1 and 3 steps: the state inputs are left to the sequence.
+    const chunks: Record<string, number[]>[] = [];
+    for (const [i, [from, to]] of [
+      [0, 3],
+      [3, 4],
+      [4, 7],
+    ].entries()) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v2/models/${model}/infer`,
+        payload: {
+          parameters: { sequence_id: `onnx-${model}`, sequence_start: i === 0, sequence_end: i === 2 },
+          inputs: [{ name: 'x', shape: [1, to - from, 2], datatype: 'FP32', data: x.slice(from * 2, to * 2) }],
+        },
+      });
+      t.equal(res.statusCode, 200, res.body.slice(0, 300));
+      chunks.push(
+        Object.fromEntries(res.json().outputs.map((o: { name: string; data: number[] }) => [o.name, o.data])),
+      );
+    }
+    t.same(
+      chunks.flatMap((c) => c.y),
+      outputs.y,
+      `${model}: y, every step`,
+    );
+    t.same(chunks[2].h_n, outputs.h_n, `${model}: h_n`);
+    if (lstm) t.same(chunks[2].c_n, outputs.c_n, `${model}: c_n`);
+  }
+  const reverse = await app.inject({
+    method: 'POST',
+    url: '/v2/models/lstm-node-reverse/infer',
+    payload: { parameters: { sequence_id: 1, sequence_start: true }, inputs: [] },
+  });
+  t.equal(reverse.statusCode, 400);
+  t.match(reverse.json().error, /cannot carry a sequence's state from chunk to chunk: its LSTM node '.*' runs reverse/);
 });
 
 t.test('refusals name what is wrong', async (t) => {
