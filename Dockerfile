@@ -41,10 +41,10 @@ RUN --mount=type=secret,id=npm_ca,required=false \
 # The playground's static files are read at start-up from their source folder beside dist/
 # (src/http/routes/playground/playground-route.ts).
 COPY src/http/routes/playground/public/ src/http/routes/playground/public/
-# The protocol definitions read at run time (proto/model_config.proto, for config.pbtxt files).
-COPY proto/ proto/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
+# The .proto files read at run time from beside dist/ (Triton's model configuration, for config.pbtxt files).
+COPY proto/ proto/
 COPY --from=build /app/dist/ dist/
 # Files stay owned by root: the service only reads them.
 USER node
@@ -53,6 +53,6 @@ EXPOSE 8080
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # main.ts closes the server on SIGTERM and exits 0; node runs as PID 1 (no npm/shell in between) to receive it.
-# The same command as `npm start` (package.json), Node options included (README, "Node options").
+# The same command as `npm start` (package.json), Node options included (docs/operations/container.md#node-options).
 STOPSIGNAL SIGTERM
 CMD ["node", "--use-largepages=silent", "dist/src/main.js"]

@@ -32,8 +32,30 @@ export const ModelForwardRequest = ForwardRequest.pick({
   returnSequences: true,
   returnState: true,
   outputFormat: true,
+  priority: true,
+  timeoutMs: true,
 })
   .extend({
+    sequenceId: z
+      .union([z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(128)])
+      .optional()
+      .describe(
+        "A stateful sequence this request is one chunk of (Triton's `sequence_id`): an integer (up to 2^53 - 1 " +
+          'here; the inference protocol takes up to 2^64 - 1) or a string of at most 128 characters, a different ' +
+          'sequence from the same digits as an integer. The server carries the final states of each chunk into ' +
+          'the next: the chunks answer what the whole sequence answers. One sequence per request (a batch of 1)',
+      ),
+    sequenceStart: z
+      .boolean()
+      .optional()
+      .describe(
+        "With `sequenceId`: the sequence's first chunk, from zero states or `initialState`; a start for a sequence " +
+          'in progress restarts it. Every other chunk continues from the state the previous one left',
+      ),
+    sequenceEnd: z
+      .boolean()
+      .optional()
+      .describe("With `sequenceId`: the sequence's last chunk; its state is dropped after the answer"),
     // No default here: a many-to-one model answers its last step when the request says nothing, and refuses true.
     returnSequences: z
       .boolean()

@@ -10,27 +10,29 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { type Config, defaultConfig } from '../config/config.js';
+import { type Config, defaultConfig, SERVICE_NAME } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestDecompression from './plugins/request-decompression.js';
-import compression from './plugins/compression.js';
+import compression, { COMPRESS_THRESHOLD_BYTES } from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
 import overload from './plugins/overload.js';
-import forwardAdmission from './plugins/forward-admission.js';
 import securityHeaders, { docsContext } from './plugins/security-headers.js';
 import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
-import { createForwardRunner } from '../runtime/pool.js';
+import { createWorkerPool } from '../runtime/pool.js';
+import { InferenceCore } from '../core/core.js';
+import { SequenceSteps } from '../core/sequence-steps.js';
+import { createSequenceStore } from '../core/sequences/create-store.js';
+import { SequenceMetrics } from '../core/sequences/sequence-metrics.js';
 import forwardRoute from './routes/rnn/forward-route.js';
-import { EndOfTurnAnswers } from './end-of-turn.js';
 import weightsRoute from './routes/rnn/weights-route.js';
 import healthRoutes from './routes/ops/health-route.js';
 import metricsRoute from './routes/ops/metrics-route.js';
@@ -108,14 +110,15 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'rnn-serve',
+        title: SERVICE_NAME,
         version: SERVICE_VERSION,
         description:
           'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
-          'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
-          'clients that send `Accept-Encoding`.',
+          `compressed (\`Content-Encoding\`: gzip, deflate, br); answers of ${COMPRESS_THRESHOLD_BYTES} bytes or more ` +
+          'are compressed for clients that send `Accept-Encoding`.',
+        contact: { ...config.apiContact },
         license: { name: 'MIT', identifier: 'MIT' },
       },
       // Relative: the document describes whichever host served it.
@@ -162,39 +165,59 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(metrics);
   await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
   await app.register(opsResponses, { computeRoutes: COMPUTE_ROUTES });
-  await app.register(forwardAdmission, {
-    routes: COMPUTE_ROUTES,
-    maxConcurrent: config.overload.maxConcurrentForward,
-    retryAfterSeconds: config.overload.retryAfterSeconds,
-  });
 
   for (const skipped of repository.skipped)
     app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
-  const runner = createForwardRunner(
-    { ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') },
+  const pool = createWorkerPool({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
+  app.addHook('onClose', () => pool.close());
+  const sequenceMetrics = new SequenceMetrics(app.metrics.registry);
+  const sequenceStore = createSequenceStore(config.sequences, {
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    reserve: (bytes) => budget.reserve(bytes, 'the state of the sequences in progress'),
+    metrics: sequenceMetrics,
+    log: app.log,
+  });
+  app.addHook('onClose', () => sequenceStore.close());
+  const core = new InferenceCore({
+    sequences: new SequenceSteps(sequenceStore, sequenceMetrics, app.log),
+    repository,
+    limits: config.limits,
     cache,
-  );
-  app.addHook('onClose', () => runner.close());
+    pool,
+    poolSettings: config.pool,
+    queue: config.queue,
+    budget,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    observer: app.metrics.core,
+  });
   new Gauge({
     name: 'rnn_pool_queue_depth',
-    help: 'Forward passes waiting for a worker thread',
+    help: 'Requests waiting in the queue for a worker thread',
     registers: [app.metrics.registry],
     collect() {
-      this.set(runner.queueSize);
+      this.set(core.waiting);
+    },
+  });
+  new Gauge({
+    name: 'rnn_queue_compute',
+    help: 'Multiply-adds of the requests waiting in the queue for a worker thread',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(core.waitingCost);
     },
   });
   new Counter({
     name: 'rnn_pool_tasks_abandoned_total',
-    help: 'Tasks stopped on the worker pool because their client had gone (dropped from the queue, or worker replaced)',
+    help: 'Passes stopped on a worker because all their clients had gone (the worker was replaced)',
     registers: [app.metrics.registry],
     collect() {
       this.reset();
-      this.inc(runner.abandonedTasks);
+      this.inc(pool.abandonedJobs);
     },
   });
   new Gauge({
     name: 'rnn_memory_budget_bytes',
-    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
+    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight and loaded models may hold (0: no budget)',
     registers: [app.metrics.registry],
     collect() {
       this.set(config.overload.memoryBudgetBytes);
@@ -218,32 +241,18 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   });
   modelLifecycleMetrics(app.metrics.registry, repository);
   app.addHook('onClose', () => repository.close());
-  const endOfTurn = new EndOfTurnAnswers({
-    onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
-    log: app.log,
-  });
-  await app.register(forwardRoute, {
-    limits: config.limits,
-    cache,
-    runner,
-    endOfTurn,
-    minBodyBytes: config.pool.minBodyBytes,
-    budget,
-  });
-  await app.register(weightsRoute, { limits: config.limits, cache, runner, budget });
-  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn, budget });
+  await app.register(forwardRoute, { core, minBodyBytes: config.pool.minBodyBytes, threads: config.pool.threads });
+  await app.register(weightsRoute, { core });
+  await app.register(modelsRoutes, { core });
   await app.register(oipRoutes, {
-    repository,
-    limits: config.limits,
-    cache,
-    runner,
-    budget,
-    serverName: 'rnn-serve',
+    core,
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
   await app.register(repositoryRoutes, { repository });
   await app.register(healthRoutes, {
+    sequenceStore,
     retryAfterSeconds: config.overload.retryAfterSeconds,
     skippedModels: () => repository.skipped,
   });

@@ -25,6 +25,9 @@ export function modelLifecycleMetrics(registry: Registry, repository: ModelRepos
     registers: [registry],
     collect() {
       this.reset();
+      // Every version the repository knows has its series from the start (0 until it is first freed).
+      for (const { name, version } of repository.states())
+        if (version !== undefined) this.inc({ model: name, version }, 0);
       for (const { model, version, count } of repository.counts.unloads) this.inc({ model, version }, count);
     },
   });

@@ -19,6 +19,7 @@ import { CLASSIFIER_RULE, onnxClassifiers } from './onnx/classifier.js';
 import { OnnxModelError } from './onnx/decode.js';
 import { type OnnxProgram, type OnnxSource, loadOnnxProgram } from './onnx/program.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
+import type { ServedLayers } from '../inference/layer-plan.js';
 import { type ModelConfig, defaultModelConfig } from './model-config/model-config.js';
 
 /** Names are directory names a URL path segment can carry as they are. */
@@ -43,6 +44,18 @@ export interface RnnServedModel {
   readonly labels?: readonly string[] | null;
   /** The model's configuration (config.pbtxt, or the defaults without one). */
   readonly config: ModelConfig;
+}
+
+/** A served layer model as its plan takes it (inference/layer-plan.ts). */
+export function servedLayers(served: RnnServedModel): ServedLayers {
+  return {
+    name: served.name,
+    version: served.version,
+    file: served.file,
+    model: served.model,
+    vocabulary: served.vocabulary,
+    labels: served.labels ?? null,
+  };
 }
 
 /** An ONNX graph (`NAME/VERSION/model.onnx`), checked and planned once at load (src/models/onnx/). */

@@ -338,7 +338,7 @@ export class ModelLifecycle {
   /** The model's configuration: the override, its config.pbtxt, or the defaults; and the key it is known by. */
   async #config(scan: ModelScan, override: string | null): Promise<{ config: ModelConfig; key: string }> {
     const files = this.#files!;
-    const context: ConfigContext = { name: scan.name, maxBatch: this.limits.maxBatch };
+    const context: ConfigContext = { name: scan.name };
     const rel = RepositoryFiles.path(scan.name, CONFIG_FILE);
     try {
       if (override !== null)

@@ -9,10 +9,18 @@
  * out and listed (skip). After start-up a failure never stops the server: the version is listed UNAVAILABLE with its
  * reason, and the last good one keeps serving.
  */
-import type { Limits, Models } from '../config/config.js';
+import { type Limits, type Models, defaultConfig } from '../config/config.js';
+import { type ModelConfig, defaultModelConfig } from './model-config/model-config.js';
 import { ProblemError } from '../errors/problem-error.js';
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
-import { type ServedModel, type SkippedModel, loadModelFile } from './model-file.js';
+import {
+  ModelLoadError,
+  type OnnxServedModel,
+  type RnnServedModel,
+  type ServedModel,
+  type SkippedModel,
+  loadModelFile,
+} from './model-file.js';
 import {
   type LifecycleLog,
   ModelLifecycle,
@@ -37,6 +45,7 @@ export {
   type ServedModel,
   type SkippedModel,
   loadModelFile,
+  servedLayers,
 } from './model-file.js';
 export type {
   IndexEntry,
@@ -83,7 +92,36 @@ class LifecycleCounts {
   }
 }
 
+/** A served model without its configuration (`ModelRepository.serving` gives it the defaults). */
+export type UnconfiguredModel =
+  | (Omit<RnnServedModel, 'config'> & { readonly config?: ModelConfig })
+  | (Omit<OnnxServedModel, 'config'> & { readonly config?: ModelConfig });
+
 export class ModelRepository {
+  /**
+   * A repository serving these models and nothing else (MODEL_CONTROL_MODE none, no directory): for a core or
+   * routes under test that need models without files.
+   */
+  static serving(models: readonly UnconfiguredModel[], options: RepositoryOptions = {}): ModelRepository {
+    const registry = new ModelRegistry(options.memory ?? null, options.retryAfterSeconds ?? 1);
+    const counts = new LifecycleCounts();
+    registry.onEvent((event) => counts.record(event));
+    for (const model of models)
+      registry.install({ ...model, config: model.config ?? defaultModelConfig() } as ServedModel);
+    const none: VersionLoader = {
+      load: async ({ file }) => {
+        throw new ModelLoadError(file, 'is not read: this repository serves the models it was given');
+      },
+      close: async () => {},
+    };
+    const settings = { dir: '', onError: 'fail', control: 'none', pollSeconds: 5, startupModels: '*' } as const;
+    return new ModelRepository(
+      registry,
+      new ModelLifecycle(registry, settings, defaultConfig.limits, none, none, null),
+      counts,
+    );
+  }
+
   constructor(
     private readonly registry: ModelRegistry,
     private readonly lifecycle: ModelLifecycle,

@@ -46,7 +46,7 @@ export class MemoryBudget {
    * refuses the request. `what`: the request's estimated memory, in words, for the message.
    */
   reserve(bytes: number, what: string): () => void {
-    if (this.total === 0 || bytes < UNCOUNTED_BYTES) return noop;
+    if (this.total === 0 || bytes < UNCOUNTED_BYTES) return UNRESERVED;
     const left = this.total - this.#resident;
     if (bytes > left)
       throw limitExceeded(
@@ -101,4 +101,5 @@ export class MemoryBudget {
   }
 }
 
-const noop = () => {};
+/** What `reserve` returns when it reserved nothing (nothing to give back). */
+export const UNRESERVED = (): void => {};

@@ -12,7 +12,8 @@ import { spawnServer } from '../helpers/server.js';
 t.test('defaults of the operational settings', async (t) => {
   t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 60_000 });
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
-  t.equal(defaultConfig.overload.maxConcurrentForward, 64);
+  t.equal(defaultConfig.queue.timeoutMs, 10_000);
+  t.equal(defaultConfig.queue.defaultPriority, 2);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
   t.same(defaultConfig.access, {
     apiKeys: [],
@@ -169,13 +170,13 @@ t.test('the HTTP timeouts reach the Node server', async (t) => {
 });
 
 t.test('the process refuses to start with a bad value: one line on stderr, exit code 2', async (t) => {
-  const server = spawnServer({ MAX_CONCURRENT_FORWARD: 'many' });
+  const server = spawnServer({ QUEUE_TIMEOUT_MS: 'many' });
   server.listening.catch(() => {});
   const exit = await server.exited;
   t.same(exit, { code: 2, signal: null });
   const lines = server.stderr().trimEnd().split('\n');
   t.equal(lines.length, 1, `one line: ${server.stderr()}`);
-  t.match(lines[0], /^rnn-serve: invalid environment variable MAX_CONCURRENT_FORWARD="many": /);
+  t.match(lines[0], /^rnn-serve: invalid environment variable QUEUE_TIMEOUT_MS="many": /);
   t.same(server.logs, [], 'nothing was logged: the app was never built');
 });
 

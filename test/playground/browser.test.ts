@@ -360,7 +360,7 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
       t.match(await page.textContent('#curl-command'), `-d '${JSON.stringify(lstm)}'`);
       const answer = await api(lstm);
       t.equal(answer.status, 200);
-      t.same(answer.json.cellStates, [[0.086109504, -0.27300626]], "the README's LSTM example");
+      t.same(answer.json.cellStates, [[0.086109504, -0.27300626]], 'the LSTM example of docs/api/cells.md');
       const h = await tableText(page, 'table[data-kind="states"][data-sequence="0"]');
       t.match(h.caption, 'final h (hidden state)');
       t.same(h.head, ['state', 'h0', 'h1']);

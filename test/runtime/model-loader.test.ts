@@ -36,7 +36,6 @@ t.test('the worker loads what the event loop loads', async (t) => {
   t.teardown(() => there.close());
   const config = parseModelConfig('parameters { key: "k" value { string_value: "v" } }', 'x/config.pbtxt', {
     name: 'x',
-    maxBatch: 8,
   });
   for (const file of [
     'hello/1/model.json',
@@ -83,7 +82,7 @@ t.test('a refusal on the worker is the same ModelLoadError', async (t) => {
     name: 'm',
     version: '1',
     limits,
-    config: parseModelConfig('', 'm/config.pbtxt', { name: 'm', maxBatch: 8 }),
+    config: parseModelConfig('', 'm/config.pbtxt', { name: 'm' }),
   };
   const [a, b] = await Promise.all(
     [inThreadLoader(cache), there].map((loader) =>

@@ -1,6 +1,6 @@
 /**
  * A model's configuration, as Triton keeps it: `MODELS_DIR/NAME/config.pbtxt`, the text format of
- * `inference.ModelConfig` (proto/model_config.proto, Triton's own file), or the same message as JSON in a load
+ * `inference.ModelConfig` (proto/triton/model_config.proto, Triton's own file), or the same message as JSON in a load
  * request's `config` parameter. Optional: a model without one gets the defaults (`defaultModelConfig`).
  *
  * The file is checked against the message type (an unknown field or a bad value is a load error naming the file,
@@ -171,25 +171,23 @@ export function lineOf(lines: ReadonlyMap<string, number>, path: string): number
 
 let modelConfigType: Type | null = null;
 
-/** `inference.ModelConfig`, read once from proto/model_config.proto (beside src/ when run from source or dist/). */
+/** `inference.ModelConfig`, read once from proto/triton/model_config.proto (beside src/ when run from source or dist/). */
 export function modelConfigMessage(): Type {
   if (modelConfigType !== null) return modelConfigType;
-  const file = ['../../../proto/model_config.proto', '../../../../proto/model_config.proto']
+  const file = ['../../../proto/triton/model_config.proto', '../../../../proto/triton/model_config.proto']
     .map((path) => fileURLToPath(new URL(path, import.meta.url)))
     .find((path) => existsSync(path));
-  if (file === undefined) throw new Error('proto/model_config.proto is missing from the installation');
+  if (file === undefined) throw new Error('proto/triton/model_config.proto is missing from the installation');
   const root = new protobuf.Root().loadSync(file, { keepCase: true });
   root.resolveAll();
   modelConfigType = root.lookupType('inference.ModelConfig');
   return modelConfigType;
 }
 
-/** What the settings of a model are read with: its directory name and the server's batch limit. */
+/** What the settings of a model are read with: its directory name. */
 export interface ConfigContext {
   /** The model's directory name: `name`, when given, must equal it. */
   readonly name: string;
-  /** MAX_BATCH: max_batch_size may not exceed it. */
-  readonly maxBatch: number;
 }
 
 /** config.pbtxt's text (`source` names it: `hello/config.pbtxt`) → the model's configuration. */
@@ -511,8 +509,6 @@ function readModelConfig(checked: CheckedMessage, source: string, context: Confi
   reader.unsupported(config);
   const maxBatchSize = numberOf(config, 'max_batch_size');
   if (maxBatchSize < 0) reader.fail('max_batch_size', `is ${maxBatchSize}; 0 (no batch dimension) or more`);
-  if (maxBatchSize > context.maxBatch)
-    reader.fail('max_batch_size', `is ${maxBatchSize}; the server's limit is ${context.maxBatch} (MAX_BATCH)`);
   const filename = stringOf(config, 'default_model_filename');
   if (filename !== '' && !/^[A-Za-z0-9][A-Za-z0-9_.-]*\.(json|onnx)$/.test(filename))
     reader.fail(

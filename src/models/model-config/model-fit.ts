@@ -11,15 +11,10 @@
  */
 import { OIP_DATATYPE } from '../../../schemas/oip.js';
 import { invalidAt } from '../../errors/problem-error.js';
-import {
-  OIP_INPUT,
-  OIP_LENGTHS,
-  OIP_PLATFORM,
-  initialCellStateNames,
-  initialStateNames,
-  oipOutputs,
-} from '../inference-protocol.js';
-import { ONNX_PLATFORM } from '../onnx/protocol.js';
+import type { RequestTensor } from '../../inference/request.js';
+import { LAYER_INPUT, LAYER_LENGTHS, cellStateNames, stateNames } from '../../inference/layer-names.js';
+import { LAYERS_PLATFORM, layerMetadata } from '../layer-metadata.js';
+import { ONNX_PLATFORM } from '../onnx/metadata.js';
 import type { ServedModel } from '../model-file.js';
 import { closest } from './proto-check.js';
 import { type ModelConfig, ModelConfigError, type TensorConfig, lineOf } from './model-config.js';
@@ -46,7 +41,7 @@ export interface ModelTensors {
 /** Platforms and backends a configuration may name for each kind of model file (Triton's names, and ours). */
 const ACCEPTED = {
   onnx: { platforms: ['onnxruntime_onnx', ONNX_PLATFORM], backends: ['onnxruntime', 'rnn-serve'], file: 'model.onnx' },
-  rnn: { platforms: [OIP_PLATFORM], backends: ['rnn-serve'], file: 'model.json' },
+  rnn: { platforms: [LAYERS_PLATFORM], backends: ['rnn-serve'], file: 'model.json' },
 } as const;
 
 /** The inputs and outputs of a loaded model, in the protocol's names. */
@@ -69,24 +64,24 @@ export function modelTensors(served: ServedModel): ModelTensors {
       })),
     };
   }
-  const outputs = oipOutputs(served);
+  const outputs = layerMetadata(served).outputs;
   const stateShape = (name: string) => outputs.find((o) => o.name === name)?.shape ?? [-1, -1];
-  const states = [...initialStateNames(served), ...initialCellStateNames(served)].map((name) => ({
-    name,
+  const states = [...stateNames(served.model), ...cellStateNames(served.model)].map((name) => ({
+    name: `initial_${name}`,
     datatypes: FLOATS,
-    shape: stateShape(name.slice('initial_'.length)),
+    shape: stateShape(name),
     optional: true,
   }));
   const ids = served.model.embedding !== null && served.model.embedding !== undefined;
   return {
     inputs: [
       {
-        name: OIP_INPUT,
+        name: LAYER_INPUT,
         datatypes: ids ? [...FLOATS, ...INTEGERS] : FLOATS,
         shape: [-1, -1, served.model.inputDim],
         optional: false,
       },
-      { name: OIP_LENGTHS, datatypes: INTEGERS, shape: [-1], optional: true },
+      { name: LAYER_LENGTHS, datatypes: INTEGERS, shape: [-1], optional: true },
       ...states,
     ],
     outputs: outputs.map((o) => ({ name: o.name, datatypes: [OIP_DATATYPE], shape: o.shape, optional: false })),
@@ -232,27 +227,24 @@ export function fitModelConfig(config: ModelConfig, served: ServedModel): void {
 /**
  * An inference request's inputs held to the configuration, as Triton holds them: the batch (the first dimension) at
  * most `max_batch_size` when batching is configured, and each input the configuration lists with dims of its
- * shape (the batch dimension left out when max_batch_size ≥ 1; -1: any size). `inputs[i].shape` is the path.
+ * shape (the batch dimension left out when max_batch_size ≥ 1; -1: any size). Inputs whose shape their values carry
+ * (nested JSON, texts) are held by `checkRequestBatch` once planned.
  */
-export function checkRequestShapes(
-  config: ModelConfig,
-  inputs: readonly { readonly name: string; readonly shape: readonly number[] }[],
-): void {
+export function checkRequestShapes(config: ModelConfig, inputs: readonly RequestTensor[]): void {
   const batched = config.maxBatchSize > 0;
-  inputs.forEach(({ name, shape }, i) => {
-    const path = `inputs[${i}].shape`;
-    if (batched && shape.length > 0 && shape[0] > config.maxBatchSize)
-      invalidAt(path, `has a batch of ${shape[0]}; model configuration max_batch_size is ${config.maxBatchSize}`);
+  for (const { name, shape, at } of inputs) {
+    if (shape === null) continue;
+    checkRequestBatch(config, shape[0] ?? 0, at.shape);
     const dims = config.inputs.find((input) => input.name === name)?.dims ?? [];
-    if (dims.length === 0) return;
+    if (dims.length === 0) continue;
     const given = batched ? shape.slice(1) : shape;
     const expected = batched ? `[batch, ${dims.join(', ')}]` : `[${dims.join(', ')}]`;
     if (given.length !== dims.length || dims.some((d, k) => d !== -1 && given[k] !== d))
       invalidAt(
-        path,
+        at.shape,
         `is [${shape.join(', ')}]; the model configuration gives input '${name}' the shape ${expected} (-1: any size)`,
       );
-  });
+  }
 }
 
 /** A batch of `batch` sequences held to the configuration's max_batch_size (when batching is configured). */

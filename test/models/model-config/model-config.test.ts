@@ -13,7 +13,7 @@ import {
   parseModelConfig,
 } from '../../../src/models/model-config/model-config.js';
 
-const CONTEXT = { name: 'm', maxBatch: 1024 };
+const CONTEXT = { name: 'm' };
 const read = (text: string): ModelConfig => parseModelConfig(text, 'm/config.pbtxt', CONTEXT);
 
 function refusal(t: { fail(message: string): void }, text: string): ModelConfigError {
@@ -252,7 +252,6 @@ t.test('refused: what would change answers, and values that contradict each othe
       'dynamic_batching.priority_queue_policy[2]',
       /names priority level 2; the levels are 1 to 1/,
     ],
-    ['max_batch_size: 4096', 1, 'max_batch_size', /is 4096; the server's limit is 1024 \(MAX_BATCH\)/],
     ['max_batch_size: -1', 1, 'max_batch_size', /is -1; 0 \(no batch dimension\) or more/],
     [
       'version_policy { latest { num_versions: 0 } }',

@@ -23,7 +23,7 @@ async function load(dir: string, file: string): Promise<ServedModel> {
 }
 
 const fit = (served: ServedModel, text: string) =>
-  fitModelConfig(parseModelConfig(text, `${served.name}/config.pbtxt`, { name: served.name, maxBatch: 1024 }), served);
+  fitModelConfig(parseModelConfig(text, `${served.name}/config.pbtxt`, { name: served.name }), served);
 
 function refused(t: { fail(message: string): void }, served: ServedModel, text: string): ModelConfigError {
   try {

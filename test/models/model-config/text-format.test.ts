@@ -1,7 +1,7 @@
 /**
  * The protobuf text format reader: every way Triton's configurations write fields, values and lists, read to the
  * same tree; syntax errors name their line; and the tree checked against inference.ModelConfig (loaded by
- * protobufjs from proto/model_config.proto) names the line and field of an unknown field, a bad value, a field given
+ * protobufjs from proto/triton/model_config.proto) names the line and field of an unknown field, a bad value, a field given
  * twice or two alternatives of a oneof, with "did you mean". The JSON form of a load request reads the same.
  */
 import t from 'tap';

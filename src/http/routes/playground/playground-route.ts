@@ -132,6 +132,7 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['playground'],
         summary: `The playground's ${description}`,
+        description: `The ${description} that the playground page (GET /) loads, sent with \`Cache-Control: no-cache\`.`,
         response: {
           200: { description: `The ${description}`, content: { [found.type.split(';')[0]]: { schema: z.string() } } },
           405: problem('Known route, other method (see `Allow`)'),

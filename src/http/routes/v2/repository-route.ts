@@ -115,6 +115,11 @@ const repositoryRoutes: FastifyPluginAsyncZod<RepositoryRouteOptions> = async (a
     schema: {
       tags,
       summary: 'The repository index: every model and version with its state and the reason when not READY',
+      description:
+        "Triton's model repository extension: every model and version the repository knows, each with its state " +
+        '(READY, LOADING, UNLOADING, UNAVAILABLE) and the reason when it is not READY; with `{"ready": true}`, only ' +
+        'the READY ones. In explicit mode, model directories not loaded are listed too, without a version. The body ' +
+        'may be empty (tritonclient sends none) and needs no Content-Type.',
       body: RepositoryIndexRequest,
       response: {
         200: { description: 'The index', content: { 'application/json': { schema: RepositoryIndex } } },
