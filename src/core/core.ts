@@ -241,7 +241,7 @@ export class InferenceCore {
         digest = () => sourceDigest(served.source.bytes);
       } else {
         const layers = servedLayers(served);
-        carriedSlots(layers);
+        carriedSlots(layers, control.at);
         plan = (carried) =>
           layerWork(
             planLayers(inference, limits, cache, layers, null, { carried, named }),

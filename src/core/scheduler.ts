@@ -121,34 +121,50 @@ export class Scheduler {
   place(entries: readonly Entry[]): void {
     const { minCompute } = this.#options;
     const pooled = this.#options.pool.threads > 0;
-    const inline: Entry[][] = [];
-    const groups = new Map<string, Entry[]>();
+    // Passes run here alone (most requests: a model described by the request, or a lone one), and groups of a
+    // served model's passes that may merge.
+    const alone: Entry[] = [];
+    let groups: Map<string, Entry[]> | null = null;
     for (const entry of entries) {
       const { cost, key } = entry.work;
       // A served model's small pass goes to the queue while the workers are busy (or its model's requests wait
       // there): it rides in the next merged pass instead of holding the event loop with a pass of its own.
       const busy = pooled && key !== null && (this.#queuedKeys.has(key) || this.#running.size >= this.#capacity);
       if (cost >= minCompute || busy) this.#enqueue(entry);
-      else if (key === null) inline.push([entry]);
+      else if (key === null) alone.push(entry);
       else {
+        groups ??= new Map();
         const group = groups.get(key);
         if (group === undefined) groups.set(key, [entry]);
         else group.push(entry);
       }
     }
-    for (const group of groups.values()) {
-      const cost = group.reduce((n, e) => n + e.work.cost, 0);
-      if (cost >= minCompute && pooled) for (const entry of group) this.#enqueue(entry);
-      else inline.push(...byRows(group, group[0].work.maxRows));
-    }
-    if (inline.length > 0) this.#runHere(inline);
+    const merged: Entry[][] = [];
+    if (groups !== null)
+      for (const group of groups.values()) {
+        const cost = group.reduce((n, e) => n + e.work.cost, 0);
+        if (cost >= minCompute && pooled) for (const entry of group) this.#enqueue(entry);
+        else merged.push(...byRows(group, group[0].work.maxRows));
+      }
+    if (alone.length > 0 || merged.length > 0) this.#runHere(alone, merged);
     this.#pump();
   }
 
-  /** Computes units on the event loop, then sends their answers (all passes first: sending makes a system call each). */
-  #runHere(units: readonly Entry[][]): void {
-    const results = units.map((unit) => this.#run(this.#job(unit, true)));
-    units.forEach((unit, i) => this.#deliver(unit, results[i]));
+  /**
+   * Computes passes on the event loop, then sends their answers (all passes first: sending makes a system call
+   * each, and the passes run warm one after the other).
+   */
+  #runHere(alone: readonly Entry[], merged: readonly Entry[][]): void {
+    const results: (JobResult | Error)[] = [];
+    for (const entry of alone) results.push(this.#run(entry.work.job(true)));
+    for (const unit of merged) results.push(this.#run(this.#job(unit, true)));
+    for (let i = 0; i < alone.length; i++) this.#deliverOne(alone[i], results[i]);
+    for (let i = 0; i < merged.length; i++) this.#deliver(merged[i], results[alone.length + i]);
+  }
+
+  /** A pass of one request: its answer or problem, and what the metrics count. */
+  #deliverOne(entry: Entry, result: JobResult | Error): void {
+    this.#deliver([entry], result);
   }
 
   #job(unit: readonly Entry[], inline: boolean): Job {
