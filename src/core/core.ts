@@ -33,7 +33,7 @@ import { type CoreObserver, SILENT } from './observer.js';
 import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
 import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
-import { type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
+import { type Batching, UNBATCHED, type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
 
 export interface CoreOptions {
   readonly repository: ModelRepository;
@@ -71,9 +71,16 @@ export class InferenceCore {
   readonly #scheduler: Scheduler;
   #turn: Arrival[] = [];
   #scheduled = false;
+  /** How served models' passes merge (BATCH_MAX_ROWS, BATCH_MAX_DELAY_MS). */
+  readonly #batching: Batching;
 
   constructor(options: CoreOptions) {
     this.#options = options;
+    this.#batching = {
+      maxRows: options.queue.maxBatchRows,
+      maxDelayMs: options.queue.maxDelayMs,
+      preferredRows: [],
+    };
     const env: JobEnvironment = {
       cache: options.cache,
       program: () => {
@@ -164,18 +171,18 @@ export class InferenceCore {
 
   /** The request's model and its backend's plan: the one place that tells the kinds of model apart. */
   #plan(request: InferenceRequest, encoding: AnswerEncoding): Work {
-    const { limits, cache, repository, queue } = this.#options;
+    const { limits, cache, repository } = this.#options;
     const target = request.model;
     if (target.kind === 'described') {
       const plan = planLayers(request, limits, cache, null, target.description);
-      return layerWork(plan, encoding, 1);
+      return layerWork(plan, encoding, UNBATCHED);
     }
     const served: ServedModel = repository.get(target.name, target.version);
     if (served.kind === 'onnx') {
       return onnxWork(planOnnx(served, request, limits), served, encoding);
     }
     const plan = planLayers(request, limits, cache, servedLayers(served), null);
-    return layerWork(plan, encoding, queue.maxBatchRows);
+    return layerWork(plan, encoding, this.#batching);
   }
 
   #arrive(arrival: Arrival): void {
@@ -243,11 +250,7 @@ export class InferenceCore {
         const layers = servedLayers(served);
         carriedSlots(layers, control.at);
         plan = (carried) =>
-          layerWork(
-            planLayers(inference, limits, cache, layers, null, { carried, named }),
-            encoding,
-            queue.maxBatchRows,
-          );
+          layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, this.#batching);
         digest = () => weightsDigestOf(served.model);
       }
       let started: Work | null = null;
