@@ -1,11 +1,10 @@
 /**
  * The playground: GET / serves a page (src/http/routes/playground/public/index.html) that runs POST /rnn/forward from
- * the browser
- * and draws the one-hot inputs, outputs and states as labelled heatmap tables; GET /playground/<file> serves
- * its script, styles and icon. No build step: the files are read once at start-up from `public/` beside this
- * module when running from source, or from the same folder under `<root>/src/` when running from `dist/src/`
- * (the container image copies that directory beside `dist/`). Start-up fails if neither has them, so a
- * missing copy is caught at once rather than as a 404 in someone's browser.
+ * the browser and draws the one-hot inputs, outputs and states as labelled heatmap tables; GET /playground/<file>
+ * serves its scripts (ES modules importing one another), styles and icon. No build step: the files are read once at
+ * start-up from `public/` beside this module when running from source, or from the same folder under `<root>/src/`
+ * when running from `dist/src/` (the container image copies that directory beside `dist/`). Start-up fails if
+ * neither has them, so a missing copy is caught at once rather than as a 404 in someone's browser.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +35,20 @@ export const PUBLIC_DIR_CANDIDATES = [
   new URL('../../../../../src/http/routes/playground/public/', import.meta.url),
 ];
 
+const SCRIPT = 'text/javascript; charset=utf-8';
+
 /** The files the page loads, served at /playground/<name>. */
 const ASSETS: Record<string, { type: string; description: string }> = {
-  'playground.js': { type: 'text/javascript; charset=utf-8', description: 'script' },
+  'playground.js': { type: SCRIPT, description: 'script' },
+  'draw.js': { type: SCRIPT, description: 'script module (heatmaps and alerts)' },
+  'curl.js': { type: SCRIPT, description: 'script module (curl commands)' },
   'playground.css': { type: 'text/css; charset=utf-8', description: 'styles' },
   'favicon.svg': { type: 'image/svg+xml', description: 'icon' },
 };
 const PAGE = 'index.html';
+
+/** The names of the files served at /playground/<name>. */
+export const PLAYGROUND_ASSETS: readonly string[] = Object.keys(ASSETS);
 
 interface Asset {
   body: Buffer;
