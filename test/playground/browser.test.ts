@@ -68,6 +68,11 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
     'the page is served under its CSP',
   );
   t.equal(await page.title(), 'rnn-serve playground');
+  // No model repository here: the Type to stream panel says next-char is not served (test/playground/stream.test.ts
+  // streams to it), having asked GET /models rather than meeting a 404.
+  await page.waitForFunction(() => !document.getElementById('stream-availability').textContent.startsWith('Reading'));
+  t.match(await page.textContent('#stream-availability'), 'The model next-char is not served here');
+  t.equal(await page.isVisible('#stream-panel'), false, 'the panel stays hidden');
 
   /** Waits until the page has answered the run it started: results drawn with this many sequences, or an alert. */
   const settled = async (outcome: { sequences: number } | 'error') => {
@@ -188,7 +193,7 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
     await page.keyboard.press('Enter');
     await settled('error');
     const { json } = await api({ text: ['hexl'], vocabulary: 'helo', hiddenSize: 2, seed: 42 });
-    const alert = page.locator('[role="alert"]');
+    const alert = page.locator('#error[role="alert"]');
     t.equal(await alert.isVisible(), true);
     const text = (await alert.textContent()) ?? '';
     t.match(text, json.title);
@@ -227,7 +232,7 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
     await page.fill('#inputs', '[[[1, 0]');
     await page.click('#run');
     await page.waitForFunction(() => document.getElementById('error')?.textContent?.includes('not valid JSON'));
-    t.match(await page.textContent('[role="alert"]'), /inputs: is not valid JSON/);
+    t.match(await page.textContent('#error[role="alert"]'), /inputs: is not valid JSON/);
     await page.check('input[name="mode"][value="text"]');
   });
 

@@ -118,6 +118,7 @@ t.test('every asset the page and its scripts reference is served with its type; 
     '/playground/favicon.svg',
     '/playground/playground.css',
     '/playground/playground.js',
+    '/playground/stream.js',
   ]);
   // The scripts are ES modules: follow their imports (relative, so under /playground/ too).
   const scripts = referenced.filter((url) => url.endsWith('.js'));
@@ -132,6 +133,8 @@ t.test('every asset the page and its scripts reference is served with its type; 
     '/playground/curl.js',
     '/playground/draw.js',
     '/playground/playground.js',
+    '/playground/stream-session.js',
+    '/playground/stream.js',
   ]);
   const assets = [...new Set([...referenced, ...scripts])].sort();
   t.same(

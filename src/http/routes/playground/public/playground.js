@@ -1,6 +1,7 @@
 // The playground page: builds a POST /rnn/forward request from the form, sends it to this origin and draws
 // the answer as heatmap tables (one row per time step, one column per token or unit). Numbers are printed
-// exactly as the JSON carried them, so they can be compared digit for digit with the API.
+// exactly as the JSON carried them, so they can be compared digit for digit with the API. The "Type to stream"
+// panel is stream.js; both draw with draw.js.
 
 import { curlCommand } from './curl.js';
 import { clearProblem, copyText, el, heatmap, postJson, showProblem, units } from './draw.js';
