@@ -351,8 +351,10 @@ const queue = {
     .min(0)
     .default(0)
     .describe(
-      'Dynamic batching: how long a request may wait for others to merge with (0: never; a request that arrives ' +
-        'alone runs at once, and requests merge only with those that arrived while the workers were busy)',
+      'Dynamic batching: how long the first request of a pass of a served model may wait for others to merge with ' +
+        "(Triton's max_queue_delay_microseconds, in ms). 0: never; a request that arrives alone runs at once, and " +
+        'requests merge only with those that arrived in the same turn or while the workers were busy. Above 0, a ' +
+        'pass goes when its delay is up or BATCH_MAX_ROWS rows are queued; it trades latency for larger passes',
     ),
 };
 

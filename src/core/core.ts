@@ -34,7 +34,7 @@ import { type CoreObserver, SILENT } from './observer.js';
 import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
 import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
-import { type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
+import { type Batching, UNBATCHED, type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
 
 export interface CoreOptions {
   readonly repository: ModelRepository;
@@ -72,9 +72,16 @@ export class InferenceCore {
   readonly #scheduler: Scheduler;
   #turn: Arrival[] = [];
   #scheduled = false;
+  /** How served models' passes merge (BATCH_MAX_ROWS, BATCH_MAX_DELAY_MS). */
+  readonly #batching: Batching;
 
   constructor(options: CoreOptions) {
     this.#options = options;
+    this.#batching = {
+      maxRows: options.queue.maxBatchRows,
+      maxDelayMs: options.queue.maxDelayMs,
+      preferredRows: [],
+    };
     const env: JobEnvironment = {
       cache: options.cache,
       program: () => {
@@ -178,11 +185,11 @@ export class InferenceCore {
 
   /** The request's model and its backend's plan: the one place that tells the kinds of model apart. */
   #plan(request: InferenceRequest, encoding: AnswerEncoding): Work {
-    const { limits, cache, repository, queue } = this.#options;
+    const { limits, cache, repository } = this.#options;
     const target = request.model;
     if (target.kind === 'described') {
       const plan = planLayers(request, limits, cache, null, target.description);
-      return layerWork(plan, encoding, 1);
+      return layerWork(plan, encoding, UNBATCHED);
     }
     const served: ServedModel = repository.get(target.name, target.version);
     // The model's configuration (config.pbtxt) holds requests to its max_batch_size and input dims.
@@ -195,7 +202,7 @@ export class InferenceCore {
     }
     const plan = planLayers(request, limits, cache, servedLayers(served), null);
     checkRequestBatch(served.config, plan.shape[0], batchAt);
-    return layerWork(plan, encoding, queue.maxBatchRows);
+    return layerWork(plan, encoding, this.#batching);
   }
 
   #arrive(arrival: Arrival): void {
@@ -244,7 +251,7 @@ export class InferenceCore {
    * state saved before its answer goes out. Null when it was refused (its sink has the problem).
    */
   async #sequenceEntry(arrival: Arrival, control: SequenceControl): Promise<Entry | null> {
-    const { limits, cache, repository, queue, sequences } = this.#options;
+    const { limits, cache, repository, sequences } = this.#options;
     const { inference, encoding } = arrival.request as NonNullable<Arrival['request']>;
     try {
       const target = inference.model;
@@ -261,13 +268,9 @@ export class InferenceCore {
         digest = () => sourceDigest(served.source.bytes);
       } else {
         const layers = servedLayers(served);
-        carriedSlots(layers);
+        carriedSlots(layers, control.at);
         plan = (carried) =>
-          layerWork(
-            planLayers(inference, limits, cache, layers, null, { carried, named }),
-            encoding,
-            queue.maxBatchRows,
-          );
+          layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, this.#batching);
         digest = () => weightsDigestOf(served.model);
       }
       let started: Work | null = null;

@@ -15,6 +15,19 @@ import type { AnswerEncoding } from '../protocols/encoding.js';
 import type { Job, LayerTaskPlan } from '../runtime/jobs.js';
 import type { ServedName } from './observer.js';
 
+/** How a served model's passes are merged (its config.pbtxt's dynamic_batching, else BATCH_MAX_*). */
+export interface Batching {
+  /** The most rows a merged pass holds; 1: none merged. */
+  readonly maxRows: number;
+  /** How long the first request of a pass may wait for others to join it, in ms; 0: never waits. */
+  readonly maxDelayMs: number;
+  /** Rows a pass goes at without waiting longer (ascending; empty: only at maxRows). */
+  readonly preferredRows: readonly number[];
+}
+
+/** Passes never merged. */
+export const UNBATCHED: Batching = { maxRows: 1, maxDelayMs: 0, preferredRows: [] };
+
 export interface Work {
   /** Multiply-adds (MAX_COMPUTE's measure); an estimate for a body not parsed yet. */
   readonly cost: number;
@@ -28,8 +41,8 @@ export interface Work {
   readonly rows: number;
   /** Passes with an equal key may be merged into one (layer-batch.ts); null: never merged. */
   readonly key: string | null;
-  /** The most rows a merged pass of its model may hold. */
-  readonly maxRows: number;
+  /** How its model's passes are merged. */
+  readonly batching: Batching;
   /** The layer plan, for merging; null for other work. */
   readonly layers: LayerPlan | null;
   /** The job that computes it alone; `inline`: it runs here, with what the event loop already holds. */
@@ -54,7 +67,7 @@ function taskPlan(plan: LayerPlan): LayerTaskPlan {
   return { ...plan, model };
 }
 
-export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, maxRows: number): Work {
+export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, batching: Batching): Work {
   const facts = layerFacts(plan);
   return {
     cost: plan.cost,
@@ -62,8 +75,8 @@ export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, maxRows: nu
     shape: plan.shape,
     model: plan.servedAs,
     rows: plan.shape[0],
-    key: maxRows > 1 ? batchKey(plan) : null,
-    maxRows,
+    key: batching.maxRows > 1 ? batchKey(plan) : null,
+    batching,
     layers: plan,
     job: (inline) => ({
       kind: 'layers',
@@ -101,7 +114,7 @@ export function onnxWork(
     model: { name: model.name, version: model.version },
     rows: plan.shape[0],
     key: null,
-    maxRows: 1,
+    batching: UNBATCHED,
     layers: null,
     job: (inline) => ({
       kind: 'onnx',
@@ -115,7 +128,17 @@ export function onnxWork(
 
 /** Work that runs alone, its job known in advance: a body not parsed yet, a weights export. */
 function alone(cost: number, bytes: number, job: Job): Work {
-  return { cost, bytes, shape: null, model: null, rows: 1, key: null, maxRows: 1, layers: null, job: () => job };
+  return {
+    cost,
+    bytes,
+    shape: null,
+    model: null,
+    rows: 1,
+    key: null,
+    batching: UNBATCHED,
+    layers: null,
+    job: () => job,
+  };
 }
 
 /**

@@ -10,6 +10,7 @@ import { ForwardRequest } from '../../schemas/forward.js';
 import { ModelForwardRequest } from '../../schemas/models.js';
 import { type QueueSettings, defaultConfig } from '../../src/config/config.js';
 import { InferenceCore } from '../../src/core/core.js';
+import { passRows } from '../../src/core/scheduler.js';
 import type { CoreObserver, Refusal } from '../../src/core/observer.js';
 import type { Sink } from '../../src/core/sink.js';
 import { answerText, type JsonAnswer } from '../../src/codec/json-stream.js';
@@ -342,5 +343,86 @@ t.test('a priority beyond the levels is a 400 naming the field and the levels', 
   t.equal(
     outcome.problem?.message,
     'priority: is 4; the priority levels are 1 (first) to 3 (QUEUE_PRIORITY_LEVELS), 0 for the default (2)',
+  );
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const members = (job: Job) => (job.kind === 'layers' ? job.members.length : 0);
+
+t.test('BATCH_MAX_DELAY_MS: a lone request waits its delay for others, then goes alone', async (t) => {
+  const { core, held } = setUp({ queue: { maxDelayMs: 40, maxBatchRows: 4 } });
+  const started = performance.now();
+  const a = served(core);
+  await turn();
+  t.equal(held.length, 0, 'the worker is free, but the pass waits for others to join it');
+  t.equal(core.waiting, 1);
+  while (held.length === 0 && performance.now() - started < 2000) await sleep(2);
+  t.ok(performance.now() - started >= 39, 'it went when its delay was up');
+  t.equal(members(held[0].job), 1, 'alone');
+  held[0].finish();
+  await turn();
+  t.equal(a.status, 'answered');
+});
+
+t.test('BATCH_MAX_DELAY_MS: requests arriving within the delay go as one pass once the rows fill it', async (t) => {
+  const { core, held } = setUp({ queue: { maxDelayMs: 5000, maxBatchRows: 3 } });
+  const outcomes = [served(core)];
+  await sleep(5);
+  outcomes.push(served(core, {}, 3));
+  await sleep(5);
+  t.equal(held.length, 0, 'two rows of three: still waiting');
+  outcomes.push(served(core, {}, 7));
+  await turn();
+  t.equal(held.length, 1, 'the third row fills the pass: it goes at once, long before the delay');
+  t.equal(members(held[0].job), 3);
+  held[0].finish();
+  await turn();
+  t.same(
+    outcomes.map((o) => o.status),
+    ['answered', 'answered', 'answered'],
+  );
+
+  // Each answer is the one it gets alone (a core without delay or merging).
+  const alone = setUp({ queue: { maxBatchRows: 1 } });
+  const expected: string[] = [];
+  for (const steps of [5, 3, 7]) {
+    const outcome = served(alone.core, {}, steps);
+    await turn();
+    alone.held[alone.held.length - 1].finish();
+    await turn();
+    expected.push(outcome.body);
+  }
+  t.same(
+    outcomes.map((o) => o.body),
+    expected,
+    'byte for byte',
+  );
+});
+
+t.test('BATCH_MAX_DELAY_MS: other requests go past a model whose pass waits', async (t) => {
+  const { core, held } = setUp({ queue: { maxDelayMs: 5000, maxBatchRows: 8 } });
+  const waiting = served(core);
+  const other = described(core, 4);
+  await turn();
+  t.equal(held.length, 1, 'the described model (never merged) started at once');
+  t.equal(seedOf(held[0].job), 4);
+  held[0].finish();
+  await turn();
+  t.equal(other.status, 'answered');
+  t.equal(waiting.status, 'waiting', 'the served pass still waits for others');
+  waiting.leave();
+  await turn();
+  t.equal(core.waiting, 0, 'a client that leaves takes its held request out');
+});
+
+t.test('passRows: the most rows once queued, else the largest preferred size reached', async (t) => {
+  const batching = { maxRows: 8, maxDelayMs: 10, preferredRows: [2, 4] };
+  t.same(
+    [0, 1, 2, 3, 4, 5, 7, 8, 20].map((rows) => passRows(batching, rows)),
+    [null, null, 2, 2, 4, 4, 4, 8, 8],
+  );
+  t.same(
+    [1, 7, 8].map((rows) => passRows({ maxRows: 8, maxDelayMs: 10, preferredRows: [] }, rows)),
+    [null, null, 8],
   );
 });

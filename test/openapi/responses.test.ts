@@ -13,6 +13,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import { build, HELLO } from '../helpers/build.js';
 import { modelsDir } from '../helpers/models.js';
+import { PLAYGROUND_ASSETS } from '../../src/http/routes/playground/playground-route.js';
 
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options'];
@@ -144,7 +145,7 @@ function apiRequests(): (InjectOptions & { method: string; url: string })[] {
 t.test('successes and request errors on every route', async (t) => {
   const { app } = built;
   const get = (url: string) => ({ method: 'GET', url });
-  for (const url of ['/', '/playground/playground.js', '/playground/playground.css', '/playground/favicon.svg'])
+  for (const url of ['/', ...PLAYGROUND_ASSETS.map((name) => `/playground/${name}`)])
     await check(t, app, get(url), 200);
   for (const url of ['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready', '/metrics'])
     await check(t, app, get(url), 200);
