@@ -115,7 +115,7 @@ export class InferenceCore {
       request: { inference: request, encoding },
       encoding,
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: request.options,
       scheduleAt: request.optionsAt,
     });
@@ -137,7 +137,7 @@ export class InferenceCore {
         ),
       encoding: { kind: 'result' },
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: {},
       scheduleAt: { priority: 'priority', timeoutMs: 'timeoutMs' },
     });
@@ -151,7 +151,7 @@ export class InferenceCore {
       plan: () => weightsWork(request, limits, describeCost(model), weightsMemoryBytes(model, weightCount(model))),
       encoding: { kind: 'result' },
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: {},
       scheduleAt: { priority: 'priority', timeoutMs: 'timeoutMs' },
     });
@@ -338,4 +338,9 @@ export class InferenceCore {
   get pending(): number {
     return this.#turn.length + this.#scheduler.waiting;
   }
+}
+
+/** When a request reached the server: its frontend's word, else now. */
+function arrivalOf(sink: { arrived?(): number }): number {
+  return sink.arrived === undefined ? performance.now() : sink.arrived();
 }

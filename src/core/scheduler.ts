@@ -262,8 +262,20 @@ export class Scheduler {
       );
       return;
     }
+    const now = performance.now();
+    if (now > entry.deadline) {
+      this.#refuse(
+        entry,
+        'deadline',
+        `it reached the compute queue ${Math.round(now - entry.arrived)} ms after it arrived (the time its body took ` +
+          `to arrive and be read), past its deadline of ${entry.timeoutMs} ms (${entry.timeoutFrom}); nothing was ` +
+          `computed; retry after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      );
+      return;
+    }
     const wait = this.#waitSeconds(entry.priority);
-    const start = entry.arrived + wait.seconds * 1000;
+    const start = now + wait.seconds * 1000;
     if (start > entry.deadline) {
       const late = Math.max(retryAfterSeconds, Math.ceil((start - entry.deadline) / 1000));
       this.#refuse(
