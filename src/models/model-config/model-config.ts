@@ -41,8 +41,8 @@ export type VersionPolicy =
   | { readonly kind: 'specific'; readonly versions: readonly string[] };
 
 export interface QueuePolicy {
-  /** What happens to a request whose timeout passes in the queue: refused, or kept at the back. */
-  readonly timeoutAction: 'REJECT' | 'DELAY';
+  /** What happens to a request whose timeout passes in the queue: refused (DELAY is refused when the model loads). */
+  readonly timeoutAction: 'REJECT';
   /** 0: no timeout. */
   readonly defaultTimeoutMicroseconds: number;
   /** Whether a request may set its own timeout. */
@@ -335,8 +335,14 @@ class Reader {
 
   queuePolicy(m: ProtoMessage | null, path: string): QueuePolicy {
     const policy = m ?? {};
+    const action = enumOf(policy, 'timeout_action', 'REJECT');
+    if (action === 'DELAY')
+      this.fail(
+        `${path}.timeout_action`,
+        'is DELAY; rnn-serve answers a request whose queue timeout passes (REJECT): no request waits without bound',
+      );
     return {
-      timeoutAction: enumOf(policy, 'timeout_action', 'REJECT') as 'REJECT' | 'DELAY',
+      timeoutAction: 'REJECT',
       defaultTimeoutMicroseconds: this.uint64(
         policy,
         'default_timeout_microseconds',
