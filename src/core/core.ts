@@ -275,7 +275,12 @@ export class InferenceCore {
       let plan: (carried: readonly Float32Array[] | null) => Work;
       let digest: () => string;
       if (served.kind === 'onnx') {
-        const pairs = onnxCarry(served, control.at);
+        // The pairs the configuration declares (sequence_batching.state), else those the graph's names show.
+        const declared = (served.config.sequenceBatching?.states ?? []).map((state) => ({
+          input: state.inputName,
+          output: state.outputName,
+        }));
+        const pairs = onnxCarry(served, control.at, declared);
         plan = (carried) =>
           onnxWork(
             planOnnx(served, inference, limits, { carried, named, pairs, at: control.at }),

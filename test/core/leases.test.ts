@@ -150,7 +150,10 @@ t.test('a sequence on a replaced or unloaded version ends with an error naming t
   const next = send(core, { sequenceId: 5 });
   await settle();
   t.equal(next.problem?.status, 400);
-  t.match(next.problem?.message, /^sequenceId: sequence 5 of model "m" runs on version 1 .*this request is for version 2/);
+  t.match(
+    next.problem?.message,
+    /^sequenceId: sequence 5 of model "m" runs on version 1 .*this request is for version 2/,
+  );
   const onOne = send(core, { sequenceId: 5 }, '1');
   await settle();
   t.equal(onOne.status, 'answered', 'naming version 1, it continues');

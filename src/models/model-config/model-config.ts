@@ -462,6 +462,18 @@ class Reader {
         preserveOrdering: boolOf(oldest, 'preserve_ordering'),
       };
     const idle = this.uint64(m, 'max_sequence_idle_microseconds', `${path}.max_sequence_idle_microseconds`);
+    if (idle !== 0)
+      this.ignore(
+        `${path}.max_sequence_idle_microseconds`,
+        'every sequence may be idle SEQUENCE_IDLE_MS: the sequence store, shared by every model and replica, expires them alike',
+      );
+    if (direct !== null && numberOf(direct, 'minimum_slot_utilization') !== 0)
+      this.ignore(`${path}.direct.minimum_slot_utilization`, 'a pass goes when its delay is up or it is full');
+    if (oldest !== null && numberOf(oldest, 'max_candidate_sequences') !== 0)
+      this.ignore(
+        `${path}.oldest.max_candidate_sequences`,
+        'chunks of any number of sequences wait together; a pass takes up to max_batch_size of them',
+      );
     return { maxSequenceIdleMicroseconds: idle === 0 ? DEFAULT_SEQUENCE_IDLE_MICROSECONDS : idle, states, strategy };
   }
 
