@@ -18,7 +18,7 @@ import type { QueueSettings } from '../config/config.js';
 import { invalidAt } from '../errors/problem-error.js';
 import type { DynamicBatching, QueuePolicy, SequenceBatching } from '../models/model-config/model-config.js';
 import type { ServedModel } from '../models/repository.js';
-import { type Batching, UNBATCHED } from './work.js';
+import { type Batching, UNBATCHED } from './batching.js';
 
 export interface ModelSchedule {
   readonly batching: Batching;

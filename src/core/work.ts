@@ -13,21 +13,11 @@ import type { OnnxPlan } from '../models/onnx/backend.js';
 import type { OnnxProgram, OnnxSource } from '../models/onnx/program.js';
 import type { AnswerEncoding } from '../protocols/encoding.js';
 import type { Job, LayerTaskPlan } from '../runtime/jobs.js';
+import { type Batching, UNBATCHED } from './batching.js';
 import type { ModelQueue } from './model-schedule.js';
 import type { ServedName } from './observer.js';
 
-/** How a served model's passes are merged (its config.pbtxt's dynamic_batching, else BATCH_MAX_*). */
-export interface Batching {
-  /** The most rows a merged pass holds; 1: none merged. */
-  readonly maxRows: number;
-  /** How long the first request of a pass may wait for others to join it, in ms; 0: never waits. */
-  readonly maxDelayMs: number;
-  /** Rows a pass goes at without waiting longer (ascending; empty: only at maxRows). */
-  readonly preferredRows: readonly number[];
-}
-
-/** Passes never merged. */
-export const UNBATCHED: Batching = { maxRows: 1, maxDelayMs: 0, preferredRows: [] };
+export { type Batching, UNBATCHED };
 
 export interface Work {
   /** Multiply-adds (MAX_COMPUTE's measure); an estimate for a body not parsed yet. */
