@@ -1,0 +1,57 @@
+/**
+ * Which modules of src/ have a unit test at the mirrored path: a module under src/ is tested by the file of the
+ * same path under test/, its `.ts` ending `.test.ts` (src/inference/model.ts by test/inference/model.test.ts), so a
+ * newcomer who opens a module finds its test without searching. Prints each src file without one, grouped by
+ * layer, then the count.
+ *   node --import tsx scripts/mirrored-tests.ts           the untested modules and the count
+ *   node --import tsx scripts/mirrored-tests.ts --tested  the tested ones as well
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+export const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+/** Every .ts file under `dir`, relative to it, `/`-separated, sorted. */
+function tsFiles(dir: string): string[] {
+  const found: string[] = [];
+  const walk = (relative: string): void => {
+    for (const entry of readdirSync(path.join(dir, relative), { withFileTypes: true })) {
+      const child = relative === '' ? entry.name : `${relative}/${entry.name}`;
+      if (entry.isDirectory()) walk(child);
+      else if (entry.name.endsWith('.ts') && !entry.name.endsWith('.d.ts')) found.push(child);
+    }
+  };
+  walk('');
+  return found.sort();
+}
+
+export interface MirrorReport {
+  tested: string[];
+  untested: string[];
+}
+
+/** src files (relative to src/) split by whether test/<same path>.test.ts exists. */
+export function mirroredTests(root: string = ROOT): MirrorReport {
+  const report: MirrorReport = { tested: [], untested: [] };
+  for (const file of tsFiles(path.join(root, 'src'))) {
+    const test = path.join(root, 'test', file.replace(/\.ts$/, '.test.ts'));
+    (existsSync(test) ? report.tested : report.untested).push(file);
+  }
+  return report;
+}
+
+function main(): void {
+  const report = mirroredTests();
+  const total = report.tested.length + report.untested.length;
+  if (process.argv.includes('--tested')) {
+    for (const file of report.tested) process.stdout.write(`tested    src/${file}\n`);
+  }
+  for (const file of report.untested) process.stdout.write(`untested  src/${file}\n`);
+  const percent = total === 0 ? 100 : (100 * report.tested.length) / total;
+  process.stdout.write(
+    `${report.tested.length} of ${total} src files have a test at the mirrored path (${percent.toFixed(1)}%)\n`,
+  );
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) main();
