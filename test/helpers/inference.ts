@@ -127,3 +127,11 @@ export function problemOf(fn: () => unknown): ProblemError {
   }
   throw new Error('expected a ProblemError; nothing was thrown');
 }
+
+/** The largest |a[i] − b[i]| (Infinity when the lengths differ): fast kernels against the naive references. */
+export function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) return Number.POSITIVE_INFINITY;
+  let most = 0;
+  for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i] - b[i]));
+  return most;
+}
