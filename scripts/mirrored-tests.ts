@@ -1,14 +1,16 @@
 /**
  * Which modules of src/ have a unit test at the mirrored path: a module under src/ is tested by the file of the
  * same path under test/, its `.ts` ending `.test.ts` (src/inference/model.ts by test/inference/model.test.ts), so a
- * newcomer who opens a module finds its test without searching. Prints each src file without one, grouped by
- * layer, then the count.
+ * newcomer who opens a module finds its test without searching. Prints each src file without one, then the count.
+ * A module of types only (interfaces, type aliases: nothing runs) is listed apart and not counted: a test of it
+ * could not fail.
  *   node --import tsx scripts/mirrored-tests.ts           the untested modules and the count
  *   node --import tsx scripts/mirrored-tests.ts --tested  the tested ones as well
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import ts from 'typescript';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,15 +28,38 @@ function tsFiles(dir: string): string[] {
   return found.sort();
 }
 
+/** Whether the module declares nothing that runs: imports, interfaces, type aliases and type exports only. */
+export function typesOnly(file: string): boolean {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  return source.statements.every((statement) => {
+    if (ts.isInterfaceDeclaration(statement) || ts.isTypeAliasDeclaration(statement)) return true;
+    if (ts.isImportDeclaration(statement)) return true;
+    if (ts.isExportDeclaration(statement)) {
+      const clause = statement.exportClause;
+      return (
+        statement.isTypeOnly ||
+        (clause !== undefined && ts.isNamedExports(clause) && clause.elements.every((e) => e.isTypeOnly))
+      );
+    }
+    return false;
+  });
+}
+
 export interface MirrorReport {
   tested: string[];
   untested: string[];
+  /** Modules of types only, not counted. */
+  types: string[];
 }
 
 /** src files (relative to src/) split by whether test/<same path>.test.ts exists. */
 export function mirroredTests(root: string = ROOT): MirrorReport {
-  const report: MirrorReport = { tested: [], untested: [] };
+  const report: MirrorReport = { tested: [], untested: [], types: [] };
   for (const file of tsFiles(path.join(root, 'src'))) {
+    if (typesOnly(path.join(root, 'src', file))) {
+      report.types.push(file);
+      continue;
+    }
     const test = path.join(root, 'test', file.replace(/\.ts$/, '.test.ts'));
     (existsSync(test) ? report.tested : report.untested).push(file);
   }
@@ -48,9 +73,10 @@ function main(): void {
     for (const file of report.tested) process.stdout.write(`tested    src/${file}\n`);
   }
   for (const file of report.untested) process.stdout.write(`untested  src/${file}\n`);
+  for (const file of report.types) process.stdout.write(`types     src/${file} (not counted)\n`);
   const percent = total === 0 ? 100 : (100 * report.tested.length) / total;
   process.stdout.write(
-    `${report.tested.length} of ${total} src files have a test at the mirrored path (${percent.toFixed(1)}%)\n`,
+    `${report.tested.length} of ${total} src files with code have a test at the mirrored path (${percent.toFixed(1)}%)\n`,
   );
 }
 
