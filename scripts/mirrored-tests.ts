@@ -3,7 +3,9 @@
  * same path under test/, its `.ts` ending `.test.ts` (src/inference/model.ts by test/inference/model.test.ts), so a
  * newcomer who opens a module finds its test without searching. Prints each src file without one, then the count.
  * A module of types only (interfaces, type aliases: nothing runs) is listed apart and not counted: a test of it
- * could not fail.
+ * could not fail. An untested module for which a test of its name exists elsewhere (its name with `.test.ts`, or
+ * for a route module, whose name ends in `-route`, its name without that) is listed with it: a test to move to
+ * the mirrored path (src/http/routes/rnn/forward-route.ts, tested by test/http/routes/rnn/forward.test.ts).
  *   node --import tsx scripts/mirrored-tests.ts           the untested modules and the count
  *   node --import tsx scripts/mirrored-tests.ts --tested  the tested ones as well
  */
@@ -48,20 +50,34 @@ export function typesOnly(file: string): boolean {
 export interface MirrorReport {
   tested: string[];
   untested: string[];
+  /** Untested module → test files elsewhere with its name (candidates for a move). */
+  elsewhere: Map<string, string[]>;
   /** Modules of types only, not counted. */
   types: string[];
 }
 
 /** src files (relative to src/) split by whether test/<same path>.test.ts exists. */
 export function mirroredTests(root: string = ROOT): MirrorReport {
-  const report: MirrorReport = { tested: [], untested: [], types: [] };
-  for (const file of tsFiles(path.join(root, 'src'))) {
+  const report: MirrorReport = { tested: [], untested: [], types: [], elsewhere: new Map() };
+  const modules = tsFiles(path.join(root, 'src'));
+  // A test file that is some module's mirror already is not a candidate for another's.
+  const mirrors = new Set(modules.map((file) => file.replace(/\.ts$/, '.test.ts')));
+  const tests = tsFiles(path.join(root, 'test')).filter((file) => file.endsWith('.test.ts') && !mirrors.has(file));
+  for (const file of modules) {
     if (typesOnly(path.join(root, 'src', file))) {
       report.types.push(file);
       continue;
     }
     const test = path.join(root, 'test', file.replace(/\.ts$/, '.test.ts'));
-    (existsSync(test) ? report.tested : report.untested).push(file);
+    if (existsSync(test)) {
+      report.tested.push(file);
+      continue;
+    }
+    report.untested.push(file);
+    const name = path.posix.basename(file, '.ts');
+    const names = new Set([`${name}.test.ts`, `${name.replace(/-route$/, '')}.test.ts`]);
+    const found = tests.filter((candidate) => names.has(path.posix.basename(candidate))).map((c) => `test/${c}`);
+    if (found.length > 0) report.elsewhere.set(file, found);
   }
   return report;
 }
@@ -72,7 +88,10 @@ function main(): void {
   if (process.argv.includes('--tested')) {
     for (const file of report.tested) process.stdout.write(`tested    src/${file}\n`);
   }
-  for (const file of report.untested) process.stdout.write(`untested  src/${file}\n`);
+  for (const file of report.untested) {
+    const elsewhere = report.elsewhere.get(file);
+    process.stdout.write(`untested  src/${file}${elsewhere ? ` (a test of its name: ${elsewhere.join(', ')})` : ''}\n`);
+  }
   for (const file of report.types) process.stdout.write(`types     src/${file} (not counted)\n`);
   const percent = total === 0 ? 100 : (100 * report.tested.length) / total;
   process.stdout.write(
