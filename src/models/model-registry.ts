@@ -9,7 +9,7 @@
  * budget) when its last lease is released. A version that fails to load never replaces one that serves.
  */
 import { ProblemError } from '../errors/problem-error.js';
-import { type ModelLoadError, type ServedModel, type SkippedModel, residentBytes } from './model-file.js';
+import { type ModelLoadError, type ServedModel, type SkippedModel, VERSION, residentBytes } from './model-file.js';
 
 export type ModelState = 'READY' | 'LOADING' | 'UNLOADING' | 'UNAVAILABLE';
 
@@ -82,9 +82,12 @@ interface ModelRecord {
   failure: { readonly reason: string; readonly file: string } | null;
 }
 
-/** Versions by number; directories that are not numbers (listed with their problem) after them, by name. */
+/**
+ * Versions by number; directories that are not version numbers (listed with their problem: `01`, `0`, `v2`) after
+ * them, by name, so that `01` does not tie with `1`.
+ */
 export function compareVersions(a: string, b: string): number {
-  const [x, y] = [/^[0-9]+$/.test(a), /^[0-9]+$/.test(b)];
+  const [x, y] = [VERSION.test(a), VERSION.test(b)];
   if (x && y) return Number(a) - Number(b);
   if (x !== y) return x ? -1 : 1;
   return a < b ? -1 : a > b ? 1 : 0;

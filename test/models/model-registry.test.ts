@@ -9,7 +9,12 @@ import { defaultConfig } from '../../src/config/config.js';
 import type { ProblemError } from '../../src/errors/problem-error.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { ModelLoadError, type ServedModel, loadModelFile, residentBytes } from '../../src/models/model-file.js';
-import { ModelMemoryError, ModelRegistry, type RegistryEvent } from '../../src/models/model-registry.js';
+import {
+  ModelMemoryError,
+  ModelRegistry,
+  type RegistryEvent,
+  compareVersions,
+} from '../../src/models/model-registry.js';
 import { RepositoryFiles } from '../../src/models/repository-files.js';
 import { MemoryBudget } from '../../src/runtime/memory-budget.js';
 import { modelsDir } from '../helpers/models.js';
@@ -201,4 +206,9 @@ t.test('memory: a model that does not fit is refused with the reason, and nothin
   registry.failed('m', '2', error as ModelMemoryError, 'm/2/model.json');
   t.match(registry.entries('m')[1], { version: '2', state: 'UNAVAILABLE', reason: /needs an estimated/ });
   t.equal(budget.resident, residentBytes(v1));
+});
+
+t.test('versions sort by number; names that are not version numbers after them, by name', async (t) => {
+  t.same(['10', '01', 'v2', '9', '1', '0'].sort(compareVersions), ['1', '9', '10', '0', '01', 'v2']);
+  t.equal(compareVersions('1', '01'), -1, '01 is not version 1: it does not tie with it');
 });
