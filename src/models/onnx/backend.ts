@@ -318,6 +318,41 @@ function namedInputs(model: OnnxModel, request: InferenceRequest, fromState: Rea
 }
 
 /**
+ * A sequence chunk whose graph did not plan: its states are sized for one sequence, so inputs holding several
+ * (a batch above 1) fail on the states' shapes. If sizing the states' dynamic axis as one of the inputs' dimensions
+ * plans, with a batch above 1, that is what the request did wrong: said so, rather than the states' shapes.
+ */
+function sequenceBatch(
+  program: OnnxModel['program'],
+  metas: Map<string, TensorMeta>,
+  sequence: OnnxSequenceStep,
+): void {
+  const states = new Set(sequence.pairs.map((p) => p.input));
+  const sizes = new Set<number>();
+  for (const [name, meta] of metas) if (!states.has(name)) for (const d of meta.shape) if (d > 1) sizes.add(d);
+  for (const size of sizes) {
+    const resized = new Map(metas);
+    for (const input of program.inputs)
+      if (states.has(input.name))
+        resized.set(input.name, {
+          type: 'float',
+          shape: input.shape.map((d) => (d === -1 ? size : d)),
+        });
+    let batch: number;
+    try {
+      batch = planProgram(program, resized).batch;
+    } catch {
+      continue;
+    }
+    if (batch > 1)
+      invalidAt(
+        'inputs',
+        `has ${batch} sequences; a chunk of ${sequence.named} carries one (a batch of 1): send each sequence's chunks in requests of their own`,
+      );
+  }
+}
+
+/**
  * A sequence chunk's state inputs: the state its previous chunk left, or for the first chunk zeros (unless the
  * request gives them), shaped as the graph declares them with the one dynamic axis (the batch) 1.
  */
@@ -461,6 +496,7 @@ export function planOnnx(
   try {
     plan = planProgram(program, metas);
   } catch (error) {
+    if (sequence !== null) sequenceBatch(program, metas, sequence);
     throw asProblem(error, paths);
   }
   if (plan.batch > limits.maxBatch)

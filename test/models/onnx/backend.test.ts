@@ -248,6 +248,21 @@ t.test('sequences: the state pairs h0 → h_n, c0 → c_n; a backwards graph car
       },
     ],
   );
+  // Without states of its own, a batch of 2 meets the states sized for one sequence: told as its batch too.
+  const onlyInputs = inferenceRequest([typedTensor('x', 'FP32', [2, 1, 2], [1, 2, 3, 4])], {}, [asked('y', 0)]);
+  for (const carried of [null, one.carried])
+    t.same(
+      problemOf(() => planOnnx(lstm, onlyInputs, LIMITS, { carried, named: 'sequence 7', pairs, at: 'sequence_id' }))
+        .errors,
+      [
+        {
+          path: 'inputs',
+          message:
+            "has 2 sequences; a chunk of sequence 7 carries one (a batch of 1): send each sequence's chunks in requests of their own",
+        },
+      ],
+      carried === null ? 'a first chunk' : 'a chunk in progress',
+    );
   t.same(
     problemOf(() =>
       planOnnx(lstm, batchOfTwo, LIMITS, { carried: one.carried, named: 'sequence 7', pairs, at: 'sequence_id' }),
