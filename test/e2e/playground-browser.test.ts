@@ -68,7 +68,7 @@ t.test('the playground in Chromium', { skip, timeout: 120_000 }, async (t) => {
     'the page is served under its CSP',
   );
   t.equal(await page.title(), 'rnn-serve playground');
-  // No model repository here: the Type to stream panel says next-char is not served (test/playground/stream.test.ts
+  // No model repository here: the Type to stream panel says next-char is not served (test/e2e/playground-stream.test.ts
   // streams to it), having asked GET /models rather than meeting a 404.
   await page.waitForFunction(() => !document.getElementById('stream-availability').textContent.startsWith('Reading'));
   t.match(await page.textContent('#stream-availability'), 'The model next-char is not served here');
