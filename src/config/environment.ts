@@ -7,6 +7,7 @@ import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
 import { MEMORY_BUDGET_SHARE, defaultMemoryBudget } from './memory-limit.js';
+import { TRACING_SECTION, tracingVariables } from './tracing.js';
 
 /** The service's name: the OpenAPI title, the Open Inference Protocol's server name, the default API contact. */
 export const SERVICE_NAME = 'rnn-serve';
@@ -571,6 +572,7 @@ export const CONFIG_SECTIONS = [
     about: 'What the OpenAPI document (/openapi.json, /docs) says about this deployment.',
     variables: apiDocument,
   },
+  TRACING_SECTION,
 ] as const;
 
 export const ConfigFromEnv = z.object({
@@ -585,4 +587,5 @@ export const ConfigFromEnv = z.object({
   ...models,
   ...sequences,
   ...apiDocument,
+  ...tracingVariables,
 });
