@@ -14,4 +14,9 @@ export interface Sink<A> {
   fail(error: unknown): void;
   /** The request's trace, when tracing is on and it is sampled (trace.ts); the core records its steps there. */
   readonly trace?: RequestTrace | null;
+  /**
+   * performance.now() when the request reached the server (before its body was read), where the frontend knows it:
+   * its queue deadline counts from then. Without it, from when the core received it.
+   */
+  arrived?(): number;
 }
