@@ -1,15 +1,14 @@
 /**
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
- * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts
- * (docs/configuration.md is generated from them).
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts and
+ * tracing.ts (docs/configuration.md is generated from them, in the order of sections.ts).
  */
 import type { z } from 'zod';
-import { ConfigFromEnv } from './environment.js';
+import { ConfigFromEnv } from './sections.js';
 import { TRACING_SECRETS, type TracingSettings, tracingSettings } from './tracing.js';
 
+export { ConfigFromEnv, CONFIG_SECTIONS } from './sections.js';
 export {
-  ConfigFromEnv,
-  CONFIG_SECTIONS,
   DEFAULT_CONNECTION_TIMEOUT_MS,
   DEFAULT_MAX_INPUT_VALUES,
   DEFAULT_MAX_OUTPUT_VALUES,

@@ -1,6 +1,6 @@
 /**
  * The OpenTelemetry SDK's standard environment variables (OTEL_*) that configure tracing, with their schemas and
- * descriptions: the "Tracing" section of docs/configuration.md (environment.ts lists it with the others). Their names,
+ * descriptions: the "Tracing" section of docs/configuration.md (sections.ts lists it with the others). Their names,
  * values and defaults are the specification's, with one difference: tracing is off unless configured (an exporter
  * named in OTEL_TRACES_EXPORTER, or an OTLP endpoint given), where the SDK would export to localhost:4318 by default.
  * What the service cannot do is refused at start-up, never ignored: the gRPC transport of OTLP, samplers and
