@@ -274,7 +274,8 @@ export const tracingVariables = {
 export const TRACING_SECTION = {
   title: 'Tracing',
   about:
-    "OpenTelemetry traces, with the SDK's standard variables. Off unless configured: set " +
+    "OpenTelemetry traces (docs/operations/tracing.md), with the SDK's standard variables. Off unless configured: " +
+    'set ' +
     "OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_TRACES_EXPORTER). A caller's W3C `traceparent` is continued. Variables of " +
     'the OTLP exporter not listed here (OTEL_EXPORTER_OTLP_CERTIFICATE, OTEL_EXPORTER_OTLP_CLIENT_KEY, ' +
     'OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE, and their TRACES_ forms) are read by the exporter itself.',

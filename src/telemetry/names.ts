@@ -1,6 +1,6 @@
 /**
  * The names of our spans and of the attributes we set beside OpenTelemetry's semantic conventions, in one place:
- * the tracing page of the docs lists them, and a user's queries (`rnn.model.name = "hello"`) depend on them.
+ * docs/operations/tracing.md lists them, and a user's queries (`rnn.model.name = "hello"`) depend on them.
  */
 import type { SequenceOperation } from '../core/trace.js';
 
