@@ -11,6 +11,7 @@
  *   protocols       →  models, inference and below
  *   runtime         →  protocols, models, inference and below
  *   core            →  runtime, protocols, models, inference and below (core/sequences: config, errors only)
+ *   telemetry       →  core and below (OpenTelemetry: what the core's trace hooks record, for the frontends)
  *   http            →  every layer (app.ts wires them)
  *   main.ts         →  http, core, models, config
  */
@@ -25,7 +26,20 @@ const LAYERS = {
   protocols: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   runtime: ['protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   core: ['runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  http: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  telemetry: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  http: [
+    'telemetry',
+    'core',
+    'runtime',
+    'protocols',
+    'models',
+    'inference',
+    'codec',
+    'errors',
+    'engine',
+    'config',
+    'schemas',
+  ],
 };
 const ALL = Object.keys(LAYERS);
 const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);

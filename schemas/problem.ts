@@ -23,6 +23,14 @@ export const Problem = z
     detail: z.string().describe('What went wrong with this request'),
     instance: z.string().optional().describe('The request path'),
     requestId: z.string().optional().describe('The request id (also in the `x-request-id` header)'),
+    traceId: z
+      .string()
+      .regex(/^[0-9a-f]{32}$/)
+      .optional()
+      .describe(
+        "The request's OpenTelemetry trace id (32 hex digits), when tracing is on: the caller's if it sent a W3C " +
+          '`traceparent`, else a new one (also in the `traceresponse` header)',
+      ),
     errors: z
       .array(ProblemDetail)
       .optional()

@@ -1,13 +1,13 @@
 /**
  * docs/configuration.md is generated from the environment variables' schemas and descriptions
- * (CONFIG_SECTIONS in src/config/environment.ts), as openapi.yaml is from schemas/:
+ * (CONFIG_SECTIONS in src/config/sections.ts), as openapi.yaml is from schemas/:
  *   --write  regenerates it;  --check  fails (exit 1) when the committed file is stale;  no flag: prints it.
  * Defaults, ranges and allowed values are read from the zod schemas (their JSON Schema form), never restated.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { z } from 'zod';
-import { CONFIG_SECTIONS } from '../src/config/environment.js';
+import { CONFIG_SECTIONS } from '../src/config/sections.js';
 import { formatted, wrap } from './markdown.js';
 
 export const CONFIGURATION_PAGE = fileURLToPath(new URL('../docs/configuration.md', import.meta.url));
@@ -119,7 +119,7 @@ const anchor = headingAnchor;
 
 export function configurationReference(): string {
   const out: string[] = [
-    '<!-- Generated from src/config/environment.ts by `npm run docs:config`; do not edit by hand',
+    '<!-- Generated from src/config/sections.ts by `npm run docs:config`; do not edit by hand',
     '     (`npm run docs:config:check`, part of `npm test`, fails when this page is stale). -->',
     '',
     '# Configuration',

@@ -1,14 +1,14 @@
 /**
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
- * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts
- * (docs/configuration.md is generated from them).
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts and
+ * tracing.ts (docs/configuration.md is generated from them, in the order of sections.ts).
  */
 import type { z } from 'zod';
-import { ConfigFromEnv } from './environment.js';
+import { ConfigFromEnv } from './sections.js';
+import { TRACING_SECRETS, type TracingSettings, tracingSettings } from './tracing.js';
 
+export { ConfigFromEnv, CONFIG_SECTIONS } from './sections.js';
 export {
-  ConfigFromEnv,
-  CONFIG_SECTIONS,
   DEFAULT_CONNECTION_TIMEOUT_MS,
   DEFAULT_MAX_INPUT_VALUES,
   DEFAULT_MAX_OUTPUT_VALUES,
@@ -27,6 +27,7 @@ export {
   DEFAULT_REDIS_KEY_PREFIX,
   SERVICE_NAME,
 } from './environment.js';
+export type { TracingSettings } from './tracing.js';
 
 /** The worker pool for large forward passes (src/runtime/pool.ts). */
 export interface PoolSettings {
@@ -91,6 +92,8 @@ export interface Config {
   readonly sequences: Sequences;
   /** Who to contact about this deployment's API: `info.contact` of its OpenAPI document. */
   readonly apiContact: ApiContact;
+  /** OpenTelemetry tracing (OTEL_*); null: off. */
+  readonly tracing: TracingSettings | null;
 }
 
 export interface ApiContact {
@@ -192,7 +195,7 @@ export interface Access {
 
 export class ConfigError extends Error {}
 
-const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL']);
+const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL', ...TRACING_SECRETS]);
 
 /** Reads the settings from environment variables; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -272,6 +275,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.OPENAPI_CONTACT_URL === undefined ? {} : { url: e.OPENAPI_CONTACT_URL }),
       ...(e.OPENAPI_CONTACT_EMAIL === undefined ? {} : { email: e.OPENAPI_CONTACT_EMAIL }),
     },
+    tracing: tracingSettings(e),
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

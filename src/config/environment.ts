@@ -1,7 +1,7 @@
 /**
  * The environment variables: each one's schema (the values it accepts, its default) and description, grouped in the
- * sections of docs/configuration.md, which is generated from CONFIG_SECTIONS (`npm run docs:config`;
- * `npm run docs:config:check`, part of `npm test`, fails when the page is stale). config.ts turns them into settings.
+ * sections of docs/configuration.md (sections.ts puts the groups in order, with tracing.ts's OTEL_* variables).
+ * config.ts turns them into settings.
  */
 import { isIP, isIPv4 } from 'node:net';
 import { availableParallelism } from 'node:os';
@@ -207,7 +207,7 @@ const API_KEY = new RegExp(`^[\\x21-\\x7e]{${MIN_API_KEY_CHARS},}$`);
  * values accepted. A default that depends on the machine says so in `meta({ defaultText })`, since the page must not
  * show the value of the machine that generated it.
  */
-const server = {
+export const server = {
   PORT: z.coerce
     .number()
     .int()
@@ -222,7 +222,7 @@ const server = {
     .describe('The pino log level: one JSON line per request at `info`, nothing at `silent`'),
 };
 
-const limits = {
+export const limits = {
   BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024).describe(
     'Largest request body, in bytes (a float takes about 20 bytes of JSON); for a compressed body, its size once ' +
       'decompressed (the decoder stops as soon as its output passes the limit). Above it: 413',
@@ -253,7 +253,7 @@ const limits = {
   ),
 };
 
-const pool = {
+export const pool = {
   POOL_THREADS: z.coerce
     .number()
     .int()
@@ -301,7 +301,7 @@ const pool = {
     .describe('Seeded weight sets kept in memory, so a repeated seed and model costs nothing to build (0: none)'),
 };
 
-const http = {
+export const http = {
   REQUEST_TIMEOUT_MS: offOrInt(30_000).describe(
     'Longest time to receive a whole request, headers and body; a slower client gets 408 (0: none)',
   ),
@@ -317,7 +317,7 @@ const http = {
   ),
 };
 
-const shutdown = {
+export const shutdown = {
   SHUTDOWN_DELAY_MS: offOrInt(5_000).describe(
     'After SIGTERM or SIGINT, /readyz answers 503 at once and requests are still served this long, while load ' +
       'balancers and Kubernetes stop routing to the instance; then it stops accepting connections',
@@ -328,7 +328,7 @@ const shutdown = {
   ),
 };
 
-const queue = {
+export const queue = {
   QUEUE_TIMEOUT_MS: positiveInt(DEFAULT_QUEUE_TIMEOUT_MS).describe(
     'The longest a request waits for its turn on a worker, unless it asks for another deadline (`timeoutMs` on our ' +
       "routes, the inference protocol's `timeout` parameter in µs). A request whose turn would come later is refused " +
@@ -358,7 +358,7 @@ const queue = {
     ),
 };
 
-const overload = {
+export const overload = {
   MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000).describe(
     'Shed load (503 + Retry-After) while the event-loop delay is above this (0: off). Probes and /metrics are never shed',
   ),
@@ -391,7 +391,7 @@ const overload = {
   RETRY_AFTER_SECONDS: positiveInt(1).describe('The `Retry-After` header of 503 answers (load shed, not ready)'),
 };
 
-const access = {
+export const access = {
   API_KEYS: list
     .refine((keys) => keys.every((key) => API_KEY.test(key)), {
       message: `each key must be at least ${MIN_API_KEY_CHARS} printable ASCII characters without spaces`,
@@ -457,7 +457,7 @@ const redisUrl = z
     return v;
   });
 
-const sequences = {
+export const sequences = {
   SEQUENCE_IDLE_MS: positiveInt(DEFAULT_SEQUENCE_IDLE_MS).describe(
     'A sequence with no step for this long is dropped (its state freed); its next request is refused as one never ' +
       "started. With Redis, the key's expiry",
@@ -483,7 +483,7 @@ const sequences = {
   ),
 };
 
-const models = {
+export const models = {
   MODELS_DIR: z
     .string()
     .min(1)
@@ -535,7 +535,7 @@ const models = {
     ),
 };
 
-const apiDocument = {
+export const apiDocument = {
   OPENAPI_CONTACT_NAME: z
     .string()
     .min(1)
@@ -548,75 +548,3 @@ const apiDocument = {
     '`info.contact.email` (empty: none)',
   ),
 };
-
-/** The sections of docs/configuration.md, in order, each with what it is about and its variables. */
-export const CONFIG_SECTIONS = [
-  { title: 'Server', about: 'Where the service listens and what it logs.', variables: server },
-  {
-    title: 'Request limits',
-    about:
-      'A request over a limit gets a 400 (413 for the body size) stating the limit, the variable and the value ' +
-      'received. What a request will cost is known from its shapes before any work that scales with it, and checked ' +
-      'in this order: batch and time steps, features or vocabulary, the input tensor (MAX_INPUT_VALUES), building ' +
-      'seeded weights plus the pass (MAX_COMPUTE), the values of the answer (MAX_OUTPUT_VALUES), then the memory ' +
-      'budget (MEMORY_BUDGET_BYTES). Only then are the inputs read into typed arrays.',
-    variables: limits,
-  },
-  {
-    title: 'Worker pool and caches',
-    about:
-      'Large forward passes run on worker threads, so that the event loop keeps answering small requests and probes.',
-    variables: pool,
-  },
-  {
-    title: 'Queue and batching',
-    about:
-      'Passes too large for the event loop wait for a worker in a queue by priority level and deadline, and a ' +
-      "served model's requests that wait together are merged into one pass (dynamic batching).",
-    variables: queue,
-  },
-  { title: 'Connections', about: "Node's HTTP server timeouts.", variables: http },
-  {
-    title: 'Shutdown',
-    about:
-      'On SIGTERM or SIGINT the process turns /readyz to 503 at once, keeps serving for SHUTDOWN_DELAY_MS, then ' +
-      'stops accepting, finishes the requests in flight and exits 0 within SHUTDOWN_GRACE_MS.',
-    variables: shutdown,
-  },
-  {
-    title: 'Load shedding',
-    about:
-      'Overload is shed with 503 + Retry-After (problem+json) instead of letting latency grow: thresholds on the ' +
-      'event loop and memory (@fastify/under-pressure), and a memory budget. ' +
-      'A threshold of 0 is off.',
-    variables: overload,
-  },
-  { title: 'Access', about: 'Authentication, rate limits, CORS and proxies.', variables: access },
-  { title: 'Model repository', about: 'The models served by /models/… and /v2/models/….', variables: models },
-  {
-    title: 'Sequences',
-    about:
-      'Stateful sequences (`sequence_id`, `sequence_start`, `sequence_end`): where the recurrent state is kept ' +
-      'between requests, and for how long.',
-    variables: sequences,
-  },
-  {
-    title: 'API document',
-    about: 'What the OpenAPI document (/openapi.json, /docs) says about this deployment.',
-    variables: apiDocument,
-  },
-] as const;
-
-export const ConfigFromEnv = z.object({
-  ...server,
-  ...limits,
-  ...pool,
-  ...queue,
-  ...http,
-  ...shutdown,
-  ...overload,
-  ...access,
-  ...models,
-  ...sequences,
-  ...apiDocument,
-});

@@ -232,11 +232,18 @@ export class InferenceCore {
     this.#scheduled = false;
     const entries: Entry[] = [];
     for (const arrival of arrivals) {
+      const trace = arrival.sink.trace;
+      const start = trace ? performance.now() : 0;
       try {
         const sequence = arrival.request?.inference.sequence ?? null;
         if (sequence !== null) void this.#sequenceEntry(arrival, sequence).then((entry) => this.#chunkReady(entry));
-        else entries.push(this.#entry(arrival, arrival.plan()));
+        else {
+          const entry = this.#entry(arrival, arrival.plan());
+          trace?.planned(start, performance.now(), entry.work, entry.priority);
+          entries.push(entry);
+        }
       } catch (error) {
+        trace?.planFailed(start, error);
         failSafely(arrival.sink, error);
       }
     }
@@ -265,6 +272,10 @@ export class InferenceCore {
   async #sequenceEntry(arrival: Arrival, control: SequenceControl): Promise<Entry | null> {
     const { limits, cache, sequences } = this.#options;
     const { inference, encoding } = arrival.request as NonNullable<Arrival['request']>;
+    const trace = arrival.sink.trace;
+    // The plan is timed for the trace: a start's before the sequence begins, any other chunk's after its state loads.
+    let planStart = 0;
+    let planEnd = 0;
     try {
       const target = inference.model;
       if (sequences === undefined || target.kind !== 'served')
@@ -302,11 +313,23 @@ export class InferenceCore {
         digest = () => weightsDigestOf(served.model);
       }
       let started: Work | null = null;
-      const chunk = await sequences.chunk(control, { name: served.name, version: served.version, digest }, () => {
-        started = plan(null);
-      });
+      const model = { name: served.name, version: served.version, digest };
+      const timedPlan = (carried: readonly Float32Array[] | null) => {
+        if (trace) planStart = performance.now();
+        const work = plan(carried);
+        if (trace) planEnd = performance.now();
+        return work;
+      };
+      const chunk = await sequences.chunk(
+        control,
+        model,
+        () => {
+          started = timedPlan(null);
+        },
+        trace,
+      );
       try {
-        const work = started ?? plan(chunk.carried);
+        const work = started ?? timedPlan(chunk.carried);
         const sink = arrival.sink;
         // A chunk refused or failed after it took its sequence's turn gives the turn back.
         const failing: Sink<EncodedAnswer> = {
@@ -317,8 +340,10 @@ export class InferenceCore {
             chunk.abandon();
             sink.fail(error);
           },
+          trace,
         };
         const entry = this.#entry({ ...arrival, sink: failing }, work);
+        trace?.planned(planStart, planEnd, entry.work, entry.priority);
         return {
           ...entry,
           onAnswer: (outcome) =>
@@ -332,6 +357,7 @@ export class InferenceCore {
         throw error;
       }
     } catch (error) {
+      if (planStart !== 0 && planEnd === 0) trace?.planFailed(planStart, error);
       failSafely(arrival.sink, error);
       return null;
     }

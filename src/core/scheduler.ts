@@ -29,6 +29,7 @@ import { type Job, type JobEnvironment, type JobResult, problemOf, runJob } from
 import type { WorkerPool } from '../runtime/pool.js';
 import type { CoreObserver } from './observer.js';
 import type { Sink } from './sink.js';
+import { tracePass, traced } from './trace.js';
 import { type Batching, type Work, mergedJob } from './work.js';
 
 /** A planned request. */
@@ -169,8 +170,20 @@ export class Scheduler {
    */
   #runHere(alone: readonly Entry[], merged: readonly Entry[][]): void {
     const results: (JobResult | Error)[] = [];
-    for (const entry of alone) results.push(this.#run(entry.work.job(true)));
-    for (const unit of merged) results.push(this.#run(this.#job(unit, true)));
+    // For traced requests: the clock before the first pass and after each (they run back to back).
+    const times = traced(alone) || merged.some(traced) ? [performance.now()] : null;
+    for (const entry of alone) {
+      results.push(this.#run(entry.work.job(true)));
+      times?.push(performance.now());
+    }
+    for (const unit of merged) {
+      results.push(this.#run(this.#job(unit, true)));
+      times?.push(performance.now());
+    }
+    if (times !== null)
+      [...alone.map((entry) => [entry]), ...merged].forEach((unit, i) =>
+        tracePass(unit, results[i], times[i], times[i + 1], 'event-loop'),
+      );
     for (let i = 0; i < alone.length; i++) this.#deliverOne(alone[i], results[i]);
     for (let i = 0; i < merged.length; i++) this.#deliver(merged[i], results[alone.length + i]);
   }
@@ -306,6 +319,7 @@ export class Scheduler {
     // A model's own priority levels may be more than the server's.
     while (this.#levels.length < entry.priority) this.#levels.push([]);
     this.#levels[entry.priority - 1].push(entry);
+    entry.sink.trace?.queued(entry.priority, entry.timeoutMs);
     if (bound !== null) this.#bounded.set(bound.key, (this.#bounded.get(bound.key) ?? 0) + 1);
     this.#waiting += 1;
     this.#waitingCost += entry.work.cost;
@@ -364,16 +378,15 @@ export class Scheduler {
         this.#options.observer.refused('queue-timeout');
         if (entry.work.model !== null) this.#options.observer.inference(entry.work.model, 'queue-timeout', 0);
         const retry = this.#options.retryAfterSeconds;
-        failSafely(
-          entry.sink,
-          new ProblemError(
-            'queue-timeout',
-            `waited ${Math.round(now - entry.arrived)} ms for its turn, past its deadline of ${entry.timeoutMs} ms ` +
-              `(${entry.timeoutFrom}); nothing was computed; retry after ${retry} s`,
-            [],
-            { 'retry-after': String(retry) },
-          ),
+        const problem = new ProblemError(
+          'queue-timeout',
+          `waited ${Math.round(now - entry.arrived)} ms for its turn, past its deadline of ${entry.timeoutMs} ms ` +
+            `(${entry.timeoutFrom}); nothing was computed; retry after ${retry} s`,
+          [],
+          { 'retry-after': String(retry) },
         );
+        entry.sink.trace?.dequeued(now, problem);
+        failSafely(entry.sink, problem);
       }
     }
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
@@ -459,11 +472,17 @@ export class Scheduler {
 
   #start(unit: Entry[]): void {
     const now = performance.now();
-    for (const entry of unit) this.#options.observer.waited((now - entry.arrived) / 1000);
+    for (const entry of unit) {
+      this.#options.observer.waited((now - entry.arrived) / 1000);
+      entry.sink.trace?.dequeued(now);
+    }
     const cost = unit.reduce((n, e) => n + e.work.cost, 0);
     const running: Running = { cost, started: now };
     this.#running.add(running);
+    const pooled = this.#options.pool.threads > 0;
+    const tracing = traced(unit);
     const done = (result: JobResult | Error) => {
+      if (tracing) tracePass(unit, result, now, performance.now(), pooled ? 'worker' : 'event-loop');
       this.#running.delete(running);
       if (!(result instanceof Error) && cost >= RATE_MIN_COST && result.computeSeconds > 0)
         this.#rate = 0.8 * this.#rate + 0.2 * (cost / result.computeSeconds);
@@ -471,7 +490,6 @@ export class Scheduler {
       this.#pump();
       this.#deliver(unit, result);
     };
-    const pooled = this.#options.pool.threads > 0;
     let job: Job;
     try {
       job = this.#job(unit, !pooled);

@@ -23,6 +23,7 @@ import type { SequenceControl } from '../inference/request.js';
 import type { ResolvedModel } from '../inference/model.js';
 import { weightsDigest } from '../inference/weights-export.js';
 import type { SequenceMetrics } from './sequences/sequence-metrics.js';
+import { type RequestTrace, type SequenceFacts, traceStep } from './trace.js';
 import {
   type SequenceEntry,
   type SequenceKey,
@@ -112,20 +113,29 @@ export class SequenceSteps {
    * A chunk of `control`'s sequence on `served`: `plan` validates a start before it begins anything. The returned
    * chunk holds the sequence's turn until it commits or is abandoned.
    */
-  async chunk(control: SequenceControl, served: SequenceModel, plan: () => void): Promise<Chunk> {
+  async chunk(
+    control: SequenceControl,
+    served: SequenceModel,
+    plan: () => void,
+    trace?: RequestTrace | null,
+  ): Promise<Chunk> {
     const key = this.key(control, served.name);
     const owner: SequenceOwner = { version: served.version, weightsDigest: served.digest() };
     const release = await this.#turn(key);
+    const facts: SequenceFacts | null = trace
+      ? { id: String(key.id), store: this.store.kind, start: control.start, end: control.end }
+      : null;
     try {
       if (control.start) {
         plan();
-        const begun = await this.store.begin(key, owner, []);
+        const begun = await traceStep(trace, 'begin', facts, () => this.store.begin(key, owner, []));
         if (begun.restarted) this.log.info({ sequence: String(key.id), model: key.model }, 'sequence restarted');
-        return this.#chunk(key, control, null, begun.step, release, true);
+        return this.#chunk(key, control, null, begun.step, release, true, trace, facts);
       }
-      const entry = await this.store.load(key);
+      const entry = await traceStep(trace, 'load', facts, () => this.store.load(key));
       this.#check(control, key, entry, owner);
-      return this.#chunk(key, control, (entry as SequenceEntry).state, (entry as SequenceEntry).step, release, false);
+      const { state, step } = entry as SequenceEntry;
+      return this.#chunk(key, control, state, step, release, false, trace, facts);
     } catch (error) {
       release();
       throw error;
@@ -162,16 +172,18 @@ export class SequenceSteps {
     step: number,
     release: () => void,
     started: boolean,
+    trace: RequestTrace | null | undefined,
+    facts: SequenceFacts | null,
   ): Chunk {
     return {
       carried,
       commit: async (final) => {
         try {
           if (control.end) {
-            await this.store.end(key, step);
+            await traceStep(trace, 'end', facts, () => this.store.end(key, step));
             return;
           }
-          const saved = await this.store.save(key, final, step);
+          const saved = await traceStep(trace, 'save', facts, () => this.store.save(key, final, step));
           if (saved === null)
             invalidAt(
               control.at,

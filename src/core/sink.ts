@@ -3,6 +3,8 @@
  * is still there, and when the exchange is over (so what the request holds is given back). HTTP makes one from a
  * Fastify reply (src/http/reply-sink.ts); gRPC from a call.
  */
+import type { RequestTrace } from './trace.js';
+
 export interface Sink<A> {
   /** A signal that aborts when the client has gone before its answer was complete (made on first use). */
   gone(): AbortSignal;
@@ -10,6 +12,8 @@ export interface Sink<A> {
   onClose(release: () => void): void;
   answer(answer: A): void;
   fail(error: unknown): void;
+  /** The request's trace, when tracing is on and it is sampled (trace.ts); the core records its steps there. */
+  readonly trace?: RequestTrace | null;
   /**
    * performance.now() when the request reached the server (before its body was read), where the frontend knows it:
    * its queue deadline counts from then. Without it, from when the core received it.

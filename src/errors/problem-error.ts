@@ -125,7 +125,7 @@ export function limitExceeded(
   ]);
 }
 
-export function problemBody(error: ProblemError, instance: string, requestId: string): Problem {
+export function problemBody(error: ProblemError, instance: string, requestId: string, traceId?: string): Problem {
   const body: Problem = {
     type: `urn:rnn-serve:problem:${error.kind}`,
     title: PROBLEM_KINDS[error.kind].title,
@@ -134,6 +134,7 @@ export function problemBody(error: ProblemError, instance: string, requestId: st
     instance,
     requestId,
   };
+  if (traceId !== undefined) body.traceId = traceId;
   if (error.errors.length > 0) body.errors = [...error.errors];
   if (error.errorCount > error.errors.length) body.errorCount = error.errorCount;
   return body;

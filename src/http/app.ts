@@ -27,6 +27,7 @@ import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
+import tracingPlugin from './plugins/tracing.js';
 import { createWorkerPool } from '../runtime/pool.js';
 import { InferenceCore } from '../core/core.js';
 import { SequenceSteps } from '../core/sequence-steps.js';
@@ -96,6 +97,16 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   // serialised without re-validating every float.
   app.setSerializerCompiler(serializerCompiler);
 
+  // First: a request's trace begins before any other hook runs (a request shed or refused is traced too).
+  // The OpenTelemetry SDK is loaded only when tracing is configured: with it off, the process neither loads nor holds it.
+  const tracing =
+    config.tracing === null
+      ? null
+      : (await import('../telemetry/tracing.js')).createTracing(config.tracing, {
+          serviceVersion: SERVICE_VERSION,
+          log: logger,
+        });
+  await app.register(tracingPlugin, { tracing });
   // Registered before /docs (so it gets their hooks too); their onRequest hooks run in this order, before
   // ours: security headers, CORS preflights, load shedding, rate limits.
   await app.register(securityHeaders);

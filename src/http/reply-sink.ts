@@ -6,6 +6,7 @@
  */
 import type { FastifyReply } from 'fastify';
 import type { Sink } from '../core/sink.js';
+import type { RequestSpans } from '../telemetry/request-spans.js';
 
 const signals = new WeakMap<FastifyReply, AbortSignal>();
 
@@ -31,10 +32,16 @@ export function clientGone(reply: FastifyReply): AbortSignal {
 }
 
 export class ReplySink<A> implements Sink<A> {
+  /** The request's trace, when it is recorded (plugins/tracing.ts); the core records its steps there. */
+  readonly trace: RequestSpans | null;
+
   constructor(
     readonly reply: FastifyReply,
     readonly send: (reply: FastifyReply, answer: A) => unknown,
-  ) {}
+  ) {
+    const trace = reply.request.trace;
+    this.trace = trace?.recording ? trace : null;
+  }
 
   gone(): AbortSignal {
     return clientGone(this.reply);
@@ -52,6 +59,7 @@ export class ReplySink<A> implements Sink<A> {
   }
 
   answer(answer: A): void {
+    this.trace?.answering();
     try {
       this.send(this.reply, answer);
     } catch (error) {

@@ -12,8 +12,8 @@ export default fp(
     await app.register(fastifyCors, {
       origin: [...origins],
       methods: ['GET', 'HEAD', 'POST'],
-      allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
-      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate'],
+      allowedHeaders: ['authorization', 'content-type', 'x-request-id', 'traceparent', 'tracestate'],
+      exposedHeaders: ['x-request-id', 'retry-after', 'www-authenticate', 'traceresponse'],
       maxAge: 600,
     });
   },

@@ -72,7 +72,7 @@ export function sendProblem(request: FastifyRequest, reply: FastifyReply, proble
   return reply
     .code(problem.status)
     .type(PROBLEM_CONTENT_TYPE)
-    .send(problemBody(problem, request.url.split('?')[0], request.id));
+    .send(problemBody(problem, request.url.split('?')[0], request.id, request.trace?.traceId));
 }
 
 /** A route's URL pattern as a regular expression over paths: `:name` is one segment, `*` the rest. */
