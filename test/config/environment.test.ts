@@ -5,7 +5,8 @@
  * count refused), REDIS_URL checked and never quoted, optional texts; and each variable in one section.
  */
 import t from 'tap';
-import { CONFIG_SECTIONS, ConfigFromEnv, MIN_API_KEY_CHARS, SERVICE_NAME } from '../../src/config/environment.js';
+import { MIN_API_KEY_CHARS, SERVICE_NAME } from '../../src/config/environment.js';
+import { CONFIG_SECTIONS, ConfigFromEnv } from '../../src/config/sections.js';
 
 const read = (env: Record<string, string>) => ConfigFromEnv.parse(env);
 const issue = (env: Record<string, string>) => {
