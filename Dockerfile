@@ -43,6 +43,8 @@ RUN --mount=type=secret,id=npm_ca,required=false \
 COPY src/http/routes/playground/public/ src/http/routes/playground/public/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
+# The .proto files read at run time from beside dist/ (Triton's model configuration, for config.pbtxt files).
+COPY proto/ proto/
 COPY --from=build /app/dist/ dist/
 # Files stay owned by root: the service only reads them.
 USER node

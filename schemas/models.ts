@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ForwardRequest, ModelFields, ModelSummary, OnnxGraphSummary } from './forward.js';
+import { ModelState } from './repository.js';
 
 export const MODEL_FILE_FORMAT = 'rnn-serve/v1';
 
@@ -123,13 +124,22 @@ export const ModelList = z
     models: z.array(
       z.object({
         name: z.string(),
-        versions: z.array(z.string()).describe('Oldest first'),
+        versions: z.array(z.string()).describe('The versions READY to serve, oldest first'),
         latest: z.string().describe('The version used when a request names none'),
         ready: z.boolean(),
+        states: z
+          .array(
+            z.object({
+              version: z.string(),
+              state: ModelState,
+              reason: z.string().optional().describe('Why it is not READY (or, READY, that a newer load of it failed)'),
+            }),
+          )
+          .describe('Every version the repository knows of, with its state, as POST /v2/repository/index lists it'),
       }),
     ),
   })
-  .meta({ id: 'ModelList' });
+  .meta({ id: 'ModelList', description: 'The models with a version READY to serve' });
 
 export const ModelParams = z.object({ name: z.string().describe('Model name (a directory of MODELS_DIR)') });
 export const ModelVersionParams = ModelParams.extend({

@@ -29,7 +29,11 @@ export interface MetricEntry {
 export async function registeredMetrics(): Promise<MetricEntry[]> {
   // An empty repository (a folder that does not exist) and no workers: the metrics are the same without them.
   const app = await buildApp(
-    { ...defaultConfig, pool: { ...defaultConfig.pool, threads: 0 }, models: { dir: NO_MODELS, onError: 'fail' } },
+    {
+      ...defaultConfig,
+      pool: { ...defaultConfig.pool, threads: 0 },
+      models: { ...defaultConfig.models, dir: NO_MODELS },
+    },
     { logger: pino({ level: 'silent' }) },
   );
   try {

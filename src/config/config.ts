@@ -137,6 +137,11 @@ export interface Models {
   readonly dir: string;
   /** `fail`: a bad model stops start-up; `skip`: it is left out, logged, and listed by /readyz. */
   readonly onError: 'fail' | 'skip';
+  /** `none`: read once; `poll`: re-read every `pollSeconds`; `explicit`: changed through the repository API only. */
+  readonly control: 'none' | 'poll' | 'explicit';
+  readonly pollSeconds: number;
+  /** explicit mode: the models loaded at start-up ('*': every one). */
+  readonly startupModels: '*' | readonly string[];
 }
 
 /** Node's HTTP server timeouts (0 = none). */
@@ -200,6 +205,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment variable ${name}=${value}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.MODELS_LOAD !== '*' && e.MODEL_CONTROL_MODE !== 'explicit')
+    throw new ConfigError(
+      `invalid environment variable MODELS_LOAD=${JSON.stringify(env.MODELS_LOAD)}: names the models loaded at start-up in MODEL_CONTROL_MODE=explicit; with ${e.MODEL_CONTROL_MODE} every model is loaded (leave it unset)`,
+    );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -243,7 +252,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: e.CORS_ORIGINS,
       trustProxy: e.TRUST_PROXY,
     },
-    models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    models: {
+      dir: e.MODELS_DIR,
+      onError: e.MODELS_ON_ERROR,
+      control: e.MODEL_CONTROL_MODE,
+      pollSeconds: e.MODEL_POLL_SECONDS,
+      startupModels: e.MODELS_LOAD,
+    },
     sequences: {
       idleMs: e.SEQUENCE_IDLE_MS,
       maxSequences: e.SEQUENCE_MAX,

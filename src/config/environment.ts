@@ -351,8 +351,10 @@ const queue = {
     .min(0)
     .default(0)
     .describe(
-      'Dynamic batching: how long a request may wait for others to merge with (0: never; a request that arrives ' +
-        'alone runs at once, and requests merge only with those that arrived while the workers were busy)',
+      'Dynamic batching: how long the first request of a pass of a served model may wait for others to merge with ' +
+        "(Triton's max_queue_delay_microseconds, in ms). 0: never; a request that arrives alone runs at once, and " +
+        'requests merge only with those that arrived in the same turn or while the workers were busy. Above 0, a ' +
+        'pass goes when its delay is up or BATCH_MAX_ROWS rows are queued; it trades latency for larger passes',
     ),
 };
 
@@ -487,15 +489,49 @@ const models = {
     .min(1)
     .default('./models')
     .describe(
-      'The model repository, `NAME/VERSION/model.json` (or `model.onnx`), read once at start-up. A directory that ' +
-        'does not exist is an empty repository',
+      'The model repository, `NAME/[config.pbtxt]` and `NAME/VERSION/model.json` (or `model.onnx`), read at ' +
+        'start-up and then as MODEL_CONTROL_MODE says. A directory that does not exist is an empty repository',
     ),
   MODELS_ON_ERROR: z
     .enum(['fail', 'skip'])
     .default('fail')
     .describe(
       '`fail`: a bad model stops start-up (exit code 2) with one line naming the file and the problem. `skip`: the ' +
-        "model is left out, logged at `warn`, and listed in GET /readyz's body as `skippedModels`",
+        "model is left out, logged at `warn`, and listed in GET /readyz's body as `skippedModels`. In every mode; " +
+        'after start-up a failure never stops the server (the version is listed UNAVAILABLE with its reason)',
+    ),
+  MODEL_CONTROL_MODE: z
+    .enum(['none', 'poll', 'explicit'])
+    .default('none')
+    .describe(
+      '`none`: the repository is read once, at start-up. `poll`: it is read again every MODEL_POLL_SECONDS, and ' +
+        'models and versions added, changed or removed are loaded, swapped or retired. `explicit`: models change ' +
+        'only through the repository API (POST /v2/repository/models/{name}/load, /unload). See ' +
+        'docs/models/lifecycle.md',
+    ),
+  MODEL_POLL_SECONDS: z.coerce
+    .number()
+    .positive()
+    .max(86_400)
+    .default(5)
+    .describe(
+      '`poll`: seconds between two scans of MODELS_DIR (fractions allowed); a change is acted on once two scans in a ' +
+        'row agree on it',
+    ),
+  MODELS_LOAD: z
+    .string()
+    .default('*')
+    .transform((v): '*' | string[] =>
+      v.trim() === '*'
+        ? '*'
+        : v
+            .split(',')
+            .map((name) => name.trim())
+            .filter((name) => name !== ''),
+    )
+    .describe(
+      '`explicit`: the models loaded at start-up, comma-separated (`*`: all of them; empty: none). Refused in the ' +
+        'other modes, which load every model',
     ),
 };
 

@@ -21,9 +21,10 @@ import { unparsedBodyMemoryBytes, weightsMemoryBytes } from '../inference/memory
 import type { SeededWeightsCache } from '../inference/weights-cache.js';
 import { describeCost, resolveWeightsRequest, weightCount } from '../inference/weights-export.js';
 import { layerMetadata } from '../models/layer-metadata.js';
-import { planOnnx } from '../models/onnx/backend.js';
+import { onnxCarry, planOnnx } from '../models/onnx/backend.js';
 import { onnxMetadata } from '../models/onnx/metadata.js';
-import { type ModelRepository, type ServedModel, servedLayers } from '../models/repository.js';
+import { type ModelRepository, type ModelState, type ServedModel, servedLayers } from '../models/repository.js';
+import { checkRequestBatch, checkRequestShapes } from '../models/model-config/model-fit.js';
 import type { AnswerEncoding, AnswerOf, EncodedAnswer } from '../protocols/encoding.js';
 import type { JsonAnswer } from '../codec/json-stream.js';
 import type { WorkerPool } from '../runtime/pool.js';
@@ -31,9 +32,10 @@ import { type MemoryBudget, UNRESERVED } from '../runtime/memory-budget.js';
 import type { JobEnvironment } from '../runtime/jobs.js';
 import { type CoreObserver, SILENT } from './observer.js';
 import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
-import type { SequenceSteps } from './sequence-steps.js';
+import { modelSchedule, queuePlace } from './model-schedule.js';
+import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
-import { type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
+import { type Batching, UNBATCHED, type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
 
 export interface CoreOptions {
   readonly repository: ModelRepository;
@@ -71,9 +73,16 @@ export class InferenceCore {
   readonly #scheduler: Scheduler;
   #turn: Arrival[] = [];
   #scheduled = false;
+  /** How served models' passes merge (BATCH_MAX_ROWS, BATCH_MAX_DELAY_MS). */
+  readonly #batching: Batching;
 
   constructor(options: CoreOptions) {
     this.#options = options;
+    this.#batching = {
+      maxRows: options.queue.maxBatchRows,
+      maxDelayMs: options.queue.maxDelayMs,
+      preferredRows: [],
+    };
     const env: JobEnvironment = {
       cache: options.cache,
       program: () => {
@@ -103,11 +112,11 @@ export class InferenceCore {
   /** One inference; its answer (in `encoding`'s form) or its problem goes to `sink`. */
   infer<E extends AnswerEncoding>(request: InferenceRequest, encoding: E, sink: Sink<AnswerOf<E>>): void {
     this.#arrive({
-      plan: () => this.#plan(request, encoding),
+      plan: () => this.#plan(request, encoding, sink as Sink<EncodedAnswer>),
       request: { inference: request, encoding },
       encoding,
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: request.options,
       scheduleAt: request.optionsAt,
     });
@@ -129,7 +138,7 @@ export class InferenceCore {
         ),
       encoding: { kind: 'result' },
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: {},
       scheduleAt: { priority: 'priority', timeoutMs: 'timeoutMs' },
     });
@@ -143,7 +152,7 @@ export class InferenceCore {
       plan: () => weightsWork(request, limits, describeCost(model), weightsMemoryBytes(model, weightCount(model))),
       encoding: { kind: 'result' },
       sink: sink as Sink<EncodedAnswer>,
-      arrived: performance.now(),
+      arrived: arrivalOf(sink),
       schedule: {},
       scheduleAt: { priority: 'priority', timeoutMs: 'timeoutMs' },
     });
@@ -156,26 +165,56 @@ export class InferenceCore {
     return { ...(served.kind === 'onnx' ? onnxMetadata(served) : layerMetadata(served)), versions };
   }
 
-  /** The served models: each name with its versions, oldest first. */
-  models(): { readonly name: string; readonly versions: readonly string[] }[] {
+  /**
+   * The served models: each name with its versions READY to serve, oldest first, and the state of every version the
+   * repository knows of it.
+   */
+  models(): {
+    readonly name: string;
+    readonly versions: readonly string[];
+    readonly states: readonly { readonly version: string; readonly state: ModelState; readonly reason: string }[];
+  }[] {
     const { repository } = this.#options;
-    return repository.names().map((name) => ({ name, versions: repository.versions(name).map((v) => v.version) }));
+    return repository.names().map((name) => ({
+      name,
+      versions: repository.versions(name).map((v) => v.version),
+      states: repository
+        .entries(name)
+        .flatMap(({ version, state, reason }) => (version === undefined ? [] : [{ version, state, reason }])),
+    }));
   }
 
   /** The request's model and its backend's plan: the one place that tells the kinds of model apart. */
-  #plan(request: InferenceRequest, encoding: AnswerEncoding): Work {
-    const { limits, cache, repository, queue } = this.#options;
+  #plan(request: InferenceRequest, encoding: AnswerEncoding, sink: Sink<EncodedAnswer>): Work {
+    const { limits, cache } = this.#options;
     const target = request.model;
     if (target.kind === 'described') {
       const plan = planLayers(request, limits, cache, null, target.description);
-      return layerWork(plan, encoding, 1);
+      return layerWork(plan, encoding, UNBATCHED);
     }
-    const served: ServedModel = repository.get(target.name, target.version);
+    const served = this.#hold(target.name, target.version, sink);
+    // The model's configuration (config.pbtxt) holds requests to its max_batch_size and input dims.
+    checkRequestShapes(served.config, request.inputs);
+    const batchAt = request.inputs[0]?.at.tensor ?? 'inputs';
+    const schedule = modelSchedule(served, this.#batching);
     if (served.kind === 'onnx') {
-      return onnxWork(planOnnx(served, request, limits), served, encoding);
+      const onnx = planOnnx(served, request, limits);
+      checkRequestBatch(served.config, onnx.shape[0], batchAt);
+      return onnxWork(onnx, served, encoding, schedule.queue);
     }
     const plan = planLayers(request, limits, cache, servedLayers(served), null);
-    return layerWork(plan, encoding, queue.maxBatchRows);
+    checkRequestBatch(served.config, plan.shape[0], batchAt);
+    return layerWork(plan, encoding, schedule.batching, schedule.queue);
+  }
+
+  /**
+   * The served model of a request, held until its exchange is over (answered, failed, or its client gone): a
+   * version replaced or removed meanwhile finishes the requests it started, and is freed after the last.
+   */
+  #hold(name: string, version: string | undefined, sink: Sink<EncodedAnswer>): ServedModel {
+    const lease = this.#options.repository.acquire(name, version);
+    sink.onClose(lease.release);
+    return lease.served;
   }
 
   #arrive(arrival: Arrival): void {
@@ -224,22 +263,46 @@ export class InferenceCore {
    * state saved before its answer goes out. Null when it was refused (its sink has the problem).
    */
   async #sequenceEntry(arrival: Arrival, control: SequenceControl): Promise<Entry | null> {
-    const { limits, cache, repository, queue, sequences } = this.#options;
+    const { limits, cache, sequences } = this.#options;
     const { inference, encoding } = arrival.request as NonNullable<Arrival['request']>;
     try {
       const target = inference.model;
       if (sequences === undefined || target.kind !== 'served')
         invalidAt(control.at, 'names a sequence, but this server keeps no sequence state');
-      const served = repository.get(target.name, target.version);
-      if (served.kind === 'onnx')
-        invalidAt(control.at, `model '${served.name}' is an ONNX graph; sequences run on its recurrent layer models`);
-      const layers = servedLayers(served);
-      carriedSlots(layers);
+      const served = this.#hold(target.name, target.version, arrival.sink);
+      const schedule = modelSchedule(served, this.#batching);
       const named = `sequence ${typeof control.id === 'bigint' ? control.id : JSON.stringify(control.id)}`;
-      const plan = (carried: readonly Float32Array[] | null) =>
-        layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, queue.maxBatchRows);
+      let plan: (carried: readonly Float32Array[] | null) => Work;
+      let digest: () => string;
+      if (served.kind === 'onnx') {
+        // The pairs the configuration declares (sequence_batching.state), else those the graph's names show.
+        const declared = (served.config.sequenceBatching?.states ?? []).map((state) => ({
+          input: state.inputName,
+          output: state.outputName,
+        }));
+        const pairs = onnxCarry(served, control.at, declared);
+        plan = (carried) =>
+          onnxWork(
+            planOnnx(served, inference, limits, { carried, named, pairs, at: control.at }),
+            served,
+            encoding,
+            schedule.queue,
+          );
+        digest = () => sourceDigest(served.source.bytes);
+      } else {
+        const layers = servedLayers(served);
+        carriedSlots(layers, control.at);
+        plan = (carried) =>
+          layerWork(
+            planLayers(inference, limits, cache, layers, null, { carried, named }),
+            encoding,
+            schedule.sequences,
+            schedule.queue,
+          );
+        digest = () => weightsDigestOf(served.model);
+      }
       let started: Work | null = null;
-      const chunk = await sequences.chunk(control, served, () => {
+      const chunk = await sequences.chunk(control, { name: served.name, version: served.version, digest }, () => {
         started = plan(null);
       });
       try {
@@ -276,26 +339,19 @@ export class InferenceCore {
 
   #entry(arrival: Arrival, work: Work): Entry {
     const { queue, budget } = this.#options;
-    const { schedule, scheduleAt } = arrival;
-    const priority =
-      schedule.priority === undefined || schedule.priority === 0 ? queue.defaultPriority : schedule.priority;
-    if (priority > queue.priorityLevels)
-      invalidAt(
-        scheduleAt.priority,
-        `is ${priority}; the priority levels are 1 (first) to ${queue.priorityLevels} (QUEUE_PRIORITY_LEVELS), 0 for the default (${queue.defaultPriority})`,
-      );
+    const place = queuePlace(queue, work.queue, arrival);
     const release = budget.reserve(work.bytes, "the request's estimated memory");
     if (release !== UNRESERVED) arrival.sink.onClose(release);
-    const timeoutMs = schedule.timeoutMs ?? queue.timeoutMs;
     return {
       work,
       encoding: arrival.encoding,
       sink: arrival.sink,
       arrived: arrival.arrived,
-      deadline: arrival.arrived + timeoutMs,
-      timeoutMs,
-      timeoutFrom: schedule.timeoutMs === undefined ? 'QUEUE_TIMEOUT_MS' : scheduleAt.timeoutMs,
-      priority,
+      deadline: arrival.arrived + place.timeoutMs,
+      timeoutMs: place.timeoutMs,
+      timeoutFrom: place.timeoutFrom,
+      priority: place.priority,
+      bound: place.bound,
     };
   }
 
@@ -303,4 +359,9 @@ export class InferenceCore {
   get pending(): number {
     return this.#turn.length + this.#scheduler.waiting;
   }
+}
+
+/** When a request reached the server: its frontend's word, else now. */
+function arrivalOf(sink: { arrived?(): number }): number {
+  return sink.arrived === undefined ? performance.now() : sink.arrived();
 }

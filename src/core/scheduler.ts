@@ -17,7 +17,10 @@
  * bounds how many wait, MEMORY_BUDGET_BYTES what they hold (reserved when they were planned). When a worker is free,
  * the first request of the first level goes, with every queued request it can be merged with (up to its model's
  * batch rows): a request that arrives while the workers are busy rides along in the next pass instead of waiting
- * for a pass of its own, with no delay added to one that arrives alone.
+ * for a pass of its own, with no delay added to one that arrives alone. A model whose passes may wait for others
+ * (BATCH_MAX_DELAY_MS, or its config.pbtxt's max_queue_delay_microseconds) has all its passes queued, and the
+ * first of them waits until its delay is up or enough rows are queued to fill a pass (its most rows, or a preferred
+ * size), as Triton's dynamic batcher does; requests of other models go past it meanwhile.
  */
 import type { QueueSettings } from '../config/config.js';
 import { ProblemError } from '../errors/problem-error.js';
@@ -26,7 +29,7 @@ import { type Job, type JobEnvironment, type JobResult, problemOf, runJob } from
 import type { WorkerPool } from '../runtime/pool.js';
 import type { CoreObserver } from './observer.js';
 import type { Sink } from './sink.js';
-import { type Work, mergedJob } from './work.js';
+import { type Batching, type Work, mergedJob } from './work.js';
 
 /** A planned request. */
 export interface Entry {
@@ -42,6 +45,8 @@ export interface Entry {
   readonly timeoutFrom: string;
   /** Its level, 1 first. */
   readonly priority: number;
+  /** How many requests of its model and level may wait (its model's max_queue_size); null: no bound of its own. */
+  readonly bound: { readonly key: string; readonly max: number; readonly from: string } | null;
   /** What becomes of its answer, when not simply handed to the sink (a sequence chunk saves its state first). */
   readonly onAnswer?: (outcome: { readonly answer: EncodedAnswer; readonly carried?: readonly Float32Array[] }) => void;
 }
@@ -85,8 +90,13 @@ export class Scheduler {
   #rate = FIRST_RATE;
   #timer: NodeJS.Timeout | null = null;
   #timerAt = Number.POSITIVE_INFINITY;
-  /** Entries in the queue, by batch key (a small pass of a key with queued work joins it there). */
-  readonly #queuedKeys = new Map<string, number>();
+  /** Rows in the queue, by batch key (a small pass of a key with queued work joins it there). */
+  readonly #queuedRows = new Map<string, number>();
+  /** Entries in the queue, by their model's bound (max_queue_size). */
+  readonly #bounded = new Map<string, number>();
+  /** A timer for the first pass held back for others to join it (BATCH_MAX_DELAY_MS). */
+  #delayTimer: NodeJS.Timeout | null = null;
+  #delayAt = Number.POSITIVE_INFINITY;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -121,34 +131,53 @@ export class Scheduler {
   place(entries: readonly Entry[]): void {
     const { minCompute } = this.#options;
     const pooled = this.#options.pool.threads > 0;
-    const inline: Entry[][] = [];
-    const groups = new Map<string, Entry[]>();
+    // Passes run here alone (most requests: a model described by the request, or a lone one), and groups of a
+    // served model's passes that may merge.
+    const alone: Entry[] = [];
+    let groups: Map<string, Entry[]> | null = null;
     for (const entry of entries) {
-      const { cost, key } = entry.work;
+      const { cost, key, batching } = entry.work;
       // A served model's small pass goes to the queue while the workers are busy (or its model's requests wait
-      // there): it rides in the next merged pass instead of holding the event loop with a pass of its own.
-      const busy = pooled && key !== null && (this.#queuedKeys.has(key) || this.#running.size >= this.#capacity);
+      // there), or when its model's passes wait for others to join them (BATCH_MAX_DELAY_MS): it rides in the next
+      // merged pass instead of holding the event loop with a pass of its own.
+      const busy =
+        key !== null &&
+        (batching.maxDelayMs > 0 || (pooled && (this.#queuedRows.has(key) || this.#running.size >= this.#capacity)));
       if (cost >= minCompute || busy) this.#enqueue(entry);
-      else if (key === null) inline.push([entry]);
+      else if (key === null) alone.push(entry);
       else {
+        groups ??= new Map();
         const group = groups.get(key);
         if (group === undefined) groups.set(key, [entry]);
         else group.push(entry);
       }
     }
-    for (const group of groups.values()) {
-      const cost = group.reduce((n, e) => n + e.work.cost, 0);
-      if (cost >= minCompute && pooled) for (const entry of group) this.#enqueue(entry);
-      else inline.push(...byRows(group, group[0].work.maxRows));
-    }
-    if (inline.length > 0) this.#runHere(inline);
+    const merged: Entry[][] = [];
+    if (groups !== null)
+      for (const group of groups.values()) {
+        const cost = group.reduce((n, e) => n + e.work.cost, 0);
+        if (cost >= minCompute && pooled) for (const entry of group) this.#enqueue(entry);
+        else merged.push(...byRows(group, group[0].work.batching.maxRows));
+      }
+    if (alone.length > 0 || merged.length > 0) this.#runHere(alone, merged);
     this.#pump();
   }
 
-  /** Computes units on the event loop, then sends their answers (all passes first: sending makes a system call each). */
-  #runHere(units: readonly Entry[][]): void {
-    const results = units.map((unit) => this.#run(this.#job(unit, true)));
-    units.forEach((unit, i) => this.#deliver(unit, results[i]));
+  /**
+   * Computes passes on the event loop, then sends their answers (all passes first: sending makes a system call
+   * each, and the passes run warm one after the other).
+   */
+  #runHere(alone: readonly Entry[], merged: readonly Entry[][]): void {
+    const results: (JobResult | Error)[] = [];
+    for (const entry of alone) results.push(this.#run(entry.work.job(true)));
+    for (const unit of merged) results.push(this.#run(this.#job(unit, true)));
+    for (let i = 0; i < alone.length; i++) this.#deliverOne(alone[i], results[i]);
+    for (let i = 0; i < merged.length; i++) this.#deliver(merged[i], results[alone.length + i]);
+  }
+
+  /** A pass of one request: its answer or problem, and what the metrics count. */
+  #deliverOne(entry: Entry, result: JobResult | Error): void {
+    this.#deliver([entry], result);
   }
 
   #job(unit: readonly Entry[], inline: boolean): Job {
@@ -203,7 +232,7 @@ export class Scheduler {
   #waitSeconds(priority: number): { seconds: number; ahead: number; cost: number } {
     let ahead = 0;
     let cost = 0;
-    for (let level = 0; level < priority; level++) {
+    for (let level = 0; level < Math.min(priority, this.#levels.length); level++) {
       for (const entry of this.#levels[level]) {
         ahead += 1;
         cost += entry.work.cost;
@@ -237,8 +266,31 @@ export class Scheduler {
       );
       return;
     }
+    const { bound } = entry;
+    if (bound !== null && (this.#bounded.get(bound.key) ?? 0) >= bound.max) {
+      this.#refuse(
+        entry,
+        'queue-full',
+        `its model's queue is full (${bound.max} waiting at priority ${entry.priority}, ${bound.from}); retry ` +
+          `after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      );
+      return;
+    }
+    const now = performance.now();
+    if (now > entry.deadline) {
+      this.#refuse(
+        entry,
+        'deadline',
+        `it reached the compute queue ${Math.round(now - entry.arrived)} ms after it arrived (the time its body took ` +
+          `to arrive and be read), past its deadline of ${entry.timeoutMs} ms (${entry.timeoutFrom}); nothing was ` +
+          `computed; retry after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      );
+      return;
+    }
     const wait = this.#waitSeconds(entry.priority);
-    const start = entry.arrived + wait.seconds * 1000;
+    const start = now + wait.seconds * 1000;
     if (start > entry.deadline) {
       const late = Math.max(retryAfterSeconds, Math.ceil((start - entry.deadline) / 1000));
       this.#refuse(
@@ -251,11 +303,14 @@ export class Scheduler {
       );
       return;
     }
+    // A model's own priority levels may be more than the server's.
+    while (this.#levels.length < entry.priority) this.#levels.push([]);
     this.#levels[entry.priority - 1].push(entry);
+    if (bound !== null) this.#bounded.set(bound.key, (this.#bounded.get(bound.key) ?? 0) + 1);
     this.#waiting += 1;
     this.#waitingCost += entry.work.cost;
     const { key } = entry.work;
-    if (key !== null) this.#queuedKeys.set(key, (this.#queuedKeys.get(key) ?? 0) + 1);
+    if (key !== null) this.#queuedRows.set(key, (this.#queuedRows.get(key) ?? 0) + entry.work.rows);
     // A client that leaves takes its request out of the queue at once (its memory is given back when it closes).
     entry.sink.gone().addEventListener('abort', () => this.#remove(entry) && this.#pump(), { once: true });
     this.#arm(entry.deadline);
@@ -267,13 +322,19 @@ export class Scheduler {
     const at = level.indexOf(entry);
     if (at < 0) return false;
     level.splice(at, 1);
+    const { bound } = entry;
+    if (bound !== null) {
+      const left = (this.#bounded.get(bound.key) ?? 1) - 1;
+      if (left === 0) this.#bounded.delete(bound.key);
+      else this.#bounded.set(bound.key, left);
+    }
     this.#waiting -= 1;
     this.#waitingCost -= entry.work.cost;
     const { key } = entry.work;
     if (key !== null) {
-      const left = (this.#queuedKeys.get(key) ?? 1) - 1;
-      if (left === 0) this.#queuedKeys.delete(key);
-      else this.#queuedKeys.set(key, left);
+      const left = (this.#queuedRows.get(key) ?? 0) - entry.work.rows;
+      if (left <= 0) this.#queuedRows.delete(key);
+      else this.#queuedRows.set(key, left);
     }
     return true;
   }
@@ -318,18 +379,50 @@ export class Scheduler {
     if (next !== Number.POSITIVE_INFINITY) this.#arm(next);
   }
 
-  /** The next pass: the first request of the first level, with the queued requests it can be merged with. */
+  /**
+   * The next pass: the first request of the first level, with the queued requests it can be merged with. A request
+   * whose model's passes wait for others (BATCH_MAX_DELAY_MS) is passed over, with the rest of its model's, until its
+   * delay is up or its model's queued rows reach a preferred size or the most a pass holds.
+   */
   #nextUnit(): Entry[] | null {
-    const level = this.#levels.find((l) => l.length > 0);
-    if (level === undefined) return null;
-    const head = level[0];
+    const now = performance.now();
+    let held: Set<string> | null = null;
+    let wake = Number.POSITIVE_INFINITY;
+    let unit: Entry[] | null = null;
+    search: for (const level of this.#levels) {
+      for (const entry of level) {
+        const { key, batching } = entry.work;
+        if (key === null || batching.maxDelayMs === 0) {
+          unit = this.#gather(entry, batching.maxRows);
+          break search;
+        }
+        if (held?.has(key)) continue;
+        const rows = this.#queuedRows.get(key) ?? 0;
+        const until = entry.arrived + batching.maxDelayMs;
+        const size = passRows(batching, rows);
+        if (size !== null || now >= until) {
+          unit = this.#gather(entry, size ?? batching.maxRows);
+          break search;
+        }
+        held ??= new Set();
+        held.add(key);
+        wake = Math.min(wake, until);
+      }
+    }
+    if (wake !== Number.POSITIVE_INFINITY) this.#armDelay(wake);
+    return unit;
+  }
+
+  /** Takes `head` from the queue with the queued requests of its key that fit in `maxRows` rows beside it. */
+  #gather(head: Entry, maxRows: number): Entry[] {
     this.#remove(head);
     const unit = [head];
-    const { key, maxRows } = head.work;
-    if (key === null || this.#options.pool.threads === 0) return unit;
+    const { key, batching } = head.work;
+    if (key === null || (this.#options.pool.threads === 0 && batching.maxDelayMs === 0)) return unit;
     let rows = head.work.rows;
     for (const other of this.#levels) {
       for (const entry of [...other]) {
+        if (rows >= maxRows) return unit;
         if (entry.work.key !== key || rows + entry.work.rows > maxRows) continue;
         this.#remove(entry);
         unit.push(entry);
@@ -337,6 +430,22 @@ export class Scheduler {
       }
     }
     return unit;
+  }
+
+  /** Pumps again when the first held pass's delay is up. */
+  #armDelay(at: number): void {
+    if (at >= this.#delayAt) return;
+    if (this.#delayTimer !== null) clearTimeout(this.#delayTimer);
+    this.#delayAt = at;
+    this.#delayTimer = setTimeout(
+      () => {
+        this.#delayTimer = null;
+        this.#delayAt = Number.POSITIVE_INFINITY;
+        this.#pump();
+      },
+      Math.max(0, at - performance.now()),
+    );
+    this.#delayTimer.unref();
   }
 
   /** Starts passes while there is room. */
@@ -388,6 +497,17 @@ export class Scheduler {
       .run(job, signal)
       .then(done, (error: unknown) => done(error instanceof Error ? error : new Error(String(error))));
   }
+}
+
+/**
+ * The rows a pass of a held model goes at now, given `rows` queued: the most a pass holds once they are there, else
+ * the largest preferred size reached (Triton's preferred_batch_size); null: none reached, it may wait on.
+ */
+export function passRows(batching: Batching, rows: number): number | null {
+  if (rows >= batching.maxRows) return batching.maxRows;
+  let size: number | null = null;
+  for (const preferred of batching.preferredRows) if (preferred <= rows) size = preferred;
+  return size;
 }
 
 /** The entries in groups of at most `maxRows` rows (one entry alone however many rows it has). */

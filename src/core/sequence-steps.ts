@@ -16,6 +16,7 @@
  *   4. its final state is saved at the next step (or, for the last chunk, the sequence ends) before the answer is
  *      sent, so that the next chunk, wherever it arrives, continues from it.
  */
+import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { invalidAt, quoted } from '../errors/problem-error.js';
 import type { SequenceControl } from '../inference/request.js';
@@ -32,21 +33,34 @@ import {
   sequenceIdProblem,
 } from './sequences/sequence-store.js';
 
-/** A served model a sequence runs on: its name, version and weights. */
+/** A served model a sequence runs on: its name, version, and the digest of what it computes with. */
 export interface SequenceModel {
   readonly name: string;
   readonly version: string;
-  readonly model: ResolvedModel;
+  /** sha256 of its weights (a layer model) or of its file (an ONNX graph); called once per chunk, kept per model. */
+  digest(): string;
 }
 
-/** The weights' digest of a served model, made once per model. */
-const digests = new WeakMap<ResolvedModel, string>();
+const weightDigests = new WeakMap<ResolvedModel, string>();
 
-function digestOf(model: ResolvedModel): string {
-  let digest = digests.get(model);
+/** A layer model's weights digest (the one POST /rnn/weights answers), made once per model. */
+export function weightsDigestOf(model: ResolvedModel): string {
+  let digest = weightDigests.get(model);
   if (digest === undefined) {
     digest = weightsDigest(model);
-    digests.set(model, digest);
+    weightDigests.set(model, digest);
+  }
+  return digest;
+}
+
+const fileDigests = new WeakMap<Uint8Array, string>();
+
+/** An ONNX graph's digest: sha256 of its model.onnx bytes, made once per file. */
+export function sourceDigest(bytes: Uint8Array): string {
+  let digest = fileDigests.get(bytes);
+  if (digest === undefined) {
+    digest = createHash('sha256').update(bytes).digest('hex');
+    fileDigests.set(bytes, digest);
   }
   return digest;
 }
@@ -100,7 +114,7 @@ export class SequenceSteps {
    */
   async chunk(control: SequenceControl, served: SequenceModel, plan: () => void): Promise<Chunk> {
     const key = this.key(control, served.name);
-    const owner: SequenceOwner = { version: served.version, weightsDigest: digestOf(served.model) };
+    const owner: SequenceOwner = { version: served.version, weightsDigest: served.digest() };
     const release = await this.#turn(key);
     try {
       if (control.start) {

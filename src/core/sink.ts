@@ -10,4 +10,9 @@ export interface Sink<A> {
   onClose(release: () => void): void;
   answer(answer: A): void;
   fail(error: unknown): void;
+  /**
+   * performance.now() when the request reached the server (before its body was read), where the frontend knows it:
+   * its queue deadline counts from then. Without it, from when the core received it.
+   */
+  arrived?(): number;
 }

@@ -13,7 +13,11 @@ import type { OnnxPlan } from '../models/onnx/backend.js';
 import type { OnnxProgram, OnnxSource } from '../models/onnx/program.js';
 import type { AnswerEncoding } from '../protocols/encoding.js';
 import type { Job, LayerTaskPlan } from '../runtime/jobs.js';
+import { type Batching, UNBATCHED } from './batching.js';
+import type { ModelQueue } from './model-schedule.js';
 import type { ServedName } from './observer.js';
+
+export { type Batching, UNBATCHED };
 
 export interface Work {
   /** Multiply-adds (MAX_COMPUTE's measure); an estimate for a body not parsed yet. */
@@ -28,8 +32,10 @@ export interface Work {
   readonly rows: number;
   /** Passes with an equal key may be merged into one (layer-batch.ts); null: never merged. */
   readonly key: string | null;
-  /** The most rows a merged pass of its model may hold. */
-  readonly maxRows: number;
+  /** How its model's passes are merged. */
+  readonly batching: Batching;
+  /** Its model's own queue rules (config.pbtxt); null: the server's. */
+  readonly queue: ModelQueue | null;
   /** The layer plan, for merging; null for other work. */
   readonly layers: LayerPlan | null;
   /** The job that computes it alone; `inline`: it runs here, with what the event loop already holds. */
@@ -54,7 +60,12 @@ function taskPlan(plan: LayerPlan): LayerTaskPlan {
   return { ...plan, model };
 }
 
-export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, maxRows: number): Work {
+export function layerWork(
+  plan: LayerPlan,
+  encoding: AnswerEncoding,
+  batching: Batching,
+  queue: ModelQueue | null = null,
+): Work {
   const facts = layerFacts(plan);
   return {
     cost: plan.cost,
@@ -62,8 +73,9 @@ export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, maxRows: nu
     shape: plan.shape,
     model: plan.servedAs,
     rows: plan.shape[0],
-    key: maxRows > 1 ? batchKey(plan) : null,
-    maxRows,
+    key: batching.maxRows > 1 ? batchKey(plan) : null,
+    batching,
+    queue,
     layers: plan,
     job: (inline) => ({
       kind: 'layers',
@@ -93,6 +105,7 @@ export function onnxWork(
   plan: OnnxPlan,
   model: ServedName & { readonly program: OnnxProgram; readonly source: OnnxSource },
   encoding: AnswerEncoding,
+  queue: ModelQueue | null = null,
 ): Work {
   return {
     cost: plan.plan.compute,
@@ -101,7 +114,8 @@ export function onnxWork(
     model: { name: model.name, version: model.version },
     rows: plan.shape[0],
     key: null,
-    maxRows: 1,
+    batching: UNBATCHED,
+    queue,
     layers: null,
     job: (inline) => ({
       kind: 'onnx',
@@ -115,7 +129,18 @@ export function onnxWork(
 
 /** Work that runs alone, its job known in advance: a body not parsed yet, a weights export. */
 function alone(cost: number, bytes: number, job: Job): Work {
-  return { cost, bytes, shape: null, model: null, rows: 1, key: null, maxRows: 1, layers: null, job: () => job };
+  return {
+    cost,
+    bytes,
+    shape: null,
+    model: null,
+    rows: 1,
+    key: null,
+    batching: UNBATCHED,
+    queue: null,
+    layers: null,
+    job: () => job,
+  };
 }
 
 /**

@@ -49,6 +49,8 @@ export const PROBLEM_KINDS = {
   'client-closed': { status: 499, title: 'Client closed the request' },
   'worker-failed': { status: 503, title: 'The computation failed; retry' },
   'not-ready': { status: 503, title: 'Not ready' },
+  // Triton answers a model load or unload in a mode without model control so (UNAVAILABLE).
+  'model-control-disabled': { status: 503, title: 'Model control is disabled' },
   overloaded: { status: 503, title: 'Overloaded; retry later' },
   'queue-timeout': { status: 503, title: 'Timed out waiting for its turn; retry later' },
   // Server-wide capacity (SEQUENCE_MAX, or the memory budget), not a client's quota: 503 like `overloaded`.

@@ -40,6 +40,9 @@ import playgroundRoute from './routes/playground/playground-route.js';
 import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
 import { loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
+import repositoryRoutes from './routes/v2/repository-route.js';
+import { modelLifecycleMetrics } from './model-metrics.js';
+import { workerModelLoader } from '../runtime/model-loader.js';
 import { warmUp } from '../runtime/warm-up.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import { MemoryBudget } from '../runtime/memory-budget.js';
@@ -55,9 +58,16 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  // The model repository is read first: a bad model stops start-up before anything else is built.
+  // The model repository is read first: a bad model stops start-up before anything else is built. Loaded models are
+  // charged to the memory budget; after start-up, versions load on a thread of their own.
   const cache = new SeededWeightsCache(config.seededWeightsCache);
-  const repository = await loadRepository(config.models, config.limits, cache);
+  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  const repository = await loadRepository(config.models, config.limits, cache, {
+    memory: budget,
+    later: workerModelLoader(cache, config.pool.nice),
+    log: logger,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyLimitBytes,
@@ -160,7 +170,6 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
   const pool = createWorkerPool({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
   app.addHook('onClose', () => pool.close());
-  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
   const sequenceMetrics = new SequenceMetrics(app.metrics.registry);
   const sequenceStore = createSequenceStore(config.sequences, {
     retryAfterSeconds: config.overload.retryAfterSeconds,
@@ -208,7 +217,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   });
   new Gauge({
     name: 'rnn_memory_budget_bytes',
-    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
+    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight and loaded models may hold (0: no budget)',
     registers: [app.metrics.registry],
     collect() {
       this.set(config.overload.memoryBudgetBytes);
@@ -222,6 +231,16 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.reserved);
     },
   });
+  new Gauge({
+    name: 'rnn_memory_budget_model_bytes',
+    help: 'Bytes of MEMORY_BUDGET_BYTES held by loaded models (estimated from what they hold), draining ones included',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(budget.resident);
+    },
+  });
+  modelLifecycleMetrics(app.metrics.registry, repository);
+  app.addHook('onClose', () => repository.close());
   await app.register(forwardRoute, { core, minBodyBytes: config.pool.minBodyBytes, threads: config.pool.threads });
   await app.register(weightsRoute, { core });
   await app.register(modelsRoutes, { core });
@@ -231,10 +250,11 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
+  await app.register(repositoryRoutes, { repository });
   await app.register(healthRoutes, {
     sequenceStore,
     retryAfterSeconds: config.overload.retryAfterSeconds,
-    skippedModels: repository.skipped,
+    skippedModels: () => repository.skipped,
   });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);
@@ -243,6 +263,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   app.addHook('onReady', async () => {
     warmUp(cache);
     app.readiness.markReady();
+    repository.startPolling();
   });
 
   await app.ready();

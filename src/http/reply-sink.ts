@@ -40,6 +40,11 @@ export class ReplySink<A> implements Sink<A> {
     return clientGone(this.reply);
   }
 
+  arrived(): number {
+    // Fastify times the reply from the moment it routed the request, before its body was read.
+    return performance.now() - this.reply.elapsedTime;
+  }
+
   onClose(release: () => void): void {
     const response = this.reply.raw;
     if (response.closed) release();

@@ -97,7 +97,11 @@ export function mergeLayerPlans(plans: readonly LayerPlan[]): LayerPlan {
       )
     : null;
   const cost = plans.reduce((n, p) => n + p.cost, 0);
-  return { ...first, cost, inputs, shape: [batch, time, features], mask, initialStates, initialCellStates };
+  const values = {
+    input: plans.reduce((n, p) => n + p.values.input, 0),
+    output: plans.reduce((n, p) => n + p.values.output, 0),
+  };
+  return { ...first, cost, values, inputs, shape: [batch, time, features], mask, initialStates, initialCellStates };
 }
 
 /** Rows [from, from + rows) of `tensor` ([batch, ...] or, stacked states, [k, batch, ...]), steps [0, time) of each. */

@@ -267,10 +267,24 @@ function readLengths(tensor: RequestTensor): number[] {
   return [...values];
 }
 
-/** The state indices (layer by layer, each direction in turn) of the LSTM layers: those with a cell state. */
-export function cellStateIndices(model: ResolvedModel): number[] {
-  const { spec } = model;
-  return stateLayers(spec).flatMap((k, i) => (spec.layers[k].cell === 'lstm' ? [i] : []));
+const cellIndicesOf = new WeakMap<ResolvedModel, readonly number[]>();
+
+/**
+ * The state indices (layer by layer, each direction in turn) of the LSTM layers: those with a cell state. Made once
+ * per model (served and remembered models are kept).
+ */
+export function cellStateIndices(model: ResolvedModel): readonly number[] {
+  let indices = cellIndicesOf.get(model);
+  if (indices === undefined) {
+    const { spec } = model;
+    const made: number[] = [];
+    stateLayers(spec).forEach((k, i) => {
+      if (spec.layers[k].cell === 'lstm') made.push(i);
+    });
+    indices = made;
+    cellIndicesOf.set(model, indices);
+  }
+  return indices;
 }
 
 /**
@@ -282,7 +296,7 @@ export function readStates(
   given: readonly RequestTensor[],
   cell: boolean,
   model: ResolvedModel,
-  indices: number[],
+  indices: readonly number[],
   batch: number,
 ): Float32Array[] {
   if (given.length === 1 && given[0].datatype === null) return readStateList(given[0], cell, model, indices, batch);
@@ -315,7 +329,7 @@ function readStateList(
   tensor: RequestTensor,
   cell: boolean,
   model: ResolvedModel,
-  indices: number[],
+  indices: readonly number[],
   batch: number,
 ): Float32Array[] {
   const given = tensor.values.value as number[][] | number[][][];

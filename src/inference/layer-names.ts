@@ -13,32 +13,41 @@ export const LAYER_INPUT = 'input';
 export const LAYER_LENGTHS = 'lengths';
 export const LAYER_OUTPUT = 'output';
 
-/** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
-export function stateNames(model: ResolvedModel): string[] {
-  const count = stateLayers(model.spec).length;
-  return count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
+interface Names {
+  readonly output: string;
+  readonly states: readonly string[];
+  readonly cellStates: readonly string[];
+  readonly inputs: readonly string[];
 }
+
+/** Every name of a model, made once per model (served and remembered models are kept; a request asks often). */
+const namesOf = new WeakMap<ResolvedModel, Names>();
+
+function names(model: ResolvedModel): Names {
+  let found = namesOf.get(model);
+  if (found === undefined) {
+    const count = stateLayers(model.spec).length;
+    const states = count === 1 ? ['state'] : Array.from({ length: count }, (_, i) => `state_${i}`);
+    const cellStates = cellStateIndices(model).map((i) => `cell_${states[i]}`);
+    const inputs = [
+      LAYER_INPUT,
+      LAYER_LENGTHS,
+      ...states.map((name) => `initial_${name}`),
+      ...cellStates.map((name) => `initial_${name}`),
+    ];
+    found = { output: LAYER_OUTPUT, states, cellStates, inputs };
+    namesOf.set(model, found);
+  }
+  return found;
+}
+
+/** The state outputs' names: `state` for one layer and direction, else `state_i` in state order. */
+export const stateNames = (model: ResolvedModel): readonly string[] => names(model).states;
 
 /** The LSTM layers' cell-state outputs: `cell_state`, or `cell_state_i` for state i (its pair `state_i`). */
-export function cellStateNames(model: ResolvedModel): string[] {
-  const states = stateNames(model);
-  return cellStateIndices(model).map((i) => `cell_${states[i]}`);
-}
+export const cellStateNames = (model: ResolvedModel): readonly string[] => names(model).cellStates;
 
-export function layerOutputNames(model: ResolvedModel): {
-  output: string;
-  states: string[];
-  cellStates: string[];
-} {
-  return { output: LAYER_OUTPUT, states: stateNames(model), cellStates: cellStateNames(model) };
-}
+export const layerOutputNames = (model: ResolvedModel): Names => names(model);
 
 /** The inputs, the one required first: `input`, `lengths`, the initial states, the initial cell states. */
-export function layerInputNames(model: ResolvedModel): string[] {
-  return [
-    LAYER_INPUT,
-    LAYER_LENGTHS,
-    ...stateNames(model).map((name) => `initial_${name}`),
-    ...cellStateNames(model).map((name) => `initial_${name}`),
-  ];
-}
+export const layerInputNames = (model: ResolvedModel): readonly string[] => names(model).inputs;

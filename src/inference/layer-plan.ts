@@ -59,6 +59,8 @@ export interface PlannedOutput {
 export interface LayerPlan {
   /** Multiply-adds of the pass, and of building seeded weights not built yet. */
   readonly cost: number;
+  /** Values of the input tensor and of the answer, as requestCost counts them (for the memory estimate). */
+  readonly values: { readonly input: number; readonly output: number };
   readonly inputs: Float32Array;
   readonly shape: Shape3;
   /** The one-hot order of `text`; null for numeric inputs. */
@@ -102,12 +104,12 @@ export interface SequenceStep {
  * sequence), in state order, then each LSTM layer's c likewise. A bidirectional layer cannot carry one: its backward
  * direction reads the sequence from its end, which a chunk does not have.
  */
-export function carriedSlots(served: ServedLayers): number[] {
+export function carriedSlots(served: ServedLayers, at: string): number[] {
   const { spec } = served.model;
   const wrapped = spec.layers.findIndex((_, k) => layerDirections(spec, k) === 2);
   if (wrapped >= 0)
     invalidAt(
-      'parameters',
+      at,
       `model '${served.name}' version ${served.version} cannot carry a sequence's state from chunk to chunk: layer ${wrapped} is bidirectional, and its backward direction reads each sequence from its end, which a chunk does not have; send each sequence whole, without sequence_id`,
     );
   const layerOf = stateLayers(spec);
@@ -205,33 +207,50 @@ function readClasses(k: number, at: string, model: ResolvedModel, served: boolea
   return k;
 }
 
+const viewsOf = new WeakMap<ResolvedModel, Map<string, readonly PlannedOutput[]>>();
+
 /**
  * The outputs to answer: the forward view (the output, then every state unless returnState is false, the
  * LSTM layers' cell states after them), every output (`all`), or the ones named, each known and named once.
  * A list longer than the model's outputs necessarily repeats one, so the loop stops by entry `known.length` at
  * the latest: its work is bounded by the model, not by the request.
  */
-function plannedOutputs(request: InferenceRequest, model: ResolvedModel, served: boolean): PlannedOutput[] {
+/** The output, then every state unless `withStates` is false, the LSTM layers' cell states after them. */
+function outputsOf(model: ResolvedModel, withStates: boolean, k: number | null): PlannedOutput[] {
   const names = layerOutputNames(model);
-  const cells = cellStateIndices(model);
-  const states = stateLayers(model.spec).map((_, i) => i);
-  const all = (withStates: boolean, k: number | null): PlannedOutput[] => [
-    { name: names.output, kind: 'output', state: -1, classes: k },
-    ...(withStates
-      ? states.map((i) => ({ name: names.states[i], kind: 'state' as const, state: i, classes: null }))
-      : []),
-    ...(withStates
-      ? cells.map((i, j) => ({ name: names.cellStates[j], kind: 'cell-state' as const, state: i, classes: null }))
-      : []),
-  ];
+  const planned: PlannedOutput[] = [{ name: names.output, kind: 'output', state: -1, classes: k }];
+  if (!withStates) return planned;
+  const count = stateLayers(model.spec).length;
+  for (let i = 0; i < count; i++) planned.push({ name: names.states[i], kind: 'state', state: i, classes: null });
+  cellStateIndices(model).forEach((i, j) =>
+    planned.push({ name: names.cellStates[j], kind: 'cell-state', state: i, classes: null }),
+  );
+  return planned;
+}
+
+function plannedOutputs(request: InferenceRequest, model: ResolvedModel, served: boolean): readonly PlannedOutput[] {
   const { outputs, options } = request;
-  if (outputs === 'all') return all(true, null);
+  if (outputs === 'all') return outputsOf(model, true, null);
   if (outputs === 'view') {
     const k =
       options.topK === undefined ? null : readClasses(options.topK, request.optionsAt.topK, model, served, null);
-    return all(options.returnState ?? true, k);
+    const withStates = options.returnState ?? true;
+    // The view's outputs of one model differ only by these two: made once (a request asks for them every time).
+    let views = viewsOf.get(model);
+    if (views === undefined) {
+      views = new Map();
+      viewsOf.set(model, views);
+    }
+    const key = `${withStates} ${k}`;
+    let view = views.get(key);
+    if (view === undefined) {
+      view = outputsOf(model, withStates, k);
+      views.set(key, view);
+    }
+    return view;
   }
-  const known = all(true, null);
+  const names = layerOutputNames(model);
+  const known = outputsOf(model, true, null);
   const seen = new Map<string, RequestedOutput>();
   return outputs.map((asked) => {
     const found = known.find((o) => o.name === asked.name);
@@ -396,16 +415,17 @@ export function planLayers(
     throw limitExceeded('$', what, cost.outputValues, limits.maxOutputValues, 'MAX_OUTPUT_VALUES');
   }
   const mask = readMask(byName.get('lengths'), byName.get('mask'), layout, input);
-  const names = layerInputNames(model);
+  // Most requests send the input alone (and lengths): no state to look for.
+  const stateGiven = byName.size > (byName.has('lengths') ? 2 : 1) + (byName.has('mask') ? 1 : 0);
+  const names = stateGiven ? layerInputNames(model) : [];
   const stateNames = names.filter((n) => n.startsWith('initial_state'));
   const cellNames = names.filter((n) => n.startsWith('initial_cell_state'));
-  const states = givenStates(byName, 'initial_state', stateNames, 'every initial state (one per layer and direction)');
-  const cells = givenStates(
-    byName,
-    'initial_cell_state',
-    cellNames,
-    "every initial cell state (one per LSTM layer's direction)",
-  );
+  const states = stateGiven
+    ? givenStates(byName, 'initial_state', stateNames, 'every initial state (one per layer and direction)')
+    : null;
+  const cells = stateGiven
+    ? givenStates(byName, 'initial_cell_state', cellNames, "every initial cell state (one per LSTM layer's direction)")
+    : null;
   const initialStates =
     states === null
       ? null
@@ -446,6 +466,7 @@ export function planLayers(
   if (model.embedding) checkIds(inputs, shape, model.embedding.inputDim, input.at.tensor);
   return {
     cost: cost.compute + cost.weightsBuild,
+    values: { input: cost.inputValues, output: cost.outputValues },
     inputs,
     shape,
     vocabulary: layout.vocabulary,

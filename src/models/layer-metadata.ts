@@ -11,7 +11,7 @@ import { LAYER_INPUT, LAYER_LENGTHS, LAYER_OUTPUT, cellStateNames, stateNames } 
 import type { ModelMetadata, TensorMetadata } from '../inference/metadata.js';
 import { modelOutputFeatures, modelSummary } from '../inference/model.js';
 import { FLOAT_DATATYPES, INTEGER_DATATYPES } from '../inference/request-tensors.js';
-import type { RnnServedModel } from './repository.js';
+import type { RnnServedModel } from './model-file.js';
 
 export const LAYERS_PLATFORM = 'rnn-serve_json';
 const FP32 = 'FP32';

@@ -31,13 +31,16 @@ interface Placed {
 }
 
 function placed(result: InferenceResult): Placed {
-  const output = result.tensors.find((t) => t.role === 'output');
+  let output: ResultTensor | undefined;
+  const states: ResultTensor[] = [];
+  const cellStates: ResultTensor[] = [];
+  for (const tensor of result.tensors) {
+    if (tensor.role === 'output') output = tensor;
+    else if (tensor.role === 'state') states.push(tensor);
+    else if (tensor.role === 'cell-state') cellStates.push(tensor);
+  }
   if (output === undefined) throw new Error('a forward answer without its output');
-  return {
-    output,
-    states: result.tensors.filter((t) => t.role === 'state'),
-    cellStates: result.tensors.filter((t) => t.role === 'cell-state'),
-  };
+  return { output, states, cellStates };
 }
 
 /** The position of the first non-finite value of `data` (row-major, `shape`), as `name[i][j]...`, or null. */

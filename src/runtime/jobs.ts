@@ -108,23 +108,27 @@ function withWeights(plan: LayerTaskPlan, cache: SeededWeightsCache): LayerPlan 
 function runLayerJob(task: LayerTaskPlan, members: readonly LayerMember[], env: JobEnvironment): Outcome[] {
   const plan = withWeights(task, env.cache);
   const network = computeForward(plan);
+  // A sequence chunk's outcome carries its row of the final states, for its next chunk (a chunk has one row).
+  const carrying = (member: LayerMember, done: Outcome, row: number): Outcome =>
+    member.carry && 'answer' in done ? { answer: done.answer, carried: carriedState(plan, network, row) } : done;
+  if (members.length === 1 && members[0].rows === null) {
+    const member = members[0];
+    return [
+      carrying(member, outcome(member.encoding, { tensors: resultTensors(plan, network), facts: member.facts }), 0),
+    ];
+  }
   const result = { tensors: resultTensors(plan, network), facts: layerFacts(plan) };
-  // A sequence chunk's state, for its next chunk: its row of the final states (a chunk has one row).
-  let row = 0;
-  const withCarried = (member: LayerMember, done: Outcome): Outcome => {
-    const first = row;
-    row += member.rows?.rows ?? 0;
-    if (!member.carry || !('answer' in done)) return done;
-    return { ...done, carried: carriedState(plan, network, first) };
-  };
-  if (members.length === 1 && members[0].rows === null)
-    return [withCarried(members[0], outcome(members[0].encoding, result))];
   const parts = splitLayerResult(
     result,
     members.map((m) => m.rows as BatchMember),
     members.map((m) => m.facts),
   );
-  return parts.map((part, i) => withCarried(members[i], outcome(members[i].encoding, part)));
+  let row = 0;
+  return parts.map((part, i) => {
+    const first = row;
+    row += members[i].rows?.rows ?? 0;
+    return carrying(members[i], outcome(members[i].encoding, part), first);
+  });
 }
 
 /** Runs a job (any ProblemError it throws is every request's outcome). */
@@ -139,7 +143,11 @@ export function runJob(job: Job, env: JobEnvironment): JobResult {
         const program = job.local?.program ?? env.program(job.source);
         const metas = new Map([...job.run.inputs].map(([name, { type, shape }]) => [name, { type, shape }]));
         const plan = job.local?.plan ?? planProgram(program, metas);
-        return { outcomes: [outcome(job.encoding, runOnnx(program, plan, job.run))], computeSeconds: seconds() };
+        const result = runOnnx(program, plan, job.run);
+        const done = outcome(job.encoding, result);
+        const carried =
+          job.run.carry.length > 0 && 'answer' in done ? { answer: done.answer, carried: result.carried } : done;
+        return { outcomes: [carried], computeSeconds: seconds() };
       }
       case 'forward-json': {
         const parsed = forwardFromJson(job.bytes, job.limits, env.cache);

@@ -5,13 +5,12 @@
  * never cross threads. An ONNX graph's program is decoded here from its model.onnx bytes (shared with the event
  * loop, not copied), once per source and worker, and kept for the next job.
  */
-import { readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
 import { Piscina } from 'piscina';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import { type OnnxProgram, type OnnxSource, loadOnnxProgram } from '../models/onnx/program.js';
 import { type Job, runJob } from './jobs.js';
 import { owned } from './transferables.js';
+import { lowerThreadPriority } from './thread-priority.js';
 
 const cache = new SeededWeightsCache(16);
 
@@ -52,22 +51,7 @@ function decoded(source: OnnxSource): Decoded {
   return entry;
 }
 
-/**
- * Lowers this thread's priority (POOL_NICE). Linux keeps a nice value per thread, and setpriority(2) with a
- * thread id sets that thread's alone: the event loop keeps its own. Elsewhere, or where it is refused, the
- * worker runs as it is.
- */
-function lowerPriority(nice: number): void {
-  if (nice <= 0 || process.platform !== 'linux') return;
-  try {
-    const threadId = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, nice);
-  } catch {
-    // No /proc, or not allowed: not worth failing the pool for.
-  }
-}
-
-lowerPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
+lowerThreadPriority((Piscina.workerData as { nice?: number } | undefined)?.nice ?? 0);
 
 export default function runTask(job: Job): unknown {
   const held = job.kind === 'onnx' ? decoded(job.source).held : undefined;

@@ -91,3 +91,50 @@ t.test('the schedule a request asks for: every bad value is a 400 naming it', as
   for (const parameters of [{ priority: 1, timeout: 5_000_000 }, { timeout: 0 }, { priority: 0 }])
     t.equal((await infer(parameters)).statusCode, 200, `${JSON.stringify(parameters)}: 200`);
 });
+
+t.test('the queue deadline counts from when the request reached the server, not when its body was read', async (t) => {
+  // Every pass goes to the worker's queue, where the deadline is checked.
+  const { app } = await build(t, {
+    models: { dir: SHIPPED_MODELS },
+    pool: { threads: 1, minCompute: 0 },
+    overload: { maxEventLoopDelayMs: 0 },
+  });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const { port } = app.server.address() as AddressInfo;
+  const send = (timeoutMicros: number, pauseMs: number) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const body = JSON.stringify({
+        parameters: { timeout: timeoutMicros },
+        inputs: [{ name: 'input', shape: [1, 1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }],
+      });
+      const request = httpRequest(
+        {
+          host: '127.0.0.1',
+          port,
+          path: '/v2/models/hello/infer',
+          method: 'POST',
+          agent: false,
+          headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          response.on('data', (chunk: Buffer) => chunks.push(chunk));
+          response.on('end', () =>
+            resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString() }),
+          );
+        },
+      );
+      request.on('error', reject);
+      // The headers go at once; the body after a pause (a slow upload).
+      request.flushHeaders();
+      setTimeout(() => request.end(body), pauseMs);
+    });
+  const slow = await send(100_000, 300);
+  t.equal(slow.status, 503, 'a body that took longer than the deadline: refused, nothing computed');
+  t.match(
+    JSON.parse(slow.body).error,
+    /^it reached the compute queue \d+ ms after it arrived \(the time its body took to arrive and be read\), past its deadline of 100 ms \(parameters.timeout\); nothing was computed/,
+  );
+  const quick = await send(10_000_000, 300);
+  t.equal(quick.status, 200, 'the same upload within a longer deadline is answered');
+});

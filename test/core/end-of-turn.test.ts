@@ -32,7 +32,7 @@ function core(turns: number[]): InferenceCore {
     turn: (answers) => turns.push(answers),
   };
   return new InferenceCore({
-    repository: new ModelRepository([]),
+    repository: ModelRepository.serving([]),
     limits: defaultConfig.limits,
     cache: new SeededWeightsCache(4),
     pool: createWorkerPool({ ...defaultConfig.pool, threads: 0 }),

@@ -5,7 +5,7 @@
  * once; every refusal named (a sequence never started, with Triton's words; a batch of several; a bidirectional
  * model; initial states for a sequence in progress; another version), and restart and end.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { SHIPPED_MODELS, build } from '../helpers/build.js';
@@ -20,6 +20,9 @@ async function setUp(t: Parameters<typeof build>[0]) {
   cpSync(join(FIXTURES, 'tfjs-gated/lstm-state'), join(dir, 'lstm', '1'), { recursive: true });
   cpSync(join(FIXTURES, 'tfjs-gated/bidirectional-lstm'), join(dir, 'bilstm', '1'), { recursive: true });
   cpSync(join(SHIPPED_MODELS, 'hello/1'), join(dir, 'hello', '2'), { recursive: true });
+  // PyTorch exports: x, h0 (and c0) → y, h_n (and c_n); 2 features, 2 layers of 5 units, batch first.
+  for (const name of ['lstm-2-bf-h0', 'gru-2-bf-h0', 'lstm-node-reverse'])
+    cpSync(join(FIXTURES, 'onnx', name, 'model.onnx'), join(dir, name, '1', 'model.onnx'));
   const { app } = await build(t, { models: { dir } });
   return app;
 }
@@ -171,6 +174,120 @@ t.test("a sequence's chunks sent all at once are computed in the order they arri
     answers.flatMap((a) => a.json.outputs.data),
     whole.json.outputs.data,
   );
+});
+
+t.test('an ONNX graph carries its h0 → h_n (and c0 → c_n) from chunk to chunk, bit for bit', async (t) => {
+  const app = await setUp(t);
+  for (const model of ['lstm-2-bf-h0', 'gru-2-bf-h0']) {
+    const x = steps(7, 2, 40).flat();
+    const lstm = model.startsWith('lstm');
+    // The whole sequence from zero states, as the graph is given them.
+    const zeros = { shape: [2, 1, 5], datatype: 'FP32', data: new Array(10).fill(0) };
+    const whole = await app.inject({
+      method: 'POST',
+      url: `/v2/models/${model}/infer`,
+      payload: {
+        inputs: [
+          { name: 'x', shape: [1, 7, 2], datatype: 'FP32', data: x },
+          { name: 'h0', ...zeros },
+          ...(lstm ? [{ name: 'c0', ...zeros }] : []),
+        ],
+      },
+    });
+    t.equal(whole.statusCode, 200, whole.body.slice(0, 200));
+    const outputs = Object.fromEntries(
+      whole.json().outputs.map((o: { name: string; data: number[] }) => [o.name, o.data]),
+    );
+    // Chunks of 3, 1 and 3 steps: the state inputs are left to the sequence.
+    const chunks: Record<string, number[]>[] = [];
+    for (const [i, [from, to]] of [
+      [0, 3],
+      [3, 4],
+      [4, 7],
+    ].entries()) {
+      const res = await app.inject({
+        method: 'POST',
+        url: `/v2/models/${model}/infer`,
+        payload: {
+          parameters: { sequence_id: `onnx-${model}`, sequence_start: i === 0, sequence_end: i === 2 },
+          inputs: [{ name: 'x', shape: [1, to - from, 2], datatype: 'FP32', data: x.slice(from * 2, to * 2) }],
+        },
+      });
+      t.equal(res.statusCode, 200, res.body.slice(0, 300));
+      chunks.push(
+        Object.fromEntries(res.json().outputs.map((o: { name: string; data: number[] }) => [o.name, o.data])),
+      );
+    }
+    t.same(
+      chunks.flatMap((c) => c.y),
+      outputs.y,
+      `${model}: y, every step`,
+    );
+    t.same(chunks[2].h_n, outputs.h_n, `${model}: h_n`);
+    if (lstm) t.same(chunks[2].c_n, outputs.c_n, `${model}: c_n`);
+  }
+  const reverse = await app.inject({
+    method: 'POST',
+    url: '/v2/models/lstm-node-reverse/infer',
+    payload: { parameters: { sequence_id: 1, sequence_start: true }, inputs: [] },
+  });
+  t.equal(reverse.statusCode, 400);
+  t.match(reverse.json().error, /cannot carry a sequence's state from chunk to chunk: its LSTM node '.*' runs reverse/);
+});
+
+t.test("a graph's state pair declared in config.pbtxt (sequence_batching.state) is carried", async (t) => {
+  // An ONNX RNN node whose state names are not PyTorch's: initial_h → Y_h, time-major X [T, 1, 3], with lengths.
+  const dir = modelsDir(t, {});
+  for (const name of ['declared', 'undeclared'])
+    cpSync(join(FIXTURES, 'onnx', 'node-lengths', 'model.onnx'), join(dir, name, '1', 'model.onnx'));
+  writeFileSync(
+    join(dir, 'declared', 'config.pbtxt'),
+    'sequence_batching { state [ { input_name: "initial_h" output_name: "Y_h" data_type: TYPE_FP32 dims: [ 1, -1, 4 ] } ] }\n',
+  );
+  const { app } = await build(t, { models: { dir } });
+  const x = steps(6, 3, 9).flat();
+  // A whole sequence gives the graph its zero initial_h; a chunk of a sequence leaves it to the sequence.
+  const infer = (model: string, from: number, to: number, parameters: object | null = null) =>
+    app.inject({
+      method: 'POST',
+      url: `/v2/models/${model}/infer`,
+      payload: {
+        parameters: parameters ?? {},
+        inputs: [
+          { name: 'X', shape: [to - from, 1, 3], datatype: 'FP32', data: x.slice(from * 3, to * 3) },
+          { name: 'sequence_lens', shape: [1], datatype: 'INT32', data: [to - from] },
+          ...(parameters === null
+            ? [{ name: 'initial_h', shape: [1, 1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }]
+            : []),
+        ],
+      },
+    });
+  const whole = await infer('declared', 0, 6);
+  t.equal(whole.statusCode, 200, whole.body.slice(0, 300));
+  const byName = (res: { json(): { outputs: { name: string; data: number[] }[] } }) =>
+    Object.fromEntries(res.json().outputs.map((o) => [o.name, o.data]));
+  const chunks = [];
+  for (const [i, [from, to]] of [
+    [0, 2],
+    [2, 6],
+  ].entries()) {
+    const res = await infer('declared', from, to, {
+      sequence_id: 'declared',
+      sequence_start: i === 0,
+      sequence_end: i === 1,
+    });
+    t.equal(res.statusCode, 200, res.body.slice(0, 300));
+    chunks.push(byName(res));
+  }
+  t.same(
+    chunks.flatMap((c) => c.Y),
+    byName(whole).Y,
+    'Y, every step, bit for bit',
+  );
+  t.same(chunks[1].Y_h, byName(whole).Y_h, 'Y_h');
+  const refused = await infer('undeclared', 0, 2, { sequence_id: 9, sequence_start: true });
+  t.equal(refused.statusCode, 400);
+  t.match(refused.json().error, /no state inputs and outputs it recognises .* and its configuration declares none/);
 });
 
 t.test('refusals name what is wrong', async (t) => {

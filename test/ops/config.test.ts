@@ -67,6 +67,30 @@ t.test('a bad value throws one line naming the variable; secrets are not echoed'
   }
 });
 
+t.test('the model lifecycle: MODEL_CONTROL_MODE, MODEL_POLL_SECONDS (fractions allowed), MODELS_LOAD', async (t) => {
+  t.same(defaultConfig.models, {
+    dir: './models',
+    onError: 'fail',
+    control: 'none',
+    pollSeconds: 5,
+    startupModels: '*',
+  });
+  const poll = loadConfig({ MODEL_CONTROL_MODE: 'poll', MODEL_POLL_SECONDS: '0.2' }).models;
+  t.same([poll.control, poll.pollSeconds], ['poll', 0.2]);
+  const explicit = loadConfig({ MODEL_CONTROL_MODE: 'explicit', MODELS_LOAD: ' a, b ,,' }).models;
+  t.same([explicit.control, explicit.startupModels], ['explicit', ['a', 'b']]);
+  t.same(loadConfig({ MODEL_CONTROL_MODE: 'explicit', MODELS_LOAD: '' }).models.startupModels, [], 'none at start-up');
+  t.throws(
+    () => loadConfig({ MODEL_CONTROL_MODE: 'watch' }),
+    /^invalid environment variable MODEL_CONTROL_MODE="watch": /,
+  );
+  t.throws(() => loadConfig({ MODEL_POLL_SECONDS: '0' }), /MODEL_POLL_SECONDS="0"/);
+  t.throws(
+    () => loadConfig({ MODELS_LOAD: 'a' }),
+    /^invalid environment variable MODELS_LOAD="a": names the models loaded at start-up in MODEL_CONTROL_MODE=explicit; with none every model is loaded/,
+  );
+});
+
 t.test('TRUST_PROXY: false, true, or proxy addresses and CIDRs; anything else stops start-up naming it', async (t) => {
   const trust = (value: string) => loadConfig({ TRUST_PROXY: value }).access.trustProxy;
   t.equal(loadConfig({}).access.trustProxy, false, 'off by default');

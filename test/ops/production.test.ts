@@ -20,7 +20,14 @@ import { nodeFlagsOf, SERVICE_ENTRY, serviceNodeFlags } from '../../scripts/star
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** What the Dockerfile's runtime stage copies from the build context (dist/ comes from the build stage). */
-const IMAGE_FILES = ['package.json', 'package-lock.json', '.npmrc', 'src/http/routes/playground/public', 'models'];
+const IMAGE_FILES = [
+  'package.json',
+  'package-lock.json',
+  '.npmrc',
+  'src/http/routes/playground/public',
+  'proto',
+  'models',
+];
 const run = promisify(execFile);
 
 /** The environment without what `npm test` and tap add (npm_* settings, NODE_OPTIONS loaders, tap's own). */

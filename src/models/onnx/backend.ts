@@ -14,7 +14,7 @@
  */
 import type { Limits } from '../../config/config.js';
 import { ProblemError, invalidAt, limitExceeded, truncated } from '../../errors/problem-error.js';
-import { readFloats } from '../../codec/binary-tensors.js';
+import { littleEndianBytes, readFloats } from '../../codec/binary-tensors.js';
 import { ProblemList, storeFloat32 } from '../../codec/tensors.js';
 import { CLASS_ENTRY_VALUES } from '../../inference/classes.js';
 import type {
@@ -70,6 +70,72 @@ export interface OnnxRunInputs {
   /** Each input's data as the request names it (`inputs[1].data`): a problem found while running is named there. */
   readonly paths: ReadonlyMap<string, string>;
   readonly facts: ResultFacts;
+  /** A sequence chunk: the state outputs whose values the next chunk continues from (onnxStatePairs). */
+  readonly carry: readonly string[];
+}
+
+/** A state a graph carries from chunk to chunk of a sequence: the input it starts from, the output it ends in. */
+export interface StatePair {
+  readonly input: string;
+  readonly output: string;
+}
+
+/** The names PyTorch's ONNX export gives an RNN's states: h0 → h_n, c0 → c_n (and their common variants). */
+const STATE_NAMES: readonly [RegExp, RegExp][] = [
+  [/^(h0|h_0|initial_h|state_in|hidden_in)$/, /^(h_n|hn|h_1|y_h|state_out|hidden_out)$/],
+  [/^(c0|c_0|initial_c|cell_in)$/, /^(c_n|cn|c_1|y_c|cell_out)$/],
+];
+
+/**
+ * The graph's state pairs, recognised by name (PyTorch's exports: h0 → h_n, c0 → c_n) with the same declared
+ * shape, or declared by the model's configuration (`declared`).
+ */
+export function onnxStatePairs(program: OnnxProgram, declared: readonly StatePair[] = []): StatePair[] {
+  if (declared.length > 0) return [...declared];
+  const pairs: StatePair[] = [];
+  for (const [inputName, outputName] of STATE_NAMES) {
+    const input = program.inputs.find((i) => inputName.test(i.name));
+    const output = program.outputs.find((o) => outputName.test(o.name));
+    if (input === undefined || output === undefined) continue;
+    if (input.shape.join() !== output.shape.join()) continue;
+    pairs.push({ input: input.name, output: output.name });
+  }
+  return pairs;
+}
+
+/**
+ * The pairs a sequence of this graph carries, or the 400 that says why it cannot: no state inputs and outputs, or a
+ * recurrent node that reads each sequence from its end (reverse, bidirectional), which a chunk does not have.
+ */
+export function onnxCarry(model: OnnxModel, at: string, declared: readonly StatePair[] = []): StatePair[] {
+  const { program } = model;
+  const backwards = program.nodes.find(
+    ({ node, settings }) =>
+      ['RNN', 'LSTM', 'GRU'].includes(node.opType) &&
+      (settings as { direction?: string }).direction !== undefined &&
+      (settings as { direction?: string }).direction !== 'forward',
+  );
+  if (backwards !== undefined)
+    invalidAt(
+      at,
+      `model '${model.name}' version ${model.version} cannot carry a sequence's state from chunk to chunk: its ${backwards.node.opType} node '${backwards.node.name}' runs ${(backwards.settings as { direction: string }).direction}, reading each sequence from its end, which a chunk does not have; send each sequence whole, without a sequence id`,
+    );
+  const pairs = onnxStatePairs(program, declared);
+  if (pairs.length === 0)
+    invalidAt(
+      at,
+      `model '${model.name}' version ${model.version} cannot carry a sequence's state: the graph has no state inputs and outputs it recognises (PyTorch's h0 → h_n, c0 → c_n, each pair of one declared shape), and its configuration declares none`,
+    );
+  return pairs;
+}
+
+/** A sequence chunk's plan: the state its previous chunk left (one array per pair), or null for the first. */
+export interface OnnxSequenceStep {
+  readonly carried: readonly Float32Array[] | null;
+  readonly named: string;
+  readonly pairs: readonly StatePair[];
+  /** Where the request named its sequence. */
+  readonly at: string;
 }
 
 export interface OnnxPlan {
@@ -172,8 +238,14 @@ interface Given {
  * The forward view: `input` is the graph's one input (nested `[batch][time][features]`, or for a `[batch, time]`
  * graph input also `[batch][time][1]`, the TF.js Embedding convention; or flat), and nothing else is taken.
  */
-function viewInputs(model: OnnxModel, request: InferenceRequest, where: string): Map<string, Given> {
+function viewInputs(
+  model: OnnxModel,
+  request: InferenceRequest,
+  where: string,
+  fromState: ReadonlySet<string>,
+): Map<string, Given> {
   const { program } = model;
+  const fed = program.inputs.filter((i) => !fromState.has(i.name));
   for (const tensor of request.inputs)
     if (tensor.name !== 'input' || tensor.values.kind === 'text')
       invalidAt(
@@ -185,12 +257,12 @@ function viewInputs(model: OnnxModel, request: InferenceRequest, where: string):
       request.optionsAt.returnSequences,
       `is false; model '${model.name}' is an ONNX graph, whose outputs are what it computes (${where} names them)`,
     );
-  if (program.inputs.length !== 1)
+  if (fed.length !== 1)
     invalidAt(
       'inputs',
       `feeds one input; model '${model.name}' is an ONNX graph with inputs ${program.inputs.map((i) => `'${i.name}'`).join(', ')}: name them in ${where}`,
     );
-  const declared = program.inputs[0];
+  const declared = fed[0];
   const tensor = request.inputs[0];
   if (tensor === undefined) return invalidAt('inputs', `is required (the graph's input '${declared.name}')`);
   const named = { ...tensor, name: declared.name };
@@ -220,8 +292,8 @@ function given(tensor: RequestTensor): Given {
   return { tensor, shape, json: tensor.values.kind === 'bytes' ? null : () => jsonValues(tensor) };
 }
 
-/** Every graph input, named once each. */
-function namedInputs(model: OnnxModel, request: InferenceRequest): Map<string, Given> {
+/** Every graph input, named once each (a sequence's state inputs may be left to the state: `fromState`). */
+function namedInputs(model: OnnxModel, request: InferenceRequest, fromState: ReadonlySet<string>): Map<string, Given> {
   const { program } = model;
   const byName = new Map<string, Given>();
   const names = program.inputs.map((i) => `'${i.name}'`).join(', ');
@@ -236,13 +308,46 @@ function namedInputs(model: OnnxModel, request: InferenceRequest): Map<string, G
       );
     byName.set(tensor.name, given(tensor));
   }
-  const missing = program.inputs.filter((i) => !byName.has(i.name));
+  const missing = program.inputs.filter((i) => !byName.has(i.name) && !fromState.has(i.name));
   if (missing.length > 0)
     invalidAt(
       'inputs',
       `has no tensor named ${missing.map((i) => `'${i.name}'`).join(', ')} (the model's inputs are ${names})`,
     );
   return byName;
+}
+
+/**
+ * A sequence chunk's state inputs: the state its previous chunk left, or for the first chunk zeros (unless the
+ * request gives them), shaped as the graph declares them with the one dynamic axis (the batch) 1.
+ */
+function addStates(model: OnnxModel, byName: Map<string, Given>, sequence: OnnxSequenceStep): void {
+  const { program } = model;
+  sequence.pairs.forEach((pair, i) => {
+    if (byName.has(pair.input)) return;
+    const declared = program.inputs.find((d) => d.name === pair.input) as GraphTensor;
+    const dynamic = declared.shape.filter((d) => d === -1).length;
+    if (dynamic > 1)
+      invalidAt(
+        sequence.at,
+        `model '${model.name}' declares its state input '${pair.input}' as ${formatShape(declared.shape)}, with more than one dynamic axis: send '${pair.input}' with the chunk that starts the sequence`,
+      );
+    const shape = declared.shape.map((d) => (d === -1 ? 1 : d));
+    const values = sequence.carried?.[i] ?? new Float32Array(elementsOf(shape));
+    if (values.length !== elementsOf(shape))
+      invalidAt(
+        sequence.at,
+        `${sequence.named} carries a state of ${values.length} values for '${pair.input}' ${formatShape(shape)}: it was not computed by this graph`,
+      );
+    const tensor: RequestTensor = {
+      name: pair.input,
+      datatype: 'FP32',
+      shape,
+      values: { kind: 'bytes', value: littleEndianBytes(values) },
+      at: { tensor: sequence.at, shape: sequence.at, data: sequence.at },
+    };
+    byName.set(pair.input, { tensor, shape, json: null });
+  });
 }
 
 /** The outputs to answer: the view, every output, or the ones named (each known and named once). */
@@ -311,10 +416,30 @@ function rankedAt(request: InferenceRequest, index: number): string {
 }
 
 /** Checks and plans an inference; throws a ProblemError (400) for anything that does not fit the graph or the limits. */
-export function planOnnx(model: OnnxModel, request: InferenceRequest, limits: Limits): OnnxPlan {
+export function planOnnx(
+  model: OnnxModel,
+  request: InferenceRequest,
+  limits: Limits,
+  sequence: OnnxSequenceStep | null = null,
+): OnnxPlan {
   const { program } = model;
   const where = request.elsewhere ?? 'the inference protocol';
-  const byName = request.outputs === 'view' ? viewInputs(model, request, where) : namedInputs(model, request);
+  const fromState = sequence === null ? new Set<string>() : new Set(sequence.pairs.map((p) => p.input));
+  const asked =
+    sequence === null
+      ? request
+      : { ...request, inputs: request.inputs.filter((t) => !fromState.has(t.name) || sequence.carried === null) };
+  if (sequence !== null && sequence.carried !== null) {
+    const given = request.inputs.find((t) => fromState.has(t.name));
+    if (given !== undefined)
+      invalidAt(
+        given.at.tensor,
+        `is given to ${sequence.named}, which is in progress: its state is the one its previous chunk left; send initial states only with the chunk that starts it`,
+      );
+  }
+  const byName =
+    request.outputs === 'view' ? viewInputs(model, asked, where, fromState) : namedInputs(model, asked, fromState);
+  if (sequence !== null) addStates(model, byName, sequence);
   const paths = new Map<string, string>();
   let inputValues = 0;
   for (const declared of program.inputs) {
@@ -398,7 +523,13 @@ export function planOnnx(model: OnnxModel, request: InferenceRequest, limits: Li
     outputs,
     paths,
     facts,
+    carry: sequence === null ? [] : sequence.pairs.map((p) => p.output),
   });
+  if (sequence !== null && plan.batch > 1)
+    invalidAt(
+      'inputs',
+      `has ${plan.batch} sequences; a chunk of ${sequence.named} carries one (a batch of 1): send each sequence's chunks in requests of their own`,
+    );
   return { plan, bytes: plan.bytes + inputValues * 8, shape: [plan.batch, plan.timeSteps], runInputs };
 }
 
@@ -407,7 +538,11 @@ export function planOnnx(model: OnnxModel, request: InferenceRequest, limits: Li
  * ProblemError for what only the values show (a sequence length beyond the time steps). The one run of inline and
  * worker inferences alike.
  */
-export function runOnnx(program: OnnxProgram, plan: ProgramPlan, run: OnnxRunInputs): InferenceResult {
+export function runOnnx(
+  program: OnnxProgram,
+  plan: ProgramPlan,
+  run: OnnxRunInputs,
+): InferenceResult & { readonly carried: Float32Array[] } {
   let values: Map<string, Tensor>;
   try {
     values = runProgram(program, plan, run.inputs);
@@ -432,5 +567,6 @@ export function runOnnx(program: OnnxProgram, plan: ProgramPlan, run: OnnxRunInp
         classes: null,
       });
   }
-  return { tensors, facts: run.facts };
+  const carried = run.carry.map((name) => ((values.get(name) as Tensor).data as Float32Array).slice());
+  return { tensors, facts: run.facts, carried };
 }

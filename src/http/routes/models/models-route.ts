@@ -94,12 +94,14 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { co
       tags: ['models'],
       summary: 'The served models, their versions and readiness',
       description:
-        'Every model of the repository (MODELS_DIR) that loaded at start-up, by name, with its versions (oldest ' +
-        'first), the version a request that names none gets (`latest`: the largest), and whether the server is ready ' +
-        'to run them. Models left out at start-up (MODELS_ON_ERROR=skip) are not listed; GET /readyz names them.',
+        'Every model of the repository (MODELS_DIR) with a version READY to serve, by name, with those versions ' +
+        '(oldest first), the version a request that names none gets (`latest`: the largest), whether the server is ' +
+        'ready to run them, and the state of every version the repository knows (`states`, as POST ' +
+        '/v2/repository/index lists them). Models with no version to serve are not listed; the index and GET /readyz ' +
+        'name them.',
       response: {
         200: {
-          description: 'Every model of MODELS_DIR that loaded',
+          description: 'Every model of MODELS_DIR with a version READY to serve, and the state of each of its versions',
           content: { 'application/json': { schema: ModelList } },
         },
         405: problem('Known route, other method (see `Allow`)'),
@@ -107,11 +109,12 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { co
       },
     },
     handler: async () => ({
-      models: core.models().map(({ name, versions }) => ({
+      models: core.models().map(({ name, versions, states }) => ({
         name,
         versions: [...versions],
         latest: versions[versions.length - 1],
         ready: app.readiness.ready,
+        states: states.map(({ version, state, reason }) => ({ version, state, ...(reason === '' ? {} : { reason }) })),
       })),
     }),
   });

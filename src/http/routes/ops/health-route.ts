@@ -38,15 +38,15 @@ function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
 
 export interface HealthRouteOptions {
   retryAfterSeconds: number;
-  /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
-  skippedModels?: readonly SkippedModel[];
+  /** Models that failed to load and serve nothing (MODELS_ON_ERROR=skip, or a later load), listed in the /readyz body. */
+  skippedModels?: () => readonly SkippedModel[];
   /** The sequence store's kind and readiness, in the /readyz body. */
   sequenceStore?: { readonly kind: 'memory' | 'redis'; ready(): { ready: boolean; reason?: string } };
 }
 
 const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
   app,
-  { retryAfterSeconds, skippedModels = [], sequenceStore },
+  { retryAfterSeconds, skippedModels = () => [], sequenceStore },
 ) => {
   const sequences = () => {
     if (sequenceStore === undefined) return {};
@@ -82,8 +82,8 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
       summary: 'Readiness: 200 once warmed up, 503 while starting or shutting down',
       description:
         'For a readiness probe: 503 (with `Retry-After`) until the warm-up forward pass has run and again from ' +
-        'SIGTERM on, while the server drains; 200 otherwise, listing in `skippedModels` any model left out at ' +
-        'start-up (MODELS_ON_ERROR=skip), and in `sequences` whether the sequence store can be used (while it ' +
+        'SIGTERM on, while the server drains; 200 otherwise, listing in `skippedModels` any model version that ' +
+        'failed to load and serves nothing (MODELS_ON_ERROR=skip at start-up, or a later load), and in `sequences` whether the sequence store can be used (while it ' +
         'cannot, the instance stays ready: stateless requests are served). Never shed, rate limited or asked for a key.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } },
@@ -93,9 +93,10 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
+      const skipped = skippedModels();
       return {
         status: 'ready' as const,
-        ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}),
+        ...(skipped.length > 0 ? { skippedModels: [...skipped] } : {}),
         ...sequences(),
       };
     },

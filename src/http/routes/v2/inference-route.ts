@@ -216,7 +216,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     handler: async () => ({
       name: options.serverName,
       version: options.serverVersion,
-      extensions: ['binary_tensor_data', 'classification'],
+      extensions: ['binary_tensor_data', 'classification', 'model_repository', 'model_repository(unload_dependents)'],
     }),
   });
   app.get('/v2/models/:name', {

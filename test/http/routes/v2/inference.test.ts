@@ -45,7 +45,11 @@ t.test('server metadata: GET /v2 answers $metadata_server_response', async (t) =
   const res = await app.inject({ method: 'GET', url: '/v2' });
   t.equal(res.statusCode, 200);
   t.match(res.headers['content-type'], /^application\/json/);
-  t.same(res.json(), { name: 'rnn-serve', version: '0.1.0', extensions: ['binary_tensor_data', 'classification'] });
+  t.same(res.json(), {
+    name: 'rnn-serve',
+    version: '0.1.0',
+    extensions: ['binary_tensor_data', 'classification', 'model_repository', 'model_repository(unload_dependents)'],
+  });
 });
 
 t.test(
