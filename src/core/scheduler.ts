@@ -83,6 +83,8 @@ export class Scheduler {
   readonly #options: SchedulerOptions;
   /** Queued entries, one list per priority level (index 0: level 1). */
   readonly #levels: Entry[][];
+  /** The multiply-adds queued at each level (what `#waitSeconds` adds up at every request it admits). */
+  readonly #levelCosts: number[];
   #waiting = 0;
   #waitingCost = 0;
   readonly #running = new Set<Running>();
@@ -102,6 +104,7 @@ export class Scheduler {
     this.#options = options;
     this.#rate = options.initialRate ?? FIRST_RATE;
     this.#levels = Array.from({ length: options.queue.priorityLevels }, () => []);
+    this.#levelCosts = this.#levels.map(() => 0);
   }
 
   /** Requests waiting for a worker. */
@@ -233,10 +236,8 @@ export class Scheduler {
     let ahead = 0;
     let cost = 0;
     for (let level = 0; level < Math.min(priority, this.#levels.length); level++) {
-      for (const entry of this.#levels[level]) {
-        ahead += 1;
-        cost += entry.work.cost;
-      }
+      ahead += this.#levels[level].length;
+      cost += this.#levelCosts[level];
     }
     const now = performance.now();
     let busy = 0;
@@ -304,8 +305,12 @@ export class Scheduler {
       return;
     }
     // A model's own priority levels may be more than the server's.
-    while (this.#levels.length < entry.priority) this.#levels.push([]);
+    while (this.#levels.length < entry.priority) {
+      this.#levels.push([]);
+      this.#levelCosts.push(0);
+    }
     this.#levels[entry.priority - 1].push(entry);
+    this.#levelCosts[entry.priority - 1] += entry.work.cost;
     if (bound !== null) this.#bounded.set(bound.key, (this.#bounded.get(bound.key) ?? 0) + 1);
     this.#waiting += 1;
     this.#waitingCost += entry.work.cost;
@@ -322,6 +327,9 @@ export class Scheduler {
     const at = level.indexOf(entry);
     if (at < 0) return false;
     level.splice(at, 1);
+    // Exactly 0 once the level is empty, whatever rounding the costs' sums and differences left.
+    this.#levelCosts[entry.priority - 1] =
+      level.length === 0 ? 0 : this.#levelCosts[entry.priority - 1] - entry.work.cost;
     const { bound } = entry;
     if (bound !== null) {
       const left = (this.#bounded.get(bound.key) ?? 1) - 1;
