@@ -318,15 +318,12 @@ export class InferenceCore {
             sink.fail(error);
           },
         };
-        const entry = this.#entry({ ...arrival, sink: failing }, work);
-        return {
-          ...entry,
-          onAnswer: (outcome) =>
-            chunk.commit(outcome.carried ?? []).then(
-              () => answerSafely(sink, outcome.answer),
-              (error: unknown) => failSafely(sink, error),
-            ),
-        };
+        return this.#entry(arrival, work, failing, (outcome) =>
+          chunk.commit(outcome.carried ?? []).then(
+            () => answerSafely(sink, outcome.answer),
+            (error: unknown) => failSafely(sink, error),
+          ),
+        );
       } catch (error) {
         chunk.abandon();
         throw error;
@@ -337,21 +334,24 @@ export class InferenceCore {
     }
   }
 
-  #entry(arrival: Arrival, work: Work): Entry {
+  /** `sink`: the arrival's, or a sequence chunk's wrapper of it; `onAnswer`: a sequence chunk's commit. */
+  #entry(arrival: Arrival, work: Work, sink = arrival.sink, onAnswer?: Entry['onAnswer']): Entry {
     const { queue, budget } = this.#options;
     const place = queuePlace(queue, work.queue, arrival);
     const release = budget.reserve(work.bytes, "the request's estimated memory");
-    if (release !== UNRESERVED) arrival.sink.onClose(release);
+    if (release !== UNRESERVED) sink.onClose(release);
+    // Every entry has the same properties (onAnswer undefined but for sequence chunks): one shape for the scheduler.
     return {
       work,
       encoding: arrival.encoding,
-      sink: arrival.sink,
+      sink,
       arrived: arrival.arrived,
       deadline: arrival.arrived + place.timeoutMs,
       timeoutMs: place.timeoutMs,
       timeoutFrom: place.timeoutFrom,
       priority: place.priority,
       bound: place.bound,
+      onAnswer,
     };
   }
 
