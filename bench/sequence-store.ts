@@ -6,15 +6,11 @@
  *
  *   npm run bench -- sequence-store [--quick]
  */
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MemorySequenceStore } from '../src/core/sequences/memory-store.js';
 import { RedisSequenceStore } from '../src/core/sequences/redis-store.js';
 import type { SequenceStore } from '../src/core/sequences/sequence-store.js';
 import { type Contestant, formatMs, race, table } from './harness.js';
+import { startRedis } from './servers.js';
 
 const quick = process.argv.includes('--quick');
 const budget = quick
@@ -26,42 +22,6 @@ const STATES = {
   'LSTM 64 (512 B)': [64, 64],
   'BiLSTM 2×256 (8 KiB)': [256, 256, 256, 256, 256, 256, 256, 256],
 };
-
-async function startRedis(): Promise<{ url: string; stop: () => void } | null> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  const dir = mkdtempSync(join(tmpdir(), 'rnn-serve-bench-redis-'));
-  let child: ChildProcess;
-  try {
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
-    );
-    await new Promise<void>((resolve, reject) => {
-      child.once('error', reject);
-      let out = '';
-      child.stdout!.on('data', (chunk) => {
-        out += chunk;
-        if (out.includes('Ready to accept connections')) resolve();
-      });
-    });
-    child.stdout!.resume();
-  } catch (error) {
-    process.stdout.write(`redis-server could not start (${(error as Error).message}): Redis not measured\n`);
-    rmSync(dir, { recursive: true, force: true });
-    return null;
-  }
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-}
 
 /** Load, then save the loaded state back: the store's part of one step. */
 async function stepper(store: SequenceStore, id: string, lengths: number[]): Promise<() => Promise<unknown>> {

@@ -4,9 +4,10 @@
  * server's CPU time from /proc; medians and markdown rows.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { SERVICE_ENTRY, serviceNodeFlags } from '../scripts/start-command.js';
 
@@ -181,4 +182,57 @@ export function pinning(): boolean {
 /** Back to every CPU (after `pinning`). */
 export function unpin(): void {
   spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+}
+
+/** A repository with one served model, `seq`: a SimpleRNN, 64 features → 128 units, seeded. Removed by the caller. */
+export function repository(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'rnn-serve-bench-'));
+  mkdirSync(join(dir, 'seq', '1'), { recursive: true });
+  writeFileSync(
+    join(dir, 'seq', '1', 'model.json'),
+    JSON.stringify({ format: 'rnn-serve/v1', inputDim: 64, hiddenSize: 128, seed: 1 }),
+  );
+  return dir;
+}
+
+export interface RedisChild {
+  url: string;
+  stop(): void;
+}
+
+/**
+ * A redis-server on a free loopback port, nothing persisted, on CPU `cpu` when given (taskset); null, said on
+ * stdout, when none can start here.
+ */
+export async function startRedis(cpu: number | null = null): Promise<RedisChild | null> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'rnn-serve-bench-redis-'));
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir];
+  const [command, argv] =
+    cpu === null ? ['redis-server', args] : ['taskset', ['-c', String(cpu), 'redis-server', ...args]];
+  let child: ChildProcess;
+  try {
+    child = spawn(command, argv, { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise<void>((resolve, reject) => {
+      child.once('error', reject);
+      child.once('exit', (code) => reject(new Error(`exited with ${code}`)));
+      let out = '';
+      child.stdout!.on('data', (chunk) => {
+        out += chunk;
+        if (out.includes('Ready to accept connections')) resolve();
+      });
+    });
+    child.stdout!.resume();
+  } catch (error) {
+    process.stdout.write(`redis-server could not start (${(error as Error).message}): Redis not measured\n`);
+    rmSync(dir, { recursive: true, force: true });
+    return null;
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

@@ -15,28 +15,15 @@
  * The servers run with default settings; BENCH_SERVER_ENV (a JSON object of variables) overrides some for a try,
  * e.g. BENCH_SERVER_ENV='{"MAX_EVENT_LOOP_DELAY_MS":"100"}'.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HELLO_INPUTS } from '../schemas/forward.js';
-import { SECONDS, SERVICE, buildService, cannon, median, row, startServer } from './servers.js';
+import { SECONDS, SERVICE, buildService, cannon, median, repository, row, startServer } from './servers.js';
 
 const QUICK = process.argv.includes('--quick');
 const ONLY = ['--batching', '--overload', '--burst'].filter((o) => process.argv.includes(o));
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (QUICK ? 3 : 5));
-
-/** A repository with the one model of these runs: SimpleRNN, 64 features → 128 units, seeded. */
-function repository(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'rnn-serve-bench-'));
-  mkdirSync(join(dir, 'seq', '1'), { recursive: true });
-  writeFileSync(
-    join(dir, 'seq', '1', 'model.json'),
-    JSON.stringify({ format: 'rnn-serve/v1', inputDim: 64, hiddenSize: 128, seed: 1 }),
-  );
-  return dir;
-}
 
 /** An inference protocol request with binary input and outputs: its body and headers. */
 function binaryInfer(batch: number, time: number, parameters: Record<string, number> = {}) {

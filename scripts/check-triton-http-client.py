@@ -2,9 +2,14 @@
 Triton's own Python HTTP client (tritonclient.http, from the sources of triton-inference-server/client) against a
 running rnn-serve: every call a Triton user makes, unchanged, with the answers checked against the server's own
 JSON answers (fetched with urllib, not with the client). Run by scripts/check-triton-clients.sh, which puts the
-client's sources on PYTHONPATH and starts the server; prints one line per check and exits non-zero on a failure.
+client's sources on PYTHONPATH and starts the server (or, with --redis, two servers sharing a Redis); prints one
+line per check and exits non-zero on a failure.
 
-    python3 scripts/check-triton-http-client.py http://127.0.0.1:8080
+Stateful sequences (sequence_id, sequence_start, sequence_end): eight sequences streamed in chunks, interleaved,
+on a SimpleRNN (`hello`) and an LSTM (`lstm`), each equal bit for bit to the sequence sent whole. Given two
+servers, the chunks alternate between them (with REDIS_URL, either continues any sequence).
+
+    python3 scripts/check-triton-http-client.py http://127.0.0.1:8080 [http://127.0.0.1:8081]
 """
 
 import json
@@ -13,9 +18,11 @@ import urllib.request
 
 import numpy as np
 import tritonclient.http as httpclient
+import tritonclient.http._utils as httputils
 from tritonclient.utils import InferenceServerException
 
-BASE = sys.argv[1] if len(sys.argv) > 1 else "http://127.0.0.1:8080"
+BASES = sys.argv[1:] or ["http://127.0.0.1:8080"]
+BASE = BASES[0]
 URL = BASE.split("://", 1)[1]
 failures = 0
 
@@ -97,6 +104,101 @@ try:
 except InferenceServerException as error:
     check("a wrong shape is an error naming the tensor", "inputs[0]" in str(error), str(error))
 
+# --- Stateful sequences -----------------------------------------------------------------------------------------
+
+# What the client sends: sequence_id as the JSON number or string it was given, with both flags.
+probe = httpclient.InferInput("input", [1, 1, 4], "FP32")
+probe.set_data_from_numpy(np.zeros((1, 1, 4), dtype=np.float32), binary_data=False)
+for sequence_id in (42, 2**64 - 1, "user-7"):
+    body, _ = httputils._get_inference_request([probe], "", None, sequence_id, True, False, 0, None, None)
+    sent = json.loads(body)["parameters"]
+    check(
+        f"the client sends sequence_id {sequence_id!r} as {type(sequence_id).__name__}: {json.dumps(sent)}",
+        sent["sequence_id"] == sequence_id and type(sent["sequence_id"]) is type(sequence_id)
+        and sent["sequence_start"] is True and sent["sequence_end"] is False,
+        sent,
+    )
+
+# Each round's chunks are sent at once (async_infer), as eight streams would send them.
+clients = [httpclient.InferenceServerClient(url=base.split("://", 1)[1], concurrency=8) for base in BASES]
+where = f"{len(clients)} servers, chunks alternating" if len(clients) > 1 else "one server"
+
+
+def bits(array):
+    """A float32 array's bits, to compare bit for bit."""
+    return np.ascontiguousarray(array, dtype=np.float32).view(np.uint32)
+
+
+def request(values, binary, names):
+    inputs = [httpclient.InferInput("input", list(values.shape), "FP32")]
+    inputs[0].set_data_from_numpy(values, binary_data=binary)
+    return {"inputs": inputs, "outputs": [httpclient.InferRequestedOutput(name, binary_data=True) for name in names]}
+
+
+def infer(client, model, values, binary, names, **sequence):
+    result = client.infer(model, **request(values, binary, names), **sequence)
+    return {name: result.as_numpy(name) for name in names}
+
+
+def stream_eight(model, features, names):
+    """Eight sequences in chunks, interleaved round by round; integer and string ids, JSON and binary inputs."""
+    rng = np.random.default_rng(len(model))
+    sequences = [rng.standard_normal((1, 6 + s, features)).astype(np.float32) for s in range(8)]
+    ids = [2**64 - 1 if s == 0 else 1000 + s if s % 2 == 0 else f"stream-{model}-{s}" for s in range(8)]
+    # Sequence s in chunks of 1, 2 and 3 steps, in an order of its own.
+    sizes = [[(s + k) % 3 + 1 for k in range(10)] for s in range(8)]
+    cuts = []
+    for s, sequence in enumerate(sequences):
+        bounds, at = [0], 0
+        for size in sizes[s]:
+            at = min(at + size, sequence.shape[1])
+            bounds.append(at)
+            if at == sequence.shape[1]:
+                break
+        cuts.append(bounds)
+    wholes = [infer(clients[0], model, sequence, True, names) for sequence in sequences]
+    got = [{"output": []} for _ in sequences]
+    for r in range(max(len(c) - 1 for c in cuts)):
+        pending = []
+        for s, sequence in enumerate(sequences):
+            if r >= len(cuts[s]) - 1:
+                continue
+            chunk = sequence[:, cuts[s][r] : cuts[s][r + 1], :]
+            last = r == len(cuts[s]) - 2
+            sent = clients[(r + s) % len(clients)].async_infer(
+                model, **request(chunk, (r + s) % 2 == 0, names),
+                sequence_id=ids[s], sequence_start=r == 0, sequence_end=last,
+            )
+            pending.append((s, last, sent))
+        for s, last, sent in pending:
+            result = sent.get_result()
+            got[s]["output"].append(result.as_numpy("output"))
+            if last:
+                got[s].update({name: result.as_numpy(name) for name in names if name != "output"})
+    for s in range(8):
+        chunks = len(cuts[s]) - 1
+        output = np.concatenate(got[s]["output"], axis=1)
+        same = all(np.array_equal(bits(got[s][name] if name != "output" else output), bits(wholes[s][name])) for name in names)
+        check(
+            f"{model}: sequence {ids[s]!r} in {chunks} chunks, interleaved with 7 others ({where}), equals it sent whole: {', '.join(names)} bit for bit",
+            same,
+            {name: (got[s].get(name), wholes[s][name]) for name in names if name != "output"},
+        )
+    return ids
+
+
+for model, features, names in (("hello", 4, ("output", "state")), ("lstm", 3, ("output", "state", "cell_state"))):
+    ids = stream_eight(model, features, names)
+    step = np.zeros((1, 1, features), dtype=np.float32)
+    # Every sequence ended with its last chunk: continuing one without the start flag is refused, in Triton's words.
+    try:
+        infer(clients[-1], model, step, True, names, sequence_id=ids[1])
+        check(f"{model}: an ended sequence is not continued", False, "answered")
+    except InferenceServerException as error:
+        check(f"{model}: an ended sequence is not continued: {error.message()[:90]}...", "must specify the START flag" in str(error), str(error))
+
+for c in clients:
+    c.close()
 client.close()
 print(f"{failures} failed")
 sys.exit(1 if failures else 0)

@@ -31,7 +31,8 @@ import type { WorkerPool } from '../runtime/pool.js';
 import { type MemoryBudget, UNRESERVED } from '../runtime/memory-budget.js';
 import type { JobEnvironment } from '../runtime/jobs.js';
 import { type CoreObserver, SILENT } from './observer.js';
-import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
+import { type Entry, Scheduler } from './scheduler.js';
+import { answerSafely, failSafely } from './sink.js';
 import { modelSchedule, queuePlace } from './model-schedule.js';
 import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
@@ -342,16 +343,14 @@ export class InferenceCore {
           },
           trace,
         };
-        const entry = this.#entry({ ...arrival, sink: failing }, work);
+        const entry = this.#entry(arrival, work, failing, (outcome) =>
+          chunk.commit(outcome.carried ?? []).then(
+            () => answerSafely(sink, outcome.answer),
+            (error: unknown) => failSafely(sink, error),
+          ),
+        );
         trace?.planned(planStart, planEnd, entry.work, entry.priority);
-        return {
-          ...entry,
-          onAnswer: (outcome) =>
-            chunk.commit(outcome.carried ?? []).then(
-              () => answerSafely(sink, outcome.answer),
-              (error: unknown) => failSafely(sink, error),
-            ),
-        };
+        return entry;
       } catch (error) {
         chunk.abandon();
         throw error;
@@ -363,21 +362,24 @@ export class InferenceCore {
     }
   }
 
-  #entry(arrival: Arrival, work: Work): Entry {
+  /** `sink`: the arrival's, or a sequence chunk's wrapper of it; `onAnswer`: a sequence chunk's commit. */
+  #entry(arrival: Arrival, work: Work, sink = arrival.sink, onAnswer?: Entry['onAnswer']): Entry {
     const { queue, budget } = this.#options;
     const place = queuePlace(queue, work.queue, arrival);
     const release = budget.reserve(work.bytes, "the request's estimated memory");
-    if (release !== UNRESERVED) arrival.sink.onClose(release);
+    if (release !== UNRESERVED) sink.onClose(release);
+    // Every entry has the same properties (onAnswer undefined but for sequence chunks): one shape for the scheduler.
     return {
       work,
       encoding: arrival.encoding,
-      sink: arrival.sink,
+      sink,
       arrived: arrival.arrived,
       deadline: arrival.arrived + place.timeoutMs,
       timeoutMs: place.timeoutMs,
       timeoutFrom: place.timeoutFrom,
       priority: place.priority,
       bound: place.bound,
+      onAnswer,
     };
   }
 

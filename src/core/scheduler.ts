@@ -28,7 +28,7 @@ import type { AnswerEncoding, EncodedAnswer } from '../protocols/encoding.js';
 import { type Job, type JobEnvironment, type JobResult, problemOf, runJob } from '../runtime/jobs.js';
 import type { WorkerPool } from '../runtime/pool.js';
 import type { CoreObserver } from './observer.js';
-import type { Sink } from './sink.js';
+import { type Sink, answerSafely, failSafely } from './sink.js';
 import { tracePass, traced } from './trace.js';
 import { type Batching, type Work, mergedJob } from './work.js';
 
@@ -84,6 +84,8 @@ export class Scheduler {
   readonly #options: SchedulerOptions;
   /** Queued entries, one list per priority level (index 0: level 1). */
   readonly #levels: Entry[][];
+  /** The multiply-adds queued at each level (what `#waitSeconds` adds up at every request it admits). */
+  readonly #levelCosts: number[];
   #waiting = 0;
   #waitingCost = 0;
   readonly #running = new Set<Running>();
@@ -103,6 +105,7 @@ export class Scheduler {
     this.#options = options;
     this.#rate = options.initialRate ?? FIRST_RATE;
     this.#levels = Array.from({ length: options.queue.priorityLevels }, () => []);
+    this.#levelCosts = this.#levels.map(() => 0);
   }
 
   /** Requests waiting for a worker. */
@@ -246,10 +249,8 @@ export class Scheduler {
     let ahead = 0;
     let cost = 0;
     for (let level = 0; level < Math.min(priority, this.#levels.length); level++) {
-      for (const entry of this.#levels[level]) {
-        ahead += 1;
-        cost += entry.work.cost;
-      }
+      ahead += this.#levels[level].length;
+      cost += this.#levelCosts[level];
     }
     const now = performance.now();
     let busy = 0;
@@ -317,8 +318,12 @@ export class Scheduler {
       return;
     }
     // A model's own priority levels may be more than the server's.
-    while (this.#levels.length < entry.priority) this.#levels.push([]);
+    while (this.#levels.length < entry.priority) {
+      this.#levels.push([]);
+      this.#levelCosts.push(0);
+    }
     this.#levels[entry.priority - 1].push(entry);
+    this.#levelCosts[entry.priority - 1] += entry.work.cost;
     entry.sink.trace?.queued(entry.priority, entry.timeoutMs);
     if (bound !== null) this.#bounded.set(bound.key, (this.#bounded.get(bound.key) ?? 0) + 1);
     this.#waiting += 1;
@@ -336,6 +341,9 @@ export class Scheduler {
     const at = level.indexOf(entry);
     if (at < 0) return false;
     level.splice(at, 1);
+    // Exactly 0 once the level is empty, whatever rounding the costs' sums and differences left.
+    this.#levelCosts[entry.priority - 1] =
+      level.length === 0 ? 0 : this.#levelCosts[entry.priority - 1] - entry.work.cost;
     const { bound } = entry;
     if (bound !== null) {
       const left = (this.#bounded.get(bound.key) ?? 1) - 1;
@@ -551,27 +559,6 @@ function merged(unit: readonly Entry[]): readonly number[] | null {
   const shapes = unit.map((e) => e.work.shape).filter((s) => s !== null);
   if (shapes.length === 0) return null;
   return [shapes.reduce((n, s) => n + s[0], 0), Math.max(...shapes.map((s) => s[1] ?? 0))];
-}
-
-/**
- * Hands an answer to its sink. The core answers in setImmediate and worker callbacks, where a throw would be
- * uncaught: a sink that throws gets its error instead, and if that throws too, the answer is dropped (the sink's own
- * logging is the last word), so that one request can never stop the others or the process.
- */
-export function answerSafely(sink: Sink<EncodedAnswer>, answer: EncodedAnswer): void {
-  try {
-    sink.answer(answer);
-  } catch (error) {
-    failSafely(sink, error);
-  }
-}
-
-export function failSafely(sink: Sink<EncodedAnswer>, error: unknown): void {
-  try {
-    sink.fail(error);
-  } catch {
-    // Nothing more can be done for this request.
-  }
 }
 
 const outcomeOf = (error: Error): string => (error instanceof ProblemError ? error.kind : 'error');

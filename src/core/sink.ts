@@ -20,3 +20,24 @@ export interface Sink<A> {
    */
   arrived?(): number;
 }
+
+/**
+ * Hands an answer to its sink. The core answers in setImmediate and worker callbacks, where a throw would be
+ * uncaught: a sink that throws gets its error instead, and if that throws too, the answer is dropped (the sink's own
+ * logging is the last word), so that one request can never stop the others or the process.
+ */
+export function answerSafely<A>(sink: Sink<A>, answer: A): void {
+  try {
+    sink.answer(answer);
+  } catch (error) {
+    failSafely(sink, error);
+  }
+}
+
+export function failSafely<A>(sink: Sink<A>, error: unknown): void {
+  try {
+    sink.fail(error);
+  } catch {
+    // Nothing more can be done for this request.
+  }
+}

@@ -47,11 +47,15 @@ export interface RedisTls {
   readonly ca: string;
 }
 
-/** `args`: more redis-server options, e.g. `['--user', 'seq', 'on', '>secret', '~*', '+@all']`. */
+/**
+ * `args`: more redis-server options, e.g. `['--user', 'seq', 'on', '>secret', '~*', '+@all']`. `configFile`: a
+ * redis.conf read first (the options here override its port, bind address, persistence and directory).
+ */
 export async function startRedisServer(
   t: { teardown(fn: () => unknown): void },
   args: readonly string[] = [],
   tls?: RedisTls,
+  configFile?: string,
 ): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'rnn-serve-redis-'));
   const port = await freePort();
@@ -70,7 +74,19 @@ export async function startRedisServer(
   const start = async () => {
     const started = spawn(
       REDIS_SERVER,
-      [...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...args],
+      [
+        ...(configFile === undefined ? [] : [configFile]),
+        ...listen,
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        dir,
+        ...args,
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     child = started;

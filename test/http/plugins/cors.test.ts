@@ -13,7 +13,10 @@ t.test('a listed origin, a preflight, an unlisted origin', async (t) => {
   const app = await bareApp(t, cors, { origins: [ORIGIN] });
   const simple = await app.inject({ method: 'POST', url: '/rnn/forward', headers: { origin: ORIGIN } });
   t.equal(simple.headers['access-control-allow-origin'], ORIGIN);
-  t.equal(simple.headers['access-control-expose-headers'], 'x-request-id, retry-after, www-authenticate, traceresponse');
+  t.equal(
+    simple.headers['access-control-expose-headers'],
+    'x-request-id, retry-after, www-authenticate, traceresponse',
+  );
   const preflight = await app.inject({
     method: 'OPTIONS',
     url: '/rnn/forward',
@@ -25,7 +28,10 @@ t.test('a listed origin, a preflight, an unlisted origin', async (t) => {
   });
   t.equal(preflight.statusCode, 204);
   t.equal(preflight.headers['access-control-allow-methods'], 'GET, HEAD, POST');
-  t.equal(preflight.headers['access-control-allow-headers'], 'authorization, content-type, x-request-id, traceparent, tracestate');
+  t.equal(
+    preflight.headers['access-control-allow-headers'],
+    'authorization, content-type, x-request-id, traceparent, tracestate',
+  );
   t.equal(preflight.headers['access-control-max-age'], '600');
   const other = await app.inject({ method: 'POST', url: '/rnn/forward', headers: { origin: 'https://evil.example' } });
   t.equal(other.headers['access-control-allow-origin'], undefined);
