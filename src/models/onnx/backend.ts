@@ -317,33 +317,25 @@ function namedInputs(model: OnnxModel, request: InferenceRequest, fromState: Rea
   return byName;
 }
 
-/**
- * A sequence chunk whose graph did not plan: its states are sized for one sequence, so inputs holding several
- * (a batch above 1) fail on the states' shapes. If sizing the states' dynamic axis as one of the inputs' dimensions
- * plans, with a batch above 1, that is what the request did wrong: said so, rather than the states' shapes.
- */
+/** A chunk that did not plan: if its states sized as one of its inputs' dimensions plan a batch above 1, say so. */
 function sequenceBatch(
   program: OnnxModel['program'],
   metas: Map<string, TensorMeta>,
   sequence: OnnxSequenceStep,
 ): void {
   const states = new Set(sequence.pairs.map((p) => p.input));
-  const sizes = new Set<number>();
-  for (const [name, meta] of metas) if (!states.has(name)) for (const d of meta.shape) if (d > 1) sizes.add(d);
+  const sizes = new Set([...metas].flatMap(([name, m]) => (states.has(name) ? [] : m.shape.filter((d) => d > 1))));
   for (const size of sizes) {
     const resized = new Map(metas);
-    for (const input of program.inputs)
-      if (states.has(input.name))
-        resized.set(input.name, {
-          type: 'float',
-          shape: input.shape.map((d) => (d === -1 ? size : d)),
-        });
-    let batch: number;
-    try {
-      batch = planProgram(program, resized).batch;
-    } catch {
-      continue;
-    }
+    for (const { name, shape } of program.inputs)
+      if (states.has(name)) resized.set(name, { type: 'float', shape: shape.map((d) => (d === -1 ? size : d)) });
+    const batch = (() => {
+      try {
+        return planProgram(program, resized).batch;
+      } catch {
+        return 0;
+      }
+    })();
     if (batch > 1)
       invalidAt(
         'inputs',
