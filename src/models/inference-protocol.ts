@@ -565,7 +565,7 @@ function classificationTensor(
 }
 
 /** BYTES elements as the binary tensor data extension sends them: each a 4-byte little-endian length, then its UTF-8. */
-function bytesElements(strings: readonly string[]): Uint8Array {
+export function bytesElements(strings: readonly string[]): Uint8Array {
   const encoded = strings.map((text) => Buffer.from(text, 'utf8'));
   const out = new Uint8Array(encoded.reduce((n, bytes) => n + 4 + bytes.length, 0));
   const view = new DataView(out.buffer);

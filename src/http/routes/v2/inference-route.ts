@@ -18,27 +18,17 @@ import {
   INFERENCE_HEADER_LENGTH,
   OIP_INPUT,
   type OipAnswer,
-  OIP_PLATFORM,
   inProtocolTerms,
   oipAnswer,
   oipForwardRequest,
-  oipInputs,
-  oipOutputs,
-  oipParameters,
 } from '../../../models/inference-protocol.js';
+import { SERVER_EXTENSIONS, modelMetadata } from '../../../models/protocol-metadata.js';
 import { inferenceProtocolBodies } from '../../plugins/json-body.js';
 import { sendJson } from '../../reply.js';
 import type { ForwardRunner } from '../../../runtime/pool.js';
 import { ProblemError } from '../../../errors/problem-error.js';
 import type { ModelRepository, OnnxServedModel, ServedModel } from '../../../models/repository.js';
-import {
-  ONNX_PLATFORM,
-  onnxAnswer,
-  onnxInputs,
-  onnxOutputs,
-  onnxParameters,
-  planOnnxInference,
-} from '../../../models/onnx/protocol.js';
+import { onnxAnswer, planOnnxInference } from '../../../models/onnx/protocol.js';
 import { planServed } from '../../../models/served.js';
 import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
 import { clientGone, holdMemory } from '../../in-flight.js';
@@ -112,23 +102,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   inferenceProtocolBodies(app);
   const config = { oip: true };
   const tags = ['inference protocol'];
-  const metadata = (served: ServedModel) => ({
-    name: served.name,
-    versions: repository.versions(served.name).map((v) => v.version),
-    ...(served.kind === 'onnx'
-      ? {
-          platform: ONNX_PLATFORM,
-          inputs: onnxInputs(served.program),
-          outputs: onnxOutputs(served.program),
-          parameters: onnxParameters(served),
-        }
-      : {
-          platform: OIP_PLATFORM,
-          inputs: oipInputs(served),
-          outputs: oipOutputs(served),
-          parameters: oipParameters(served),
-        }),
-  });
+  const metadata = (served: ServedModel) => modelMetadata(repository, served);
   const ready = (served: ServedModel) => {
     if (!app.readiness.ready) {
       throw new ProblemError(
@@ -252,7 +226,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     handler: async () => ({
       name: options.serverName,
       version: options.serverVersion,
-      extensions: ['binary_tensor_data', 'classification'],
+      extensions: [...SERVER_EXTENSIONS],
     }),
   });
   app.get('/v2/models/:name', {
