@@ -9,8 +9,8 @@
  *   inference       →  codec, errors, engine, config, schemas
  *   models          →  inference and below
  *   runtime         →  models, inference and below
- *   http            →  every layer (app.ts wires them)
- *   main.ts         →  http, models, config
+ *   http, grpc      →  runtime and below (the two frontends; http's app.ts wires the layers, neither imports the other)
+ *   main.ts         →  http, grpc, models, config
  */
 const LAYERS = {
   config: [],
@@ -22,6 +22,7 @@ const LAYERS = {
   models: ['inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   runtime: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   http: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  grpc: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
 };
 const ALL = Object.keys(LAYERS);
 const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);
@@ -56,9 +57,10 @@ module.exports = {
     {
       name: 'main-imports',
       severity: 'error',
-      comment: 'src/main.ts builds the app (http), reads the config and reports model load errors.',
+      comment:
+        'src/main.ts builds the app (http) and the gRPC frontend (grpc), reads the config and reports model load errors.',
       from: { path: '^src/main\\.ts$' },
-      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|models|config)/'] },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|grpc|models|config)/'] },
     },
     {
       name: 'src-is-not-tests',

@@ -154,6 +154,9 @@ const trustProxy = z
     return entries.length === 0 ? false : entries;
   });
 
+/** KServe's port for the Open Inference Protocol over gRPC (its ServingRuntimes name it `h2c`). */
+export const DEFAULT_GRPC_PORT = 8081;
+
 export const ConfigFromEnv = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -194,6 +197,10 @@ export const ConfigFromEnv = z.object({
   RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
   CORS_ORIGINS: list,
   TRUST_PROXY: trustProxy,
+  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_GRPC_PORT),
+  GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
+  GRPC_KEEPALIVE_TIME_MS: positiveInt(60_000),
+  GRPC_MAX_CONNECTION_AGE_MS: offOrInt(0),
   MODELS_DIR: z.string().min(1).default('./models'),
   MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
 });
@@ -233,6 +240,25 @@ export interface Config {
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+  readonly grpc: Grpc;
+}
+
+/** The Open Inference Protocol over gRPC (src/grpc/), beside HTTP on its own port. */
+export interface Grpc {
+  /** 0: no gRPC server. */
+  readonly port: number;
+  /** Largest request message; RESOURCE_EXHAUSTED above it (GRPC_MAX_MESSAGE_BYTES, by default BODY_LIMIT_BYTES). */
+  readonly maxMessageBytes: number;
+  /**
+   * The server pings a connection after this long without traffic, and closes it when the ping is not answered
+   * within 20 s: a client gone without a word (a cut network, a killed pod behind NAT) does not hold its streams.
+   */
+  readonly keepaliveTimeMs: number;
+  /**
+   * A connection is closed (GOAWAY, calls in flight finish) after this long; clients reconnect and the load
+   * balancer spreads them again, so new pods get a share of long-lived clients. 0 = never.
+   */
+  readonly maxConnectionAgeMs: number;
 }
 
 /** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
@@ -343,6 +369,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       trustProxy: e.TRUST_PROXY,
     },
     models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    grpc: {
+      port: e.GRPC_PORT,
+      maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES ?? e.BODY_LIMIT_BYTES,
+      keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_MS,
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

@@ -10,7 +10,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { type Config, defaultConfig } from '../config/config.js';
+import { type Config, type Limits, defaultConfig } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
@@ -28,7 +28,7 @@ import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
-import { createForwardRunner } from '../runtime/pool.js';
+import { type ForwardRunner, createForwardRunner } from '../runtime/pool.js';
 import forwardRoute from './routes/rnn/forward-route.js';
 import { EndOfTurnAnswers } from './end-of-turn.js';
 import weightsRoute from './routes/rnn/weights-route.js';
@@ -36,7 +36,7 @@ import healthRoutes from './routes/ops/health-route.js';
 import metricsRoute from './routes/ops/metrics-route.js';
 import playgroundRoute from './routes/playground/playground-route.js';
 import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
-import { loadRepository } from '../models/repository.js';
+import { type ModelRepository, loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
 import { warmUp } from '../runtime/warm-up.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
@@ -45,6 +45,24 @@ import { MemoryBudget } from '../runtime/memory-budget.js';
 export const SERVICE_VERSION = '0.1.0';
 /** The routes that run forward passes: admission-bounded, and documented with their 422 and 503. */
 const COMPUTE_ROUTES = ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES];
+
+/**
+ * The app's serving state, which the gRPC frontend shares (main.ts hands it over): one repository, one compute
+ * runner, one weights cache and one memory budget for both protocols.
+ */
+export interface Serving {
+  readonly repository: ModelRepository;
+  readonly limits: Limits;
+  readonly cache: SeededWeightsCache;
+  readonly runner: ForwardRunner;
+  readonly budget: MemoryBudget;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    serving: Serving;
+  }
+}
 
 export interface BuildOptions {
   /** A pino logger to use instead of one made from `config.logLevel` (tests pass one writing to a stream). */
@@ -199,6 +217,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.reserved);
     },
   });
+  app.decorate('serving', { repository, limits: config.limits, cache, runner, budget });
   const endOfTurn = new EndOfTurnAnswers({
     onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
     log: app.log,

@@ -160,6 +160,7 @@ t.test(
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(port),
+        GRPC_PORT: '0',
         LOG_LEVEL: 'info',
         SHUTDOWN_DELAY_MS: '3000',
       },
