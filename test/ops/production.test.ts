@@ -1,7 +1,7 @@
 /**
  * The path the container image takes, without a container: a clean folder with only what the image gets
- * (package.json, package-lock.json, .npmrc, src/http/routes/playground/public/, models/ and a `dist/` compiled from the
- * working tree), production
+ * (package.json, package-lock.json, .npmrc, src/http/routes/playground/public/, models/, proto/ and a `dist/` compiled
+ * from the working tree), production
  * dependencies from `npm ci --omit=dev --ignore-scripts`, and `node <flags> dist/src/main.js` as the image's CMD
  * and `npm start` run it (the same command: checked here). Its answer must be byte-identical to the in-process app's,
  * and SIGTERM must end it with exit code 0.
@@ -16,11 +16,19 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { build, HELLO } from '../helpers/build.js';
+import { clients } from '../helpers/grpc.js';
 import { nodeFlagsOf, SERVICE_ENTRY, serviceNodeFlags } from '../../scripts/start-command.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** What the Dockerfile's runtime stage copies from the build context (dist/ comes from the build stage). */
-const IMAGE_FILES = ['package.json', 'package-lock.json', '.npmrc', 'src/http/routes/playground/public', 'models'];
+const IMAGE_FILES = [
+  'package.json',
+  'package-lock.json',
+  '.npmrc',
+  'src/http/routes/playground/public',
+  'models',
+  'proto',
+];
 const run = promisify(execFile);
 
 /** The environment without what `npm test` and tap add (npm_* settings, NODE_OPTIONS loaders, tap's own). */
@@ -151,6 +159,7 @@ t.test(
   "node <npm start's options> dist/src/main.js answers like the in-process app and exits 0 on SIGTERM",
   async (t) => {
     const port = await freePort();
+    const grpcPort = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // SHUTDOWN_DELAY_MS shortens the drain so the test stays fast; everything else is the production default.
     const child = spawn(process.execPath, [...serviceNodeFlags(ROOT), SERVICE_ENTRY], {
@@ -160,7 +169,7 @@ t.test(
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(port),
-        GRPC_PORT: '0',
+        GRPC_PORT: String(grpcPort),
         LOG_LEVEL: 'info',
         SHUTDOWN_DELAY_MS: '3000',
       },
@@ -215,6 +224,13 @@ t.test(
     t.equal(res.headers.get('content-type'), expected.headers['content-type'], 'same content-type');
     t.equal(body, expected.body, 'byte-identical body');
     t.match(JSON.parse(body).shapes, { outputs: [1, 5, 2], states: [1, 2] }, 'hello shapes');
+
+    // gRPC beside HTTP: the .proto files are found from dist/ where the image has them (proto/ beside dist/).
+    const { inference } = clients(t, `127.0.0.1:${grpcPort}`);
+    const metadata = await new Promise<unknown>((resolve) =>
+      (inference as any).ServerMetadata({}, (error: unknown, answer: unknown) => resolve(error ?? answer)),
+    );
+    t.same(metadata, (await app.inject({ method: 'GET', url: '/v2' })).json(), 'gRPC ServerMetadata answers');
 
     const signalled = Date.now();
     // SIGTERM: /readyz turns 503 at once while requests are still served for SHUTDOWN_DELAY_MS, then exit 0.
