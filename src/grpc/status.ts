@@ -15,7 +15,7 @@ export const CODE_OF_KIND: Readonly<Record<ProblemKind, status>> = {
   'not-found': status.NOT_FOUND,
   'method-not-allowed': status.UNIMPLEMENTED,
   'body-too-large': status.RESOURCE_EXHAUSTED,
-  // A float32 overflow in the result: JSON cannot carry it, raw tensors can (only JSON answers refuse it).
+  // A float32 overflow in the result (refused over both protocols alike).
   'non-finite-result': status.OUT_OF_RANGE,
   unauthorized: status.UNAUTHENTICATED,
   forbidden: status.PERMISSION_DENIED,
