@@ -21,8 +21,12 @@ export interface GrpcMethod {
   readonly method: string;
 }
 
+const methods = new Map<string, GrpcMethod>();
+
 /** A method's labels from its path (`/inference.GRPCInferenceService/ModelInfer`) and its streaming sides. */
 export function grpcMethod(path: string, requestStream: boolean, responseStream: boolean): GrpcMethod {
+  const known = methods.get(path);
+  if (known !== undefined) return known;
   const [, service = '', method = ''] = path.split('/');
   const type = requestStream
     ? responseStream
@@ -31,7 +35,10 @@ export function grpcMethod(path: string, requestStream: boolean, responseStream:
     : responseStream
       ? 'server_stream'
       : 'unary';
-  return { type, service, method };
+  const labels: GrpcMethod = { type, service, method };
+  // Only served methods reach here (grpc-js answers others itself), so the map stays as small as the services.
+  methods.set(path, labels);
+  return labels;
 }
 
 /** `NOT_FOUND` for 5: the code's name, as clients print it. */

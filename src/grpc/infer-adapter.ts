@@ -4,7 +4,7 @@
  * client-gone signal, answered with every output binary and turned into a ModelInferResponse.
  *
  * This file is the seam the serving core replaces: an `InferExecutor` takes the translated request and the
- * call's abort signal and answers the response; the frontend (inference-service.ts) knows nothing else of how.
+ * call's cancellation and answers the response; the frontend (inference-service.ts) knows nothing else of how.
  * The core's executor will hand back the computed tensors, which `inferResponse` (infer-response.ts) writes.
  *
  * Until then, MAX_CONCURRENT_FORWARD bounds gRPC calls on their own (HTTP's bound is its plugin's), and a call's
@@ -26,13 +26,16 @@ import { onnxAnswer, planOnnxInference } from '../models/onnx/protocol.js';
 import type { ModelRepository, OnnxServedModel, RnnServedModel } from '../models/repository.js';
 import { planServed } from '../models/served.js';
 import type { MemoryBudget } from '../runtime/memory-budget.js';
-import type { ForwardRunner } from '../runtime/pool.js';
+import type { Abandoned, ForwardRunner } from '../runtime/pool.js';
 import { answerResponse } from './infer-response.js';
 import type { TranslatedInferRequest } from './infer-request.js';
 import type { ModelInferResponse } from './messages.js';
 
-/** Runs one translated inference request; rejects with a ProblemError for anything a client can be told. */
-export type InferExecutor = (request: TranslatedInferRequest, signal: AbortSignal) => Promise<ModelInferResponse>;
+/**
+ * Runs one translated inference request; rejects with a ProblemError for anything a client can be told.
+ * `abandoned` gives the signal that the call was cancelled (made on first use, as the compute runner takes it).
+ */
+export type InferExecutor = (request: TranslatedInferRequest, abandoned: Abandoned) => Promise<ModelInferResponse>;
 
 /** What the HTTP route's code path needs: the app's own (app.ts `serving`), shared by both protocols. */
 export interface RoutePathParts {
@@ -64,14 +67,14 @@ export function routePathExecutor(parts: RoutePathParts): InferExecutor {
     served: OnnxServedModel,
     request: OipInferenceRequest,
     binary: Uint8Array | null,
-    signal: AbortSignal,
+    abandoned: Abandoned,
     held: (() => void)[],
   ): Promise<OipAnswer> => {
     const inference = planOnnxInference(served, request, binary, limits);
     held.push(budget.reserve(inference.bytes, "the request's estimated memory"));
     const tensors = await metrics.timeForward(
       inference.shape,
-      () => runner.runOnnx(served.source, inference, () => signal),
+      () => runner.runOnnx(served.source, inference, abandoned),
       served,
     );
     return onnxAnswer(served, request, inference, tensors);
@@ -81,7 +84,7 @@ export function routePathExecutor(parts: RoutePathParts): InferExecutor {
     served: RnnServedModel,
     request: OipInferenceRequest,
     binary: Uint8Array | null,
-    signal: AbortSignal,
+    abandoned: Abandoned,
     held: (() => void)[],
   ): Promise<OipAnswer> => {
     const inputIndex = Math.max(
@@ -96,7 +99,7 @@ export function routePathExecutor(parts: RoutePathParts): InferExecutor {
         outputFormat: 'binary',
       });
       held.push(budget.reserve(planMemoryBytes(forward, true), "the request's estimated memory"));
-      const body = await metrics.timeForward(forward.shape, () => runner.run(forward, () => signal), served);
+      const body = await metrics.timeForward(forward.shape, () => runner.run(forward, abandoned), served);
       if (!(body instanceof Uint8Array)) throw new Error('a binary plan answered text');
       const values = new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
       return oipAnswer(served, request, plan, values, forward.shape[0], forward.shape[1]);
@@ -105,7 +108,7 @@ export function routePathExecutor(parts: RoutePathParts): InferExecutor {
     }
   };
 
-  return async ({ modelName, modelVersion, request, binary }, signal) => {
+  return async ({ modelName, modelVersion, request, binary }, abandoned) => {
     if (parts.maxConcurrent > 0 && active >= parts.maxConcurrent)
       throw new ProblemError(
         'overloaded',
@@ -120,8 +123,8 @@ export function routePathExecutor(parts: RoutePathParts): InferExecutor {
       const raw = answeredRaw(request);
       const answer =
         served.kind === 'onnx'
-          ? await inferOnnx(served, raw, binary, signal, held)
-          : await inferRnn(served, raw, binary, signal, held);
+          ? await inferOnnx(served, raw, binary, abandoned, held)
+          : await inferRnn(served, raw, binary, abandoned, held);
       return answerResponse(answer);
     } finally {
       active -= 1;

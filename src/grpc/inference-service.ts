@@ -13,7 +13,8 @@ import type { ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation,
 import type { Logger } from 'pino';
 import { SERVER_EXTENSIONS, modelMetadata } from '../models/protocol-metadata.js';
 import type { ModelRepository } from '../models/repository.js';
-import { cancelledSignal, requestIdOf } from './call-context.js';
+import type { Abandoned } from '../runtime/pool.js';
+import { cancellation, requestIdOf } from './call-context.js';
 import type { InferExecutor } from './infer-adapter.js';
 import { inGrpcTerms, translateInferRequest } from './infer-request.js';
 import type {
@@ -62,10 +63,10 @@ export function inferenceService(parts: InferenceServiceParts): UntypedServiceIm
     };
 
   /** ModelInfer's work, shared by ModelStreamInfer: translate, execute, name problems in gRPC's fields. */
-  const infer = async (message: ModelInferRequest, signal: AbortSignal): Promise<ModelInferResponse> => {
+  const infer = async (message: ModelInferRequest, abandoned: Abandoned): Promise<ModelInferResponse> => {
     const translated = translateInferRequest(message);
     try {
-      return await parts.infer(translated, signal);
+      return await parts.infer(translated, abandoned);
     } catch (error) {
       throw inGrpcTerms(error, translated.sources);
     }
@@ -90,7 +91,14 @@ export function inferenceService(parts: InferenceServiceParts): UntypedServiceIm
       );
       return { ...metadata, properties: parameters };
     }),
-    ModelInfer: unary((request: ModelInferRequest, call) => infer(request, cancelledSignal(call))),
+    ModelInfer: unary(async (request: ModelInferRequest, call) => {
+      const { abandoned, settled } = cancellation(call);
+      try {
+        return await infer(request, abandoned);
+      } finally {
+        settled();
+      }
+    }),
     ModelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) =>
       streamInfer(call, infer, logger),
   };

@@ -74,6 +74,8 @@ export async function startGrpcServer(settings: Grpc, host: string, parts: GrpcP
     'grpc.max_send_message_length': -1,
     'grpc.keepalive_time_ms': settings.keepaliveTimeMs,
     'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    // channelz (grpc-js's own introspection service, not served here) would count every call a second time.
+    'grpc.enable_channelz': 0,
     ...(settings.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': settings.maxConnectionAgeMs } : {}),
     interceptors: [callAccess({ logger: parts.logger, metrics, keyDigests: keyDigests(parts.apiKeys) })],
   });

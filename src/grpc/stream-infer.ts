@@ -11,8 +11,9 @@
  */
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { cancelledSignal, requestIdOf } from './call-context.js';
+import { cancellation, requestIdOf } from './call-context.js';
 import type { ModelInferRequest, ModelInferResponse, ModelStreamInferResponse } from './messages.js';
+import type { Abandoned } from '../runtime/pool.js';
 import { errorStatus } from './status.js';
 
 /** Requests received and not yet answered beyond which the stream stops reading. */
@@ -20,10 +21,11 @@ export const STREAM_READ_AHEAD = 4;
 
 export function streamInfer(
   call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>,
-  infer: (request: ModelInferRequest, signal: AbortSignal) => Promise<ModelInferResponse>,
+  infer: (request: ModelInferRequest, abandoned: Abandoned) => Promise<ModelInferResponse>,
   logger: Logger,
 ): void {
-  const signal = cancelledSignal(call);
+  const { abandoned, settled } = cancellation(call);
+  const signal = abandoned();
   const reqId = requestIdOf(call);
   const waiting: ModelInferRequest[] = [];
   let answering = false;
@@ -33,7 +35,7 @@ export function streamInfer(
     const started = performance.now();
     let answer: ModelStreamInferResponse;
     try {
-      answer = { error_message: '', infer_response: await infer(request, signal) };
+      answer = { error_message: '', infer_response: await infer(request, abandoned) };
     } catch (error) {
       const { details } = errorStatus(error, (err) =>
         logger.error({ reqId, id: request.id, err }, 'unexpected error in a stream request'),
@@ -85,7 +87,11 @@ export function streamInfer(
       if (!call.write(answer)) await taken();
     }
     answering = false;
-    if (halfClosed && !signal.aborted) call.end();
+    if (halfClosed && !signal.aborted) end();
+  };
+  const end = () => {
+    settled();
+    call.end();
   };
 
   call.on('data', (request: ModelInferRequest) => {
@@ -95,6 +101,6 @@ export function streamInfer(
   });
   call.on('end', () => {
     halfClosed = true;
-    if (!answering) call.end();
+    if (!answering) end();
   });
 }
