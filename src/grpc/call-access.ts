@@ -72,6 +72,8 @@ export function callAccess({ logger, metrics, keyDigests }: CallAccessOptions): 
     metrics.started(method);
     let requestId = '';
     let traceId: string | undefined;
+    /** Whether the response metadata (with the request id) went out; else the id goes in the trailers. */
+    let echoed = false;
     let ended = false;
     const end = (code: number, details: string | undefined) => {
       if (ended) return;
@@ -95,11 +97,11 @@ export function callAccess({ logger, metrics, keyDigests }: CallAccessOptions): 
 
     const sendStatus = call.sendStatus.bind(call);
     call.sendStatus = (sent: SentStatus) => {
-      const told = inOurTerms(sent);
-      if (requestId !== '') {
+      let told = inOurTerms(sent);
+      if (requestId !== '' && !echoed) {
         const metadata = told.metadata?.clone() ?? new Metadata();
         metadata.set(REQUEST_ID, requestId);
-        told.metadata = metadata;
+        told = { ...told, metadata };
       }
       end(told.code, told.details);
       sendStatus(told);
@@ -133,6 +135,7 @@ export function callAccess({ logger, metrics, keyDigests }: CallAccessOptions): 
       },
       sendMetadata(metadata, next) {
         metadata.set(REQUEST_ID, requestId);
+        echoed = true;
         next(metadata);
       },
       sendMessage(message, next) {
