@@ -92,6 +92,18 @@ t.test('the runtime stage of the Dockerfile copies these files and dist/ from th
     copies.some((args) => args[0] === '--from=build' && /\/dist\/?$/.test(args[1])),
     'COPY --from=build .../dist/',
   );
+  // .dockerignore is an allow-list: a COPY of something it leaves out fails only when the image is built.
+  const allowed = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
+    .split('\n')
+    .filter((line) => line.startsWith('!'))
+    .map((line) => line.slice(1).replace(/\/$/, ''));
+  for (const source of fromContext) {
+    const path = source.replace(/\/$/, '');
+    t.ok(
+      allowed.some((entry) => path === entry || path.startsWith(`${entry}/`)),
+      `.dockerignore lets ${path} into the build context`,
+    );
+  }
   const cmd = runtime.match(/^CMD (\[.*\])$/m);
   t.ok(cmd, 'a CMD in exec form');
   const argv = JSON.parse(cmd?.[1] ?? '[]') as string[];
