@@ -1,5 +1,5 @@
 /**
- * The layers of src/ and the one direction imports may go (README, "Architecture"). Checked by `npm run deps`,
+ * The layers of src/ and the one direction imports may go (docs/architecture.md#layers). Checked by `npm run deps`,
  * part of `npm test`. Type-only imports count as imports (tsPreCompilationDeps), so a circle through types fails too.
  *
  *   config, engine  →  (nothing of ours)
@@ -8,9 +8,12 @@
  *   codec           →  errors, schemas
  *   inference       →  codec, errors, engine, config, schemas
  *   models          →  inference and below
- *   runtime         →  models, inference and below
- *   http, grpc      →  runtime and below (the two frontends; http's app.ts wires the layers, neither imports the other)
- *   main.ts         →  http, grpc, models, config
+ *   protocols       →  models, inference and below
+ *   runtime         →  protocols, models, inference and below
+ *   core            →  runtime, protocols, models, inference and below (core/sequences: config, errors only)
+ *   http            →  every layer but grpc (app.ts wires them)
+ *   grpc            →  core and below (the other frontend: neither frontend imports the other)
+ *   main.ts         →  http, grpc, core, models, config
  */
 const LAYERS = {
   config: [],
@@ -20,9 +23,11 @@ const LAYERS = {
   codec: ['errors', 'schemas'],
   inference: ['codec', 'errors', 'engine', 'config', 'schemas'],
   models: ['inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  runtime: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  http: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
-  grpc: ['runtime', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  protocols: ['models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  runtime: ['protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  core: ['runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  http: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
+  grpc: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
 };
 const ALL = Object.keys(LAYERS);
 const folder = (layer) => (layer === 'schemas' ? '^schemas/' : `^src/${layer}/`);
@@ -48,6 +53,15 @@ module.exports = {
       },
     })),
     {
+      name: 'core-sequences',
+      severity: 'error',
+      comment:
+        'src/core/sequences (the sequence state store) knows no protocol, model or engine: it may import only ' +
+        'config and errors of ours.',
+      from: { path: '^src/core/sequences/' },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/core/sequences/', '^src/(config|errors)/'] },
+    },
+    {
       name: 'main-is-the-top',
       severity: 'error',
       comment: 'src/main.ts is the process; nothing imports it.',
@@ -58,9 +72,10 @@ module.exports = {
       name: 'main-imports',
       severity: 'error',
       comment:
-        'src/main.ts builds the app (http) and the gRPC frontend (grpc), reads the config and reports model load errors.',
+        'src/main.ts builds the app (http), its core and the gRPC frontend (grpc), reads the config and reports ' +
+        'model load errors.',
       from: { path: '^src/main\\.ts$' },
-      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|grpc|models|config)/'] },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|grpc|core|models|config)/'] },
     },
     {
       name: 'src-is-not-tests',

@@ -44,7 +44,8 @@ RUN --mount=type=secret,id=npm_ca,required=false \
 COPY src/http/routes/playground/public/ src/http/routes/playground/public/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
-# The gRPC service's .proto files, read at start-up from beside dist/ (src/grpc/protos.ts).
+# The .proto files read at run time from beside dist/: the gRPC service's (src/grpc/protos.ts) and Triton's model
+# configuration, for config.pbtxt files.
 COPY proto/ proto/
 COPY --from=build /app/dist/ dist/
 # Files stay owned by root: the service only reads them.
@@ -55,6 +56,6 @@ EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # main.ts closes the server on SIGTERM and exits 0; node runs as PID 1 (no npm/shell in between) to receive it.
-# The same command as `npm start` (package.json), Node options included (README, "Node options").
+# The same command as `npm start` (package.json), Node options included (docs/operations/container.md#node-options).
 STOPSIGNAL SIGTERM
 CMD ["node", "--use-largepages=silent", "dist/src/main.js"]

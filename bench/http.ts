@@ -17,17 +17,26 @@
  *
  *   npm run bench -- http [--quick] [--mixed | --hello | --oip]   (BENCH_SECONDS: seconds per run, default 2)
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import autocannon from 'autocannon';
 import { HELLO_INPUTS } from '../schemas/forward.js';
-import { SERVICE_ENTRY, serviceNodeFlags } from '../scripts/start-command.js';
+import {
+  NODE_FLAGS,
+  type Run,
+  SECONDS,
+  SERVICE,
+  type ServerCpu,
+  buildService,
+  cannon,
+  measured,
+  median,
+  medianRun,
+  pinning,
+  row,
+  startServer,
+  unpin,
+} from './servers.js';
 
 const QUICK = process.argv.includes('--quick');
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 2);
 const ONLY_MIXED = process.argv.includes('--mixed');
 const ONLY_HELLO = process.argv.includes('--hello');
 const ONLY_OIP = process.argv.includes('--oip');
@@ -41,175 +50,6 @@ const LARGE = JSON.stringify({
   outputFormat: 'flat',
   returnSequences: false,
 });
-
-interface Run {
-  rps: number;
-  /** Requests completed in the run. */
-  requests: number;
-  p50: number;
-  p99: number;
-  non2xx: number;
-  errors: number;
-}
-
-async function cannon(
-  url: string,
-  body: string | Buffer,
-  connections: number,
-  seconds = SECONDS,
-  headers: Record<string, string> = { 'content-type': 'application/json' },
-): Promise<Run> {
-  const result = await autocannon({
-    url,
-    method: 'POST',
-    headers,
-    body,
-    connections,
-    duration: seconds,
-  });
-  return {
-    rps: result.requests.average,
-    requests: result.requests.total,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-  };
-}
-
-/** Clock ticks per second of /proc's CPU times (USER_HZ; 100 on every Linux we know of). */
-const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout?.trim()) || 100;
-
-/**
- * CPU seconds a process has used so far (user + system, all its threads), from /proc/<pid>/stat; null where
- * there is no /proc. 10 ms resolution: a 2 s round of a busy server is ~200 ticks.
- */
-function cpuSeconds(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
-  } catch {
-    return null;
-  }
-}
-
-/** The server's side of a run: CPU seconds per request, and the share of the run it was busy. */
-interface ServerCpu {
-  perRequest: number;
-  busy: number;
-}
-
-/** A run of `cannon` with the server's CPU time (null without /proc). */
-async function measured(
-  child: Child,
-  url: string,
-  body: string | Buffer,
-  connections: number,
-  headers?: Record<string, string>,
-): Promise<{ run: Run; cpu: ServerCpu | null }> {
-  const before = cpuSeconds(child.pid);
-  const run = await cannon(url, body, connections, SECONDS, headers);
-  const after = cpuSeconds(child.pid);
-  if (before === null || after === null || run.requests === 0) return { run, cpu: null };
-  return { run, cpu: { perRequest: (after - before) / run.requests, busy: (after - before) / SECONDS } };
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const medianRun = (runs: Run[]): Run => ({
-  rps: median(runs.map((r) => r.rps)),
-  requests: median(runs.map((r) => r.requests)),
-  p50: median(runs.map((r) => r.p50)),
-  p99: median(runs.map((r) => r.p99)),
-  non2xx: runs.reduce((n, r) => n + r.non2xx, 0),
-  errors: runs.reduce((n, r) => n + r.errors, 0),
-});
-const row = (cells: (string | number)[]) => `| ${cells.join(' | ')} |\n`;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-interface Child {
-  url: string;
-  pid: number | undefined;
-  stop(): Promise<void>;
-}
-
-/**
- * The Node options of `npm start` (package.json): the service runs with them as in production, and so does
- * its peer ("same process settings").
- */
-const NODE_FLAGS = serviceNodeFlags();
-
-/**
- * Starts `script` on a free loopback port with NODE_FLAGS and waits for its /readyz: the service as `npm start`
- * runs it (compiled, `dist/src/main.js`, built afresh by `buildService` first), the peer as compiled with this
- * script.
- */
-async function startServer(script: string, env: Record<string, string>, cpu: number | null = null): Promise<Child> {
-  const port = await freePort();
-  const args = [...NODE_FLAGS, script];
-  const [command, argv] =
-    cpu === null ? [process.execPath, args] : ['taskset', ['-c', String(cpu), process.execPath, ...args]];
-  const child: ChildProcess = spawn(command, argv, {
-    env: {
-      ...process.env,
-      HOST: '127.0.0.1',
-      PORT: String(port),
-      GRPC_PORT: '0',
-      LOG_LEVEL: 'warn',
-      SHUTDOWN_DELAY_MS: '0',
-      ...env,
-    },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (Date.now() > deadline) throw new Error(`${script} did not become ready`);
-    const ready = await fetch(`${base}/readyz`).then(
-      (r) => r.ok,
-      () => false,
-    );
-    if (ready) break;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  return {
-    url: base,
-    pid: child.pid, // taskset execs node: the same process
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
-
-/** The service as `npm start` runs it: compiled from the current source (`npm run build`). */
-const SERVICE = SERVICE_ENTRY;
-
-function buildService(): void {
-  const { status } = spawnSync('npm', ['run', 'build'], { stdio: ['ignore', 'ignore', 'inherit'] });
-  if (status !== 0) throw new Error(`npm run build exited with ${status}`);
-}
-
-/**
- * Where taskset exists and there are two CPUs or more: the servers on CPU 0, this process (the load generator)
- * on CPU 1, so that neither preempts the other at every request and answer. Both contestants alike; the
- * ratio is the same as unpinned (0.66 either way in a test), the rounds just spread far less.
- */
-function pinning(): boolean {
-  if (availableParallelism() < 2) return false;
-  return spawnSync('taskset', ['-pc', '1', String(process.pid)], { stdio: 'ignore' }).status === 0;
-}
 
 async function helloVsBare(): Promise<void> {
   const rounds = ROUNDS;
@@ -254,8 +94,7 @@ async function helloVsBare(): Promise<void> {
   await bare.stop();
   await app.stop();
   // The mixed-load part needs both CPUs (workers): unpin.
-  if (pinned)
-    spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+  if (pinned) unpin();
   const o = medianRun(ours);
   const p = medianRun(peer);
   process.stdout.write(
@@ -320,7 +159,7 @@ async function mixedLoad(): Promise<void> {
   process.stdout.write(
     `\n### Mixed load\n\np99 of hello requests (4 connections) while 4 other connections send large requests (16×100×64→256, ` +
       `${(LARGE.length / 1e6).toFixed(1)} MB of JSON each), against hello's unloaded p99 on the same server; ${rounds} rounds of ` +
-      `${SECONDS * 2} s each (unloaded, then loaded), medians. MAX_CONCURRENT_FORWARD and event-loop shedding are off, so nothing is refused.\n\n`,
+      `${SECONDS * 2} s each (unloaded, then loaded), medians. Event-loop shedding is off, so nothing is refused.\n\n`,
   );
   process.stdout.write(
     row([
@@ -334,7 +173,7 @@ async function mixedLoad(): Promise<void> {
   );
   process.stdout.write(row(['---', '---', '---', '---', '---', '---']));
   for (const { name, env } of POOL_CASES) {
-    const server = await startServer(SERVICE, { MAX_CONCURRENT_FORWARD: '0', MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
+    const server = await startServer(SERVICE, { MAX_EVENT_LOOP_DELAY_MS: '0', ...env });
     const url = `${server.url}/rnn/forward`;
     await cannon(url, HELLO, 4, 1);
     await cannon(url, LARGE, 2, 2);
@@ -427,8 +266,7 @@ async function oipJsonVsBinary(): Promise<void> {
   } finally {
     await app.stop();
   }
-  if (pinned)
-    spawnSync('taskset', ['-pc', `0-${availableParallelism() - 1}`, String(process.pid)], { stdio: 'ignore' });
+  if (pinned) unpin();
   const j = medianRun(jsonRuns);
   const bin = medianRun(binaryRuns);
   const ratios = binaryRuns.map((run, i) => run.rps / jsonRuns[i].rps);

@@ -8,15 +8,33 @@ import { performance } from 'node:perf_hooks';
 import { ForwardRequest } from '../schemas/forward.js';
 import { defaultConfig } from '../src/config/config.js';
 import { computeCost } from '../src/engine/index.js';
-import { forwardBody, planForward } from '../src/inference/forward-pass.js';
-import { createForwardRunner } from '../src/runtime/pool.js';
+import { planLayers } from '../src/inference/layer-plan.js';
+import { createWorkerPool } from '../src/runtime/pool.js';
+import { type Job, runJob } from '../src/runtime/jobs.js';
 import { SeededWeightsCache } from '../src/inference/weights-cache.js';
+import { forwardRequest } from '../src/protocols/forward-request.js';
 
 const cache = new SeededWeightsCache(16);
-const pool = createForwardRunner(
-  { threads: 1, minCompute: 0, maxQueue: 1000, minBodyBytes: 0, nice: 0, maxHeapMb: 0 },
+const pool = createWorkerPool({ threads: 1, minCompute: 0, maxQueue: 1000, minBodyBytes: 0, nice: 0, maxHeapMb: 0 });
+const env = {
   cache,
-);
+  program: () => {
+    throw new Error('no ONNX here');
+  },
+};
+/** The job of a plan, as the core makes it for one request: the pass and its answer (nested JSON). */
+const job = (plan: ReturnType<typeof planLayers>, inline: boolean): Job => ({
+  kind: 'layers',
+  plan: inline ? plan : { ...plan, model: { ...plan.model, weights: null } },
+  members: [
+    {
+      rows: null,
+      carry: false,
+      facts: { model: null, inputShape: plan.shape, vocabulary: null, labels: null, summary: null, graph: null },
+      encoding: { kind: 'forward', format: 'nested' },
+    },
+  ],
+});
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 process.stdout.write('compute (MACs)   inline ms   pool ms   overhead ms   overhead %\n');
@@ -38,17 +56,17 @@ for (const [batch, time, features, hidden] of [
     hiddenSize: hidden,
     seed: 1,
   });
-  const plan = () => planForward(request, defaultConfig.limits, cache);
+  const plan = () => planLayers(forwardRequest(request), defaultConfig.limits, cache, null, request);
   const cost = computeCost(plan().model.spec, plan().shape);
   const inline: number[] = [];
   const pooled: number[] = [];
   const runs = cost < 1e6 ? 200 : cost < 1e8 ? 20 : 5;
   for (let i = 0; i < runs + 2; i++) {
     let t0 = performance.now();
-    forwardBody(plan());
+    runJob(job(plan(), true), env);
     const a = performance.now() - t0;
     t0 = performance.now();
-    await pool.run(plan());
+    await pool.run(job(plan(), false));
     const b = performance.now() - t0;
     if (i >= 2) {
       inline.push(a);

@@ -1,10 +1,20 @@
 import { z } from 'zod';
-import { ACTIVATION_NAMES } from '../src/engine/activations.js';
-import { CELL_NAMES } from '../src/engine/cells.js';
+import { ACTIVATION_NAMES, DEFAULT_ACTIVATION } from '../src/engine/activations.js';
+import {
+  CELL_NAMES,
+  DEFAULT_CELL,
+  DEFAULT_RECURRENT_ACTIVATION,
+  DEFAULT_RESET_AFTER,
+  DEFAULT_UNIT_FORGET_BIAS,
+} from '../src/engine/cells.js';
 import { MERGE_MODES } from '../src/engine/network.js';
 
 /** The largest seed accepted: tfjs's alea seeding is exact for every integer up to here (2^31 - 2). */
 export const MAX_SEED = 2147483646;
+/** The seed of a request that gives neither a seed nor explicit weights. */
+export const DEFAULT_SEED = 0;
+/** How `states` (and `cellStates`) are laid out when a request does not say. */
+export const DEFAULT_STATE_LAYOUT = 'keras';
 
 const finite = z.number().describe('A finite number, stored as float32');
 const vector = z.array(finite);
@@ -29,7 +39,9 @@ export const FlatTensor = z
 // ---- the model: one layer (shorthand fields) or a stack, optionally bidirectional, seeded or explicit
 
 const hiddenSize = z.number().int().min(1).describe('Units of the layer');
-const activation = z.enum(ACTIVATION_NAMES).describe('Activation, as TF.js defines it (default `tanh`)');
+const activation = z
+  .enum(ACTIVATION_NAMES)
+  .describe(`Activation, as TF.js defines it (default \`${DEFAULT_ACTIVATION}\`)`);
 const useBias = z
   .boolean()
   .describe('Whether the layer has a bias (default true; false for a `pytorchWeights` state_dict without biases)');
@@ -41,18 +53,24 @@ const goBackwards = z
 const clip = z.number().positive().describe('ONNX `clip`: clamp the pre-activation to [-clip, clip] (default: none)');
 const cell = z
   .enum(CELL_NAMES)
-  .describe('The recurrent cell: `simpleRNN` (default), `lstm` (gates i, f, c, o) or `gru` (gates z, r, h)');
+  .describe(
+    `The recurrent cell (default \`${DEFAULT_CELL}\`): \`simpleRNN\`, \`lstm\` (gates i, f, c, o) or \`gru\` (gates z, r, h)`,
+  );
 const recurrentActivation = z
   .enum(ACTIVATION_NAMES)
-  .describe("lstm and gru: the gates' activation (default `sigmoid`; TF.js defaults to `hardSigmoid`)");
+  .describe(
+    `lstm and gru: the gates' activation (default \`${DEFAULT_RECURRENT_ACTIVATION}\`; TF.js defaults to \`hardSigmoid\`)`,
+  );
 const unitForgetBias = z
   .boolean()
-  .describe("lstm: seeded weights start the forget gate's bias at 1 (Keras `unit_forget_bias`, default true)");
+  .describe(
+    `lstm: seeded weights start the forget gate's bias at 1 (Keras \`unit_forget_bias\`, default ${DEFAULT_UNIT_FORGET_BIAS})`,
+  );
 const resetAfter = z
   .boolean()
   .describe(
-    'gru: apply the reset gate after the recurrent product (default true: Keras 3, PyTorch, ONNX ' +
-      '`linear_before_reset = 1`; bias `[2, 3·hiddenSize]`); false: before it (TF.js, bias `[3·hiddenSize]`)',
+    `gru (default ${DEFAULT_RESET_AFTER}): true applies the reset gate after the recurrent product (Keras 3, PyTorch, ` +
+      'ONNX `linear_before_reset = 1`; bias `[2, 3·hiddenSize]`); false, before it (TF.js, bias `[3·hiddenSize]`)',
   );
 
 export const LayerSpec = z
@@ -132,7 +150,7 @@ export const ModelFields = {
     .max(MAX_SEED)
     .optional()
     .describe(
-      'Seed of the weights (default 0). Layer k, direction d (0 forward, 1 backward): kernel = tfjs ' +
+      `Seed of the weights (default ${DEFAULT_SEED}). Layer k, direction d (0 forward, 1 backward): kernel = tfjs ` +
         '`glorotUniform({seed: seed + 4k + 2d})`, recurrent kernel = tfjs `orthogonal({seed: seed + 4k + 2d + 1})`, ' +
         'bias = zeros. Not allowed with explicit weights.',
     ),
@@ -157,6 +175,32 @@ export const ModelFields = {
     .array(OnnxRnnWeights)
     .optional()
     .describe('Explicit weights as ONNX `RNN` (`LSTM`, `GRU` with `cell`) inputs, one node per layer'),
+};
+
+/**
+ * When a request runs, as Triton's schedule policy has it: its priority level and the longest it may wait for its
+ * turn. The Open Inference Protocol carries the same as the request parameters `priority` and `timeout` (µs).
+ */
+export const ScheduleFields = {
+  priority: z
+    .number()
+    .int()
+    .min(0)
+    .optional()
+    .describe(
+      'Priority level: 1 is served first, larger numbers later; 0 or absent: the default level (the queue serves ' +
+        "levels in order, and arrivals within one; Triton's `priority`)",
+    ),
+  timeoutMs: z
+    .number()
+    .int()
+    .min(1)
+    .optional()
+    .describe(
+      'The longest this request may wait in the queue for its turn, in milliseconds (default QUEUE_TIMEOUT_MS). A ' +
+        'request whose turn would come later is answered 503 at once; one still waiting at its deadline is answered ' +
+        "503 then, and computes nothing (Triton's `timeout`, here in ms)",
+    ),
 };
 
 export const ForwardRequest = z
@@ -220,8 +264,9 @@ export const ForwardRequest = z
       .enum(['keras', 'pytorch'])
       .optional()
       .describe(
-        '`keras` (default): `states` is `[batch, hiddenSize]` for a single unidirectional layer, else a list of them; ' +
-          "`pytorch`: one tensor `[layers·directions, batch, hiddenSize]`, PyTorch's `h_n` (every layer the same size)",
+        `\`keras\`: \`states\` is \`[batch, hiddenSize]\` for a single unidirectional layer, else a list of them; ` +
+          "`pytorch`: one tensor `[layers·directions, batch, hiddenSize]`, PyTorch's `h_n` (every layer the same size). " +
+          `Default \`${DEFAULT_STATE_LAYOUT}\``,
       ),
     topK: z
       .number()
@@ -240,6 +285,7 @@ export const ForwardRequest = z
       .describe(
         '`nested`: arrays of arrays; `flat`: each tensor as `{shape, data}` (row-major), cheaper for large answers',
       ),
+    ...ScheduleFields,
   })
   .meta({
     id: 'ForwardRequest',

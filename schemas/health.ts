@@ -15,6 +15,20 @@ export const HealthStatus = z
       )
       .optional()
       .describe('/readyz only, when MODELS_ON_ERROR=skip left models out: each one and why'),
+    sequences: z
+      .object({
+        store: z.enum(['memory', 'redis']).describe('Where sequence state lives: this process, or Redis (REDIS_URL)'),
+        ready: z.boolean(),
+        reason: z
+          .string()
+          .optional()
+          .describe('Why the store cannot be used now (`redis: connect ECONNREFUSED ...`): sequence requests get 503'),
+      })
+      .optional()
+      .describe(
+        '/readyz only: the sequence store. The instance stays ready while it is down: stateless requests are served; ' +
+          'sequence requests get 503 until it is back',
+      ),
   })
   .meta({ id: 'HealthStatus', examples: [{ status: 'ready' }] });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { ForwardRequest, ModelFields, ModelSummary, OnnxGraphSummary } from './forward.js';
+import { ModelState } from './repository.js';
 
 export const MODEL_FILE_FORMAT = 'rnn-serve/v1';
 
@@ -31,8 +32,30 @@ export const ModelForwardRequest = ForwardRequest.pick({
   returnSequences: true,
   returnState: true,
   outputFormat: true,
+  priority: true,
+  timeoutMs: true,
 })
   .extend({
+    sequenceId: z
+      .union([z.number().int().min(1).max(Number.MAX_SAFE_INTEGER), z.string().min(1).max(128)])
+      .optional()
+      .describe(
+        "A stateful sequence this request is one chunk of (Triton's `sequence_id`): an integer (up to 2^53 - 1 " +
+          'here; the inference protocol takes up to 2^64 - 1) or a string of at most 128 characters, a different ' +
+          'sequence from the same digits as an integer. The server carries the final states of each chunk into ' +
+          'the next: the chunks answer what the whole sequence answers. One sequence per request (a batch of 1)',
+      ),
+    sequenceStart: z
+      .boolean()
+      .optional()
+      .describe(
+        "With `sequenceId`: the sequence's first chunk, from zero states or `initialState`; a start for a sequence " +
+          'in progress restarts it. Every other chunk continues from the state the previous one left',
+      ),
+    sequenceEnd: z
+      .boolean()
+      .optional()
+      .describe("With `sequenceId`: the sequence's last chunk; its state is dropped after the answer"),
     // No default here: a many-to-one model answers its last step when the request says nothing, and refuses true.
     returnSequences: z
       .boolean()
@@ -101,13 +124,22 @@ export const ModelList = z
     models: z.array(
       z.object({
         name: z.string(),
-        versions: z.array(z.string()).describe('Oldest first'),
+        versions: z.array(z.string()).describe('The versions READY to serve, oldest first'),
         latest: z.string().describe('The version used when a request names none'),
         ready: z.boolean(),
+        states: z
+          .array(
+            z.object({
+              version: z.string(),
+              state: ModelState,
+              reason: z.string().optional().describe('Why it is not READY (or, READY, that a newer load of it failed)'),
+            }),
+          )
+          .describe('Every version the repository knows of, with its state, as POST /v2/repository/index lists it'),
       }),
     ),
   })
-  .meta({ id: 'ModelList' });
+  .meta({ id: 'ModelList', description: 'The models with a version READY to serve' });
 
 export const ModelParams = z.object({ name: z.string().describe('Model name (a directory of MODELS_DIR)') });
 export const ModelVersionParams = ModelParams.extend({

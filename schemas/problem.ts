@@ -1,5 +1,11 @@
 import { z } from 'zod';
 
+/**
+ * At most this many errors are listed in one answer (`errors`); the rest are only counted (`errorCount`).
+ * One body can hold millions of bad values, and an answer the size of the request helps nobody.
+ */
+export const MAX_REPORTED_ERRORS = 20;
+
 /** One offending value: `path` is its JSON path in the request body, e.g. `inputs[2][7]` (`$` is the body). */
 export const ProblemDetail = z
   .object({
@@ -20,14 +26,16 @@ export const Problem = z
     errors: z
       .array(ProblemDetail)
       .optional()
-      .describe('Each offending value, with its JSON path; at most 20 (the first found), see `errorCount`'),
+      .describe(
+        `Each offending value, with its JSON path; at most ${MAX_REPORTED_ERRORS} (the first found), see \`errorCount\``,
+      ),
     errorCount: z
       .number()
       .int()
       .min(0)
       .optional()
       .describe(
-        'How many offending values were found, when that is more than `errors` lists (the list stops at 20; ' +
+        `How many offending values were found, when that is more than \`errors\` lists (the list stops at ${MAX_REPORTED_ERRORS}; ` +
           '`detail` says how many more there are)',
       ),
   })

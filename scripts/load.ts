@@ -199,7 +199,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadReport> {
       host: '127.0.0.1',
       port: 0,
       pool: { ...defaultConfig.pool, ...options.pool },
-      overload: { ...defaultConfig.overload, maxEventLoopDelayMs: 0, maxConcurrentForward: 0 },
+      overload: { ...defaultConfig.overload, maxEventLoopDelayMs: 0 },
     };
     const app = await buildApp(config, { logger: pino({ level: 'warn' }, sink) });
     base = await app.listen({ host: '127.0.0.1', port: 0 });

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """
 Writes test/fixtures/pytorch/cases.json: small torch.nn.RNN models (fixed seeds) with their state_dicts,
-inputs, h0 and torch's own output and h_n, for test/inference/pytorch.test.ts (which needs no Python).
+inputs, h0 and torch's own output and h_n, for test/http/routes/rnn/pytorch.test.ts (which needs no Python).
 
 Run from the repository root: /usr/bin/python3 scripts/make-pytorch-fixtures.py (torch 1.13 or later).
 Every number is a float32 torch computed; the JSON holds each one's exact value as a double.

@@ -1,6 +1,6 @@
 /**
  * How the service is started, read from the one place that says it: package.json's `start` script
- * (`node <flags> dist/src/main.js`). The Dockerfile's CMD must run the same (test/production.test.ts holds
+ * (`node <flags> dist/src/main.js`). The Dockerfile's CMD must run the same (test/ops/production.test.ts holds
  * them equal), and the HTTP benchmark starts the service and its peer with the same flags.
  */
 import { readFileSync } from 'node:fs';

@@ -8,7 +8,7 @@
  * `next()` writes just enough for one more chunk (at most STEP_VALUES values past it), so a caller that asks for
  * the next chunk only once the last one is sent holds about one chunk of JSON, plus the tensors.
  *
- * Streaming restates the whole-answer writer (inference/forward-pass.ts, `writeResponse`), which stays the
+ * Streaming restates the whole-answer writer (protocols/forward-answer.ts, `writeForwardAnswer`), which stays the
  * fast path for small answers; test/codec/json-stream.test.ts holds the two equal, byte for byte, for many
  * answers and chunk sizes down to 1 byte (chunks end inside numbers and strings).
  */
@@ -38,7 +38,7 @@ export function isStreamed(answer: JsonAnswer): answer is StreamedJson {
 /**
  * Answers of at least this many bytes (as estimated: BYTES_PER_VALUE per value) are streamed, in chunks, when
  * sent; smaller ones are written whole, at once (the hello answer's path). Where an answer is planned
- * (inference/forward-pass.ts, inference/weights-export.ts) decides by it.
+ * (protocols/forward-answer.ts, inference/weights-export.ts) decides by it.
  */
 export const STREAM_MIN_BYTES = 1 << 20;
 

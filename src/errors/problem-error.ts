@@ -2,15 +2,12 @@
  * The one error format: RFC 9457 problem details. Anything that rejects a request throws a `ProblemError`
  * (or a Fastify error that `error-handler.ts` maps to one); nothing else writes an error body.
  */
-import type { Problem, ProblemDetail } from '../../schemas/problem.js';
+import { MAX_REPORTED_ERRORS, type Problem, type ProblemDetail } from '../../schemas/problem.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/**
- * At most this many errors are listed in one answer (`errors`); the rest are only counted (`errorCount`).
- * One body can hold millions of bad values, and an answer the size of the request helps nobody.
- */
-export const MAX_REPORTED_ERRORS = 20;
+/** Defined beside the Problem schema, whose description states it. */
+export { MAX_REPORTED_ERRORS };
 
 /** A value the client sent, quoted in a message or a log line, is cut to this many characters. */
 export const MAX_ECHO_CHARS = 64;
@@ -38,6 +35,9 @@ export const PROBLEM_KINDS = {
   'limit-exceeded': { status: 400, title: 'Request exceeds a configured limit' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'Method not allowed' },
+  // Two steps of one sequence ran at once: one of them was computed from a state the other replaced. Retrying the
+  // same step blindly would apply it twice or out of order, so it is not a 503: the client orders its steps.
+  'sequence-conflict': { status: 409, title: 'Sequence step conflict' },
   'body-too-large': { status: 413, title: 'Request body too large' },
   'unsupported-media-type': { status: 415, title: 'Unsupported media type' },
   'non-finite-result': { status: 422, title: 'Result is not finite' },
@@ -49,7 +49,13 @@ export const PROBLEM_KINDS = {
   'client-closed': { status: 499, title: 'Client closed the request' },
   'worker-failed': { status: 503, title: 'The computation failed; retry' },
   'not-ready': { status: 503, title: 'Not ready' },
+  // Triton answers a model load or unload in a mode without model control so (UNAVAILABLE).
+  'model-control-disabled': { status: 503, title: 'Model control is disabled' },
   overloaded: { status: 503, title: 'Overloaded; retry later' },
+  'queue-timeout': { status: 503, title: 'Timed out waiting for its turn; retry later' },
+  // Server-wide capacity (SEQUENCE_MAX, or the memory budget), not a client's quota: 503 like `overloaded`.
+  'too-many-sequences': { status: 503, title: 'Too many sequences in progress; retry later' },
+  'sequence-store-unavailable': { status: 503, title: 'Sequence store unavailable; retry later' },
 } as const;
 
 export type ProblemKind = keyof typeof PROBLEM_KINDS;

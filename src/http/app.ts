@@ -10,34 +10,39 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler } from 'fastify-type-provider-zod';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge } from 'prom-client';
-import { type Config, type Limits, defaultConfig } from '../config/config.js';
+import { type Config, defaultConfig, SERVICE_NAME } from '../config/config.js';
 import { tidyOpenApi } from './openapi.js';
 import { validatorCompiler } from './validation.js';
 import { clientErrorResponse } from '../errors/problem-error.js';
 import problems from './plugins/error-handler.js';
 import jsonBody from './plugins/json-body.js';
 import requestDecompression from './plugins/request-decompression.js';
-import compression from './plugins/compression.js';
+import compression, { COMPRESS_THRESHOLD_BYTES } from './plugins/compression.js';
 import requestLog, { AccessLog, requestId } from './plugins/request-log.js';
 import readiness from './plugins/readiness.js';
 import metrics from './plugins/metrics.js';
 import overload from './plugins/overload.js';
-import forwardAdmission from './plugins/forward-admission.js';
 import securityHeaders, { docsContext } from './plugins/security-headers.js';
 import cors from './plugins/cors.js';
 import clientRateLimit from './plugins/rate-limit.js';
 import apiKeys from './plugins/api-keys.js';
 import opsResponses from './plugins/ops-responses.js';
-import { type ForwardRunner, createForwardRunner } from '../runtime/pool.js';
+import { createWorkerPool } from '../runtime/pool.js';
+import { InferenceCore } from '../core/core.js';
+import { SequenceSteps } from '../core/sequence-steps.js';
+import { createSequenceStore } from '../core/sequences/create-store.js';
+import { SequenceMetrics } from '../core/sequences/sequence-metrics.js';
 import forwardRoute from './routes/rnn/forward-route.js';
-import { EndOfTurnAnswers } from './end-of-turn.js';
 import weightsRoute from './routes/rnn/weights-route.js';
 import healthRoutes from './routes/ops/health-route.js';
 import metricsRoute from './routes/ops/metrics-route.js';
 import playgroundRoute from './routes/playground/playground-route.js';
 import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
-import { type ModelRepository, loadRepository } from '../models/repository.js';
+import { loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
+import repositoryRoutes from './routes/v2/repository-route.js';
+import { modelLifecycleMetrics } from './model-metrics.js';
+import { workerModelLoader } from '../runtime/model-loader.js';
 import { warmUp } from '../runtime/warm-up.js';
 import { SeededWeightsCache } from '../inference/weights-cache.js';
 import { MemoryBudget } from '../runtime/memory-budget.js';
@@ -46,24 +51,6 @@ export const SERVICE_VERSION = '0.1.0';
 /** The routes that run forward passes: admission-bounded, and documented with their 422 and 503. */
 const COMPUTE_ROUTES = ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES];
 
-/**
- * The app's serving state, which the gRPC frontend shares (main.ts hands it over): one repository, one compute
- * runner, one weights cache and one memory budget for both protocols.
- */
-export interface Serving {
-  readonly repository: ModelRepository;
-  readonly limits: Limits;
-  readonly cache: SeededWeightsCache;
-  readonly runner: ForwardRunner;
-  readonly budget: MemoryBudget;
-}
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    serving: Serving;
-  }
-}
-
 export interface BuildOptions {
   /** A pino logger to use instead of one made from `config.logLevel` (tests pass one writing to a stream). */
   logger?: Logger;
@@ -71,9 +58,16 @@ export interface BuildOptions {
 
 export async function buildApp(config: Config = defaultConfig, options: BuildOptions = {}): Promise<FastifyInstance> {
   const logger = options.logger ?? pino({ level: config.logLevel });
-  // The model repository is read first: a bad model stops start-up before anything else is built.
+  // The model repository is read first: a bad model stops start-up before anything else is built. Loaded models are
+  // charged to the memory budget; after start-up, versions load on a thread of their own.
   const cache = new SeededWeightsCache(config.seededWeightsCache);
-  const repository = await loadRepository(config.models, config.limits, cache);
+  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
+  const repository = await loadRepository(config.models, config.limits, cache, {
+    memory: budget,
+    later: workerModelLoader(cache, config.pool.nice),
+    log: logger,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+  });
   const app = Fastify({
     loggerInstance: logger as FastifyBaseLogger,
     bodyLimit: config.limits.bodyLimitBytes,
@@ -116,14 +110,15 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     openapi: {
       openapi: '3.1.0',
       info: {
-        title: 'rnn-serve',
+        title: SERVICE_NAME,
         version: SERVICE_VERSION,
         description:
           'Keras-style recurrent network (SimpleRNN, LSTM, GRU) inference over HTTP. Every error is `application/problem+json` (RFC 9457) ' +
           'with the JSON path of each offending value, except on the Open Inference Protocol routes (`/v2`, ' +
           '`/v2/models/...`), which answer `{"error": "..."}` as that protocol requires. Request bodies may be ' +
-          'compressed (`Content-Encoding`: gzip, deflate, br); answers of 1 KiB or more are compressed for ' +
-          'clients that send `Accept-Encoding`.',
+          `compressed (\`Content-Encoding\`: gzip, deflate, br); answers of ${COMPRESS_THRESHOLD_BYTES} bytes or more ` +
+          'are compressed for clients that send `Accept-Encoding`.',
+        contact: { ...config.apiContact },
         license: { name: 'MIT', identifier: 'MIT' },
       },
       // Relative: the document describes whichever host served it.
@@ -170,40 +165,59 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   await app.register(metrics);
   await app.register(apiKeys, { keys: config.access.apiKeys, protectMetrics: config.access.metricsAuth });
   await app.register(opsResponses, { computeRoutes: COMPUTE_ROUTES });
-  await app.register(forwardAdmission, {
-    routes: COMPUTE_ROUTES,
-    maxConcurrent: config.overload.maxConcurrentForward,
-    retryAfterSeconds: config.overload.retryAfterSeconds,
-  });
 
   for (const skipped of repository.skipped)
     app.log.warn({ model: skipped }, `model skipped (MODELS_ON_ERROR=skip): ${skipped.error}`);
-  const runner = createForwardRunner(
-    { ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') },
+  const pool = createWorkerPool({ ...config.pool, onError: (err) => app.log.error({ err }, 'worker failed') });
+  app.addHook('onClose', () => pool.close());
+  const sequenceMetrics = new SequenceMetrics(app.metrics.registry);
+  const sequenceStore = createSequenceStore(config.sequences, {
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    reserve: (bytes) => budget.reserve(bytes, 'the state of the sequences in progress'),
+    metrics: sequenceMetrics,
+    log: app.log,
+  });
+  app.addHook('onClose', () => sequenceStore.close());
+  const core = new InferenceCore({
+    sequences: new SequenceSteps(sequenceStore, sequenceMetrics, app.log),
+    repository,
+    limits: config.limits,
     cache,
-  );
-  app.addHook('onClose', () => runner.close());
+    pool,
+    poolSettings: config.pool,
+    queue: config.queue,
+    budget,
+    retryAfterSeconds: config.overload.retryAfterSeconds,
+    observer: app.metrics.core,
+  });
   new Gauge({
     name: 'rnn_pool_queue_depth',
-    help: 'Forward passes waiting for a worker thread',
+    help: 'Requests waiting in the queue for a worker thread',
     registers: [app.metrics.registry],
     collect() {
-      this.set(runner.queueSize);
+      this.set(core.waiting);
+    },
+  });
+  new Gauge({
+    name: 'rnn_queue_compute',
+    help: 'Multiply-adds of the requests waiting in the queue for a worker thread',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(core.waitingCost);
     },
   });
   new Counter({
     name: 'rnn_pool_tasks_abandoned_total',
-    help: 'Tasks stopped on the worker pool because their client had gone (dropped from the queue, or worker replaced)',
+    help: 'Passes stopped on a worker because all their clients had gone (the worker was replaced)',
     registers: [app.metrics.registry],
     collect() {
       this.reset();
-      this.inc(runner.abandonedTasks);
+      this.inc(pool.abandonedJobs);
     },
   });
-  const budget = new MemoryBudget(config.overload.memoryBudgetBytes, config.overload.retryAfterSeconds);
   new Gauge({
     name: 'rnn_memory_budget_bytes',
-    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight may hold (0: no budget)',
+    help: 'MEMORY_BUDGET_BYTES: the bytes requests in flight and loaded models may hold (0: no budget)',
     registers: [app.metrics.registry],
     collect() {
       this.set(config.overload.memoryBudgetBytes);
@@ -217,34 +231,30 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.reserved);
     },
   });
-  app.decorate('serving', { repository, limits: config.limits, cache, runner, budget });
-  const endOfTurn = new EndOfTurnAnswers({
-    onTurn: (answers) => app.metrics.observeAnswersPerTurn(answers),
-    log: app.log,
+  new Gauge({
+    name: 'rnn_memory_budget_model_bytes',
+    help: 'Bytes of MEMORY_BUDGET_BYTES held by loaded models (estimated from what they hold), draining ones included',
+    registers: [app.metrics.registry],
+    collect() {
+      this.set(budget.resident);
+    },
   });
-  await app.register(forwardRoute, {
-    limits: config.limits,
-    cache,
-    runner,
-    endOfTurn,
-    minBodyBytes: config.pool.minBodyBytes,
-    budget,
-  });
-  await app.register(weightsRoute, { limits: config.limits, cache, runner, budget });
-  await app.register(modelsRoutes, { repository, limits: config.limits, cache, runner, endOfTurn, budget });
+  modelLifecycleMetrics(app.metrics.registry, repository);
+  app.addHook('onClose', () => repository.close());
+  await app.register(forwardRoute, { core, minBodyBytes: config.pool.minBodyBytes, threads: config.pool.threads });
+  await app.register(weightsRoute, { core });
+  await app.register(modelsRoutes, { core });
   await app.register(oipRoutes, {
-    repository,
-    limits: config.limits,
-    cache,
-    runner,
-    budget,
-    serverName: 'rnn-serve',
+    core,
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
     retryAfterSeconds: config.overload.retryAfterSeconds,
   });
+  await app.register(repositoryRoutes, { repository });
   await app.register(healthRoutes, {
+    sequenceStore,
     retryAfterSeconds: config.overload.retryAfterSeconds,
-    skippedModels: repository.skipped,
+    skippedModels: () => repository.skipped,
   });
   await app.register(metricsRoute);
   await app.register(playgroundRoute);
@@ -253,6 +263,7 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
   app.addHook('onReady', async () => {
     warmUp(cache);
     app.readiness.markReady();
+    repository.startPolling();
   });
 
   await app.ready();

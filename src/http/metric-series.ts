@@ -6,7 +6,7 @@
  * the HTTP parser reuse, statuses are small integers), so no string is built or hashed per call (~0.05 µs).
  * prom-client reads the series only at scrape time, through the `get()` of a metric object registered with
  * `registry.registerMetric`, and prints them exactly as its own Counter and Histogram would for the same
- * observations (test/plugins/metric-series.test.ts holds the two texts equal).
+ * observations (test/http/plugins/metric-series.test.ts holds the two texts equal).
  */
 import type { Metric, Registry } from 'prom-client';
 
@@ -125,6 +125,9 @@ function register(
     name,
     help,
     type,
+    // Read by docs/metrics.md's generator, as prom-client's own metrics have them.
+    labelNames: set.labelNames,
+    ...(type === 'histogram' ? { upperBounds: set.upperBounds } : {}),
     aggregator: 'sum',
     async get() {
       return { name, help, type, values: values(), aggregator: 'sum' };

@@ -1,7 +1,7 @@
 /**
  * Classification answers: the top K output features of each output row, largest first, with the class labels
  * of a served model when it has them. The same ranking feeds `classes` on our forward routes (`topK`) and the
- * Open Inference Protocol's classification extension (`"score:index:label"` strings, src/models/inference-protocol.ts).
+ * Open Inference Protocol's classification extension (`"score:index:label"` strings, src/protocols/oip-answer.ts).
  */
 import { float32Text } from '../codec/float-format.js';
 import type { JsonWriter } from '../codec/json-writer.js';

@@ -4,7 +4,7 @@
  * OOM killer. An estimate, not a measurement: each term is an upper bound of what the code allocates for it.
  */
 import { cellOf, gateCount, layerDirections, outputFeatures, passWorkBytes, weightCount } from '../engine/index.js';
-import { type ForwardPlan, requestCost } from './forward-pass.js';
+import type { LayerPlan } from './layer-plan.js';
 import type { ResolvedModel } from './model.js';
 
 /** Bytes of the JSON text of one float32 value at most: `-1.17549435e-38` and a comma. */
@@ -35,19 +35,13 @@ function seededBuildBytes(model: ResolvedModel, inputDim: number): number {
  * and kernel heap: engine/work-memory.ts), the answer's values as float32 and as JSON text, and seeded weights
  * it builds. A served model's panels stay with it after its first pass, so they are not charged per request. `bodyBytes`: the request body as received (0 when it is no longer held).
  */
-export function planMemoryBytes(plan: ForwardPlan, served: boolean, bodyBytes = 0): number {
-  const { model, shape } = plan;
-  const cost = requestCost(model, shape, {
-    returnSequences: plan.returnSequences,
-    returnState: plan.returnState,
-    served,
-    topK: plan.classes?.k ?? 0,
-  });
+export function planMemoryBytes(plan: LayerPlan, bodyBytes = 0): number {
+  const { model, shape, served, values } = plan;
   return (
     bodyBytes * PARSED_BYTES_PER_BODY_BYTE +
-    cost.inputValues * 4 +
+    values.input * 4 +
     passWorkBytes(model.spec, shape, served) +
-    cost.outputValues * (4 + JSON_BYTES_PER_VALUE) +
+    values.output * (4 + JSON_BYTES_PER_VALUE) +
     (served ? 0 : seededBuildBytes(model, shape[2]))
   );
 }

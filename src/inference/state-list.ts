@@ -2,7 +2,7 @@
  * How an answer lists its final states (`states`, `cellStates`, and their `shapes`): one entry is written bare, any
  * other number as a JSON array, in state order (layer by layer, forward before backward). Keras returns one state
  * alone and a list for more; PyTorch's h_n is a single tensor. The one writer of that rule for the /forward answers,
- * whole or streamed (forward-pass.ts), and for an ONNX graph's h_n (models/onnx/forward.ts).
+ * whole or streamed (protocols/forward-answer.ts), an ONNX graph's h_n among them.
  *
  * `raw` takes JSON text and `entry` writes one entry, so that the same rule serves the JsonWriter and the parts
  * of a streamed answer.

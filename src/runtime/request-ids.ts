@@ -5,7 +5,7 @@
  * The ids made here are UUIDs of version 8 (RFC 9562's layout for custom ids): 74 random bits drawn when the
  * process starts, then a 48-bit sequence number. Unique across instances and restarts as random UUIDs are,
  * in order within a process (an operator can tell which request came first), and cheaper than a random UUID
- * per request (~1 % of a hello request's throughput on the server; BENCHMARKS.md, "Where the time goes").
+ * per request (~1 % of a hello request's throughput on the server; docs/performance.md#where-the-time-goes).
  */
 import { randomUUID } from 'node:crypto';
 

@@ -11,10 +11,9 @@ import { ModelForwardRequest } from '../../schemas/models.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { JsonChunks, type JsonAnswer, isStreamed } from '../../src/codec/json-stream.js';
 import { JsonWriter } from '../../src/codec/json-writer.js';
-import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
+import { computeForward, planForward, planServed, writeResponse } from '../helpers/forward.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { loadRepository } from '../../src/models/repository.js';
-import { planServed } from '../../src/models/served.js';
 import { SHIPPED_MODELS } from '../helpers/build.js';
 import { randomNested, rng } from '../helpers/random.js';
 

@@ -16,7 +16,7 @@ import { ForwardRequest } from '../../schemas/forward.js';
 import { answerText, type StreamedJson } from '../../src/codec/json-stream.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { jsonStream } from '../../src/http/reply.js';
-import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
+import { computeForward, planForward, writeResponse } from '../helpers/forward.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { HELLO, build } from '../helpers/build.js';
 import { WeightsRequest } from '../../schemas/weights.js';

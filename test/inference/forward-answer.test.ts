@@ -9,7 +9,7 @@ import { answerShapingRequests } from '../helpers/answer-requests.js';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { defaultConfig } from '../../src/config/config.js';
 import { directionsOf } from '../../src/engine/index.js';
-import { computeForward, planForward, writeResponse } from '../../src/inference/forward-pass.js';
+import { computeForward, planForward, writeResponse } from '../helpers/forward.js';
 import { modelSummary } from '../../src/inference/model.js';
 import { nested, shortestFloat32 } from '../../src/codec/tensors.js';
 import { answerText, isStreamed } from '../../src/codec/json-stream.js';

@@ -7,7 +7,7 @@ import t from 'tap';
 import { ForwardRequest } from '../../schemas/forward.js';
 import { defaultConfig } from '../../src/config/config.js';
 import type { LayerSpec, NetworkSpec } from '../../src/engine/index.js';
-import { planForward } from '../../src/inference/forward-pass.js';
+import { planForward } from '../helpers/forward.js';
 import type { ResolvedModel } from '../../src/inference/model.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
 import { ProblemError } from '../../src/errors/problem-error.js';

@@ -170,7 +170,11 @@ t.test('symlinks that stay inside the repository are followed', async (t) => {
       ['tfjs', ['1', '2']],
     ],
   );
-  t.same((await app.inject({ method: 'GET', url: '/readyz' })).json(), { status: 'ready' }, 'nothing skipped');
+  t.same(
+    (await app.inject({ method: 'GET', url: '/readyz' })).json(),
+    { status: 'ready', sequences: { store: 'memory', ready: true } },
+    'nothing skipped',
+  );
 });
 
 t.test('whatever else a loader throws is a ModelLoadError too, without the absolute path', async (t) => {

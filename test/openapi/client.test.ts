@@ -41,7 +41,7 @@ const clientSource = await ws.addFixture('typed-client.ts.txt', 'client.ts');
 const wrongSource = await ws.addFixture('wrong-usage.ts.txt', 'wrong.ts');
 const defaultsSource = await ws.addFixture('default-options.ts.txt', 'default-options.ts');
 // One program for the three fixtures (they are modules, so they do not see each other); it also compiles
-// client.ts to client.js for the run against the server. Each test below reads its file's diagnostics.
+// the client fixture to JavaScript for the run against the server. Each test below reads its file's diagnostics.
 const diagnostics = ws.typeCheck(['client.ts', 'wrong.ts', 'default-options.ts'], { emit: true });
 const diagnosticsOf = (file: string) => diagnostics.filter((d) => d.file === file);
 

@@ -13,6 +13,7 @@ import type { FastifyInstance, InjectOptions } from 'fastify';
 import t, { type Test } from 'tap';
 import { build, HELLO } from '../helpers/build.js';
 import { modelsDir } from '../helpers/models.js';
+import { PLAYGROUND_ASSETS } from '../../src/http/routes/playground/playground-route.js';
 
 type Json = Record<string, any>;
 const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'options'];
@@ -144,7 +145,7 @@ function apiRequests(): (InjectOptions & { method: string; url: string })[] {
 t.test('successes and request errors on every route', async (t) => {
   const { app } = built;
   const get = (url: string) => ({ method: 'GET', url });
-  for (const url of ['/', '/playground/playground.js', '/playground/playground.css', '/playground/favicon.svg'])
+  for (const url of ['/', ...PLAYGROUND_ASSETS.map((name) => `/playground/${name}`)])
     await check(t, app, get(url), 200);
   for (const url of ['/healthz', '/readyz', '/v2/health/live', '/v2/health/ready', '/metrics'])
     await check(t, app, get(url), 200);
@@ -225,6 +226,42 @@ t.test('successes and request errors on every route', async (t) => {
   await check(t, app, json('/v2/models/overflow/versions/1/infer', overflow), 422);
   await check(t, app, { method: 'DELETE', url: '/healthz' }, 405);
   await check(t, app, { method: 'POST', url: '/metrics' }, 405);
+});
+
+t.test('the repository extension: the index in every mode, load and unload in explicit mode', async (t) => {
+  const { app } = built;
+  const get = (url: string) => ({ method: 'GET', url });
+  await check(t, app, { method: 'POST', url: '/v2/repository/index' }, 200);
+  await check(t, app, json('/v2/repository/index', { ready: true }), 200);
+  await check(t, app, json('/v2/repository/index', { ready: 1 }), 400);
+  await check(t, app, { ...json('/v2/repository/index', {}), headers: { 'content-type': 'text/plain' } }, 415);
+  await check(t, app, get('/v2/repository/index'), 405);
+  await check(t, app, json('/v2/repository/models/hello/load', {}), 503);
+  await check(t, app, json('/v2/repository/models/hello/unload', {}), 503);
+  const explicit = await build(t, { models: { dir: MODELS, control: 'explicit' }, overload: QUIET });
+  await check(t, explicit.app, json('/v2/repository/models/hello/load', {}), 200);
+  await check(
+    t,
+    explicit.app,
+    json('/v2/repository/models/hello/load', { parameters: { 'file:1/model.json': 'e30=' } }),
+    400,
+  );
+  await check(t, explicit.app, json('/v2/repository/models/nobody/load', {}), 404);
+  await check(t, explicit.app, get('/v2/repository/models/hello/load'), 405);
+  await check(
+    t,
+    explicit.app,
+    json('/v2/repository/models/hello/unload', { parameters: { unload_dependents: true } }),
+    200,
+  );
+  await check(
+    t,
+    explicit.app,
+    json('/v2/repository/models/hello/unload', { parameters: { unload_dependents: 1 } }),
+    400,
+  );
+  await check(t, explicit.app, json('/v2/repository/models/nobody/unload', {}), 404);
+  await check(t, explicit.app, get('/v2/repository/models/hello/unload'), 405);
 });
 
 t.test('413: bodies over BODY_LIMIT_BYTES, compressed or not', async (t) => {

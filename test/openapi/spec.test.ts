@@ -1,7 +1,7 @@
 /**
  * openapi.yaml is current (the generator agrees with the committed file), describes every route the app
  * serves, documents every error answer a client can get as an RFC 9457 Problem (on the Open Inference Protocol
- * routes, /v2 and /v2/models/..., as the protocol's `{"error": ...}`), and is exactly what the
+ * routes, /v2, /v2/models/... and /v2/repository/..., as the protocol's `{"error": ...}`), and is exactly what the
  * running app serves at /openapi.json (with Swagger UI at /docs).
  */
 import { spawn } from 'node:child_process';
@@ -21,7 +21,7 @@ const OIP_ERROR_REF = '#/components/schemas/OipError';
  * The Open Inference Protocol routes, whose errors are `{"error": ...}` as the protocol requires (its health probes
  * excepted).
  */
-const isOip = (path: string) => path === '/v2' || path.startsWith('/v2/models/');
+const isOip = (path: string) => path === '/v2' || path.startsWith('/v2/models/') || path.startsWith('/v2/repository/');
 /** Routes that serve the document itself rather than the API. */
 const isDocumentation = (url: string) => url === '/openapi.json' || url === '/docs' || url.startsWith('/docs/');
 

@@ -12,7 +12,8 @@ import { spawnServer } from '../helpers/server.js';
 t.test('defaults of the operational settings', async (t) => {
   t.same(defaultConfig.http, { requestTimeoutMs: 30_000, keepAliveTimeoutMs: 72_000, connectionTimeoutMs: 60_000 });
   t.same(defaultConfig.shutdown, { delayMs: 5_000, graceMs: 20_000 });
-  t.equal(defaultConfig.overload.maxConcurrentForward, 64);
+  t.equal(defaultConfig.queue.timeoutMs, 10_000);
+  t.equal(defaultConfig.queue.defaultPriority, 2);
   t.equal(defaultConfig.overload.maxEventLoopDelayMs, 1_000);
   t.same(defaultConfig.access, {
     apiKeys: [],
@@ -64,6 +65,30 @@ t.test('a bad value throws one line naming the variable; secrets are not echoed'
     );
     t.notMatch((error as Error).message, /short-secret/);
   }
+});
+
+t.test('the model lifecycle: MODEL_CONTROL_MODE, MODEL_POLL_SECONDS (fractions allowed), MODELS_LOAD', async (t) => {
+  t.same(defaultConfig.models, {
+    dir: './models',
+    onError: 'fail',
+    control: 'none',
+    pollSeconds: 5,
+    startupModels: '*',
+  });
+  const poll = loadConfig({ MODEL_CONTROL_MODE: 'poll', MODEL_POLL_SECONDS: '0.2' }).models;
+  t.same([poll.control, poll.pollSeconds], ['poll', 0.2]);
+  const explicit = loadConfig({ MODEL_CONTROL_MODE: 'explicit', MODELS_LOAD: ' a, b ,,' }).models;
+  t.same([explicit.control, explicit.startupModels], ['explicit', ['a', 'b']]);
+  t.same(loadConfig({ MODEL_CONTROL_MODE: 'explicit', MODELS_LOAD: '' }).models.startupModels, [], 'none at start-up');
+  t.throws(
+    () => loadConfig({ MODEL_CONTROL_MODE: 'watch' }),
+    /^invalid environment variable MODEL_CONTROL_MODE="watch": /,
+  );
+  t.throws(() => loadConfig({ MODEL_POLL_SECONDS: '0' }), /MODEL_POLL_SECONDS="0"/);
+  t.throws(
+    () => loadConfig({ MODELS_LOAD: 'a' }),
+    /^invalid environment variable MODELS_LOAD="a": names the models loaded at start-up in MODEL_CONTROL_MODE=explicit; with none every model is loaded/,
+  );
 });
 
 t.test('TRUST_PROXY: false, true, or proxy addresses and CIDRs; anything else stops start-up naming it', async (t) => {
@@ -145,13 +170,13 @@ t.test('the HTTP timeouts reach the Node server', async (t) => {
 });
 
 t.test('the process refuses to start with a bad value: one line on stderr, exit code 2', async (t) => {
-  const server = spawnServer({ MAX_CONCURRENT_FORWARD: 'many' });
+  const server = spawnServer({ QUEUE_TIMEOUT_MS: 'many' });
   server.listening.catch(() => {});
   const exit = await server.exited;
   t.same(exit, { code: 2, signal: null });
   const lines = server.stderr().trimEnd().split('\n');
   t.equal(lines.length, 1, `one line: ${server.stderr()}`);
-  t.match(lines[0], /^rnn-serve: invalid environment variable MAX_CONCURRENT_FORWARD="many": /);
+  t.match(lines[0], /^rnn-serve: invalid environment variable QUEUE_TIMEOUT_MS="many": /);
   t.same(server.logs, [], 'nothing was logged: the app was never built');
 });
 

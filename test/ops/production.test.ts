@@ -26,8 +26,8 @@ const IMAGE_FILES = [
   'package-lock.json',
   '.npmrc',
   'src/http/routes/playground/public',
-  'models',
   'proto',
+  'models',
 ];
 const run = promisify(execFile);
 

@@ -17,6 +17,7 @@ import { MERGE_MODES } from '../../src/engine/network.js';
 import {
   CELL_LABELS,
   loadPlayground,
+  PLAYGROUND_ASSETS,
   PLAYGROUND_CSP,
   PUBLIC_DIR_CANDIDATES,
 } from '../../src/http/routes/playground/playground-route.js';
@@ -109,7 +110,7 @@ t.test('GET / is the page, as text/html under a same-origin Content-Security-Pol
   t.equal(head.body, '');
 });
 
-t.test('every asset the page references is served with its type; nothing else is', async (t) => {
+t.test('every asset the page and its scripts reference is served with its type; nothing else is', async (t) => {
   const { app } = await build(t);
   const html = (await app.inject({ method: 'GET', url: '/' })).body;
   const referenced = [...html.matchAll(/(?:src|href)="(\/[^"]*)"/g)].map((m) => m[1]).filter((url) => url !== '/docs');
@@ -117,22 +118,47 @@ t.test('every asset the page references is served with its type; nothing else is
     '/playground/favicon.svg',
     '/playground/playground.css',
     '/playground/playground.js',
+    '/playground/stream.js',
   ]);
+  // The scripts are ES modules: follow their imports (relative, so under /playground/ too).
+  const scripts = referenced.filter((url) => url.endsWith('.js'));
+  for (let i = 0; i < scripts.length; i++) {
+    const body = (await app.inject({ method: 'GET', url: scripts[i] })).body;
+    for (const [, name] of body.matchAll(/^import [^;]+ from '\.\/([^']+)';$/gm)) {
+      const url = `/playground/${name}`;
+      if (!scripts.includes(url)) scripts.push(url);
+    }
+  }
+  t.same([...scripts].sort(), [
+    '/playground/curl.js',
+    '/playground/draw.js',
+    '/playground/playground.js',
+    '/playground/stream-session.js',
+    '/playground/stream.js',
+  ]);
+  const assets = [...new Set([...referenced, ...scripts])].sort();
+  t.same(
+    assets.map((url) => url.replace('/playground/', '')),
+    [...PLAYGROUND_ASSETS].sort(),
+    'every file served is used',
+  );
   const types: Record<string, string> = {
-    '/playground/playground.js': 'text/javascript; charset=utf-8',
-    '/playground/playground.css': 'text/css; charset=utf-8',
-    '/playground/favicon.svg': 'image/svg+xml',
+    '.js': 'text/javascript; charset=utf-8',
+    '.css': 'text/css; charset=utf-8',
+    '.svg': 'image/svg+xml',
   };
-  for (const url of referenced) {
+  for (const url of assets) {
     const res = await app.inject({ method: 'GET', url });
     t.equal(res.statusCode, 200, url);
-    t.equal(res.headers['content-type'], types[url], `${url} content-type`);
+    t.equal(res.headers['content-type'], types[/\.[a-z]+$/.exec(url)![0]], `${url} content-type`);
     t.equal(res.headers['cache-control'], 'no-cache');
     t.equal(res.body, await readFile(new URL(url.replace('/playground/', ''), PUBLIC), 'utf8'), `${url} is the file`);
   }
-  const script = (await app.inject({ method: 'GET', url: '/playground/playground.js' })).body;
-  t.notMatch(script, /\bconsole\./, 'the page does not log');
-  t.notMatch(script, /https?:\/\//, 'the script talks to its own origin only');
+  for (const url of scripts) {
+    const script = (await app.inject({ method: 'GET', url })).body;
+    t.notMatch(script, /\bconsole\./, `${url} does not log`);
+    t.notMatch(script, /https?:\/\//, `${url} talks to its own origin only`);
+  }
 
   for (const url of [
     '/playground/nope.js',
@@ -167,7 +193,7 @@ t.test('the files are found from source and from dist/ (both resolve to the fold
   );
   const { page, assets } = loadPlayground(PUBLIC);
   t.ok(page.body.length > 1000);
-  t.same([...assets.keys()].sort(), ['favicon.svg', 'playground.css', 'playground.js']);
+  t.same([...assets.keys()].sort(), [...PLAYGROUND_ASSETS].sort());
   t.throws(() => loadPlayground(new URL('file:///nonexistent/')), /ENOENT/);
 });
 

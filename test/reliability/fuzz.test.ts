@@ -30,11 +30,11 @@ const params = (numRuns: number): fc.Parameters<unknown> => ({
 /**
  * Load shedding off: a busy test machine must not turn into 503s here (shedding has its own tests). A
  * smaller MAX_HIDDEN_SIZE: a random valid hiddenSize near 1024 costs seconds of orthogonal initialisation
- * (see RELIABILITY.md), which would only make the run slow, not find more.
+ * (see docs/reliability.md#what-the-tests-send), which would only make the run slow, not find more.
  */
 const QUIET = { overload: { maxEventLoopDelayMs: 0 }, limits: { maxHiddenSize: 64 } } as const;
 
-/** Counts of what was sent and what came back, for the summary (RELIABILITY.md). */
+/** Counts of what was sent and what came back, for the summary (docs/reliability.md#what-the-tests-send). */
 const tally = new Map<string, Map<number, number>>();
 function record(group: string, status: number): void {
   const counts = tally.get(group) ?? new Map<number, number>();

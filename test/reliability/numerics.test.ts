@@ -1,6 +1,6 @@
 /**
  * Numerical faults, as properties (fast-check, fixed seed; FUZZ_SEED / FUZZ_RUNS as in fuzz.test.ts).
- * test/routes/forward.test.ts pins single examples (tanh saturating, linear and relu overflowing to 422);
+ * test/http/routes/rnn/forward.test.ts pins single examples (tanh saturating, linear and relu overflowing to 422);
  * here random weights scaled up to the float32 limit must give either 200 with exactly the naive reference's
  * float32 values, or 422 naming the reference's first non-finite position. Bounded activations never fail.
  */

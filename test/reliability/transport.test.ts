@@ -92,6 +92,12 @@ async function inFlight(app: FastifyInstance): Promise<number> {
   return metric.values[0]?.value ?? 0;
 }
 
+/** The bytes of the memory budget held by requests in flight. */
+async function reserved(app: FastifyInstance): Promise<number> {
+  const metric = await app.metrics.registry.getSingleMetric('rnn_memory_budget_reserved_bytes')!.get();
+  return metric.values[0]?.value ?? 0;
+}
+
 /** Waits (bounded) until no request is in flight; returns the last value seen. */
 async function settled(app: FastifyInstance): Promise<number> {
   let value = await inFlight(app);
@@ -106,7 +112,7 @@ t.test('transport faults over a real socket', async (t) => {
   const { app, logs } = await build(t, {
     limits: { bodyLimitBytes: BODY_LIMIT },
     http: { requestTimeoutMs: REQUEST_TIMEOUT_MS },
-    overload: { maxEventLoopDelayMs: 0, maxConcurrentForward: 2 },
+    overload: { maxEventLoopDelayMs: 0 },
   });
   // Node checks request timeouts every 30 s by default; check often so the slow-client cases end quickly.
   (app.server as unknown as { connectionsCheckingInterval: number }).connectionsCheckingInterval = 100;
@@ -186,12 +192,13 @@ t.test('transport faults over a real socket', async (t) => {
     const slow = { inputs: { shape: [4, 500, 8], data: new Array(4 * 500 * 8).fill(0.1) }, hiddenSize: 64, seed: 1 };
     for (let i = 0; i < 2; i++) await exchange(port, [jsonRequest(slow)], { destroyAfterMs: 5 });
     t.equal(await settled(app), 0, 'http_requests_in_flight is back to 0');
-    // MAX_CONCURRENT_FORWARD is 2 here: a leaked admission slot would turn one of these into a 503.
+    // Nothing the gone clients held is left behind: no reservation of the memory budget, no queued work.
+    t.equal(await reserved(app), 0, 'rnn_memory_budget_reserved_bytes is back to 0');
     const pair = await Promise.all([exchange(port, [jsonRequest(HELLO)]), exchange(port, [jsonRequest(HELLO)])]);
     t.same(
       pair.map((r) => r.status),
       [200, 200],
-      'both admission slots are free again',
+      'served as before',
     );
   });
 
@@ -259,33 +266,31 @@ t.test(
       return { socket, server };
     };
 
-    await t.test(
-      'control: with no timeout the stalled client keeps its slot, so the next request is refused',
-      async (t) => {
-        const { app } = await build(t, {
-          http: { connectionTimeoutMs: 0 },
-          overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 },
-        });
-        await app.listen({ port: 0, host: '127.0.0.1' });
-        const { port } = app.server.address() as net.AddressInfo;
-        const client = stalledClient(app, port);
-        const { peer, closed } = await client.server;
-        await new Promise((r) => setTimeout(r, 3 * CONNECTION_TIMEOUT_MS));
-        t.equal(peer.destroyed, false, 'the server still holds the connection');
-        t.equal((await exchange(port, [jsonRequest(HELLO)])).status, 503, 'and the only admission slot');
-        client.socket.destroy();
-        await closed;
-        t.equal(await settled(app), 0);
-        t.equal((await exchange(port, [jsonRequest(HELLO)])).status, 200, 'freed once the client goes');
-      },
-    );
+    await t.test('control: with no timeout the stalled client keeps what its answer holds until it goes', async (t) => {
+      const { app } = await build(t, {
+        http: { connectionTimeoutMs: 0 },
+        overload: { maxEventLoopDelayMs: 0 },
+      });
+      await app.listen({ port: 0, host: '127.0.0.1' });
+      const { port } = app.server.address() as net.AddressInfo;
+      const client = stalledClient(app, port);
+      const { peer, closed } = await client.server;
+      await new Promise((r) => setTimeout(r, 3 * CONNECTION_TIMEOUT_MS));
+      t.equal(peer.destroyed, false, 'the server still holds the connection');
+      t.ok((await reserved(app)) > 0, "and the answer's share of the memory budget");
+      client.socket.destroy();
+      await closed;
+      t.equal(await settled(app), 0);
+      t.equal(await reserved(app), 0, 'freed once the client goes');
+      t.equal((await exchange(port, [jsonRequest(HELLO)])).status, 200);
+    });
 
     await t.test(
       'with CONNECTION_TIMEOUT_MS the server closes the connection; the next request is served',
       async (t) => {
         const { app, logs } = await build(t, {
           http: { connectionTimeoutMs: CONNECTION_TIMEOUT_MS, keepAliveTimeoutMs: 5_000 },
-          overload: { maxConcurrentForward: 1, maxEventLoopDelayMs: 0 },
+          overload: { maxEventLoopDelayMs: 0 },
         });
         await app.listen({ port: 0, host: '127.0.0.1' });
         const { port } = app.server.address() as net.AddressInfo;
@@ -306,7 +311,8 @@ t.test(
         t.equal(client.socket.bytesRead, 0, 'the client read nothing');
         t.equal(await settled(app), 0, 'nothing in flight');
         const next = await exchange(port, [jsonRequest(HELLO)]);
-        t.equal(next.status, 200, 'admitted: the slot was freed (MAX_CONCURRENT_FORWARD is 1)');
+        t.equal(next.status, 200, 'served');
+        t.equal(await reserved(app), 0, "the stalled answer's share of the memory budget was given back");
 
         // Between requests the keep-alive timeout applies, not this one: an idle connection outlives it.
         const keptAlive = net.connect(port, '127.0.0.1');

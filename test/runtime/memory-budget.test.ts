@@ -33,6 +33,38 @@ t.test('reserve and release: refused when it does not fit beside the others, 400
   t.equal(budget.requests, 0);
 });
 
+t.test('loaded models hold part of the budget: requests get what they leave, models what requests leave', async (t) => {
+  const budget = new MemoryBudget(10 * MB, 1);
+  const model = budget.holdModel(4 * MB, "model 'm' version 1");
+  t.equal(budget.resident, 4 * MB);
+  const never = t.throws(() => budget.reserve(7 * MB, 'x')) as unknown as ProblemError;
+  t.equal(never.status, 400, 'larger than what the models leave: it could never fit');
+  t.match(
+    never.errors[0].message,
+    /x is 7340032; the limit is 6291456 \(MEMORY_BUDGET_BYTES less 4194304 bytes held by loaded models\)/,
+  );
+  const request = budget.reserve(5 * MB, 'a');
+  const busy = t.throws(() => budget.reserve(2 * MB, "the request's estimated memory")) as unknown as ProblemError;
+  t.equal(busy.status, 503);
+  t.match(
+    busy.message,
+    /9437184 of the 10485760 bytes of MEMORY_BUDGET_BYTES are held by 1 request\(s\) in flight and 4194304 by 1 loaded model\(s\)/,
+  );
+  t.throws(() => budget.holdModel(2 * MB, "model 'n' version 1"), {
+    message:
+      /^model 'n' version 1 needs an estimated 2097152 bytes resident; 9437184 of the 10485760 bytes of MEMORY_BUDGET_BYTES are held by 1 request\(s\) in flight and 4194304 by 1 loaded model\(s\)$/,
+  });
+  request();
+  const other = budget.holdModel(2 * MB, "model 'n' version 1");
+  model();
+  model();
+  t.equal(budget.resident, 2 * MB, 'given back once, however often called');
+  other();
+  const off = new MemoryBudget(0, 1);
+  off.holdModel(2 ** 40, 'huge');
+  t.equal(off.resident, 2 ** 40, 'counted without a budget too (the gauge shows it)');
+});
+
 t.test('small requests are not counted; a budget of 0 admits everything', async (t) => {
   const budget = new MemoryBudget(MB, 1);
   budget.reserve(UNCOUNTED_BYTES - 1, 'small');

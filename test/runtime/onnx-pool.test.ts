@@ -206,7 +206,7 @@ t.test('a large graph runs on a worker: the event loop answers small requests me
   // The default threshold: the large graph (5.2·10⁸ multiply-adds) goes to the worker; rnn-1-tanh-bf stays inline.
   const { app } = await build(t, {
     pool: { threads: 1, maxQueue: 64 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
     models: { dir },
   });
   const [small] = fixtureCases('rnn-1-tanh-bf');
@@ -234,7 +234,7 @@ t.test('a large graph runs on a worker: the event loop answers small requests me
 
   // Inline, the same large run holds the event loop (after the one yield an inline run makes first, which lets the
   // first probes through): the last probe waits for it.
-  const inline = await build(t, { pool: INLINE, overload: { maxConcurrentForward: 0 }, models: { dir } });
+  const inline = await build(t, { pool: INLINE, overload: {}, models: { dir } });
   const held = await probeDuring(inline.app, slow, probes);
   t.ok(held.order.indexOf('slow') < probes.length, `inline: a probe waited for the run (${held.order.join(', ')})`);
   t.equal(held.slow.body, pooled.slow.body, 'and the answer is the same');
@@ -290,8 +290,8 @@ t.test('a problem found while a worker runs the graph is the inline problem', as
       status: 400,
       body: {
         type: 'urn:rnn-serve:problem:invalid-request',
-        detail: /^inputs: node 'n0' \(Gather\): /,
-        errors: [{ path: 'inputs' }],
+        detail: /^inputs\.data: node 'n0' \(Gather\): /,
+        errors: [{ path: 'inputs.data' }],
       },
     },
   ];
@@ -309,7 +309,7 @@ t.test('a client that goes away mid-run has its ONNX task stopped', async (t) =>
   const { app, logs } = await build(t, {
     pool: { threads: 1, minCompute: 0, maxQueue: 64 },
     limits: { maxCompute: 1e11 },
-    overload: { maxConcurrentForward: 0, memoryBudgetBytes: 0 },
+    overload: { memoryBudgetBytes: 0 },
     models: { dir: repository(t) },
   });
   await app.listen({ port: 0, host: '127.0.0.1' });

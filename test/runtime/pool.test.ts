@@ -53,7 +53,7 @@ t.test('worker and inline answers are byte-identical', async (t) => {
 t.test('concurrent large requests on the pool all succeed', async (t) => {
   const { app } = await build(t, {
     pool: { threads: 2, minCompute: 1000, maxQueue: 64 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
   });
   const answers = await Promise.all(
     Array.from({ length: 12 }, () => app.inject({ method: 'POST', url: '/rnn/forward', payload: large })),
@@ -65,7 +65,7 @@ t.test('concurrent large requests on the pool all succeed', async (t) => {
 t.test('a full compute queue is refused with 503 and Retry-After', async (t) => {
   const { app } = await build(t, {
     pool: { threads: 1, minCompute: 1000, maxQueue: 1 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
   });
   const answers = await Promise.all(
     Array.from({ length: 8 }, () => app.inject({ method: 'POST', url: '/rnn/forward', payload: large })),
@@ -89,7 +89,7 @@ t.test('a full compute queue is refused with 503 and Retry-After', async (t) => 
 t.test('the pool queue depth is a metric', async (t) => {
   const { app } = await build(t, {
     pool: { threads: 1, minCompute: 1000, maxQueue: 64 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
   });
   const metrics = await app.inject({ method: 'GET', url: '/metrics' });
   t.match(metrics.body, /^rnn_pool_queue_depth 0$/m);
@@ -114,7 +114,7 @@ async function probeDuring(app: Awaited<ReturnType<typeof build>>['app'], url: s
 t.test('building large seeded weights happens on a worker, not on the event loop', async (t) => {
   const { app } = await build(t, {
     pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
   });
   // A tiny pass (one step), but a 320-unit orthogonal kernel to build first: 6·320³ ≈ 2·10⁸ multiply-adds.
   const body = { inputs: [[[1]]], hiddenSize: 320, seed: 77, returnSequences: false };
@@ -130,7 +130,7 @@ t.test('building large seeded weights happens on a worker, not on the event loop
 t.test('POST /rnn/weights for a large seeded model is answered on a worker, identical to inline', async (t) => {
   const { app } = await build(t, {
     pool: { threads: 1, minCompute: 1_000_000, maxQueue: 64 },
-    overload: { maxConcurrentForward: 0 },
+    overload: {},
   });
   const inline = await build(t, { pool: { threads: 0 } });
   const body = { inputDim: 8, hiddenSize: 320, seed: 5 };

@@ -51,12 +51,17 @@ declare module 'fastify' {
 
 /**
  * Whether a request gets the Open Inference Protocol's error body, `{"error": "..."}`: its routes (marked
- * `config.oip`), and /v2 and /v2/models/... paths without a route. Its health probes keep problem+json, as they always
- * had.
+ * `config.oip`), and /v2, /v2/models/... and /v2/repository/... paths without a route. Its health probes keep
+ * problem+json, as they always had.
  */
 function wantsOipError(request: FastifyRequest): boolean {
   const path = request.url.split('?')[0];
-  return request.routeOptions.config?.oip === true || path === '/v2' || path.startsWith('/v2/models/');
+  return (
+    request.routeOptions.config?.oip === true ||
+    path === '/v2' ||
+    path.startsWith('/v2/models/') ||
+    path.startsWith('/v2/repository/')
+  );
 }
 
 export function sendProblem(request: FastifyRequest, reply: FastifyReply, problem: ProblemError): FastifyReply {

@@ -14,7 +14,31 @@ declare module 'fastify' {
   interface FastifyRequest {
     /** The bytes after the JSON of an Open Inference Protocol body with binary tensors; null without. */
     binaryData: Uint8Array | null;
+    /**
+     * An inference request's `parameters.sequence_id` as the JSON wrote its digits, when the parsed number cannot
+     * hold them (an unsigned 64-bit id past 2^53, as Triton's clients send it); null otherwise.
+     */
+    exactSequenceId: string | null;
   }
+}
+
+/**
+ * The digits of the one `"sequence_id": <integer>` in a JSON text (the request's own; an input's parameters
+ * could name one too, then this is ambiguous and null).
+ */
+function sequenceIdDigits(json: Buffer): string | null {
+  const text = json.toString('latin1');
+  const found = [...text.matchAll(/"sequence_id"\s*:\s*(\d+)\s*[,}]/g)];
+  return found.length === 1 ? found[0][1] : null;
+}
+
+/** The parsed body, noting an unsigned 64-bit `parameters.sequence_id` past what a number holds. */
+function withExactSequenceId(request: FastifyRequest, json: Buffer): unknown {
+  const parsed = parseJsonBody(json) as { parameters?: { sequence_id?: unknown } } | null;
+  const id = parsed?.parameters?.sequence_id;
+  request.exactSequenceId =
+    typeof id === 'number' && Number.isInteger(id) && !Number.isSafeInteger(id) ? sequenceIdDigits(json) : null;
+  return parsed;
 }
 
 function parseJson(
@@ -71,7 +95,7 @@ export function inferenceProtocolBodies(app: FastifyInstance): void {
       const header = request.headers['inference-header-content-length'];
       if (header === undefined) {
         request.binaryData = null;
-        done(null, parseJsonBody(body));
+        done(null, withExactSequenceId(request, body));
         return;
       }
       const length = Number(header);
@@ -85,7 +109,7 @@ export function inferenceProtocolBodies(app: FastifyInstance): void {
           'is 0 (a body of one raw tensor without JSON), which this server does not read; send the JSON inference request first',
         );
       request.binaryData = body.subarray(length);
-      done(null, parseJsonBody(body.subarray(0, length)));
+      done(null, withExactSequenceId(request, body.subarray(0, length)));
     } catch (error) {
       done(error as Error, undefined);
     }
@@ -115,6 +139,7 @@ export function inferenceProtocolBodies(app: FastifyInstance): void {
 export default fp(
   async function jsonBody(app: FastifyInstance) {
     app.decorateRequest('binaryData', null);
+    app.decorateRequest('exactSequenceId', null);
     app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'buffer' }, parseJson);
   },

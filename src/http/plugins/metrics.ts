@@ -9,32 +9,31 @@
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import { ProblemError } from '../../errors/problem-error.js';
 import { SeriesSet, registerCounter, registerHistogram } from '../metric-series.js';
+import { type CoreObserver, REFUSALS, type Refusal } from '../../core/observer.js';
 
 /** The route label of a request no route matched. */
 export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * prom-client's default collectors expose, beside the per-type gauges `nodejs_active_handles{type}`,
+ * `nodejs_active_requests{type}` and `nodejs_active_resources{type}`, their totals as gauges named like counters
+ * (`…_total`), which `promtool check metrics` rejects and `rate()` would misread. A total is the sum of its per-type
+ * gauge, so they are left out: `sum(nodejs_active_handles)` gives it (`or vector(0)` where none is active).
+ */
+export const MISNAMED_DEFAULT_GAUGES = [
+  'nodejs_active_handles_total',
+  'nodejs_active_requests_total',
+  'nodejs_active_resources_total',
+];
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const POWERS_OF_TWO = (max: number) => Array.from({ length: Math.log2(max) + 1 }, (_, i) => 2 ** i);
 
 export interface Metrics {
   readonly registry: Registry;
-  /**
-   * Runs one forward pass, timing it and recording its batch size and time steps (`shape` = [batch, time, …]);
-   * `compute` may answer at once (then so does this, with no promise) or with a promise. With `model` (a served
-   * model of the repository), also counts the inference by model, version and outcome (`ok`, or the problem
-   * kind) and times it per model. Labels come only from the repository, so they are bounded.
-   */
-  timeForward<T>(
-    shape: readonly number[],
-    compute: () => T,
-    model?: { readonly name: string; readonly version: string },
-  ): T;
-  /** Records a forward pass timed elsewhere (on a worker that also parsed the body) as timeForward records one. */
-  observeForward(shape: readonly number[], computeSeconds: number): void;
-  /** Records how many forward answers one event-loop turn computed back to back (src/http/end-of-turn.ts). */
-  observeAnswersPerTurn(answers: number): void;
+  /** What the serving core reports (src/core/observer.ts): passes, batches, queue waits, refusals, per-model outcomes. */
+  readonly core: CoreObserver;
 }
 
 declare module 'fastify' {
@@ -54,6 +53,7 @@ export default fp(
   async function metrics(app: FastifyInstance) {
     const registry = new Registry();
     collectDefaultMetrics({ register: registry });
+    for (const name of MISNAMED_DEFAULT_GAUGES) registry.removeSingleMetric(name);
     // One series per label set serves both: a request's count is its latency histogram's count.
     const requests = new SeriesSet(['method', 'route', 'status_code'], LATENCY_BUCKETS);
     registerCounter(registry, 'http_requests_total', 'HTTP requests answered', requests);
@@ -108,7 +108,7 @@ export default fp(
     registerCounter(
       registry,
       'rnn_model_inferences_total',
-      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome',
+      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome (ok, or the kind of problem)',
       modelInferences,
     );
     const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
@@ -119,49 +119,52 @@ export default fp(
       modelComputeSeconds,
     );
 
-    const observeForward = (shape: readonly number[], seconds: number) => {
-      computeSeconds.observe(seconds);
-      batchSize.observe(shape[0]);
-      timeSteps.observe(shape[1]);
-    };
-    app.decorate('metrics', {
+    const batchRequests = unlabelled(
       registry,
-      observeForward,
-      observeAnswersPerTurn: (answers: number) => answersPerTurn.observe(answers),
-      timeForward<T>(
-        shape: readonly number[],
-        compute: () => T,
-        model?: { readonly name: string; readonly version: string },
-      ): T {
-        const start = performance.now();
-        const record = (outcome: string) => {
-          const seconds = (performance.now() - start) / 1000;
-          observeForward(shape, seconds);
-          if (model) {
-            modelComputeSeconds.at(model.name, model.version).observe(seconds);
-            modelInferences.at(model.name, model.version, outcome).inc();
-          }
-        };
-        const failed = (error: unknown): never => {
-          record(error instanceof ProblemError ? error.kind : 'error');
-          throw error;
-        };
-        let result: T;
-        try {
-          result = compute();
-        } catch (error) {
-          return failed(error);
-        }
-        if (!(result instanceof Promise)) {
-          record('ok');
-          return result;
-        }
-        return result.then((value: unknown) => {
-          record('ok');
-          return value;
-        }, failed) as T;
+      'rnn_batch_requests',
+      'Requests merged into one pass of a served model (dynamic batching; a pass of one request is not counted)',
+      POWERS_OF_TWO(1024),
+    );
+    const batchRows = unlabelled(
+      registry,
+      'rnn_batch_rows',
+      'Sequences (batch rows) of one merged pass of a served model',
+      POWERS_OF_TWO(1024),
+    );
+    const queueSeconds = unlabelled(
+      registry,
+      'rnn_queue_wait_seconds',
+      'Time a request waited in the queue for a worker, from its arrival to the start of its pass',
+      LATENCY_BUCKETS,
+    );
+    const refusals = new SeriesSet(['reason']);
+    registerCounter(
+      registry,
+      'rnn_queue_refused_total',
+      'Requests refused without computing: queue-full (POOL_MAX_QUEUE), deadline (their turn would come after their queue deadline), queue-timeout (their deadline passed while they waited)',
+      refusals,
+    );
+    // Every reason from the start, at 0: a rate over a series that appears only with its first refusal misses it.
+    for (const reason of REFUSALS) refusals.at(reason);
+    const core: CoreObserver = {
+      pass(shape, seconds) {
+        computeSeconds.observe(seconds);
+        batchSize.observe(shape[0]);
+        if (shape.length > 1) timeSteps.observe(shape[1]);
       },
-    });
+      inference(model, outcome, seconds) {
+        modelInferences.at(model.name, model.version, outcome).inc();
+        if (outcome === 'ok') modelComputeSeconds.at(model.name, model.version).observe(seconds);
+      },
+      batch(requests, rows) {
+        batchRequests.observe(requests);
+        batchRows.observe(rows);
+      },
+      waited: (seconds) => queueSeconds.observe(seconds),
+      refused: (reason: Refusal) => refusals.at(reason).inc(),
+      turn: (answers) => answersPerTurn.observe(answers),
+    };
+    app.decorate('metrics', { registry, core });
 
     // 'close' comes once for every response (Node guards it), also when the client went away before the
     // answer was sent: one shared listener keeps the gauge exact with no per-request bookkeeping.

@@ -13,18 +13,10 @@ import {
   ModelVersionParams,
 } from '../../../../schemas/models.js';
 import { problemResponse } from '../../../../schemas/problem.js';
-import type { Limits } from '../../../config/config.js';
-import { modelSummary } from '../../../inference/model.js';
-import type { ForwardRunner } from '../../../runtime/pool.js';
-import type { ModelRepository, ServedModel } from '../../../models/repository.js';
-import { inputsOf, outputsOf, planServed } from '../../../models/served.js';
-import { onnxGraphSummary, onnxTensorMetadata } from '../../../models/onnx/protocol.js';
-import { planOnnxForward } from '../../../models/onnx/forward.js';
-import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
-import type { Answer, EndOfTurnAnswers } from '../../end-of-turn.js';
-import { clientGone, holdMemory } from '../../in-flight.js';
-import type { MemoryBudget } from '../../../runtime/memory-budget.js';
-import { planMemoryBytes } from '../../../inference/memory-estimate.js';
+import type { InferenceCore } from '../../../core/core.js';
+import { forwardEncoding, modelForwardRequest } from '../../../protocols/forward-request.js';
+import { sendJson } from '../../reply.js';
+import { ReplySink } from '../../reply-sink.js';
 import type { FastifyReply } from 'fastify';
 
 const problem = problemResponse;
@@ -32,46 +24,33 @@ const problem = problemResponse;
 export const MODEL_FORWARD_ROUTES = ['/models/:name/forward', '/models/:name/versions/:version/forward'];
 
 export interface ModelsRouteOptions {
-  repository: ModelRepository;
-  limits: Limits;
-  cache: SeededWeightsCache;
-  runner: ForwardRunner;
-  /** Where forward passes are computed: at the end of the turn, with the turn's others (as POST /rnn/forward). */
-  endOfTurn: EndOfTurnAnswers;
-  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
-  budget: MemoryBudget;
+  core: InferenceCore;
 }
 
-const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
-  app,
-  { repository, limits, cache, runner, endOfTurn, budget },
-) => {
-  const versionsOf = (name: string) => repository.versions(name).map((v) => v.version);
-  const metadata = (served: ServedModel): ModelVersionMetadata => ({
-    name: served.name,
-    version: served.version,
-    versions: versionsOf(served.name),
-    ready: app.readiness.ready,
-    ...(served.kind === 'onnx'
-      ? {
-          inputs: onnxTensorMetadata(served.program.inputs, 'input'),
-          outputs: onnxTensorMetadata(served.program.outputs, 'output'),
-          vocabulary: null,
-          ...(served.labels ? { labels: [...served.labels] } : {}),
-          model: null,
-          graph: onnxGraphSummary(served.program),
-        }
-      : {
-          inputs: inputsOf(served),
-          outputs: outputsOf(served),
-          vocabulary: served.vocabulary,
-          ...(served.labels ? { labels: [...served.labels] } : {}),
-          model: modelSummary(served.model),
-        }),
-  });
-  const metadataSchema = (summary: string) => ({
+const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (app, { core }) => {
+  const metadata = (name: string, version?: string): ModelVersionMetadata => {
+    const { view, versions, ...model } = core.metadata(name, version);
+    return {
+      name: model.name,
+      version: model.version,
+      versions: [...versions],
+      ready: app.readiness.ready,
+      inputs: [...view.inputs],
+      outputs: [...view.outputs],
+      vocabulary: view.vocabulary,
+      ...(view.labels ? { labels: [...view.labels] } : {}),
+      model: view.model,
+      ...(view.graph === undefined ? {} : { graph: view.graph }),
+    };
+  };
+  const metadataSchema = (summary: string, which: string) => ({
     tags: ['models'],
     summary,
+    description:
+      `${which}: its inputs and outputs with their shapes (-1 where any size is accepted: batch, time), the ` +
+      'vocabulary that `text` is one-hot encoded over (null for numeric inputs only), its class labels (labels.txt) ' +
+      'if it has them, and its layers with every default filled in (`model`), or for an ONNX model its graph ' +
+      '(`graph`). `versions` lists every version of the model, oldest first.',
     response: {
       200: { description: 'The model version', content: { 'application/json': { schema: ModelVersionMetadata } } },
       404: problem('No such model or version (the detail names what exists)'),
@@ -102,29 +81,27 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
       500: problem('Unexpected server error (logged; no details exposed)'),
     },
   });
-  const forward = (served: ServedModel, body: ModelForwardRequest, reply: FastifyReply): Answer => {
-    if (served.kind === 'onnx') {
-      const onnx = planOnnxForward(served, body, limits);
-      holdMemory(budget, reply, onnx.inference.bytes, "the request's estimated memory");
-      const tensors = app.metrics.timeForward(
-        onnx.inference.shape,
-        () => runner.runOnnx(served.source, onnx.inference, () => clientGone(reply)),
-        served,
-      );
-      return tensors instanceof Promise ? tensors.then(onnx.answer) : onnx.answer(tensors);
-    }
-    const plan = planServed(served, body, limits, cache);
-    holdMemory(budget, reply, planMemoryBytes(plan, true), "the request's estimated memory");
-    return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)), served);
-  };
+  // Not async: the core sends the answer when it has it.
+  const forward = (reply: FastifyReply, body: ModelForwardRequest, name: string, version?: string) =>
+    core.infer(
+      modelForwardRequest(body, name, version),
+      forwardEncoding(body.outputFormat),
+      new ReplySink(reply, sendJson),
+    );
 
   app.get('/models', {
     schema: {
       tags: ['models'],
       summary: 'The served models, their versions and readiness',
+      description:
+        'Every model of the repository (MODELS_DIR) with a version READY to serve, by name, with those versions ' +
+        '(oldest first), the version a request that names none gets (`latest`: the largest), whether the server is ' +
+        'ready to run them, and the state of every version the repository knows (`states`, as POST ' +
+        '/v2/repository/index lists them). Models with no version to serve are not listed; the index and GET /readyz ' +
+        'name them.',
       response: {
         200: {
-          description: 'Every model of MODELS_DIR that loaded',
+          description: 'Every model of MODELS_DIR with a version READY to serve, and the state of each of its versions',
           content: { 'application/json': { schema: ModelList } },
         },
         405: problem('Known route, other method (see `Allow`)'),
@@ -132,33 +109,39 @@ const modelsRoutes: FastifyPluginAsyncZod<ModelsRouteOptions> = async (
       },
     },
     handler: async () => ({
-      models: repository.names().map((name) => {
-        const versions = versionsOf(name);
-        return { name, versions, latest: versions[versions.length - 1], ready: app.readiness.ready };
-      }),
+      models: core.models().map(({ name, versions, states }) => ({
+        name,
+        versions: [...versions],
+        latest: versions[versions.length - 1],
+        ready: app.readiness.ready,
+        states: states.map(({ version, state, reason }) => ({ version, state, ...(reason === '' ? {} : { reason }) })),
+      })),
     }),
   });
   app.get('/models/:name', {
-    schema: { ...metadataSchema('The latest version of a model: inputs and outputs with shapes'), params: ModelParams },
-    handler: async (request) => metadata(repository.get(request.params.name)),
+    schema: {
+      ...metadataSchema(
+        'The latest version of a model: inputs and outputs with shapes',
+        'The latest (largest) version of a served model',
+      ),
+      params: ModelParams,
+    },
+    handler: async (request) => metadata(request.params.name),
   });
   app.get('/models/:name/versions/:version', {
-    schema: { ...metadataSchema('One version of a model: inputs and outputs with shapes'), params: ModelVersionParams },
-    handler: async (request) => metadata(repository.get(request.params.name, request.params.version)),
+    schema: {
+      ...metadataSchema('One version of a model: inputs and outputs with shapes', 'One version of a served model'),
+      params: ModelVersionParams,
+    },
+    handler: async (request) => metadata(request.params.name, request.params.version),
   });
   app.post(MODEL_FORWARD_ROUTES[0], {
     schema: { ...forwardSchema('Run a batch through the latest version of a served model'), params: ModelParams },
-    handler: (request, reply) => {
-      const served = repository.get(request.params.name);
-      endOfTurn.answer(reply, () => forward(served, request.body, reply));
-    },
+    handler: (request, reply) => forward(reply, request.body, request.params.name),
   });
   app.post(MODEL_FORWARD_ROUTES[1], {
     schema: { ...forwardSchema('Run a batch through one version of a served model'), params: ModelVersionParams },
-    handler: (request, reply) => {
-      const served = repository.get(request.params.name, request.params.version);
-      endOfTurn.answer(reply, () => forward(served, request.body, reply));
-    },
+    handler: (request, reply) => forward(reply, request.body, request.params.name, request.params.version),
   });
 };
 

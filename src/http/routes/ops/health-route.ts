@@ -38,20 +38,36 @@ function assertReady(readiness: Readiness, retryAfterSeconds: number): void {
 
 export interface HealthRouteOptions {
   retryAfterSeconds: number;
-  /** Models left out at start-up (MODELS_ON_ERROR=skip), listed in the /readyz body. */
-  skippedModels?: readonly SkippedModel[];
+  /** Models that failed to load and serve nothing (MODELS_ON_ERROR=skip, or a later load), listed in the /readyz body. */
+  skippedModels?: () => readonly SkippedModel[];
+  /** The sequence store's kind and readiness, in the /readyz body. */
+  sequenceStore?: { readonly kind: 'memory' | 'redis'; ready(): { ready: boolean; reason?: string } };
 }
 
 const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
   app,
-  { retryAfterSeconds, skippedModels = [] },
+  { retryAfterSeconds, skippedModels = () => [], sequenceStore },
 ) => {
+  const sequences = () => {
+    if (sequenceStore === undefined) return {};
+    const state = sequenceStore.ready();
+    return {
+      sequences: {
+        store: sequenceStore.kind,
+        ready: state.ready,
+        ...(state.ready || state.reason === undefined ? {} : { reason: state.reason }),
+      },
+    };
+  };
   const probe = { probe: true };
   app.get(PROBE_PATHS.live, {
     config: probe,
     schema: {
       tags: ['health'],
       summary: 'Liveness: 200 while the process answers',
+      description:
+        'For a liveness probe: 200 as long as the event loop answers, whatever the load (probes are never shed, rate ' +
+        'limited or asked for a key). Restart the process when it fails.',
       response: {
         200: { description: 'Alive', content: { 'application/json': { schema: HealthStatus } } },
         ...COMMON_PROBLEMS,
@@ -64,6 +80,11 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Readiness: 200 once warmed up, 503 while starting or shutting down',
+      description:
+        'For a readiness probe: 503 (with `Retry-After`) until the warm-up forward pass has run and again from ' +
+        'SIGTERM on, while the server drains; 200 otherwise, listing in `skippedModels` any model version that ' +
+        'failed to load and serves nothing (MODELS_ON_ERROR=skip at start-up, or a later load), and in `sequences` whether the sequence store can be used (while it ' +
+        'cannot, the instance stays ready: stateless requests are served). Never shed, rate limited or asked for a key.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: HealthStatus } } },
         503: notReady,
@@ -72,7 +93,12 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     },
     handler: async () => {
       assertReady(app.readiness, retryAfterSeconds);
-      return { status: 'ready' as const, ...(skippedModels.length > 0 ? { skippedModels: [...skippedModels] } : {}) };
+      const skipped = skippedModels();
+      return {
+        status: 'ready' as const,
+        ...(skipped.length > 0 ? { skippedModels: [...skipped] } : {}),
+        ...sequences(),
+      };
     },
   });
   app.get(PROBE_PATHS.oipLive, {
@@ -80,6 +106,8 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server liveness',
+      description:
+        'GET /healthz in Open Inference Protocol (KServe v2) form: `{"live": true}` while the process answers.',
       response: {
         200: { description: 'Alive', content: { 'application/json': { schema: ServerLive } } },
         ...COMMON_PROBLEMS,
@@ -92,6 +120,9 @@ const healthRoutes: FastifyPluginAsyncZod<HealthRouteOptions> = async (
     schema: {
       tags: ['health'],
       summary: 'Open Inference Protocol server readiness',
+      description:
+        'GET /readyz in Open Inference Protocol (KServe v2) form: `{"ready": true}` once warmed up, 503 while ' +
+        'starting or shutting down.',
       response: {
         200: { description: 'Ready for traffic', content: { 'application/json': { schema: ServerReady } } },
         503: notReady,

@@ -1,11 +1,12 @@
 /**
  * The playground: GET / serves a page (src/http/routes/playground/public/index.html) that runs POST /rnn/forward from
- * the browser
- * and draws the one-hot inputs, outputs and states as labelled heatmap tables; GET /playground/<file> serves
- * its script, styles and icon. No build step: the files are read once at start-up from `public/` beside this
- * module when running from source, or from the same folder under `<root>/src/` when running from `dist/src/`
- * (the container image copies that directory beside `dist/`). Start-up fails if neither has them, so a
- * missing copy is caught at once rather than as a 404 in someone's browser.
+ * the browser and draws the one-hot inputs, outputs and states as labelled heatmap tables, and streams what is typed
+ * into its "Type to stream" panel to the served model next-char as a stateful sequence, a step per key;
+ * GET /playground/<file> serves its scripts (ES modules importing one another), styles and icon. No build step: the
+ * files are read once at start-up from `public/` beside this module when running from source, or from the same
+ * folder under `<root>/src/` when running from `dist/src/` (the container image copies that directory beside
+ * `dist/`). Start-up fails if neither has them, so a missing copy is caught at once rather than as a 404 in
+ * someone's browser.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,13 +37,22 @@ export const PUBLIC_DIR_CANDIDATES = [
   new URL('../../../../../src/http/routes/playground/public/', import.meta.url),
 ];
 
+const SCRIPT = 'text/javascript; charset=utf-8';
+
 /** The files the page loads, served at /playground/<name>. */
 const ASSETS: Record<string, { type: string; description: string }> = {
-  'playground.js': { type: 'text/javascript; charset=utf-8', description: 'script' },
+  'playground.js': { type: SCRIPT, description: 'script (the forward pass form)' },
+  'stream.js': { type: SCRIPT, description: 'script (the Type to stream panel)' },
+  'stream-session.js': { type: SCRIPT, description: "script module (the Type to stream panel's sequence and queue)" },
+  'draw.js': { type: SCRIPT, description: 'script module (heatmaps and alerts)' },
+  'curl.js': { type: SCRIPT, description: 'script module (curl commands)' },
   'playground.css': { type: 'text/css; charset=utf-8', description: 'styles' },
   'favicon.svg': { type: 'image/svg+xml', description: 'icon' },
 };
 const PAGE = 'index.html';
+
+/** The names of the files served at /playground/<name>. */
+export const PLAYGROUND_ASSETS: readonly string[] = Object.keys(ASSETS);
 
 interface Asset {
   body: Buffer;
@@ -112,7 +122,9 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
         "Enter texts (the lecture's `hello`, `eolll`, `lleel`) or numeric inputs and the model options (the cell: " +
         'SimpleRNN, LSTM or GRU); the page calls POST /rnn/forward from the browser and shows the one-hot inputs, ' +
         'outputs and final states (for an LSTM, the final cell state c beside h) as labelled heatmaps, ' +
-        'the shapes, and the equivalent curl command. Same-origin assets only, under a strict Content-Security-Policy.',
+        'the shapes, and the equivalent curl command. Its "Type to stream" panel sends each character typed as one ' +
+        'step of a stateful sequence (`sequenceId`) to POST /models/next-char/forward and draws h after every key ' +
+        'and the most likely next characters. Same-origin assets only, under a strict Content-Security-Policy.',
       response: {
         200: { description: 'The page', content: { 'text/html': { schema: z.string() } } },
         405: problem('Known route, other method (see `Allow`)'),
@@ -132,6 +144,7 @@ const playgroundRoute: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ['playground'],
         summary: `The playground's ${description}`,
+        description: `The ${description} that the playground page (GET /) loads, sent with \`Cache-Control: no-cache\`.`,
         response: {
           200: { description: `The ${description}`, content: { [found.type.split(';')[0]]: { schema: z.string() } } },
           405: problem('Known route, other method (see `Allow`)'),

@@ -1,37 +1,28 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ForwardRequest, ForwardResponse, HELLO_INPUTS } from '../../../../schemas/forward.js';
 import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
-import type { Limits } from '../../../config/config.js';
-import { planForward } from '../../../inference/forward-pass.js';
+import type { InferenceCore } from '../../../core/core.js';
+import { forwardEncoding, forwardRequest } from '../../../protocols/forward-request.js';
+import type { JsonAnswer } from '../../../codec/json-stream.js';
+import { DEFAULT_ACTIVATION } from '../../../engine/activations.js';
+import { DEFAULT_CELL, DEFAULT_RECURRENT_ACTIVATION } from '../../../engine/cells.js';
 import { DeferredJson, deferLargeJson, passDeferred } from '../../plugins/json-body.js';
 import { sendJson } from '../../reply.js';
+import { ReplySink } from '../../reply-sink.js';
 import { validatorCompiler } from '../../validation.js';
-import type { ForwardRunner } from '../../../runtime/pool.js';
-import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
-import type { EndOfTurnAnswers } from '../../end-of-turn.js';
-import { clientGone, holdMemory } from '../../in-flight.js';
-import type { MemoryBudget } from '../../../runtime/memory-budget.js';
-import { planMemoryBytes, unparsedBodyMemoryBytes } from '../../../inference/memory-estimate.js';
 
 export interface ForwardRouteOptions {
-  limits: Limits;
-  cache: SeededWeightsCache;
-  runner: ForwardRunner;
-  /** Where passes parsed on the event loop are computed: at the end of the turn, with the turn's others. */
-  endOfTurn: EndOfTurnAnswers;
+  core: InferenceCore;
   /** Bodies of at least this many bytes are parsed and validated on a worker (POOL_MIN_BODY_BYTES; 0 = never). */
   minBodyBytes: number;
-  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
-  budget: MemoryBudget;
+  /** Worker threads (POOL_THREADS): without them, every body is parsed here. */
+  threads: number;
 }
 
-const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
-  app,
-  { limits, cache, runner, endOfTurn, minBodyBytes, budget },
-) => {
+const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (app, { core, minBodyBytes, threads }) => {
   // Large bodies skip JSON.parse and zod on the event loop (tens of ms per MB, during which no small request
   // is answered): a worker parses and validates them with the same schema, then computes.
-  const deferring = runner.threads > 0 && minBodyBytes > 0;
+  const deferring = threads > 0 && minBodyBytes > 0;
   if (deferring) {
     deferLargeJson(app, minBodyBytes);
     app.setValidatorCompiler(passDeferred(validatorCompiler));
@@ -39,10 +30,16 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
   app.post('/rnn/forward', {
     schema: {
       tags: ['rnn'],
-      summary: 'Run a batch of sequences through a SimpleRNN',
+      summary: 'Run a batch of sequences through a SimpleRNN, LSTM or GRU network',
       description:
-        'Keras SimpleRNN semantics, `h_t = tanh(x_t·W + h_{t-1}·U + b)`, `h_0 = 0`, float32. Weights are seeded ' +
-        '(`hiddenSize` + `seed`, reproducible in TF.js) or explicit (`weights`, Keras layout). ' +
+        'Keras semantics in float32, initial states zero unless given. `cell` chooses the cell of every layer (or of ' +
+        `each, in \`layers\`; default \`${DEFAULT_CELL}\`): SimpleRNN \`h_t = act(x_t·W + h_{t-1}·U + b)\`; LSTM, ` +
+        'gates i, f, o and candidate g, state (h, c): `c_t = f ⊙ c_{t-1} + i ⊙ g`, `h_t = o ⊙ act(c_t)`; GRU, gates ' +
+        'z, r and candidate ĥ (the reset gate applied after or before the recurrent product, `resetAfter`): ' +
+        `\`h_t = z ⊙ h_{t-1} + (1 − z) ⊙ ĥ\`. \`act\` is \`activation\` (default \`${DEFAULT_ACTIVATION}\`), the ` +
+        `gates' is \`recurrentActivation\` (default \`${DEFAULT_RECURRENT_ACTIVATION}\`). Layers stack (\`layers\`) and ` +
+        'run both ways (`bidirectional`). Weights are seeded (`hiddenSize` + `seed`, reproducible in TF.js) or ' +
+        'explicit (`weights` in Keras layout, `pytorchWeights`, `onnxWeights`). ' +
         `Hello example: ${JSON.stringify({ inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 })}`,
       body: ForwardRequest,
       response: {
@@ -55,26 +52,14 @@ const forwardRoute: FastifyPluginAsyncZod<ForwardRouteOptions> = async (
         ),
       },
     },
-    // Not async: the answer is sent by endOfTurn (or by the worker's promise), with no promise of our own.
+    // Not async: the core sends the answer when it has it (at the end of this turn, or from a worker).
     handler: (request, reply) => {
-      const received: unknown = request.body;
-      if (received instanceof DeferredJson) {
-        const bytes = unparsedBodyMemoryBytes(received.bytes.length, limits.maxOutputValues);
-        holdMemory(budget, reply, bytes, 'the estimated memory of parsing and answering this body');
-        return runner
-          .runJson(received.bytes, limits, () => clientGone(reply))
-          .then(async (result) => {
-            app.metrics.observeForward(result.shape, result.computeSeconds);
-            // Awaiting the reply (a thenable) resolves once the answer is sent: a streamed one is still being
-            // written when sendJson returns, and Fastify would send an empty body after a promise that resolves first.
-            await sendJson(reply, result.body);
-          });
+      const body: unknown = request.body;
+      if (body instanceof DeferredJson) core.inferJson(body.bytes, new ReplySink<JsonAnswer>(reply, sendJson));
+      else {
+        const parsed = request.body;
+        core.infer(forwardRequest(parsed), forwardEncoding(parsed.outputFormat), new ReplySink(reply, sendJson));
       }
-      endOfTurn.answer(reply, () => {
-        const plan = planForward(request.body, limits, cache);
-        holdMemory(budget, reply, planMemoryBytes(plan, false), "the request's estimated memory");
-        return app.metrics.timeForward(plan.shape, () => runner.run(plan, () => clientGone(reply)));
-      });
     },
   });
 };

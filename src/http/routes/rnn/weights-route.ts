@@ -1,21 +1,12 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { WeightsRequest, WeightsResponse } from '../../../../schemas/weights.js';
 import { jsonBodyErrorResponses } from '../../../../schemas/problem.js';
-import type { Limits } from '../../../config/config.js';
-import type { ForwardRunner } from '../../../runtime/pool.js';
+import type { InferenceCore } from '../../../core/core.js';
+import type { JsonAnswer } from '../../../codec/json-stream.js';
 import { sendJson } from '../../reply.js';
-import { describeCost, resolveWeightsRequest, weightCount, weightsAnswer } from '../../../inference/weights-export.js';
-import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
-import { clientGone, holdMemory } from '../../in-flight.js';
-import type { MemoryBudget } from '../../../runtime/memory-budget.js';
-import { weightsMemoryBytes } from '../../../inference/memory-estimate.js';
+import { ReplySink } from '../../reply-sink.js';
 
-const weightsRoute: FastifyPluginAsyncZod<{
-  limits: Limits;
-  cache: SeededWeightsCache;
-  runner: ForwardRunner;
-  budget: MemoryBudget;
-}> = async (app, { limits, cache, runner, budget }) => {
+const weightsRoute: FastifyPluginAsyncZod<{ core: InferenceCore }> = async (app, { core }) => {
   app.post('/rnn/weights', {
     schema: {
       tags: ['rnn'],
@@ -33,17 +24,9 @@ const weightsRoute: FastifyPluginAsyncZod<{
         ...jsonBodyErrorResponses('Invalid model description or a limit exceeded; `errors` names each JSON path'),
       },
     },
-    handler: async (request, reply) => {
-      // Validated here (cheap: seeded weights are built on first use), answered inline or on a worker.
-      const model = resolveWeightsRequest(request.body, limits, cache);
-      holdMemory(budget, reply, weightsMemoryBytes(model, weightCount(model)), "the request's estimated memory");
-      const body = await runner.runWeights(
-        { kind: 'weights', request: request.body, limits },
-        describeCost(model),
-        () => weightsAnswer(model),
-        () => clientGone(reply),
-      );
-      return sendJson(reply, body);
+    // Not async: the core sends the answer (validated here; built and written inline or on a worker).
+    handler: (request, reply) => {
+      core.exportWeights(request.body, new ReplySink<JsonAnswer>(reply, sendJson));
     },
   });
 };

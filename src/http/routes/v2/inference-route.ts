@@ -13,28 +13,17 @@ import {
   OipServerMetadata,
   oipErrorResponse,
 } from '../../../../schemas/oip.js';
-import type { Limits } from '../../../config/config.js';
-import {
-  INFERENCE_HEADER_LENGTH,
-  OIP_INPUT,
-  type OipAnswer,
-  inProtocolTerms,
-  oipAnswer,
-  oipForwardRequest,
-} from '../../../models/inference-protocol.js';
-import { SERVER_EXTENSIONS, modelMetadata } from '../../../models/protocol-metadata.js';
+import type { InferenceCore } from '../../../core/core.js';
+import type { OipAnswer } from '../../../protocols/oip-answer.js';
+import { oipRequest } from '../../../protocols/oip-request.js';
+import { ProblemError } from '../../../errors/problem-error.js';
 import { inferenceProtocolBodies } from '../../plugins/json-body.js';
 import { sendJson } from '../../reply.js';
-import type { ForwardRunner } from '../../../runtime/pool.js';
-import { ProblemError } from '../../../errors/problem-error.js';
-import type { ModelRepository, OnnxServedModel, ServedModel } from '../../../models/repository.js';
-import { onnxAnswer, planOnnxInference } from '../../../models/onnx/protocol.js';
-import { planServed } from '../../../models/served.js';
-import type { SeededWeightsCache } from '../../../inference/weights-cache.js';
-import { clientGone, holdMemory } from '../../in-flight.js';
-import type { MemoryBudget } from '../../../runtime/memory-budget.js';
-import { planMemoryBytes } from '../../../inference/memory-estimate.js';
+import { ReplySink } from '../../reply-sink.js';
 import type { FastifyReply } from 'fastify';
+
+/** The binary tensor data extension: binary tensors after the JSON, whose length this header gives. */
+export const INFERENCE_HEADER_LENGTH = 'inference-header-content-length';
 
 const error = oipErrorResponse;
 
@@ -86,24 +75,49 @@ function documentBinaryForm(input: Parameters<typeof jsonSchemaTransform>[0]): a
 export const OIP_INFER_ROUTES = ['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer'];
 
 export interface OipRouteOptions {
-  repository: ModelRepository;
-  limits: Limits;
-  cache: SeededWeightsCache;
-  runner: ForwardRunner;
-  /** The memory requests in flight may hold (MEMORY_BUDGET_BYTES). */
-  budget: MemoryBudget;
+  core: InferenceCore;
   serverName: string;
   serverVersion: string;
   retryAfterSeconds: number;
 }
 
+/** Sends an answer: JSON alone, or the JSON then each binary output in the order the JSON lists them. */
+function sendOip(reply: FastifyReply, answer: OipAnswer): FastifyReply {
+  if (answer.binary.length === 0) return sendJson(reply, answer.json);
+  const json = typeof answer.json === 'string' ? Buffer.from(answer.json) : answer.json;
+  const out = Buffer.allocUnsafe(answer.binary.reduce((n, part) => n + part.length, json.length));
+  out.set(json, 0);
+  let at = json.length;
+  for (const part of answer.binary) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return reply
+    .header(INFERENCE_HEADER_LENGTH, String(json.length))
+    .type('application/octet-stream')
+    .send(out as never);
+}
+
 const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) => {
-  const { repository, limits, cache, runner, budget } = options;
+  const { core } = options;
   inferenceProtocolBodies(app);
   const config = { oip: true };
   const tags = ['inference protocol'];
-  const metadata = (served: ServedModel) => modelMetadata(repository, served);
-  const ready = (served: ServedModel) => {
+  const metadata = (name: string, version?: string) => {
+    const { platform, inputs, outputs, parameters, versions } = core.metadata(name, version);
+    const tensors = (list: typeof inputs) =>
+      list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] }));
+    return {
+      name,
+      versions: [...versions],
+      platform,
+      inputs: tensors(inputs),
+      outputs: tensors(outputs),
+      parameters: { ...parameters },
+    };
+  };
+  const ready = (name: string, version?: string) => {
+    const served = core.metadata(name, version);
     if (!app.readiness.ready) {
       throw new ProblemError(
         'not-ready',
@@ -116,60 +130,16 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     }
     return { name: served.name, ready: true };
   };
-  /** Sends an answer: JSON alone, or the JSON then each binary output in the order the JSON lists them. */
-  const send = (reply: FastifyReply, answer: OipAnswer) => {
-    if (answer.binary.length === 0) return sendJson(reply, answer.json);
-    const json = typeof answer.json === 'string' ? Buffer.from(answer.json) : answer.json;
-    const out = Buffer.allocUnsafe(answer.binary.reduce((n, part) => n + part.length, json.length));
-    out.set(json, 0);
-    let at = json.length;
-    for (const part of answer.binary) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return reply
-      .header(INFERENCE_HEADER_LENGTH, String(json.length))
-      .type('application/octet-stream')
-      .send(out as never);
-  };
-  /** An ONNX graph: planned and checked against the limits here, then run inline or on a worker (runtime/pool.ts). */
-  const inferOnnx = async (served: OnnxServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
-    const inference = planOnnxInference(served, request, reply.request.binaryData, limits);
-    holdMemory(budget, reply, inference.bytes, "the request's estimated memory");
-    const tensors = await app.metrics.timeForward(
-      inference.shape,
-      () => runner.runOnnx(served.source, inference, () => clientGone(reply)),
-      served,
+  /** Not async: the core sends the answer when it has it. */
+  const infer = (reply: FastifyReply, body: OipInferenceRequest, name: string, version?: string) => {
+    const { request, encoding } = oipRequest(
+      body,
+      reply.request.binaryData,
+      name,
+      version,
+      reply.request.exactSequenceId,
     );
-    return send(reply, onnxAnswer(served, request, inference, tensors));
-  };
-  const infer = async (served: ServedModel, request: OipInferenceRequest, reply: FastifyReply) => {
-    if (served.kind === 'onnx') return inferOnnx(served, request, reply);
-    // Where `input` is among the inputs: the plan's problems with it are named at that index.
-    const inputIndex = Math.max(
-      0,
-      request.inputs.findIndex((input) => input.name === OIP_INPUT),
-    );
-    try {
-      const plan = oipForwardRequest(served, request, reply.request.binaryData);
-      // The plan writes the float32 values alone; the answer (JSON, binary or both) is written around them here.
-      const forward = planServed(served, plan.body, limits, cache, {
-        ...(plan.typed !== undefined ? { typed: plan.typed } : {}),
-        ...(plan.topKPath !== undefined ? { topKPath: plan.topKPath } : {}),
-        outputFormat: 'binary',
-      });
-      holdMemory(budget, reply, planMemoryBytes(forward, true), "the request's estimated memory");
-      const body = await app.metrics.timeForward(
-        forward.shape,
-        () => runner.run(forward, () => clientGone(reply)),
-        served,
-      );
-      if (!(body instanceof Uint8Array)) throw new Error('a binary plan answered text');
-      const values = new Float32Array(body.buffer, body.byteOffset, body.byteLength / 4);
-      return send(reply, oipAnswer(served, request, plan, values, forward.shape[0], forward.shape[1]));
-    } catch (e) {
-      throw inProtocolTerms(e, inputIndex);
-    }
+    core.infer(request, encoding, new ReplySink<OipAnswer>(reply, sendOip));
   };
   const common = {
     404: error('No such model or version'),
@@ -179,6 +149,12 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const metadataSchema = {
     tags,
     summary: 'Model metadata: inputs and outputs with datatype and shape (-1: any size)',
+    description:
+      'A served model (the latest version, or the one named) in Open Inference Protocol terms: its platform ' +
+      '(`rnn-serve_json` for our model.json and TF.js models, `rnn-serve_onnx` for ONNX graphs), its versions, its ' +
+      'input and output tensors with datatype and shape (-1 where any size is accepted: batch, time), and in ' +
+      '`parameters` what else an input accepts (other datatypes, token ids, the optional `lengths` and ' +
+      '`initial_state` inputs), its class labels and, for an ONNX model, its graph.',
     response: {
       200: { description: 'The model', content: { 'application/json': { schema: OipModelMetadata } } },
       ...common,
@@ -187,6 +163,10 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   const readySchema = {
     tags,
     summary: 'Model readiness: 200 when ready',
+    description:
+      'Whether the model (the latest version, or the one named) can take inference requests: 200 once the server ' +
+      'has warmed up, 503 with `Retry-After` while it starts or shuts down, 404 for a model or version the ' +
+      'repository does not have.',
     response: {
       200: { description: 'Ready', content: { 'application/json': { schema: OipModelReady } } },
       ...common,
@@ -197,6 +177,12 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     tags,
     summary:
       'Inference: `input` [batch, time, inputDim] FP32 → `output` [batch, time, features] and `state` (final state)',
+    description:
+      'Runs a batch through a served model (the latest version, or the one named), as KServe, Seldon and Triton ' +
+      'clients send it: the JSON inference request, or with the binary tensor data extension the JSON followed by ' +
+      'raw little-endian tensors. Besides `input`, a model takes the optional `lengths` and `initial_state` inputs ' +
+      '(GET /v2/models/{name} lists them in `parameters`); `outputs` chooses which outputs come back, and ' +
+      '`parameters.classification` on an output asks for its top-K classes. Errors are `{"error": "..."}`.',
     body: OipInferenceRequest,
     response: {
       200: {
@@ -217,6 +203,10 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     schema: {
       tags,
       summary: 'Server metadata',
+      description:
+        "The Open Inference Protocol's server metadata: this server's name and version and the protocol extensions " +
+        'it implements (`binary_tensor_data`: tensors as raw bytes after the JSON; `classification`: top-K classes ' +
+        'instead of raw outputs).',
       response: {
         200: { description: 'The server', content: { 'application/json': { schema: OipServerMetadata } } },
         405: common[405],
@@ -226,39 +216,39 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     handler: async () => ({
       name: options.serverName,
       version: options.serverVersion,
-      extensions: [...SERVER_EXTENSIONS],
+      extensions: ['binary_tensor_data', 'classification', 'model_repository', 'model_repository(unload_dependents)'],
     }),
   });
   app.get('/v2/models/:name', {
     config,
     schema: { ...metadataSchema, params: ModelParams },
-    handler: async (req) => metadata(repository.get(req.params.name)),
+    handler: async (req) => metadata(req.params.name),
   });
   app.get('/v2/models/:name/versions/:version', {
     config,
     schema: { ...metadataSchema, params: ModelVersionParams },
-    handler: async (req) => metadata(repository.get(req.params.name, req.params.version)),
+    handler: async (req) => metadata(req.params.name, req.params.version),
   });
   app.get('/v2/models/:name/ready', {
     config,
     schema: { ...readySchema, params: ModelParams },
-    handler: async (req) => ready(repository.get(req.params.name)),
+    handler: async (req) => ready(req.params.name),
   });
   app.get('/v2/models/:name/versions/:version/ready', {
     config,
     schema: { ...readySchema, params: ModelVersionParams },
-    handler: async (req) => ready(repository.get(req.params.name, req.params.version)),
+    handler: async (req) => ready(req.params.name, req.params.version),
   });
   const inferConfig = { ...config, swaggerTransform: documentBinaryForm };
   app.post(OIP_INFER_ROUTES[0], {
     config: inferConfig,
     schema: { ...inferSchema, params: ModelParams },
-    handler: async (req, reply) => infer(repository.get(req.params.name), req.body, reply),
+    handler: (req, reply) => infer(reply, req.body, req.params.name),
   });
   app.post(OIP_INFER_ROUTES[1], {
     config: inferConfig,
     schema: { ...inferSchema, params: ModelVersionParams },
-    handler: async (req, reply) => infer(repository.get(req.params.name, req.params.version), req.body, reply),
+    handler: (req, reply) => infer(reply, req.body, req.params.name, req.params.version),
   });
 };
 

@@ -14,11 +14,12 @@ import { maxAbsDiff, tfjsSimpleRnn } from '../../../helpers/tfjs.js';
 
 /** The shipped repository: the lecture's hello (ours) and next-char (a TF.js many-to-one classifier) and
  * sentiment-onnx (an ONNX classifier exported by torch). */
+const READY_1 = [{ version: '1', state: 'READY' }];
 const SHIPPED_LIST = {
   models: [
-    { name: 'hello', versions: ['1'], latest: '1', ready: true },
-    { name: 'next-char', versions: ['1'], latest: '1', ready: true },
-    { name: 'sentiment-onnx', versions: ['1'], latest: '1', ready: true },
+    { name: 'hello', versions: ['1'], latest: '1', ready: true, states: READY_1 },
+    { name: 'next-char', versions: ['1'], latest: '1', ready: true, states: READY_1 },
+    { name: 'sentiment-onnx', versions: ['1'], latest: '1', ready: true, states: READY_1 },
   ],
 };
 
@@ -95,7 +96,17 @@ t.test('versions: the latest by default, each by number, options passed through'
   const { app } = await build(t, { models: { dir } });
   t.same(
     (await app.inject({ method: 'GET', url: '/models' })).json(),
-    { models: [{ name: 'tiny', versions: ['1', '2', '10'], latest: '10', ready: true }] },
+    {
+      models: [
+        {
+          name: 'tiny',
+          versions: ['1', '2', '10'],
+          latest: '10',
+          ready: true,
+          states: ['1', '2', '10'].map((version) => ({ version, state: 'READY' })),
+        },
+      ],
+    },
     'versions sort as numbers',
   );
   const v2 = (await app.inject({ method: 'GET', url: '/models/tiny/versions/2' })).json();
@@ -331,8 +342,8 @@ t.test('MODELS_ON_ERROR=skip: the good models are served, /readyz lists the skip
   const plain = await build(t);
   t.same(
     (await plain.app.inject({ method: 'GET', url: '/readyz' })).json(),
-    { status: 'ready' },
-    'nothing skipped: the body is unchanged',
+    { status: 'ready', sequences: { store: 'memory', ready: true } },
+    'nothing skipped: no skippedModels',
   );
 });
 

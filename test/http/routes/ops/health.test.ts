@@ -16,7 +16,7 @@ t.test('a built app has warmed up: live and ready, in both spellings', async (t)
   t.same(live.json(), { status: 'live' });
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.equal(ready.statusCode, 200);
-  t.same(ready.json(), { status: 'ready' });
+  t.same(ready.json(), { status: 'ready', sequences: { store: 'memory', ready: true } });
   t.same((await app.inject({ method: 'GET', url: '/v2/health/live' })).json(), { live: true });
   const oipReady = await app.inject({ method: 'GET', url: '/v2/health/ready' });
   t.equal(oipReady.statusCode, 200);

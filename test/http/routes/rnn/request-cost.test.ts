@@ -113,7 +113,7 @@ t.test("the answer's values: outputs and states, as the options shape them", asy
   t.match(bothBody.errors[0].message, /is 120/);
 });
 
-t.test('the defaults, as the README states them', async (t) => {
+t.test('the defaults docs/operations/limits.md explains: 2^23 input and 2^22 answer values', async (t) => {
   t.equal(DEFAULT_MAX_INPUT_VALUES, 8_388_608);
   t.equal(DEFAULT_MAX_OUTPUT_VALUES, 4_194_304);
   t.equal(defaultConfig.limits.maxInputValues, DEFAULT_MAX_INPUT_VALUES);

@@ -604,14 +604,15 @@ t.test('every malformed binary request is a 400 {"error"} naming the problem', a
       { inputs: [input(), { name: 'lengths', shape: [1], datatype: 'INT32', data: [3] }] },
       [bytesOf(values, 'FP32')],
       null,
-      /^lengths\[0\]: is 3, longer than the sequence/,
+      // Named where the request has it: the `lengths` tensor is inputs[1], its value 0 inputs[1].data[0].
+      /^inputs\[1\]\.data\[0\]: is 3, longer than the sequence \(sequence 0 of inputs\[0\] has 2 time steps\)$/,
     ],
     [
       'an initial state of another size',
       { inputs: [input(), { name: 'initial_state', shape: [1, 2], datatype: 'FP32', data: [1, 2] }] },
       [bytesOf(values, 'FP32')],
       null,
-      /^initial_state\[0\]: has 2 entries; expected 3/,
+      /^inputs\[1\]\.shape: is \[1, 2\]; input 'initial_state' is \[batch, hiddenSize\] = \[1, 3\]/,
     ],
   ];
   for (const [name, header, tensors, length, message] of cases) {

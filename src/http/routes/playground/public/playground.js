@@ -1,6 +1,10 @@
 // The playground page: builds a POST /rnn/forward request from the form, sends it to this origin and draws
 // the answer as heatmap tables (one row per time step, one column per token or unit). Numbers are printed
-// exactly as the JSON carried them, so they can be compared digit for digit with the API.
+// exactly as the JSON carried them, so they can be compared digit for digit with the API. The "Type to stream"
+// panel is stream.js; both draw with draw.js.
+
+import { curlCommand } from './curl.js';
+import { clearProblem, copyText, el, heatmap, postJson, showProblem, units } from './draw.js';
 
 const $ = (id) => document.getElementById(id);
 const form = $('forward-form');
@@ -10,10 +14,6 @@ const PRESETS = {
   hello: { texts: 'hello', vocabulary: '' },
   batch: { texts: 'hello, eolll, lleel', vocabulary: '' },
 };
-
-/** Diverging scale for [-1, 1]: blue (negative), white (0), red (positive). */
-const NEGATIVE = [33, 102, 172];
-const POSITIVE = [178, 24, 43];
 
 class LocalProblem extends Error {
   constructor(problem) {
@@ -102,16 +102,10 @@ function buildRequest() {
   return body;
 }
 
-const shellQuote = (s) => `'${s.replace(/'/g, `'\\''`)}'`;
-
-function curlCommand(body) {
-  return `curl -s ${location.origin}/rnn/forward -H 'content-type: application/json' -d ${shellQuote(JSON.stringify(body))}`;
-}
-
 function updateCurl() {
   let text;
   try {
-    text = curlCommand(buildRequest());
+    text = curlCommand(location.origin, '/rnn/forward', buildRequest());
   } catch (error) {
     if (!(error instanceof LocalProblem)) throw error;
     text = `# ${error.problem.detail}`;
@@ -121,67 +115,6 @@ function updateCurl() {
 
 // ---- drawing
 
-function el(tag, attributes = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [key, value] of Object.entries(attributes)) {
-    if (key === 'class') node.className = value;
-    else node.setAttribute(key, value);
-  }
-  node.append(...children);
-  return node;
-}
-
-const linear = (c) => {
-  const s = c / 255;
-  return s <= 0.04045 ? s / 12.92 : ((s + 0.055) / 1.055) ** 2.4;
-};
-const luminance = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
-
-/** The cell's background for `value`, and the text colour (black or white) that contrasts more with it. */
-function cellColours(value) {
-  const clamped = Math.max(-1, Math.min(1, value));
-  const end = clamped < 0 ? NEGATIVE : POSITIVE;
-  const k = Math.abs(clamped);
-  const rgb = end.map((c) => Math.round(255 + (c - 255) * k));
-  const l = luminance(rgb);
-  const dark = (l + 0.05) / 0.05 >= 1.05 / (l + 0.05);
-  return { background: `rgb(${rgb.join(', ')})`, text: dark ? '#111' : '#fff' };
-}
-
-/**
- * One heatmap: a table with a caption, a header row of `columns`, and one row per entry of `rows`
- * (`{label, values}`); each cell shows the JSON number as sent. Wrapped in a region that scrolls sideways.
- */
-function heatmap({ context, caption, columns, rows, corner, data }) {
-  const head = el('tr', {}, el('th', { scope: 'col' }, corner), ...columns.map((c) => el('th', { scope: 'col' }, c)));
-  const body = rows.map(({ label, values }) =>
-    el(
-      'tr',
-      {},
-      el('th', { scope: 'row' }, label),
-      ...values.map((value) => {
-        const cell = el('td', {}, typeof value === 'number' ? String(value) : '');
-        if (typeof value === 'number') {
-          const { background, text } = cellColours(value);
-          cell.style.backgroundColor = background;
-          cell.style.color = text;
-        }
-        return cell;
-      }),
-    ),
-  );
-  const table = el(
-    'table',
-    { class: 'heatmap' },
-    el('caption', {}, el('span', { class: 'visually-hidden' }, `${context}: `), caption),
-    el('thead', {}, head),
-    el('tbody', {}, ...body),
-  );
-  for (const [key, value] of Object.entries(data)) table.dataset[key] = String(value);
-  return el('div', { class: 'scroll', role: 'region', tabindex: '0', 'aria-label': `${context}: ${caption}` }, table);
-}
-
-const units = (n, prefix = '', symbol = 'h') => Array.from({ length: n }, (_, i) => `${prefix}${symbol}${i}`);
 const quoted = (tokens) => `“${tokens.join('')}”`;
 const PAD = '·';
 
@@ -357,24 +290,8 @@ function render(request, answer) {
   $('results-body').hidden = false;
 }
 
-function showError(problem) {
-  const box = $('error');
-  const items = Array.isArray(problem.errors) ? problem.errors : [];
-  const list = el('ul', {}, ...items.map((e) => el('li', {}, el('code', {}, String(e.path)), `: ${e.message}`)));
-  const heading = el('p', { class: 'error-title' }, el('strong', {}, String(problem.title ?? 'Error')));
-  if (problem.status !== undefined) heading.append(` (${problem.status})`);
-  box.replaceChildren(
-    heading,
-    el('p', { class: 'error-detail' }, String(problem.detail ?? '')),
-    ...(items.length > 0 ? [list] : []),
-  );
-  box.hidden = false;
-}
-
-function clearError() {
-  $('error').hidden = true;
-  $('error').replaceChildren();
-}
+const showError = (problem) => showProblem($('error'), problem);
+const clearError = () => clearProblem($('error'));
 
 // ---- running
 
@@ -394,33 +311,10 @@ async function run() {
   }
   $('status').textContent = 'Running…';
   $('results').setAttribute('aria-busy', 'true');
-  let problem = null;
-  let answer = null;
-  try {
-    const response = await fetch('/rnn/forward', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json, application/problem+json' },
-      body: JSON.stringify(request),
-    });
-    const text = await response.text();
-    let json = null;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = null;
-    }
-    if (response.ok && json !== null) answer = json;
-    else
-      problem =
-        json !== null && typeof json === 'object'
-          ? json
-          : { title: `HTTP ${response.status}`, status: response.status, detail: text.slice(0, 500) };
-  } catch (error) {
-    problem = { title: 'The server could not be reached', detail: String(error.message ?? error) };
-  }
+  const { answer, problem } = await postJson('/rnn/forward', request);
   if (ticket !== latest) return; // a newer run has started; its answer is the one to show
   $('results').removeAttribute('aria-busy');
-  if (problem !== null) {
+  if (problem !== undefined) {
     showError(problem);
     $('results-body').hidden = true;
     $('results-empty').hidden = false;
@@ -464,20 +358,6 @@ function showMode() {
   $('number-fields').hidden = text;
 }
 
-async function copyCurl() {
-  const text = $('curl-command').textContent;
-  try {
-    await navigator.clipboard.writeText(text);
-    $('copy-status').textContent = 'Copied.';
-  } catch {
-    const range = document.createRange();
-    range.selectNodeContents($('curl-command'));
-    getSelection().removeAllRanges();
-    getSelection().addRange(range);
-    $('copy-status').textContent = 'Selected: press Ctrl+C to copy.';
-  }
-}
-
 form.addEventListener('submit', (event) => {
   event.preventDefault();
   run();
@@ -496,7 +376,7 @@ $('inputs').addEventListener('keydown', (event) => {
 });
 for (const button of document.querySelectorAll('[data-preset]'))
   button.addEventListener('click', () => applyPreset(button.dataset.preset));
-$('copy-curl').addEventListener('click', copyCurl);
+$('copy-curl').addEventListener('click', () => copyText($('curl-command'), $('copy-status')));
 
 showMode();
 showCellOptions();

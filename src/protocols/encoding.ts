@@ -1,0 +1,37 @@
+/**
+ * How a frontend wants its answers written, as plain data: the core carries it with the request to wherever the
+ * pass runs (the event loop, or a worker, which then writes the answer too: writing JSON costs as much as a small
+ * pass), and `encodeAnswer` writes the result in that form. Each form is its protocol's one translation back.
+ */
+import type { JsonAnswer } from '../codec/json-stream.js';
+import type { InferenceResult } from '../inference/request.js';
+import { type TensorFormat, writeForwardAnswer } from './forward-answer.js';
+import { type OipAnswer, type OipAnswerSpec, writeOipAnswer } from './oip-answer.js';
+
+export type AnswerEncoding =
+  /** Our forward routes' JSON (ForwardResponse), tensors nested or flat. */
+  | { readonly kind: 'forward'; readonly format: TensorFormat }
+  /** The Open Inference Protocol's JSON, with binary outputs after it. */
+  | { readonly kind: 'oip'; readonly spec: OipAnswerSpec }
+  /** The result itself (a frontend that writes its own messages from the tensors: gRPC). */
+  | { readonly kind: 'result' };
+
+export type EncodedAnswer = JsonAnswer | OipAnswer | InferenceResult;
+
+/** What an encoding gives. */
+export type AnswerOf<E extends AnswerEncoding> = E extends { kind: 'forward' }
+  ? JsonAnswer
+  : E extends { kind: 'oip' }
+    ? OipAnswer
+    : InferenceResult;
+
+export function encodeAnswer<E extends AnswerEncoding>(encoding: E, result: InferenceResult): AnswerOf<E> {
+  switch (encoding.kind) {
+    case 'forward':
+      return writeForwardAnswer(result, encoding.format) as AnswerOf<E>;
+    case 'oip':
+      return writeOipAnswer(result, encoding.spec) as AnswerOf<E>;
+    default:
+      return result as AnswerOf<E>;
+  }
+}

@@ -1,0 +1,74 @@
+/**
+ * What crosses between the event loop and a worker by transfer instead of by copy: the typed arrays of a job going
+ * out, and of its answers coming back. Only an array that spans its whole buffer is transferred as it is; a view into
+ * a larger buffer (a small array carved out of the shared slab, engine/arrays.ts; a slice of h_n) would take its
+ * whole buffer along, so it is copied into a buffer of its own first, and so is an array over a buffer the sender
+ * keeps (an ONNX program's initializers: `held`).
+ */
+import type { Job } from './jobs.js';
+
+const spansBuffer = (array: ArrayBufferView): boolean =>
+  array.buffer instanceof ArrayBuffer && array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+
+/** An array the request owns, in a buffer of its own (copied when it is a view), and its buffer listed. */
+function own<T extends ArrayBufferView | null>(array: T, buffers: Set<ArrayBuffer>): T {
+  if (array === null) return array;
+  const mine = spansBuffer(array) ? array : ((array as unknown as { slice(): T }).slice() as T & ArrayBufferView);
+  buffers.add((mine as ArrayBufferView).buffer as ArrayBuffer);
+  return mine;
+}
+
+/**
+ * The job as it goes to a worker, and the buffers to transfer: the request's own arrays (inputs, masks, initial
+ * states, request bytes), each in a buffer of its own. A model's weights are never transferred (the model keeps
+ * them): they go by copy.
+ */
+export function outgoing(job: Job): { job: Job; transfer: ArrayBuffer[] } {
+  const buffers = new Set<ArrayBuffer>();
+  switch (job.kind) {
+    case 'layers': {
+      const { plan } = job;
+      const moved = {
+        ...plan,
+        inputs: own(plan.inputs, buffers),
+        mask: own(plan.mask, buffers),
+        initialStates: plan.initialStates?.map((s) => own(s, buffers)) ?? null,
+        initialCellStates: plan.initialCellStates?.map((s) => own(s, buffers)) ?? null,
+      };
+      return { job: { ...job, plan: moved }, transfer: [...buffers] };
+    }
+    case 'onnx': {
+      const inputs = new Map([...job.run.inputs].map(([name, t]) => [name, { ...t, data: own(t.data, buffers) }]));
+      const { local: _local, ...rest } = job;
+      return { job: { ...rest, run: { ...job.run, inputs } }, transfer: [...buffers] };
+    }
+    case 'forward-json':
+      return { job: { ...job, bytes: own(job.bytes, buffers) }, transfer: [...buffers] };
+    default:
+      return { job, transfer: [] };
+  }
+}
+
+/**
+ * `value` with every typed array in a buffer of its own (copied when it is a view, or over a `held` buffer), and
+ * the buffers to transfer. Walks plain objects, arrays and Maps; strings and numbers go by clone.
+ */
+export function owned(
+  value: unknown,
+  held: ReadonlySet<ArrayBufferLike> = new Set(),
+): { value: unknown; buffers: ArrayBuffer[] } {
+  const buffers = new Set<ArrayBuffer>();
+  const walk = (node: unknown): unknown => {
+    if (typeof node !== 'object' || node === null) return node;
+    if (ArrayBuffer.isView(node)) {
+      const own =
+        spansBuffer(node) && !held.has(node.buffer) ? node : (node as unknown as { slice(): ArrayBufferView }).slice();
+      buffers.add(own.buffer as ArrayBuffer);
+      return own;
+    }
+    if (Array.isArray(node)) return node.map(walk);
+    if (node instanceof Map) return new Map([...node].map(([k, v]) => [k, walk(v)]));
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+  };
+  return { value: walk(value), buffers: [...buffers] };
+}
