@@ -5,28 +5,21 @@
 import pino from 'pino';
 import { SERVICE_VERSION, buildApp } from './http/app.js';
 import type { FastifyInstance } from 'fastify';
-import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { type Config, ConfigError, SERVICE_NAME, loadConfig } from './config/config.js';
 import { ModelLoadError } from './models/repository.js';
 import { type GrpcServer, grpcDefinitions, startGrpcServer } from './grpc/server.js';
-import { routePathExecutor } from './grpc/infer-adapter.js';
 
-/** The gRPC frontend on GRPC_PORT, sharing the app's serving state, metrics and readiness (null: GRPC_PORT=0). */
+/** The gRPC frontend on GRPC_PORT, on the app's core, repository, metrics and readiness (null: GRPC_PORT=0). */
 async function startGrpc(app: FastifyInstance, config: Config, logger: pino.Logger): Promise<GrpcServer | null> {
   if (config.grpc.port === 0) return null;
   return startGrpcServer(config.grpc, config.host, {
-    repository: app.serving.repository,
+    core: app.core,
+    repository: app.repository,
     readiness: app.readiness,
     registry: app.metrics.registry,
     logger,
-    // Inference through the HTTP route's code path until the serving core executes requests (infer-adapter.ts).
-    infer: routePathExecutor({
-      ...app.serving,
-      metrics: app.metrics,
-      maxConcurrent: config.overload.maxConcurrentForward,
-      retryAfterSeconds: config.overload.retryAfterSeconds,
-    }),
     apiKeys: config.access.apiKeys,
-    serverName: 'rnn-serve',
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
   });
 }
@@ -61,7 +54,6 @@ async function main(): Promise<void> {
   // (endpoints take a moment to update, and connections already queued must not be reset), then stop
   // accepting and finish in-flight requests; exit 0, or 1 if that takes longer than SHUTDOWN_GRACE_MS.
   let closing = false;
-  let grpc: GrpcServer | null = null;
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
@@ -75,9 +67,7 @@ async function main(): Promise<void> {
     force.unref();
     setTimeout(() => {
       logger.info('closing: no new connections, finishing in-flight requests');
-      // gRPC calls still open a second before the grace ends (streams their clients keep open) are cancelled.
-      const grpcClosed = grpc?.close(Math.max(graceMs - 1000, graceMs / 2));
-      Promise.all([app.close(), grpcClosed]).then(
+      app.close().then(
         () => {
           logger.info('closed');
           process.exit(0);
@@ -92,7 +82,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
-  grpc = await startGrpc(app, config, logger);
+  const grpc = await startGrpc(app, config, logger);
+  // Closed with the app: gRPC calls still open a second before the grace ends (streams their clients keep open)
+  // are cancelled.
+  if (grpc !== null)
+    app.frontends.add(() => grpc.close(Math.max(config.shutdown.graceMs - 1000, config.shutdown.graceMs / 2)));
   await app.listen({ port: config.port, host: config.host });
 }
 

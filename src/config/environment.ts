@@ -552,7 +552,7 @@ const grpc = {
     .max(65535)
     .default(DEFAULT_GRPC_PORT)
     .describe(
-      "The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, health, reflection) on this port, " +
+      'The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, health, reflection) on this port, ' +
         "beside HTTP on PORT (8081 is KServe's port for it); 0: no gRPC server",
     ),
   GRPC_MAX_MESSAGE_BYTES: z.coerce

@@ -24,7 +24,7 @@ import type { Logger } from 'pino';
 type SentStatus = Parameters<ServerInterceptingCallInterface['sendStatus']>[0];
 import { credentialProblem } from '../runtime/api-keys.js';
 import { requestIdFor } from '../runtime/request-ids.js';
-import { REQUEST_ID } from './call-context.js';
+import { REQUEST_ID, markArrival } from './call-context.js';
 import { type GrpcMetrics, codeName, grpcMethod } from './grpc-metrics.js';
 import { problemStatus } from './status.js';
 
@@ -114,6 +114,7 @@ export function callAccess({ logger, metrics, keyDigests }: CallAccessOptions): 
           onReceiveMetadata(metadata, nextMetadata) {
             requestId = requestIdFor(firstString(metadata, REQUEST_ID));
             metadata.set(REQUEST_ID, requestId);
+            markArrival(metadata, started);
             traceId = TRACEPARENT.exec(firstString(metadata, 'traceparent') ?? '')?.[1];
             const refusal = needsKey
               ? credentialProblem(firstString(metadata, 'authorization'), keyDigests)

@@ -1,7 +1,8 @@
 /**
- * A ModelInferRequest → the inference request the HTTP route takes (`OipInferenceRequest`, validated by the same
- * schema, with the same checks and messages) and the binary data after its JSON: the translation is done once, here,
- * and nothing past it knows gRPC's field names.
+ * A ModelInferRequest → the inference request the core takes (inference/request.ts), through the same translation
+ * as HTTP's /v2 infer route (protocols/oip-request.ts `oipRequest`) from what that route receives: the body its schema
+ * validates (`OipInferenceRequest`, with the same checks and messages) and the binary data after its JSON. The
+ * translation is done once, here; nothing past it knows gRPC's field names.
  *
  * - `raw_input_contents`, as Triton's rule has it, holds every input's tensor (little-endian, row-major; BYTES as a
  *   4-byte little-endian length before each element) in input order, or none: each becomes the input's
@@ -11,9 +12,11 @@
  *   `int64_contents` for INT64, ...), 64-bit integers read exactly from their decimal text (beyond 2^53 the
  *   numbers are refused by the checks that refuse them over HTTP). FP16 has no typed field: it comes raw.
  * - Parameters (`bool_param`, `int64_param`, `string_param`, `double_param`, `uint64_param`) become the JSON values
- *   HTTP reads (`sequence_id` as a number or a string, `priority`, `timeout`, `classification`); the binary tensor
+ *   HTTP reads (`sequence_id` as a number or a string, `sequence_start` and `sequence_end`, `priority`, `timeout` in
+ *   µs, `classification`); a `sequence_id` past 2^53 is kept exact, as HTTP keeps its JSON digits. The binary tensor
  *   data extension's own (`binary_data_size`, `binary_data`, `binary_data_output`) mean nothing over gRPC and are
  *   dropped.
+ * - The answer is a ModelInferResponse with every output in `raw_output_contents` (protocols/oip-grpc-answer.ts).
  *
  * Problems keep HTTP's words; their paths name gRPC's fields where HTTP's do not exist (`inGrpcTerms`).
  */
@@ -22,6 +25,9 @@ import { parseIfValid } from '../errors/parse-if-valid.js';
 import { isStackOverflow, precheck, tooLargeToValidate } from '../errors/precheck.js';
 import { ProblemError, invalidAt } from '../errors/problem-error.js';
 import { schemaProblem, validationEntries } from '../errors/schema-problems.js';
+import type { InferenceRequest } from '../inference/request.js';
+import type { OipGrpcAnswerSpec } from '../protocols/oip-grpc-answer.js';
+import { oipRequest } from '../protocols/oip-request.js';
 import type { InferParameters, InferTensorContents, ModelInferRequest } from './messages.js';
 
 /** The typed contents field of each datatype that has one. */
@@ -54,14 +60,11 @@ const FIELDS = Object.keys({
 /** The binary tensor data extension's parameters, which gRPC carries in its own fields. */
 const HTTP_ONLY_PARAMETERS = new Set(['binary_data_size', 'binary_data', 'binary_data_output']);
 
+/** The request for the core, the form of its answer, and where each input's elements came from. */
 export interface TranslatedInferRequest {
-  readonly modelName: string;
-  /** undefined: the latest version. */
-  readonly modelVersion: string | undefined;
-  readonly request: OipInferenceRequest;
-  /** The raw inputs, one after the other, as they follow the JSON over HTTP; null when the inputs are typed. */
-  readonly binary: Uint8Array | null;
-  /** For each input, where its elements came from: `raw_input_contents` or its contents field. */
+  readonly request: InferenceRequest;
+  readonly encoding: { readonly kind: 'oip-grpc'; readonly spec: OipGrpcAnswerSpec };
+  /** For each input, where its elements came from: `raw_input_contents[i]` or its contents field (`inGrpcTerms`). */
   readonly sources: readonly string[];
 }
 
@@ -70,13 +73,22 @@ type JsonValue = string | number | boolean;
 /** A 64-bit integer's decimal text → the number; past 2^53 it is refused, as INT64 values are over HTTP. */
 function integerOf(text: string, path: string): number {
   const value = Number(text);
-  if (!Number.isSafeInteger(value))
-    invalidAt(path, `is ${text}; beyond 2^53, which this server does not read (send it as string_param)`);
+  if (!Number.isSafeInteger(value)) invalidAt(path, `is ${text}; beyond 2^53, which this server does not read`);
   return value;
 }
 
-/** gRPC parameters → JSON ones; a parameter with no value set is left out, as are the binary extension's. */
-function parametersOf(parameters: InferParameters, path: string): Record<string, JsonValue> | undefined {
+/** The parameter whose 64-bit integer is kept exact past 2^53 (a sequence id is a name, not a quantity). */
+const EXACT_INTEGER = 'sequence_id';
+
+/**
+ * gRPC parameters → JSON ones; a parameter with no value set is left out, as are the binary extension's. `exact`
+ * gets a `sequence_id`'s digits when a number cannot hold them.
+ */
+function parametersOf(
+  parameters: InferParameters,
+  path: string,
+  exact?: (digits: string) => void,
+): Record<string, JsonValue> | undefined {
   const out: Record<string, JsonValue> = {};
   let any = false;
   for (const [name, parameter] of Object.entries(parameters)) {
@@ -94,11 +106,20 @@ function parametersOf(parameters: InferParameters, path: string): Record<string,
         value = parameter.double_param;
         break;
       case 'int64_param':
-        value = integerOf(parameter.int64_param as string, at);
+      case 'uint64_param': {
+        const digits = parameter[parameter.parameter_choice] as string;
+        if (
+          name === EXACT_INTEGER &&
+          exact !== undefined &&
+          /^\d+$/.test(digits) &&
+          !Number.isSafeInteger(Number(digits))
+        ) {
+          // The number says it is past 2^53; oipRequest then reads the digits.
+          exact(digits);
+          value = Number(digits);
+        } else value = integerOf(digits, at);
         break;
-      case 'uint64_param':
-        value = integerOf(parameter.uint64_param as string, at);
-        break;
+      }
     }
     if (value === undefined) continue;
     out[name] = value;
@@ -202,26 +223,25 @@ export function translateInferRequest(message: ModelInferRequest): TranslatedInf
     const parameters = parametersOf(output.parameters, `outputs[${i}].parameters`);
     return { name: output.name, ...(parameters !== undefined ? { parameters } : {}) };
   });
-  const parameters = parametersOf(message.parameters, 'parameters');
+  let exactSequenceId: string | null = null;
+  const parameters = parametersOf(message.parameters, 'parameters', (digits) => {
+    exactSequenceId = digits;
+  });
   const body = {
     ...(message.id !== '' ? { id: message.id } : {}),
     ...(parameters !== undefined ? { parameters } : {}),
     inputs,
     ...(outputs.length > 0 ? { outputs } : {}),
   };
-  let request: OipInferenceRequest;
+  // One raw input is the received message's own bytes (no copy); several are laid end to end, as HTTP's body has them.
+  const binary = !isRaw ? null : raw.length === 1 ? raw[0] : Buffer.concat(raw);
+  const version = message.model_version === '' ? undefined : message.model_version;
   try {
-    request = validated(body);
+    const { request } = oipRequest(validated(body), binary, message.model_name, version, exactSequenceId);
+    return { request, encoding: { kind: 'oip-grpc', spec: { id: message.id } }, sources };
   } catch (error) {
     throw inGrpcTerms(error, sources);
   }
-  return {
-    modelName: message.model_name,
-    modelVersion: message.model_version === '' ? undefined : message.model_version,
-    request,
-    binary: !isRaw ? null : raw.length === 1 ? raw[0] : Buffer.concat(raw),
-    sources,
-  };
 }
 
 /**

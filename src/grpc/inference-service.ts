@@ -1,22 +1,23 @@
 /**
- * `inference.GRPCInferenceService`: the Open Inference Protocol's RPCs over the model repository, answering what
- * the /v2 HTTP routes answer. ServerLive and ServerReady (the readiness HTTP's /v2/health/ready follows: false
- * while starting and draining), ModelReady (NOT_FOUND for an unknown model or version, with HTTP's message; else
- * whether the server is ready), ServerMetadata (GET /v2's name, version and extensions), ModelMetadata (GET
- * /v2/models/{name}'s, its parameters as KServe's `properties`), ModelInfer and ModelStreamInfer (stream-infer.ts).
- * Triton's other RPCs are not implemented (UNIMPLEMENTED).
+ * `inference.GRPCInferenceService`: the Open Inference Protocol's RPCs over the serving core, answering what the /v2
+ * HTTP routes answer. ServerLive and ServerReady (the readiness HTTP's /v2/health/ready follows: false while
+ * starting and draining), ModelReady (NOT_FOUND for an unknown model or version, with HTTP's message; else whether
+ * the server is ready), ServerMetadata (GET /v2's name, version and extensions), ModelMetadata (GET
+ * /v2/models/{name}'s, its parameters as KServe's `properties`), ModelInfer (a unary call, call-sink.ts),
+ * ModelStreamInfer (stream-infer.ts). Triton's other RPCs are not implemented (UNIMPLEMENTED).
  *
- * Handlers only translate: the request (infer-request.ts), the work (an InferExecutor, infer-adapter.ts), any
- * problem into its status (status.ts).
+ * Handlers only translate: the request once (infer-request.ts) into the core's inference request, the core's answer
+ * into a ModelInferResponse (protocols/oip-grpc-answer.ts, written where the pass ran), any problem into its status
+ * (status.ts).
  */
 import type { ServerDuplexStream, ServerUnaryCall, UntypedServiceImplementation, sendUnaryData } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { SERVER_EXTENSIONS, modelMetadata } from '../models/protocol-metadata.js';
+import type { InferenceCore } from '../core/core.js';
 import type { ModelRepository } from '../models/repository.js';
-import type { Abandoned } from '../runtime/pool.js';
-import { cancellation, requestIdOf } from './call-context.js';
-import type { InferExecutor } from './infer-adapter.js';
-import { inGrpcTerms, translateInferRequest } from './infer-request.js';
+import { OIP_EXTENSIONS, oipModelMetadata } from '../protocols/oip-metadata.js';
+import { requestIdOf } from './call-context.js';
+import { UnaryCallSink } from './call-sink.js';
+import { translateInferRequest } from './infer-request.js';
 import type {
   ModelInferRequest,
   ModelInferResponse,
@@ -34,9 +35,9 @@ export interface ReadinessView {
 }
 
 export interface InferenceServiceParts {
+  readonly core: InferenceCore;
   readonly repository: ModelRepository;
   readonly readiness: ReadinessView;
-  readonly infer: InferExecutor;
   readonly logger: Logger;
   readonly serverName: string;
   readonly serverVersion: string;
@@ -45,13 +46,13 @@ export interface InferenceServiceParts {
 const versionOf = (version: string): string | undefined => (version === '' ? undefined : version);
 
 export function inferenceService(parts: InferenceServiceParts): UntypedServiceImplementation {
-  const { repository, readiness, logger } = parts;
+  const { core, readiness, logger } = parts;
 
   /** A unary handler from a function of the request: its value answers, its error is the call's status. */
   const unary =
-    <Req, Res>(answer: (request: Req, call: ServerUnaryCall<Req, Res>) => Res | Promise<Res>) =>
+    <Req, Res>(answer: (request: Req) => Res | Promise<Res>) =>
     (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-      new Promise<Res>((resolve) => resolve(answer(call.request, call))).then(
+      new Promise<Res>((resolve) => resolve(answer(call.request))).then(
         (response) => callback(null, response),
         (error: unknown) =>
           callback(
@@ -62,44 +63,43 @@ export function inferenceService(parts: InferenceServiceParts): UntypedServiceIm
       );
     };
 
-  /** ModelInfer's work, shared by ModelStreamInfer: translate, execute, name problems in gRPC's fields. */
-  const infer = async (message: ModelInferRequest, abandoned: Abandoned): Promise<ModelInferResponse> => {
-    const translated = translateInferRequest(message);
-    try {
-      return await parts.infer(translated, abandoned);
-    } catch (error) {
-      throw inGrpcTerms(error, translated.sources);
-    }
-  };
-
   return {
     ServerLive: unary(() => ({ live: true })),
     ServerReady: unary(() => ({ ready: readiness.ready })),
     ModelReady: unary((request: ModelNameAndVersion) => {
-      repository.get(request.name, versionOf(request.version));
+      core.metadata(request.name, versionOf(request.version));
       return { ready: readiness.ready };
     }),
     ServerMetadata: unary(() => ({
       name: parts.serverName,
       version: parts.serverVersion,
-      extensions: [...SERVER_EXTENSIONS],
+      extensions: [...OIP_EXTENSIONS],
     })),
     ModelMetadata: unary((request: ModelNameAndVersion): ModelMetadataResponse => {
-      const { parameters, ...metadata } = modelMetadata(
-        repository,
-        repository.get(request.name, versionOf(request.version)),
+      const { parameters, ...metadata } = oipModelMetadata(
+        request.name,
+        core.metadata(request.name, versionOf(request.version)),
       );
       return { ...metadata, properties: parameters };
     }),
-    ModelInfer: unary(async (request: ModelInferRequest, call) => {
-      const { abandoned, settled } = cancellation(call);
+    ModelInfer: (
+      call: ServerUnaryCall<ModelInferRequest, ModelInferResponse>,
+      callback: sendUnaryData<ModelInferResponse>,
+    ) => {
+      let translated: ReturnType<typeof translateInferRequest>;
       try {
-        return await infer(request, abandoned);
-      } finally {
-        settled();
+        translated = translateInferRequest(call.request);
+      } catch (error) {
+        new UnaryCallSink(call, callback, [], logger).fail(error);
+        return;
       }
-    }),
+      core.infer(
+        translated.request,
+        translated.encoding,
+        new UnaryCallSink(call, callback, translated.sources, logger),
+      );
+    },
     ModelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) =>
-      streamInfer(call, infer, logger),
+      streamInfer(call, core, logger),
   };
 }

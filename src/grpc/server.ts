@@ -1,8 +1,8 @@
 /**
  * The gRPC frontend's server (@grpc/grpc-js) on GRPC_PORT: `inference.GRPCInferenceService`, the standard health
  * service and server reflection (v1 and v1alpha, so grpcurl lists and calls the service without the .proto files),
- * every call through call-access.ts. It shares the HTTP app's model repository, readiness, metrics registry and
- * logger (app.ts `serving`, wired by main.ts): one server state, two protocols.
+ * every call through call-access.ts. It shares the HTTP app's serving core, model repository, readiness, metrics
+ * registry and logger (app.ts `core` and `repository`, wired by main.ts): one server state, two protocols.
  *
  * Shutdown: `close(deadlineMs)` ends health watches, stops taking calls (GOAWAY) and lets the calls in flight
  * finish; calls still open at the deadline (a stream its client keeps open) are cancelled.
@@ -12,12 +12,12 @@ import { ReflectionService } from '@grpc/reflection';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { Grpc } from '../config/config.js';
+import type { InferenceCore } from '../core/core.js';
 import type { ModelRepository } from '../models/repository.js';
 import { keyDigests } from '../runtime/api-keys.js';
 import { callAccess } from './call-access.js';
 import { GrpcMetrics } from './grpc-metrics.js';
 import { healthService } from './health.js';
-import type { InferExecutor } from './infer-adapter.js';
 import { type ReadinessView, inferenceService } from './inference-service.js';
 import { HEALTH_SERVICE, INFERENCE_SERVICE, type Protocols, loadProtocols } from './protos.js';
 
@@ -25,12 +25,13 @@ import { HEALTH_SERVICE, INFERENCE_SERVICE, type Protocols, loadProtocols } from
 const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface GrpcParts {
+  /** The serving core every inference goes through, HTTP's and gRPC's alike. */
+  readonly core: InferenceCore;
   readonly repository: ModelRepository;
   readonly readiness: ReadinessView;
   /** The app's metrics registry: gRPC's series are served by GET /metrics with HTTP's. */
   readonly registry: Registry;
   readonly logger: Logger;
-  readonly infer: InferExecutor;
   readonly apiKeys: readonly string[];
   readonly serverName: string;
   readonly serverVersion: string;

@@ -24,7 +24,16 @@ export const CODE_OF_KIND: Readonly<Record<ProblemKind, status>> = {
   'client-closed': status.CANCELLED,
   'worker-failed': status.UNAVAILABLE,
   'not-ready': status.UNAVAILABLE,
+  // Triton answers a load or unload without model control UNAVAILABLE.
+  'model-control-disabled': status.UNAVAILABLE,
   overloaded: status.UNAVAILABLE,
+  // The server's own queue deadline (QUEUE_TIMEOUT_MS or the request's `timeout`), not the client's: retry later.
+  'queue-timeout': status.UNAVAILABLE,
+  'too-many-sequences': status.UNAVAILABLE,
+  'sequence-store-unavailable': status.UNAVAILABLE,
+  // Two steps of one sequence raced (a replica's compare-and-set refused one): gRPC's code for a concurrency
+  // conflict that the client resolves at a higher level (re-sending its steps in order), not by retrying the call.
+  'sequence-conflict': status.ABORTED,
 };
 
 /** What an unexpected error (a bug) is answered with; the error itself is logged with the request id. */

@@ -1,7 +1,8 @@
 /**
- * ModelInfer's long calls over a real socket: a client that cancels, or whose deadline passes, stops the work on
- * the worker (CANCELLED, DEADLINE_EXCEEDED); a call beyond MAX_CONCURRENT_FORWARD is UNAVAILABLE at once with
- * HTTP's words and Retry-After in its trailers.
+ * ModelInfer's long calls over a real socket, through the core's queue: a client that cancels, or whose deadline
+ * passes, stops the work on the worker (CANCELLED, DEADLINE_EXCEEDED) and gives its memory back; a call beyond
+ * POOL_MAX_QUEUE, or whose turn would come after its `timeout`, is UNAVAILABLE at once with HTTP's words and
+ * Retry-After in its trailers; a queued call whose client cancels leaves the queue.
  */
 import t from 'tap';
 import { type ServiceError, status } from '@grpc/grpc-js';
@@ -31,38 +32,46 @@ async function setUp(t: Parameters<typeof buildGrpc>[0], overrides: Parameters<t
     limits: { maxCompute: 10_000_000_000, maxOutputValues: 10_000_000 },
     ...overrides,
   });
-  const abandoned = async () =>
+  const metric = async (name: string) =>
     Number(
-      /rnn_pool_tasks_abandoned_total (\d+)/.exec((await g.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1],
+      new RegExp(`^${name} (\\d+)$`, 'm').exec((await g.app.inject({ method: 'GET', url: '/metrics' })).body)?.[1],
     );
+  const abandoned = () => metric('rnn_pool_tasks_abandoned_total');
+  const reserved = () => metric('rnn_memory_budget_reserved_bytes');
+  const waiting = () => metric('rnn_pool_queue_depth');
   /** Waits until `done()` (at most 5 s). */
   const until = async (done: () => boolean | Promise<boolean>) => {
     for (let i = 0; i < 500 && !(await done()); i++) await new Promise((resolve) => setTimeout(resolve, 10));
   };
-  return { ...g, abandoned, until };
+  return { ...g, abandoned, reserved, waiting, until };
 }
 
-/** Starts LONG; resolves with its call and its outcome once the server has reserved its memory. */
-async function startLong(g: Awaited<ReturnType<typeof setUp>>, options: object = {}) {
+/** Starts `request` (LONG); resolves with its call and its outcome once the server has reserved its memory. */
+function start(g: Awaited<ReturnType<typeof setUp>>, options: object = {}, request: object = LONG) {
   let settle!: (value: ServiceError | object) => void;
   const outcome = new Promise<any>((resolve) => (settle = resolve));
-  const call = (g.inference as any).ModelInfer(LONG, options, (error: ServiceError | null, response: object) =>
+  const call = (g.inference as any).ModelInfer(request, options, (error: ServiceError | null, response: object) =>
     settle(error ?? response),
   );
-  await g.until(() => g.app.serving.budget.requests === 1);
   return { call, outcome };
+}
+
+async function startLong(g: Awaited<ReturnType<typeof setUp>>, options: object = {}) {
+  const started = start(g, options);
+  await g.until(async () => (await g.reserved()) > 0);
+  return started;
 }
 
 t.test('a client that cancels ModelInfer stops the pass on the worker', async (t) => {
   const g = await setUp(t);
   const { call, outcome } = await startLong(g);
-  t.equal(g.app.serving.budget.requests, 1, 'computing, its memory reserved');
+  t.ok((await g.reserved()) > 0, 'computing, its memory reserved');
   call.cancel();
   t.equal((await outcome).code, status.CANCELLED);
   await g.until(async () => (await g.abandoned()) === 1);
   t.equal(await g.abandoned(), 1, 'the task on the worker was stopped');
-  await g.until(() => g.app.serving.budget.requests === 0);
-  t.equal(g.app.serving.budget.reserved, 0, 'its memory is back');
+  await g.until(async () => (await g.reserved()) === 0);
+  t.equal(await g.reserved(), 0, 'its memory is back');
   await g.until(() => g.logs.some((l) => l.code === 'CANCELLED'));
   t.match(
     g.logs.find((l) => l.code === 'CANCELLED'),
@@ -82,18 +91,37 @@ t.test('a deadline that passes is DEADLINE_EXCEEDED, and stops the pass too', as
   t.match(ended(), { code: /^(DEADLINE_EXCEEDED|CANCELLED)$/ });
 });
 
-t.test('beyond MAX_CONCURRENT_FORWARD a call is UNAVAILABLE at once, with Retry-After', async (t) => {
-  const g = await setUp(t, { overload: { maxConcurrentForward: 1, retryAfterSeconds: 2 } });
-  const { outcome } = await startLong(g);
-  const refused = await g.unary(g.inference, 'ModelInfer', SHORT).catch((e) => e);
+t.test('beyond POOL_MAX_QUEUE a call is UNAVAILABLE at once, with Retry-After; a queued call can leave', async (t) => {
+  const g = await setUp(t, { pool: { threads: 1, maxQueue: 1 }, overload: { retryAfterSeconds: 2 } });
+  const running = await startLong(g);
+  const queued = start(g);
+  await g.until(async () => (await g.waiting()) === 1);
+  t.equal(await g.waiting(), 1, 'the second call waits in the queue');
+  const refused = await g.unary(g.inference, 'ModelInfer', LONG).catch((e) => e);
   t.equal(refused.code, status.UNAVAILABLE);
-  t.equal(
-    refused.details,
-    '1 compute requests are already running or waiting; the limit is 1 (MAX_CONCURRENT_FORWARD); retry after 2 s',
-  );
+  t.equal(refused.details, 'the compute queue is full (1 waiting, POOL_MAX_QUEUE); retry after 2 s', "HTTP's words");
   t.same(refused.metadata.get('retry-after'), ['2']);
   t.same(refused.metadata.get('grpc-retry-pushback-ms'), ['2000']);
-  const done = await outcome;
-  t.equal(done.outputs?.length, 1, 'the call admitted is answered');
+  queued.call.cancel();
+  t.equal((await queued.outcome).code, status.CANCELLED);
+  await g.until(async () => (await g.waiting()) === 0);
+  t.equal(await g.waiting(), 0, 'a call cancelled in the queue leaves it');
+  const done = await running.outcome;
+  t.equal(done.outputs?.length, 1, 'the call running is answered');
   t.equal((await g.unary(g.inference, 'ModelInfer', SHORT)).outputs.length, 2, 'and then there is room again');
+  await g.until(async () => (await g.reserved()) === 0);
+  t.equal(await g.reserved(), 0, 'every call gave its memory back');
+});
+
+t.test('a call whose turn would come after its timeout parameter (µs) is UNAVAILABLE at once', async (t) => {
+  const g = await setUp(t, { pool: { threads: 1 } });
+  const running = await startLong(g);
+  const late = await g
+    .unary(g.inference, 'ModelInfer', { ...LONG, parameters: { timeout: { int64_param: 100_000 } } })
+    .catch((e) => e);
+  t.equal(late.code, status.UNAVAILABLE);
+  // Its turn would come after its deadline; on a busy machine its 512 KiB may even arrive after it.
+  t.match(late.details, /(after|past) its deadline of 100 ms \(parameters\.timeout\); (nothing was computed; )?retry/);
+  t.ok(Number(late.metadata.get('retry-after')[0]) >= 1, 'with Retry-After');
+  t.equal((await running.outcome).outputs?.length, 1);
 });

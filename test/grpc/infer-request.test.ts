@@ -1,6 +1,7 @@
 /**
- * ModelInferRequest → the HTTP route's inference request (src/grpc/infer-request.ts), on messages as the server
- * receives them: each built as a client would send it, encoded and decoded by the served definition.
+ * ModelInferRequest → the core's inference request (src/grpc/infer-request.ts, through HTTP's translation), on
+ * messages as the server receives them: each built as a client would send it, encoded and decoded by the served
+ * definition.
  */
 import t from 'tap';
 import type { ServiceDefinition } from '@grpc/grpc-js';
@@ -30,7 +31,10 @@ function problem(fn: () => unknown): { kind: string; message: string } {
 
 const f32 = (values: number[]) => Buffer.from(new Float32Array(values).buffer);
 
-t.test('raw inputs become binary_data_size and the bytes after the JSON, in input order', async (t) => {
+/** A tensor's values as the core gets them: bytes, or JSON numbers. */
+const valuesOf = (tensor: { values: { kind: string; value: unknown } }) => tensor.values;
+
+t.test('raw inputs become bytes tensors, each its own entry of raw_input_contents, in input order', async (t) => {
   const a = f32([1, 0, 0, 0, 0, 1, 0, 0]);
   const lengths = Buffer.from(new BigInt64Array([2n]).buffer);
   const out = translate({
@@ -43,16 +47,18 @@ t.test('raw inputs become binary_data_size and the bytes after the JSON, in inpu
     ],
     raw_input_contents: [a, lengths],
   });
-  t.equal(out.modelName, 'hello');
-  t.equal(out.modelVersion, '1');
-  t.same(out.request, {
-    id: 'r-1',
-    inputs: [
-      { name: 'input', shape: [1, 2, 4], datatype: 'FP32', parameters: { binary_data_size: 32 } },
-      { name: 'lengths', shape: [1], datatype: 'INT64', parameters: { binary_data_size: 8 } },
+  t.same(out.request.model, { kind: 'served', name: 'hello', version: '1' });
+  t.same(
+    out.request.inputs.map(({ name, datatype, shape, at }) => ({ name, datatype, shape, at: at.size })),
+    [
+      { name: 'input', datatype: 'FP32', shape: [1, 2, 4], at: 'inputs[0].parameters.binary_data_size' },
+      { name: 'lengths', datatype: 'INT64', shape: [1], at: 'inputs[1].parameters.binary_data_size' },
     ],
-  });
-  t.same(Buffer.from(out.binary as Uint8Array), Buffer.concat([a, lengths]));
+  );
+  t.same(Buffer.from(valuesOf(out.request.inputs[0]).value as Uint8Array), a);
+  t.same(Buffer.from(valuesOf(out.request.inputs[1]).value as Uint8Array), lengths);
+  t.equal(out.request.outputs, 'all', 'every output, by default');
+  t.same(out.encoding, { kind: 'oip-grpc', spec: { id: 'r-1' } }, 'answered as a ModelInferResponse with its id');
   t.same(out.sources, ['raw_input_contents[0]', 'raw_input_contents[1]']);
 });
 
@@ -63,9 +69,11 @@ t.test('one raw input is taken as received, without a copy', async (t) => {
     raw_input_contents: [f32([1, 2])],
   });
   const out = translateInferRequest(message);
-  t.equal(out.binary, message.raw_input_contents[0]);
-  t.equal(out.modelVersion, undefined, 'an empty version is the latest');
-  t.notOk('id' in out.request, 'an empty id is no id');
+  const bytes = valuesOf(out.request.inputs[0]).value as Uint8Array;
+  t.equal(bytes.buffer, message.raw_input_contents[0].buffer, 'the same memory');
+  t.equal(bytes.byteOffset, message.raw_input_contents[0].byteOffset);
+  t.same(out.request.model, { kind: 'served', name: 'm' }, 'an empty version is the latest');
+  t.same(out.encoding.spec, { id: '' }, 'an empty id is answered empty');
 });
 
 t.test('typed contents become JSON data, each datatype from its own field', async (t) => {
@@ -82,8 +90,9 @@ t.test('typed contents become JSON data, each datatype from its own field', asyn
   ];
   for (const [datatype, contents, data] of cases) {
     const out = translate({ model_name: 'm', inputs: [{ name: 'x', datatype, shape: [2], contents }] });
-    t.same(out.request.inputs[0], { name: 'x', shape: [2], datatype, data }, datatype);
-    t.equal(out.binary, null);
+    const { name, shape } = out.request.inputs[0];
+    t.same({ name, shape, datatype: out.request.inputs[0].datatype }, { name: 'x', shape: [2], datatype }, datatype);
+    t.same(valuesOf(out.request.inputs[0]), { kind: 'flat', value: data }, `${datatype}: its JSON numbers`);
     t.same(out.sources, [`inputs[0].contents.${CONTENTS_FIELD[datatype]}`]);
   }
   // BOOL and BYTES pass as JSON booleans and strings, which the schema refuses as it does over HTTP.
@@ -110,7 +119,8 @@ t.test(
       model_name: 'm',
       inputs: [{ name: 'x', datatype: 'INT64', shape: [1], contents: { int64_contents: ['9007199254740993'] } }],
     });
-    t.notOk(Number.isSafeInteger(out.request.inputs[0].data?.[0] as number), 'not rounded into the safe range');
+    const [value] = valuesOf(out.request.inputs[0]).value as number[];
+    t.notOk(Number.isSafeInteger(value), 'not rounded into the safe range');
   },
 );
 
@@ -178,10 +188,10 @@ t.test('typed contents in the wrong field, in two fields, or FP16 typed are refu
 
 t.test('an input without contents has no elements: the checks that count them say so', async (t) => {
   const out = translate({ model_name: 'm', inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 2] }] });
-  t.same(out.request.inputs[0].data, []);
+  t.same(valuesOf(out.request.inputs[0]), { kind: 'flat', value: [] });
 });
 
-t.test('parameters as Triton clients send them become the JSON values HTTP reads', async (t) => {
+t.test('parameters as Triton clients send them mean what the JSON parameters mean over HTTP', async (t) => {
   const out = translate({
     model_name: 'm',
     parameters: {
@@ -206,28 +216,34 @@ t.test('parameters as Triton clients send them become the JSON values HTTP reads
     ],
     outputs: [{ name: 'y', parameters: { classification: { int64_param: 3 }, binary_data: { bool_param: false } } }],
   });
-  t.same(out.request.parameters, {
-    sequence_id: 42,
-    sequence_start: true,
-    sequence_end: false,
-    priority: 2,
-    timeout: 5000,
-    tag: 'a',
-    scale: 0.5,
+  t.same(out.request.sequence, {
+    id: 42n,
+    start: true,
+    end: false,
+    at: 'parameters.sequence_id',
+    startAt: 'parameters.sequence_start',
   });
-  t.notOk('parameters' in out.request.inputs[0], "the binary extension's own parameters are dropped");
-  t.same(out.request.outputs, [{ name: 'y', parameters: { classification: 3 } }]);
-  t.same(
-    translate({ model_name: 'm', parameters: { sequence_id: { string_param: 'abc' } }, inputs: [] }).request.parameters,
-    {
-      sequence_id: 'abc',
-    },
+  t.same(out.request.options, { priority: 2, timeoutMs: 5 }, 'priority; timeout in µs, to whole ms up');
+  t.same(valuesOf(out.request.inputs[0]), { kind: 'flat', value: [1] }, "the binary extension's size is dropped");
+  t.same(out.request.outputs, [
+    { name: 'y', classes: { value: 3, at: 'outputs[0].parameters.classification' }, at: 'outputs[0]' },
+  ]);
+  const sequenceOf = (parameter: object) =>
+    translate({ model_name: 'm', parameters: { sequence_id: parameter }, inputs: [] }).request.sequence?.id;
+  t.equal(sequenceOf({ string_param: 'abc' }), 'abc', 'a string id');
+  t.equal(sequenceOf({ uint64_param: '18446744073709551615' }), 18446744073709551615n, '2^64 - 1, exact');
+  t.equal(sequenceOf({ int64_param: '9223372036854775807' }), 9223372036854775807n, '2^63 - 1, exact');
+  t.equal(sequenceOf({ int64_param: '9007199254740993' }), 9007199254740993n, '2^53 + 1, not rounded');
+  t.equal(sequenceOf({ int64_param: 0 }), undefined, '0 names no sequence');
+  t.equal(
+    problem(() => sequenceOf({ int64_param: -5 })).message,
+    'parameters.sequence_id: is -5; expected a sequence id, an unsigned 64-bit integer or a string',
   );
   t.equal(
     problem(() =>
-      translate({ model_name: 'm', parameters: { sequence_id: { uint64_param: '18446744073709551615' } }, inputs: [] }),
+      translate({ model_name: 'm', parameters: { priority: { uint64_param: '18446744073709551615' } }, inputs: [] }),
     ).message,
-    'parameters.sequence_id: is 18446744073709551615; beyond 2^53, which this server does not read (send it as string_param)',
+    'parameters.priority: is 18446744073709551615; beyond 2^53, which this server does not read',
   );
 });
 

@@ -2,7 +2,8 @@
  * One request, two protocols: over every example model (models/) and every cell (SimpleRNN, LSTM, GRU, a
  * bidirectional GRU-then-LSTM stack), the same request over HTTP with binary tensors and over gRPC with raw
  * tensors, and over gRPC with typed contents, answers the same outputs, names, datatypes and shapes, and
- * bit-identical tensors (the classification extension's strings included).
+ * bit-identical tensors (the classification extension's strings included); all three through the serving core
+ * (its per-model count of inferences).
  */
 import { cpSync } from 'node:fs';
 import { join } from 'node:path';
@@ -84,7 +85,13 @@ t.test('every model and cell: HTTP binary, gRPC raw and gRPC typed answer bit-id
   for (const model of ['hello', 'next-char', 'sentiment-onnx'])
     cpSync(join(SHIPPED_MODELS, model), join(dir, model), { recursive: true });
   const g = await buildGrpc(t, { models: { dir } });
-  t.same(g.app.serving.repository.names(), Object.keys(REQUESTS).sort(), 'every model is asked');
+  t.same(g.app.repository.names(), Object.keys(REQUESTS).sort(), 'every model is asked');
+  const inferences = async (model: string) =>
+    Number(
+      new RegExp(`^rnn_model_inferences_total\\{model="${model}",version="1",outcome="ok"\\} (\\d+)$`, 'm').exec(
+        (await g.app.inject({ method: 'GET', url: '/metrics' })).body,
+      )?.[1] ?? 0,
+    );
 
   for (const [name, { inputs, outputs }] of Object.entries(REQUESTS)) {
     const header = {
@@ -173,5 +180,6 @@ t.test('every model and cell: HTTP binary, gRPC raw and gRPC typed answer bit-id
       typed.raw.length === http.raw.length && typed.raw.every((bytes, i) => bytes.equals(http.raw[i])),
       `${name}: gRPC typed = HTTP binary, bit for bit`,
     );
+    t.equal(await inferences(name), 3, `${name}: the three went through the core`);
   }
 });

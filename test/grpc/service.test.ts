@@ -73,7 +73,12 @@ t.test('ServerMetadata is GET /v2', async (t) => {
   const g = await setUp(t);
   const http = (await g.app.inject({ method: 'GET', url: '/v2' })).json();
   t.same(await g.unary(g.inference, 'ServerMetadata', {}), http);
-  t.same(http.extensions, ['binary_tensor_data', 'classification']);
+  t.same(http.extensions, [
+    'binary_tensor_data',
+    'classification',
+    'model_repository',
+    'model_repository(unload_dependents)',
+  ]);
 });
 
 t.test(

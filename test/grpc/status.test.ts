@@ -18,10 +18,19 @@ t.test('each problem kind has the code gRPC clients expect', async (t) => {
     'body-too-large': status.RESOURCE_EXHAUSTED,
     'rate-limited': status.RESOURCE_EXHAUSTED,
     'internal-error': status.INTERNAL,
+    'model-control-disabled': status.UNAVAILABLE,
+    'queue-timeout': status.UNAVAILABLE,
+    'too-many-sequences': status.UNAVAILABLE,
+    'sequence-store-unavailable': status.UNAVAILABLE,
+    'sequence-conflict': status.ABORTED,
+    'non-finite-result': status.OUT_OF_RANGE,
   };
   for (const [kind, code] of Object.entries(expected)) t.equal(CODE_OF_KIND[kind as ProblemKind], code, kind);
   t.same(Object.keys(CODE_OF_KIND).sort(), Object.keys(PROBLEM_KINDS).sort(), 'every kind has one');
   for (const [kind, code] of Object.entries(CODE_OF_KIND)) t.not(code, status.OK, `${kind} is not OK`);
+  // What HTTP answers 503 (retry later) is UNAVAILABLE, which gRPC clients retry; nothing else is.
+  for (const [kind, { status: http }] of Object.entries(PROBLEM_KINDS))
+    t.equal(CODE_OF_KIND[kind as ProblemKind] === status.UNAVAILABLE, http === 503, `${kind}: ${http}`);
 });
 
 t.test("the message is the problem's, and a Retry-After goes along as trailing metadata", async (t) => {

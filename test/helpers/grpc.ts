@@ -1,6 +1,6 @@
 /**
  * The gRPC frontend over a real loopback socket: the app built as production builds it (build.ts), its gRPC server
- * wired to it as main.ts wires it, and a @grpc/grpc-js client made from the same .proto files, as a client
+ * wired to its core as main.ts wires it, and a @grpc/grpc-js client made from the same .proto files, as a client
  * generated from them would be. Both are closed when the test ends.
  */
 import {
@@ -12,8 +12,8 @@ import {
   loadPackageDefinition,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
+import { SERVICE_NAME } from '../../src/config/config.js';
 import { SERVICE_VERSION } from '../../src/http/app.js';
-import { routePathExecutor } from '../../src/grpc/infer-adapter.js';
 import { LOADER_OPTIONS, protoDirectory } from '../../src/grpc/protos.js';
 import { type GrpcServer, grpcDefinitions, startGrpcServer } from '../../src/grpc/server.js';
 import { type Built, type Overrides, build } from './build.js';
@@ -78,21 +78,17 @@ export async function buildGrpc(
   const built = await build(t, { ...overrides, overload: { maxEventLoopDelayMs: 0, ...overrides.overload } });
   const { app, config } = built;
   const server = await startGrpcServer({ ...config.grpc, port: 0 }, '127.0.0.1', {
-    repository: app.serving.repository,
+    core: app.core,
+    repository: app.repository,
     readiness: app.readiness,
     registry: app.metrics.registry,
     logger: app.log as Logger,
-    infer: routePathExecutor({
-      ...app.serving,
-      metrics: app.metrics,
-      maxConcurrent: config.overload.maxConcurrentForward,
-      retryAfterSeconds: config.overload.retryAfterSeconds,
-    }),
     apiKeys: config.access.apiKeys,
-    serverName: 'rnn-serve',
+    serverName: SERVICE_NAME,
     serverVersion: SERVICE_VERSION,
   });
-  t.teardown(() => server.close(0));
+  // As main.ts does: closed with the app, before its core's pool and stores (here at once, cancelling what is open).
+  app.frontends.add(() => server.close(0));
   const target = `127.0.0.1:${server.port}`;
   return { ...built, server, target, ...clients(t, target, clientOptions), unary };
 }
