@@ -4,7 +4,8 @@
  * starting and draining), ModelReady (NOT_FOUND for an unknown model or version, with HTTP's message; else whether
  * the server is ready), ServerMetadata (GET /v2's name, version and extensions), ModelMetadata (GET
  * /v2/models/{name}'s, its parameters as KServe's `properties`), ModelInfer (a unary call, call-sink.ts),
- * ModelStreamInfer (stream-infer.ts). Triton's other RPCs are not implemented (UNIMPLEMENTED).
+ * ModelStreamInfer (stream-infer.ts), and the repository RPCs (repository-rpcs.ts). Triton's other RPCs are not
+ * implemented (UNIMPLEMENTED).
  *
  * Handlers only translate: the request once (infer-request.ts) into the core's inference request, the core's answer
  * into a ModelInferResponse (protocols/oip-grpc-answer.ts, written where the pass ran), any problem into its status
@@ -25,6 +26,7 @@ import type {
   ModelNameAndVersion,
   ModelStreamInferResponse,
 } from './messages.js';
+import { repositoryRpcs } from './repository-rpcs.js';
 import { errorStatus } from './status.js';
 import { streamInfer } from './stream-infer.js';
 
@@ -47,6 +49,7 @@ const versionOf = (version: string): string | undefined => (version === '' ? und
 
 export function inferenceService(parts: InferenceServiceParts): UntypedServiceImplementation {
   const { core, readiness, logger } = parts;
+  const repository = repositoryRpcs(parts.repository);
 
   /** A unary handler from a function of the request: its value answers, its error is the call's status. */
   const unary =
@@ -101,5 +104,8 @@ export function inferenceService(parts: InferenceServiceParts): UntypedServiceIm
     },
     ModelStreamInfer: (call: ServerDuplexStream<ModelInferRequest, ModelStreamInferResponse>) =>
       streamInfer(call, core, logger),
+    RepositoryIndex: unary(repository.index),
+    RepositoryModelLoad: unary(repository.load),
+    RepositoryModelUnload: unary(repository.unload),
   };
 }

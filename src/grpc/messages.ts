@@ -100,3 +100,28 @@ export interface ModelMetadataResponse {
   outputs: TensorMetadataOut[];
   properties: Record<string, string>;
 }
+
+/** A parameter of the repository RPCs (ModelRepositoryParameter), as read: the field set, and its value. */
+export interface ModelRepositoryParameter {
+  parameter_choice?: 'bool_param' | 'int64_param' | 'string_param' | 'bytes_param';
+  bool_param?: boolean;
+  int64_param?: string;
+  string_param?: string;
+  bytes_param?: Uint8Array;
+}
+
+export interface RepositoryIndexRequest {
+  repository_name: string;
+  ready: boolean;
+}
+
+export interface RepositoryIndexResponse {
+  models: { name: string; version: string; state: string; reason: string }[];
+}
+
+/** RepositoryModelLoadRequest and RepositoryModelUnloadRequest. */
+export interface RepositoryModelRequest {
+  repository_name: string;
+  model_name: string;
+  parameters: Record<string, ModelRepositoryParameter>;
+}
