@@ -58,7 +58,12 @@ def liveness_and_readiness_need_no_key(client, headers):
 def server_metadata(client, headers):
     metadata = client.get_server_metadata(headers=headers)
     assert metadata.name == "rnn-serve", metadata
-    assert list(metadata.extensions) == ["binary_tensor_data", "classification"], metadata
+    assert list(metadata.extensions) == [
+        "binary_tensor_data",
+        "classification",
+        "model_repository",
+        "model_repository(unload_dependents)",
+    ], metadata
     as_json = client.get_server_metadata(headers=headers, as_json=True)
     assert as_json["name"] == "rnn-serve", as_json
 
@@ -171,6 +176,75 @@ def streaming_infer(client, headers):
     assert "there is no model 'nope'" in second_error.message(), second_error.message()
     assert third.get_response().id == "s3", "the stream went on after the error"
     assert np.array_equal(third.as_numpy("output"), HELLO_OUTPUT[:, :1, :])
+
+
+@check
+def sequences_interleaved_on_a_stream(client, headers):
+    """Two sequences sent a step at a time, interleaved, answer what the two steps answer whole, bit for bit."""
+    answers = queue.Queue()
+    client.start_stream(callback=lambda result, error: answers.put((result, error)), headers=headers)
+    largest = 2**63 - 1  # the client sends a number as int64_param: kept exact, not rounded to a double
+    try:
+        for sequence in (largest, "chat-7"):
+            client.async_stream_infer(
+                "hello",
+                hello_inputs(HELLO_INPUT[:, :1, :]),
+                request_id=f"{sequence}/0",
+                sequence_id=sequence,
+                sequence_start=True,
+            )
+        client.async_stream_infer("hello", hello_inputs(HELLO_INPUT[:, 1:, :]), request_id="never", sequence_id=12345)
+        for sequence in (largest, "chat-7"):
+            client.async_stream_infer(
+                "hello",
+                hello_inputs(HELLO_INPUT[:, 1:, :]),
+                request_id=f"{sequence}/1",
+                sequence_id=sequence,
+                sequence_end=True,
+            )
+        got = [answers.get(timeout=20) for _ in range(5)]
+    finally:
+        client.stop_stream()
+    errors = [error for _, error in got if error is not None]
+    assert len(errors) == 1, [str(error) for error in errors]
+    assert "must specify the START flag" in errors[0].message(), errors[0].message()
+    results = {result.get_response().id: result for result, error in got if error is None}
+    for sequence in (largest, "chat-7"):
+        first, second = results[f"{sequence}/0"], results[f"{sequence}/1"]
+        steps = np.concatenate([first.as_numpy("output"), second.as_numpy("output")], axis=1)
+        assert np.array_equal(steps, HELLO_OUTPUT), (sequence, steps)
+        assert np.array_equal(second.as_numpy("state"), HELLO_OUTPUT[:, -1, :]), sequence
+
+
+@check
+def a_sequence_never_started_is_invalid_argument(client, headers):
+    error = refusal(lambda: client.infer("hello", hello_inputs(), sequence_id=12346, headers=headers))
+    assert error.status() == "StatusCode.INVALID_ARGUMENT", error.status()
+    assert error.message().startswith(
+        'parameters.sequence_id: inference request for sequence 12346 to model "hello" must specify the START flag'
+    ), error.message()
+
+
+@check
+def repository_index_unload_and_load(client, headers):
+    """The server runs with MODEL_CONTROL_MODE=explicit and every model loaded (check-triton-grpc-client.sh)."""
+    index = client.get_model_repository_index(headers=headers, as_json=True)
+    states = {(model["name"], model.get("version", "")): model["state"] for model in index["models"]}
+    assert states[("hello", "1")] == "READY", index
+    client.unload_model("next-char", headers=headers)
+    error = refusal(lambda: client.is_model_ready("next-char", headers=headers))
+    assert error.status() == "StatusCode.NOT_FOUND", error.status()
+    index = client.get_model_repository_index(headers=headers)
+    unloaded = [(m.state, m.reason) for m in index.models if m.name == "next-char"]
+    assert unloaded == [("UNAVAILABLE", "unloaded")], unloaded
+    client.load_model("next-char", headers=headers, config='{"max_batch_size": 4}')
+    assert client.is_model_ready("next-char", headers=headers) is True
+    missing = refusal(lambda: client.load_model("nope", headers=headers))
+    assert missing.status() == "StatusCode.NOT_FOUND", missing.status()
+    assert "there is no model directory 'nope'" in missing.message(), missing.message()
+    files = refusal(lambda: client.load_model("hello", headers=headers, config="{}", files={"file:1/model.json": b"{}"}))
+    assert files.status() == "StatusCode.INVALID_ARGUMENT", files.status()
+    assert "file overrides are not supported" in files.message(), files.message()
 
 
 def main():

@@ -66,8 +66,9 @@ free_port() { "$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0
 http_port=$(free_port)
 grpc_port=$(free_port)
 key="check-$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')"
+# Explicit model control with every model loaded, so that the repository checks can unload and load one.
 HOST=127.0.0.1 PORT=$http_port GRPC_PORT=$grpc_port API_KEYS=$key SHUTDOWN_DELAY_MS=0 LOG_LEVEL=warn \
-  node --import tsx src/main.ts >"$work/server.log" 2>&1 &
+  MODEL_CONTROL_MODE=explicit MODELS_LOAD='*' node --import tsx src/main.ts >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 300); do
   curl -sf -o /dev/null "http://127.0.0.1:$http_port/readyz" && break
