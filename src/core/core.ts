@@ -32,6 +32,7 @@ import { type MemoryBudget, UNRESERVED } from '../runtime/memory-budget.js';
 import type { JobEnvironment } from '../runtime/jobs.js';
 import { type CoreObserver, SILENT } from './observer.js';
 import { type Entry, Scheduler, answerSafely, failSafely } from './scheduler.js';
+import { modelSchedule, queuePlace } from './model-schedule.js';
 import { type SequenceSteps, sourceDigest, weightsDigestOf } from './sequence-steps.js';
 import type { Sink } from './sink.js';
 import { type Batching, UNBATCHED, type Work, jsonForwardWork, layerWork, onnxWork, weightsWork } from './work.js';
@@ -111,7 +112,7 @@ export class InferenceCore {
   /** One inference; its answer (in `encoding`'s form) or its problem goes to `sink`. */
   infer<E extends AnswerEncoding>(request: InferenceRequest, encoding: E, sink: Sink<AnswerOf<E>>): void {
     this.#arrive({
-      plan: () => this.#plan(request, encoding),
+      plan: () => this.#plan(request, encoding, sink as Sink<EncodedAnswer>),
       request: { inference: request, encoding },
       encoding,
       sink: sink as Sink<EncodedAnswer>,
@@ -184,25 +185,36 @@ export class InferenceCore {
   }
 
   /** The request's model and its backend's plan: the one place that tells the kinds of model apart. */
-  #plan(request: InferenceRequest, encoding: AnswerEncoding): Work {
-    const { limits, cache, repository } = this.#options;
+  #plan(request: InferenceRequest, encoding: AnswerEncoding, sink: Sink<EncodedAnswer>): Work {
+    const { limits, cache } = this.#options;
     const target = request.model;
     if (target.kind === 'described') {
       const plan = planLayers(request, limits, cache, null, target.description);
       return layerWork(plan, encoding, UNBATCHED);
     }
-    const served: ServedModel = repository.get(target.name, target.version);
+    const served = this.#hold(target.name, target.version, sink);
     // The model's configuration (config.pbtxt) holds requests to its max_batch_size and input dims.
     checkRequestShapes(served.config, request.inputs);
     const batchAt = request.inputs[0]?.at.tensor ?? 'inputs';
+    const schedule = modelSchedule(served, this.#batching);
     if (served.kind === 'onnx') {
       const onnx = planOnnx(served, request, limits);
       checkRequestBatch(served.config, onnx.shape[0], batchAt);
-      return onnxWork(onnx, served, encoding);
+      return onnxWork(onnx, served, encoding, schedule.queue);
     }
     const plan = planLayers(request, limits, cache, servedLayers(served), null);
     checkRequestBatch(served.config, plan.shape[0], batchAt);
-    return layerWork(plan, encoding, this.#batching);
+    return layerWork(plan, encoding, schedule.batching, schedule.queue);
+  }
+
+  /**
+   * The served model of a request, held until its exchange is over (answered, failed, or its client gone): a
+   * version replaced or removed meanwhile finishes the requests it started, and is freed after the last.
+   */
+  #hold(name: string, version: string | undefined, sink: Sink<EncodedAnswer>): ServedModel {
+    const lease = this.#options.repository.acquire(name, version);
+    sink.onClose(lease.release);
+    return lease.served;
   }
 
   #arrive(arrival: Arrival): void {
@@ -251,26 +263,42 @@ export class InferenceCore {
    * state saved before its answer goes out. Null when it was refused (its sink has the problem).
    */
   async #sequenceEntry(arrival: Arrival, control: SequenceControl): Promise<Entry | null> {
-    const { limits, cache, repository, sequences } = this.#options;
+    const { limits, cache, sequences } = this.#options;
     const { inference, encoding } = arrival.request as NonNullable<Arrival['request']>;
     try {
       const target = inference.model;
       if (sequences === undefined || target.kind !== 'served')
         invalidAt(control.at, 'names a sequence, but this server keeps no sequence state');
-      const served = repository.get(target.name, target.version);
+      const served = this.#hold(target.name, target.version, arrival.sink);
+      const schedule = modelSchedule(served, this.#batching);
       const named = `sequence ${typeof control.id === 'bigint' ? control.id : JSON.stringify(control.id)}`;
       let plan: (carried: readonly Float32Array[] | null) => Work;
       let digest: () => string;
       if (served.kind === 'onnx') {
-        const pairs = onnxCarry(served, control.at);
+        // The pairs the configuration declares (sequence_batching.state), else those the graph's names show.
+        const declared = (served.config.sequenceBatching?.states ?? []).map((state) => ({
+          input: state.inputName,
+          output: state.outputName,
+        }));
+        const pairs = onnxCarry(served, control.at, declared);
         plan = (carried) =>
-          onnxWork(planOnnx(served, inference, limits, { carried, named, pairs, at: control.at }), served, encoding);
+          onnxWork(
+            planOnnx(served, inference, limits, { carried, named, pairs, at: control.at }),
+            served,
+            encoding,
+            schedule.queue,
+          );
         digest = () => sourceDigest(served.source.bytes);
       } else {
         const layers = servedLayers(served);
         carriedSlots(layers, control.at);
         plan = (carried) =>
-          layerWork(planLayers(inference, limits, cache, layers, null, { carried, named }), encoding, this.#batching);
+          layerWork(
+            planLayers(inference, limits, cache, layers, null, { carried, named }),
+            encoding,
+            schedule.sequences,
+            schedule.queue,
+          );
         digest = () => weightsDigestOf(served.model);
       }
       let started: Work | null = null;
@@ -311,26 +339,19 @@ export class InferenceCore {
 
   #entry(arrival: Arrival, work: Work): Entry {
     const { queue, budget } = this.#options;
-    const { schedule, scheduleAt } = arrival;
-    const priority =
-      schedule.priority === undefined || schedule.priority === 0 ? queue.defaultPriority : schedule.priority;
-    if (priority > queue.priorityLevels)
-      invalidAt(
-        scheduleAt.priority,
-        `is ${priority}; the priority levels are 1 (first) to ${queue.priorityLevels} (QUEUE_PRIORITY_LEVELS), 0 for the default (${queue.defaultPriority})`,
-      );
+    const place = queuePlace(queue, work.queue, arrival);
     const release = budget.reserve(work.bytes, "the request's estimated memory");
     if (release !== UNRESERVED) arrival.sink.onClose(release);
-    const timeoutMs = schedule.timeoutMs ?? queue.timeoutMs;
     return {
       work,
       encoding: arrival.encoding,
       sink: arrival.sink,
       arrived: arrival.arrived,
-      deadline: arrival.arrived + timeoutMs,
-      timeoutMs,
-      timeoutFrom: schedule.timeoutMs === undefined ? 'QUEUE_TIMEOUT_MS' : scheduleAt.timeoutMs,
-      priority,
+      deadline: arrival.arrived + place.timeoutMs,
+      timeoutMs: place.timeoutMs,
+      timeoutFrom: place.timeoutFrom,
+      priority: place.priority,
+      bound: place.bound,
     };
   }
 

@@ -45,6 +45,8 @@ export interface Entry {
   readonly timeoutFrom: string;
   /** Its level, 1 first. */
   readonly priority: number;
+  /** How many requests of its model and level may wait (its model's max_queue_size); null: no bound of its own. */
+  readonly bound: { readonly key: string; readonly max: number; readonly from: string } | null;
   /** What becomes of its answer, when not simply handed to the sink (a sequence chunk saves its state first). */
   readonly onAnswer?: (outcome: { readonly answer: EncodedAnswer; readonly carried?: readonly Float32Array[] }) => void;
 }
@@ -90,6 +92,8 @@ export class Scheduler {
   #timerAt = Number.POSITIVE_INFINITY;
   /** Rows in the queue, by batch key (a small pass of a key with queued work joins it there). */
   readonly #queuedRows = new Map<string, number>();
+  /** Entries in the queue, by their model's bound (max_queue_size). */
+  readonly #bounded = new Map<string, number>();
   /** A timer for the first pass held back for others to join it (BATCH_MAX_DELAY_MS). */
   #delayTimer: NodeJS.Timeout | null = null;
   #delayAt = Number.POSITIVE_INFINITY;
@@ -228,7 +232,7 @@ export class Scheduler {
   #waitSeconds(priority: number): { seconds: number; ahead: number; cost: number } {
     let ahead = 0;
     let cost = 0;
-    for (let level = 0; level < priority; level++) {
+    for (let level = 0; level < Math.min(priority, this.#levels.length); level++) {
       for (const entry of this.#levels[level]) {
         ahead += 1;
         cost += entry.work.cost;
@@ -262,6 +266,17 @@ export class Scheduler {
       );
       return;
     }
+    const { bound } = entry;
+    if (bound !== null && (this.#bounded.get(bound.key) ?? 0) >= bound.max) {
+      this.#refuse(
+        entry,
+        'queue-full',
+        `its model's queue is full (${bound.max} waiting at priority ${entry.priority}, ${bound.from}); retry ` +
+          `after ${retryAfterSeconds} s`,
+        retryAfterSeconds,
+      );
+      return;
+    }
     const now = performance.now();
     if (now > entry.deadline) {
       this.#refuse(
@@ -288,7 +303,10 @@ export class Scheduler {
       );
       return;
     }
+    // A model's own priority levels may be more than the server's.
+    while (this.#levels.length < entry.priority) this.#levels.push([]);
     this.#levels[entry.priority - 1].push(entry);
+    if (bound !== null) this.#bounded.set(bound.key, (this.#bounded.get(bound.key) ?? 0) + 1);
     this.#waiting += 1;
     this.#waitingCost += entry.work.cost;
     const { key } = entry.work;
@@ -304,6 +322,12 @@ export class Scheduler {
     const at = level.indexOf(entry);
     if (at < 0) return false;
     level.splice(at, 1);
+    const { bound } = entry;
+    if (bound !== null) {
+      const left = (this.#bounded.get(bound.key) ?? 1) - 1;
+      if (left === 0) this.#bounded.delete(bound.key);
+      else this.#bounded.set(bound.key, left);
+    }
     this.#waiting -= 1;
     this.#waitingCost -= entry.work.cost;
     const { key } = entry.work;

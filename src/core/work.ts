@@ -13,20 +13,11 @@ import type { OnnxPlan } from '../models/onnx/backend.js';
 import type { OnnxProgram, OnnxSource } from '../models/onnx/program.js';
 import type { AnswerEncoding } from '../protocols/encoding.js';
 import type { Job, LayerTaskPlan } from '../runtime/jobs.js';
+import { type Batching, UNBATCHED } from './batching.js';
+import type { ModelQueue } from './model-schedule.js';
 import type { ServedName } from './observer.js';
 
-/** How a served model's passes are merged (its config.pbtxt's dynamic_batching, else BATCH_MAX_*). */
-export interface Batching {
-  /** The most rows a merged pass holds; 1: none merged. */
-  readonly maxRows: number;
-  /** How long the first request of a pass may wait for others to join it, in ms; 0: never waits. */
-  readonly maxDelayMs: number;
-  /** Rows a pass goes at without waiting longer (ascending; empty: only at maxRows). */
-  readonly preferredRows: readonly number[];
-}
-
-/** Passes never merged. */
-export const UNBATCHED: Batching = { maxRows: 1, maxDelayMs: 0, preferredRows: [] };
+export { type Batching, UNBATCHED };
 
 export interface Work {
   /** Multiply-adds (MAX_COMPUTE's measure); an estimate for a body not parsed yet. */
@@ -43,6 +34,8 @@ export interface Work {
   readonly key: string | null;
   /** How its model's passes are merged. */
   readonly batching: Batching;
+  /** Its model's own queue rules (config.pbtxt); null: the server's. */
+  readonly queue: ModelQueue | null;
   /** The layer plan, for merging; null for other work. */
   readonly layers: LayerPlan | null;
   /** The job that computes it alone; `inline`: it runs here, with what the event loop already holds. */
@@ -67,7 +60,12 @@ function taskPlan(plan: LayerPlan): LayerTaskPlan {
   return { ...plan, model };
 }
 
-export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, batching: Batching): Work {
+export function layerWork(
+  plan: LayerPlan,
+  encoding: AnswerEncoding,
+  batching: Batching,
+  queue: ModelQueue | null = null,
+): Work {
   const facts = layerFacts(plan);
   return {
     cost: plan.cost,
@@ -77,6 +75,7 @@ export function layerWork(plan: LayerPlan, encoding: AnswerEncoding, batching: B
     rows: plan.shape[0],
     key: batching.maxRows > 1 ? batchKey(plan) : null,
     batching,
+    queue,
     layers: plan,
     job: (inline) => ({
       kind: 'layers',
@@ -106,6 +105,7 @@ export function onnxWork(
   plan: OnnxPlan,
   model: ServedName & { readonly program: OnnxProgram; readonly source: OnnxSource },
   encoding: AnswerEncoding,
+  queue: ModelQueue | null = null,
 ): Work {
   return {
     cost: plan.plan.compute,
@@ -115,6 +115,7 @@ export function onnxWork(
     rows: plan.shape[0],
     key: null,
     batching: UNBATCHED,
+    queue,
     layers: null,
     job: (inline) => ({
       kind: 'onnx',
@@ -136,6 +137,7 @@ function alone(cost: number, bytes: number, job: Job): Work {
     rows: 1,
     key: null,
     batching: UNBATCHED,
+    queue: null,
     layers: null,
     job: () => job,
   };

@@ -17,6 +17,7 @@ import { answerText, type JsonAnswer } from '../../src/codec/json-stream.js';
 import { ProblemError } from '../../src/errors/problem-error.js';
 import { resolveModel } from '../../src/inference/model.js';
 import { SeededWeightsCache } from '../../src/inference/weights-cache.js';
+import { parseModelConfig } from '../../src/models/model-config/model-config.js';
 import { ModelRepository } from '../../src/models/repository.js';
 import { forwardEncoding, forwardRequest, modelForwardRequest } from '../../src/protocols/forward-request.js';
 import { type Job, type JobResult, runJob } from '../../src/runtime/jobs.js';
@@ -31,11 +32,12 @@ const env = {
   },
 };
 
-/** A served SimpleRNN, 4 → 8 units. */
-function repository(): ModelRepository {
+/** A served SimpleRNN, 4 → 8 units; with `config`, its config.pbtxt. */
+function repository(config?: string): ModelRepository {
   const description = { hiddenSize: 8, seed: 3 };
   return ModelRepository.serving([
     {
+      ...(config === undefined ? {} : { config: parseModelConfig(config, 'm/config.pbtxt', { name: 'm' }) }),
       kind: 'rnn',
       name: 'm',
       version: '1',
@@ -75,7 +77,9 @@ interface Setup {
   readonly refused: Refusal[];
 }
 
-function setUp(options: { queue?: Partial<QueueSettings>; maxQueue?: number; initialRate?: number } = {}): Setup {
+function setUp(
+  options: { queue?: Partial<QueueSettings>; maxQueue?: number; initialRate?: number; config?: string } = {},
+): Setup {
   const { pool, held } = heldPool();
   const refused: Refusal[] = [];
   const observer: CoreObserver = {
@@ -87,7 +91,7 @@ function setUp(options: { queue?: Partial<QueueSettings>; maxQueue?: number; ini
     turn: () => {},
   };
   const core = new InferenceCore({
-    repository: repository(),
+    repository: repository(options.config),
     limits: defaultConfig.limits,
     cache,
     pool,
@@ -425,4 +429,155 @@ t.test('passRows: the most rows once queued, else the largest preferred size rea
     [1, 7, 8].map((rows) => passRows({ maxRows: 8, maxDelayMs: 10, preferredRows: [] }, rows)),
     [null, null, 8],
   );
+});
+
+t.test(
+  "config.pbtxt's dynamic_batching: max_batch_size, preferred sizes and the delay of the model's passes",
+  async (t) => {
+    const config = `
+    max_batch_size: 6
+    dynamic_batching { preferred_batch_size: [ 2, 4 ] max_queue_delay_microseconds: 5000000 }
+  `;
+    // The server would merge 64 rows without delay; the model's configuration says otherwise.
+    const { core, held } = setUp({ config, queue: { maxBatchRows: 64, maxDelayMs: 0 } });
+    const first = served(core);
+    await turn();
+    t.equal(held.length, 0, 'one row: below every preferred size, it waits (5 s of delay)');
+    const more = [served(core), served(core)];
+    await turn();
+    t.equal(held.length, 1, 'three rows queued: a pass of the largest preferred size reached, 2, goes at once');
+    t.equal(members(held[0].job), 2);
+    t.equal(core.waiting, 1, 'the third waits on');
+    held[0].finish();
+    await turn();
+    t.same([first.status, more[0].status, more[1].status], ['answered', 'answered', 'waiting']);
+    const rest = [served(core), served(core), served(core), served(core), served(core)];
+    await turn();
+    t.equal(held.length, 2, 'six rows queued: a pass of max_batch_size');
+    t.equal(members(held[1].job), 6);
+    held[1].finish();
+    await turn();
+    t.same(
+      [more[1], ...rest].map((o) => o.status),
+      ['answered', 'answered', 'answered', 'answered', 'answered', 'answered'],
+    );
+  },
+);
+
+t.test('a config.pbtxt without dynamic_batching: passes are never merged', async (t) => {
+  const { core, held } = setUp({ config: 'max_batch_size: 8', queue: { maxBatchRows: 64 } });
+  const blocker = described(core, 9);
+  await turn();
+  const waiting = [served(core), served(core), served(core)];
+  await turn();
+  held[0].finish();
+  await turn();
+  t.equal(members(held[1].job), 1, 'alone, although three wait together');
+  for (let i = 1; i <= 3; i++) {
+    held[i].finish();
+    await turn();
+  }
+  t.same(
+    [blocker, ...waiting].map((o) => o.status),
+    ['answered', 'answered', 'answered', 'answered'],
+  );
+});
+
+t.test("the model's queue policy: its levels, default timeout, timeout override and max_queue_size", async (t) => {
+  const config = `
+    max_batch_size: 1
+    dynamic_batching {
+      priority_levels: 5
+      default_priority_level: 4
+      default_queue_policy { default_timeout_microseconds: 200000 max_queue_size: 2 }
+      priority_queue_policy { key: 1 value: { default_timeout_microseconds: 300000 allow_timeout_override: true } }
+    }
+  `;
+  const { core, held, refused } = setUp({ config, initialRate: 1e12 });
+  const blocker = described(core, 9);
+  await turn();
+  t.equal(held.length, 1);
+
+  const beyond = served(core, { priority: 6 });
+  await turn();
+  t.equal(
+    beyond.problem?.message,
+    'priority: is 6; the priority levels are 1 (first) to 5 (dynamic_batching.priority_levels in m/config.pbtxt), 0 for the default (4)',
+  );
+
+  // Level 4 (the model's default): two may wait, the third is refused.
+  const atDefault = [served(core), served(core, { priority: 4 }), served(core)];
+  // Level 5, beyond the server's 3 levels, queues behind level 4.
+  const atFive = served(core, { priority: 5 });
+  // Level 1 lets a request shorten its timeout.
+  const urgent = served(core, { priority: 1, timeoutMs: 100 });
+  // Level 4 does not: the request's 100 000 ms is not used.
+  const ignored = served(core, { priority: 4, timeoutMs: 100000 });
+  await turn();
+  t.equal(atDefault[2].problem?.status, 503);
+  t.match(
+    atDefault[2].problem?.message,
+    /^its model's queue is full \(2 waiting at priority 4, dynamic_batching\.default_queue_policy\.max_queue_size in m\/config\.pbtxt\)/,
+  );
+  t.equal(ignored.problem?.status, 503, 'the third at level 4 too');
+  t.same(refused, ['queue-full', 'queue-full']);
+  t.equal(core.waiting, 4);
+
+  await sleep(150);
+  t.equal(urgent.problem?.kind, 'queue-timeout', "level 1: the request's own 100 ms");
+  t.match(urgent.problem?.message, /past its deadline of 100 ms \(timeoutMs\)/);
+  t.same(
+    [atDefault[0].status, atDefault[1].status, atFive.status],
+    ['waiting', 'waiting', 'waiting'],
+    "level 4's 200 ms are not up",
+  );
+  await sleep(150);
+  t.equal(atDefault[0].problem?.kind, 'queue-timeout');
+  t.match(
+    atDefault[0].problem?.message,
+    /past its deadline of 200 ms \(dynamic_batching\.default_queue_policy\.default_timeout_microseconds in m\/config\.pbtxt\)/,
+  );
+  t.equal(atFive.problem?.kind, 'queue-timeout', 'level 5 has the default policy too');
+  held[0].finish();
+  await turn();
+  t.equal(blocker.status, 'answered');
+});
+
+t.test("a request may shorten its model's timeout where allowed, never lengthen it", async (t) => {
+  const config = `
+    max_batch_size: 1
+    dynamic_batching { default_queue_policy { default_timeout_microseconds: 100000 allow_timeout_override: true } }
+  `;
+  const { core, held } = setUp({ config, initialRate: 1e12 });
+  described(core, 9);
+  await turn();
+  const longer = served(core, { timeoutMs: 60000 });
+  await turn();
+  await sleep(200);
+  t.equal(longer.problem?.kind, 'queue-timeout');
+  t.match(
+    longer.problem?.message,
+    /deadline of 100 ms \(dynamic_batching\.default_queue_policy\.default_timeout_microseconds in m\/config\.pbtxt\)/,
+  );
+  held[0].finish();
+});
+
+t.test("without allow_timeout_override a request's timeout is not used, and its answer says so", async (t) => {
+  const config = `
+    max_batch_size: 1
+    dynamic_batching { default_queue_policy { default_timeout_microseconds: 100000 } }
+  `;
+  const { core, held } = setUp({ config, initialRate: 1e12 });
+  described(core, 9);
+  await turn();
+  const outcome = served(core, { timeoutMs: 60000 });
+  await turn();
+  await sleep(200);
+  t.equal(outcome.problem?.kind, 'queue-timeout');
+  t.match(
+    outcome.problem?.message,
+    'past its deadline of 100 ms (dynamic_batching.default_queue_policy.default_timeout_microseconds in ' +
+      'm/config.pbtxt; timeoutMs is not used: dynamic_batching.default_queue_policy.allow_timeout_override is false)',
+  );
+  held[0].finish();
 });

@@ -5,7 +5,7 @@
  * once; every refusal named (a sequence never started, with Triton's words; a batch of several; a bidirectional
  * model; initial states for a sequence in progress; another version), and restart and end.
  */
-import { cpSync } from 'node:fs';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { SHIPPED_MODELS, build } from '../helpers/build.js';
@@ -233,6 +233,61 @@ t.test('an ONNX graph carries its h0 → h_n (and c0 → c_n) from chunk to chun
   });
   t.equal(reverse.statusCode, 400);
   t.match(reverse.json().error, /cannot carry a sequence's state from chunk to chunk: its LSTM node '.*' runs reverse/);
+});
+
+t.test("a graph's state pair declared in config.pbtxt (sequence_batching.state) is carried", async (t) => {
+  // An ONNX RNN node whose state names are not PyTorch's: initial_h → Y_h, time-major X [T, 1, 3], with lengths.
+  const dir = modelsDir(t, {});
+  for (const name of ['declared', 'undeclared'])
+    cpSync(join(FIXTURES, 'onnx', 'node-lengths', 'model.onnx'), join(dir, name, '1', 'model.onnx'));
+  writeFileSync(
+    join(dir, 'declared', 'config.pbtxt'),
+    'sequence_batching { state [ { input_name: "initial_h" output_name: "Y_h" data_type: TYPE_FP32 dims: [ 1, -1, 4 ] } ] }\n',
+  );
+  const { app } = await build(t, { models: { dir } });
+  const x = steps(6, 3, 9).flat();
+  // A whole sequence gives the graph its zero initial_h; a chunk of a sequence leaves it to the sequence.
+  const infer = (model: string, from: number, to: number, parameters: object | null = null) =>
+    app.inject({
+      method: 'POST',
+      url: `/v2/models/${model}/infer`,
+      payload: {
+        parameters: parameters ?? {},
+        inputs: [
+          { name: 'X', shape: [to - from, 1, 3], datatype: 'FP32', data: x.slice(from * 3, to * 3) },
+          { name: 'sequence_lens', shape: [1], datatype: 'INT32', data: [to - from] },
+          ...(parameters === null
+            ? [{ name: 'initial_h', shape: [1, 1, 4], datatype: 'FP32', data: [0, 0, 0, 0] }]
+            : []),
+        ],
+      },
+    });
+  const whole = await infer('declared', 0, 6);
+  t.equal(whole.statusCode, 200, whole.body.slice(0, 300));
+  const byName = (res: { json(): { outputs: { name: string; data: number[] }[] } }) =>
+    Object.fromEntries(res.json().outputs.map((o) => [o.name, o.data]));
+  const chunks = [];
+  for (const [i, [from, to]] of [
+    [0, 2],
+    [2, 6],
+  ].entries()) {
+    const res = await infer('declared', from, to, {
+      sequence_id: 'declared',
+      sequence_start: i === 0,
+      sequence_end: i === 1,
+    });
+    t.equal(res.statusCode, 200, res.body.slice(0, 300));
+    chunks.push(byName(res));
+  }
+  t.same(
+    chunks.flatMap((c) => c.Y),
+    byName(whole).Y,
+    'Y, every step, bit for bit',
+  );
+  t.same(chunks[1].Y_h, byName(whole).Y_h, 'Y_h');
+  const refused = await infer('undeclared', 0, 2, { sequence_id: 9, sequence_start: true });
+  t.equal(refused.statusCode, 400);
+  t.match(refused.json().error, /no state inputs and outputs it recognises .* and its configuration declares none/);
 });
 
 t.test('refusals name what is wrong', async (t) => {

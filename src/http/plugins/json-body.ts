@@ -5,10 +5,12 @@
  * is accepted: every other media type is 415, except on the Open Inference Protocol's routes (see
  * `inferenceProtocolBodies`).
  */
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest, FastifySchemaCompiler } from 'fastify';
 import fp from 'fastify-plugin';
 import { parseJsonBody } from '../../codec/json-parse.js';
 import { ProblemError, invalidAt } from '../../errors/problem-error.js';
+import { readAlignedBody } from '../aligned-body.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -114,17 +116,24 @@ export function inferenceProtocolBodies(app: FastifyInstance): void {
       done(error as Error, undefined);
     }
   };
+  // The body is read so that its binary part, if any, starts 4-aligned: float32 tensors are read in place.
+  const read = (request: FastifyRequest, payload: Readable, done: (error: Error | null, value?: unknown) => void) => {
+    const header = request.headers['inference-header-content-length'];
+    const alignAt = typeof header === 'string' && /^[0-9]+$/.test(header.trim()) ? Number(header) : 0;
+    readAlignedBody(request, payload, alignAt, (error, body) => {
+      if (error !== null) done(error);
+      else parse(request, body as Buffer, done);
+    });
+  };
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) =>
-    parse(request, body as Buffer, done),
-  );
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (request, body, done) =>
-    parse(request, body as Buffer, done),
+  app.addContentTypeParser('application/json', (request, payload, done) => read(request, payload as Readable, done));
+  app.addContentTypeParser('application/octet-stream', (request, payload, done) =>
+    read(request, payload as Readable, done),
   );
   // '*' is Fastify's parser for a body without Content-Type, and for every type without a parser of its own.
-  app.addContentTypeParser('*', { parseAs: 'buffer' }, (request, body, done) => {
+  app.addContentTypeParser('*', (request, payload, done) => {
     const type = request.headers['content-type'];
-    if (type === undefined) parse(request, body as Buffer, done);
+    if (type === undefined) read(request, payload as Readable, done);
     else
       done(
         new ProblemError(

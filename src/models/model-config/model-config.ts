@@ -41,8 +41,8 @@ export type VersionPolicy =
   | { readonly kind: 'specific'; readonly versions: readonly string[] };
 
 export interface QueuePolicy {
-  /** What happens to a request whose timeout passes in the queue: refused, or kept at the back. */
-  readonly timeoutAction: 'REJECT' | 'DELAY';
+  /** What happens to a request whose timeout passes in the queue: refused (DELAY is refused when the model loads). */
+  readonly timeoutAction: 'REJECT';
   /** 0: no timeout. */
   readonly defaultTimeoutMicroseconds: number;
   /** Whether a request may set its own timeout. */
@@ -335,8 +335,14 @@ class Reader {
 
   queuePolicy(m: ProtoMessage | null, path: string): QueuePolicy {
     const policy = m ?? {};
+    const action = enumOf(policy, 'timeout_action', 'REJECT');
+    if (action === 'DELAY')
+      this.fail(
+        `${path}.timeout_action`,
+        'is DELAY; rnn-serve answers a request whose queue timeout passes (REJECT): no request waits without bound',
+      );
     return {
-      timeoutAction: enumOf(policy, 'timeout_action', 'REJECT') as 'REJECT' | 'DELAY',
+      timeoutAction: 'REJECT',
       defaultTimeoutMicroseconds: this.uint64(
         policy,
         'default_timeout_microseconds',
@@ -456,6 +462,18 @@ class Reader {
         preserveOrdering: boolOf(oldest, 'preserve_ordering'),
       };
     const idle = this.uint64(m, 'max_sequence_idle_microseconds', `${path}.max_sequence_idle_microseconds`);
+    if (idle !== 0)
+      this.ignore(
+        `${path}.max_sequence_idle_microseconds`,
+        'every sequence may be idle SEQUENCE_IDLE_MS: the sequence store, shared by every model and replica, expires them alike',
+      );
+    if (direct !== null && numberOf(direct, 'minimum_slot_utilization') !== 0)
+      this.ignore(`${path}.direct.minimum_slot_utilization`, 'a pass goes when its delay is up or it is full');
+    if (oldest !== null && numberOf(oldest, 'max_candidate_sequences') !== 0)
+      this.ignore(
+        `${path}.oldest.max_candidate_sequences`,
+        'chunks of any number of sequences wait together; a pass takes up to max_batch_size of them',
+      );
     return { maxSequenceIdleMicroseconds: idle === 0 ? DEFAULT_SEQUENCE_IDLE_MICROSECONDS : idle, states, strategy };
   }
 

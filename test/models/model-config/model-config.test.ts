@@ -53,7 +53,7 @@ t.test('an ONNX model with dynamic batching, as Triton documents one', async (t)
       priority_levels: 3
       default_priority_level: 2
       default_queue_policy {
-        timeout_action: DELAY
+        timeout_action: REJECT
         default_timeout_microseconds: 100000
         allow_timeout_override: true
         max_queue_size: 32
@@ -79,7 +79,7 @@ t.test('an ONNX model with dynamic batching, as Triton documents one', async (t)
     priorityLevels: 3,
     defaultPriorityLevel: 2,
     defaultQueuePolicy: {
-      timeoutAction: 'DELAY',
+      timeoutAction: 'REJECT',
       defaultTimeoutMicroseconds: 100000,
       allowTimeoutOverride: true,
       maxQueueSize: 32,
@@ -274,6 +274,12 @@ t.test('refused: what would change answers, and values that contradict each othe
       1,
       'default_model_filename',
       /a file name in the version directory ending in \.json or \.onnx/,
+    ],
+    [
+      'max_batch_size: 4 dynamic_batching { default_queue_policy { timeout_action: DELAY } }',
+      1,
+      'dynamic_batching.default_queue_policy.timeout_action',
+      /is DELAY; rnn-serve answers a request whose queue timeout passes \(REJECT\): no request waits without bound/,
     ],
   ];
   for (const [text, line, path, problem] of cases) {
