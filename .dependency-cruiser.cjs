@@ -12,8 +12,9 @@
  *   runtime         →  protocols, models, inference and below
  *   core            →  runtime, protocols, models, inference and below (core/sequences: config, errors only)
  *   telemetry       →  core and below (OpenTelemetry: what the core's trace hooks record, for the frontends)
- *   http            →  every layer (app.ts wires them)
- *   main.ts         →  http, core, models, config
+ *   http            →  every layer but grpc (app.ts wires them)
+ *   grpc            →  telemetry, core and below (the other frontend: neither frontend imports the other)
+ *   main.ts         →  http, grpc, core, models, config
  */
 const LAYERS = {
   config: [],
@@ -28,6 +29,19 @@ const LAYERS = {
   core: ['runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   telemetry: ['core', 'runtime', 'protocols', 'models', 'inference', 'codec', 'errors', 'engine', 'config', 'schemas'],
   http: [
+    'telemetry',
+    'core',
+    'runtime',
+    'protocols',
+    'models',
+    'inference',
+    'codec',
+    'errors',
+    'engine',
+    'config',
+    'schemas',
+  ],
+  grpc: [
     'telemetry',
     'core',
     'runtime',
@@ -83,9 +97,11 @@ module.exports = {
     {
       name: 'main-imports',
       severity: 'error',
-      comment: 'src/main.ts builds the app (http) and its core, reads the config and reports model load errors.',
+      comment:
+        'src/main.ts builds the app (http), its core and the gRPC frontend (grpc), reads the config and reports ' +
+        'model load errors.',
       from: { path: '^src/main\\.ts$' },
-      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|core|models|config)/'] },
+      to: { path: '^(src|schemas)/', pathNot: ['^src/(http|grpc|core|models|config)/'] },
     },
     {
       name: 'src-is-not-tests',

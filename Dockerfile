@@ -29,7 +29,8 @@ LABEL org.opencontainers.image.title="rnn-serve" \
       org.opencontainers.image.base.name="docker.io/library/node:24-bookworm-slim"
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=8080
+    PORT=8080 \
+    GRPC_PORT=8081
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 # --ignore-scripts: no `prepare` (dist/ comes from the build stage) and no install hooks of production deps.
@@ -43,12 +44,14 @@ RUN --mount=type=secret,id=npm_ca,required=false \
 COPY src/http/routes/playground/public/ src/http/routes/playground/public/
 # The model repository (MODELS_DIR=./models): the example model; mount or copy your own over it.
 COPY models/ models/
-# The .proto files read at run time from beside dist/ (Triton's model configuration, for config.pbtxt files).
+# The .proto files read at run time from beside dist/: the gRPC service's (src/grpc/protos.ts) and Triton's model
+# configuration, for config.pbtxt files.
 COPY proto/ proto/
 COPY --from=build /app/dist/ dist/
 # Files stay owned by root: the service only reads them.
 USER node
-EXPOSE 8080
+# HTTP (PORT), and the Open Inference Protocol over gRPC (GRPC_PORT; 0 turns it off).
+EXPOSE 8080 8081
 # Liveness only (GET /healthz); readiness (/readyz) is for the orchestrator. Node's built-in fetch, no curl.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
     CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||8080)+'/healthz',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]

@@ -205,7 +205,7 @@ if [ ! -f dist/src/main.js ] || [ -n "$(find src schemas -newer dist/src/main.js
   npm run build >"$WORK/tsc.log" 2>&1 || { cat "$WORK/tsc.log"; abort "npm run build"; }
 fi
 ref_port=$(free_port)
-HOST=127.0.0.1 PORT=$ref_port setsid npm start >"$WORK/npm-start.log" 2>&1 &
+HOST=127.0.0.1 PORT=$ref_port GRPC_PORT=0 setsid npm start >"$WORK/npm-start.log" 2>&1 &
 NPM_START_PID=$!
 ref="http://127.0.0.1:$ref_port"
 wait_http "$ref/readyz" 30 || wait_http "$ref/openapi.json" 5 || { cat "$WORK/npm-start.log"; abort "npm start answers"; }
@@ -214,9 +214,10 @@ expected=$(hello "$ref") || abort "hello request to npm start"
 # --- run -------------------------------------------------------------------------------------------------
 log "podman run"
 port=$(free_port)
+grpc_port=$(free_port)
 # (podman logs "unable to get systemd connection" for the HEALTHCHECK: no systemd here, so no timer; see below)
 pm run -d --name "$NAME" --ulimit nofile=20000:20000 --ulimit nproc=32768:32768 \
-  -p "127.0.0.1:$port:8080" "$IMAGE" >"$WORK/run.log" 2>&1 || { cat "$WORK/run.log"; abort "podman run"; }
+  -p "127.0.0.1:$port:8080" -p "127.0.0.1:$grpc_port:8081" "$IMAGE" >"$WORK/run.log" 2>&1 || { cat "$WORK/run.log"; abort "podman run"; }
 url="http://127.0.0.1:$port"
 start=$SECONDS
 if wait_http "$url/readyz" 30; then
@@ -233,6 +234,11 @@ else
   echo "expected: ${expected:0:300}"; echo "actual:   ${actual:0:300}"
   fail "hello answer differs from npm start"
 fi
+# gRPC on 8081: grpc.health.v1.Health/Check for "" with curl over HTTP/2 cleartext. The request is the empty
+# HealthCheckRequest in gRPC's framing (no compression, length 0); SERVING is the message 08 01, length 2.
+health=$(printf '\x00\x00\x00\x00\x00' | curl -s --max-time 5 --http2-prior-knowledge -H 'content-type: application/grpc' \
+  -H 'te: trailers' --data-binary @- "http://127.0.0.1:$grpc_port/grpc.health.v1.Health/Check" | od -An -tx1 | tr -d ' \n')
+[ "$health" = 00000000020801 ] && pass "gRPC health Check on 8081: SERVING" || fail "gRPC health Check on 8081 answered '$health'"
 uid=$(pm exec "$NAME" id -u 2>/dev/null || echo '?')
 [[ "$uid" =~ ^[0-9]+$ ]] && [ "$uid" -ne 0 ] && pass "runs as non-root uid $uid" || fail "container uid is '$uid'"
 if pm healthcheck run "$NAME" >/dev/null 2>&1; then pass "podman healthcheck run: healthy"; else fail "podman healthcheck run"; fi

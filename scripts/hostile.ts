@@ -461,7 +461,7 @@ async function startChild(args: string[], env: Record<string, string>, log: (lin
   const port = await freePort();
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: repositoryRoot(),
-    env: { PATH: process.env.PATH ?? '', ...env, HOST: '127.0.0.1', PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', GRPC_PORT: '0', ...env, HOST: '127.0.0.1', PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   if (child.pid === undefined) throw new Error('could not start the server');

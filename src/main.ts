@@ -3,10 +3,26 @@
  * The only place that listens or touches `process`.
  */
 import pino from 'pino';
-import { buildApp } from './http/app.js';
+import { SERVICE_VERSION, buildApp } from './http/app.js';
 import type { FastifyInstance } from 'fastify';
-import { type Config, ConfigError, loadConfig } from './config/config.js';
+import { type Config, ConfigError, SERVICE_NAME, loadConfig } from './config/config.js';
 import { ModelLoadError } from './models/repository.js';
+import { type GrpcServer, grpcDefinitions, startGrpcServer } from './grpc/server.js';
+
+/** The gRPC frontend on GRPC_PORT, on the app's core, repository, metrics and readiness (null: GRPC_PORT=0). */
+async function startGrpc(app: FastifyInstance, config: Config, logger: pino.Logger): Promise<GrpcServer | null> {
+  if (config.grpc.port === 0) return null;
+  return startGrpcServer(config.grpc, config.host, {
+    core: app.core,
+    repository: app.repository,
+    readiness: app.readiness,
+    registry: app.metrics.registry,
+    logger,
+    apiKeys: config.access.apiKeys,
+    serverName: SERVICE_NAME,
+    serverVersion: SERVICE_VERSION,
+  });
+}
 
 async function main(): Promise<void> {
   let config: Config;
@@ -20,6 +36,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = pino({ level: config.logLevel });
+  // Before the app: its load shedding would see the time this takes as event-loop delay.
+  if (config.grpc.port !== 0) grpcDefinitions();
   let app: FastifyInstance;
   try {
     app = await buildApp(config, { logger });
@@ -64,6 +82,11 @@ async function main(): Promise<void> {
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
 
+  const grpc = await startGrpc(app, config, logger);
+  // Closed with the app: gRPC calls still open a second before the grace ends (streams their clients keep open)
+  // are cancelled.
+  if (grpc !== null)
+    app.frontends.add(() => grpc.close(Math.max(config.shutdown.graceMs - 1000, config.shutdown.graceMs / 2)));
   await app.listen({ port: config.port, host: config.host });
 }
 

@@ -25,6 +25,8 @@ export {
   DEFAULT_SEQUENCE_MAX,
   DEFAULT_REDIS_TIMEOUT_MS,
   DEFAULT_REDIS_KEY_PREFIX,
+  DEFAULT_GRPC_PORT,
+  DEFAULT_GRPC_KEEPALIVE_TIME_MS,
   SERVICE_NAME,
 } from './environment.js';
 export type { TracingSettings } from './tracing.js';
@@ -94,6 +96,7 @@ export interface Config {
   readonly apiContact: ApiContact;
   /** OpenTelemetry tracing (OTEL_*); null: off. */
   readonly tracing: TracingSettings | null;
+  readonly grpc: Grpc;
 }
 
 export interface ApiContact {
@@ -133,6 +136,24 @@ export interface RedisSettings {
   readonly keyPrefix: string;
   /** The longest wait for one command (REDIS_TIMEOUT_MS); past it the request gets 503. */
   readonly timeoutMs: number;
+}
+
+/** The Open Inference Protocol over gRPC (src/grpc/), beside HTTP on its own port. */
+export interface Grpc {
+  /** 0: no gRPC server. */
+  readonly port: number;
+  /** Largest request message; RESOURCE_EXHAUSTED above it (GRPC_MAX_MESSAGE_BYTES, by default BODY_LIMIT_BYTES). */
+  readonly maxMessageBytes: number;
+  /**
+   * The server pings a connection after this long without traffic, and closes it when the ping is not answered
+   * within 20 s: a client gone without a word (a cut network, a killed pod behind NAT) does not hold its streams.
+   */
+  readonly keepaliveTimeMs: number;
+  /**
+   * A connection is closed (GOAWAY, calls in flight finish) after this long; clients reconnect and the load
+   * balancer spreads them again, so new pods get a share of long-lived clients. 0 = never.
+   */
+  readonly maxConnectionAgeMs: number;
 }
 
 /** The model repository: `dir/NAME/VERSION/model.json`, loaded and validated at start-up. */
@@ -276,6 +297,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       ...(e.OPENAPI_CONTACT_EMAIL === undefined ? {} : { email: e.OPENAPI_CONTACT_EMAIL }),
     },
     tracing: tracingSettings(e),
+    grpc: {
+      port: e.GRPC_PORT,
+      maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES ?? e.BODY_LIMIT_BYTES,
+      keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
+      maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_MS,
+    },
     limits: {
       bodyLimitBytes: e.BODY_LIMIT_BYTES,
       maxBatch: e.MAX_BATCH,

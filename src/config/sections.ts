@@ -7,6 +7,7 @@ import { z } from 'zod';
 import {
   access,
   apiDocument,
+  grpc,
   http,
   limits,
   models,
@@ -62,6 +63,13 @@ export const CONFIG_SECTIONS = [
     variables: overload,
   },
   { title: 'Access', about: 'Authentication, rate limits, CORS and proxies.', variables: access },
+  {
+    title: 'gRPC',
+    about:
+      'The Open Inference Protocol over gRPC (docs/protocol/grpc.md), beside HTTP: the same models, limits, queue, ' +
+      'API keys and metrics.',
+    variables: grpc,
+  },
   { title: 'Model repository', about: 'The models served by /models/… and /v2/models/….', variables: models },
   {
     title: 'Sequences',
@@ -87,6 +95,7 @@ export const ConfigFromEnv = z.object({
   ...shutdown,
   ...overload,
   ...access,
+  ...grpc,
   ...models,
   ...sequences,
   ...apiDocument,

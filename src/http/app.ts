@@ -39,7 +39,7 @@ import healthRoutes from './routes/ops/health-route.js';
 import metricsRoute from './routes/ops/metrics-route.js';
 import playgroundRoute from './routes/playground/playground-route.js';
 import modelsRoutes, { MODEL_FORWARD_ROUTES } from './routes/models/models-route.js';
-import { loadRepository } from '../models/repository.js';
+import { type ModelRepository, loadRepository } from '../models/repository.js';
 import oipRoutes, { OIP_INFER_ROUTES } from './routes/v2/inference-route.js';
 import repositoryRoutes from './routes/v2/repository-route.js';
 import { modelLifecycleMetrics } from './model-metrics.js';
@@ -51,6 +51,23 @@ import { MemoryBudget } from '../runtime/memory-budget.js';
 export const SERVICE_VERSION = '0.1.0';
 /** The routes that run forward passes: admission-bounded, and documented with their 422 and 503. */
 const COMPUTE_ROUTES = ['/rnn/forward', ...MODEL_FORWARD_ROUTES, ...OIP_INFER_ROUTES];
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The serving core and the model repository, which the gRPC frontend (src/grpc/, wired by main.ts) shares with
+     * this app's routes: one admission, queue, batching and set of models for both protocols.
+     */
+    core: InferenceCore;
+    repository: ModelRepository;
+    /**
+     * The other frontends on this core (the gRPC server, added by main.ts), each as its close: app.close() starts
+     * them when it stops taking requests itself, and waits for them before the core's pool, stores and repository
+     * close, so that their calls in flight finish as HTTP's requests do.
+     */
+    frontends: Set<() => Promise<void>>;
+  }
+}
 
 export interface BuildOptions {
   /** A pino logger to use instead of one made from `config.logLevel` (tests pass one writing to a stream). */
@@ -250,6 +267,8 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
       this.set(budget.resident);
     },
   });
+  app.decorate('core', core);
+  app.decorate('repository', repository);
   modelLifecycleMetrics(app.metrics.registry, repository);
   app.addHook('onClose', () => repository.close());
   await app.register(forwardRoute, { core, minBodyBytes: config.pool.minBodyBytes, threads: config.pool.threads });
@@ -276,6 +295,14 @@ export async function buildApp(config: Config = defaultConfig, options: BuildOpt
     app.readiness.markReady();
     repository.startPolling();
   });
+
+  // Added last, so that it runs before every other onClose hook (Fastify runs them last added first).
+  app.decorate('frontends', new Set<() => Promise<void>>());
+  let frontendsClosed: Promise<unknown> = Promise.resolve();
+  app.addHook('preClose', async () => {
+    frontendsClosed = Promise.allSettled([...app.frontends].map((close) => close()));
+  });
+  app.addHook('onClose', () => frontendsClosed.then(() => {}));
 
   await app.ready();
   return app;

@@ -7,23 +7,28 @@ import type { JsonAnswer } from '../codec/json-stream.js';
 import type { InferenceResult } from '../inference/request.js';
 import { type TensorFormat, writeForwardAnswer } from './forward-answer.js';
 import { type OipAnswer, type OipAnswerSpec, writeOipAnswer } from './oip-answer.js';
+import { type OipGrpcAnswer, type OipGrpcAnswerSpec, writeOipGrpcAnswer } from './oip-grpc-answer.js';
 
 export type AnswerEncoding =
   /** Our forward routes' JSON (ForwardResponse), tensors nested or flat. */
   | { readonly kind: 'forward'; readonly format: TensorFormat }
   /** The Open Inference Protocol's JSON, with binary outputs after it. */
   | { readonly kind: 'oip'; readonly spec: OipAnswerSpec }
-  /** The result itself (a frontend that writes its own messages from the tensors: gRPC). */
+  /** The Open Inference Protocol over gRPC: a ModelInferResponse, every output in raw_output_contents. */
+  | { readonly kind: 'oip-grpc'; readonly spec: OipGrpcAnswerSpec }
+  /** The result itself (POST /rnn/weights, a body parsed on a worker: the work writes its own answer). */
   | { readonly kind: 'result' };
 
-export type EncodedAnswer = JsonAnswer | OipAnswer | InferenceResult;
+export type EncodedAnswer = JsonAnswer | OipAnswer | OipGrpcAnswer | InferenceResult;
 
 /** What an encoding gives. */
 export type AnswerOf<E extends AnswerEncoding> = E extends { kind: 'forward' }
   ? JsonAnswer
   : E extends { kind: 'oip' }
     ? OipAnswer
-    : InferenceResult;
+    : E extends { kind: 'oip-grpc' }
+      ? OipGrpcAnswer
+      : InferenceResult;
 
 export function encodeAnswer<E extends AnswerEncoding>(encoding: E, result: InferenceResult): AnswerOf<E> {
   switch (encoding.kind) {
@@ -31,6 +36,8 @@ export function encodeAnswer<E extends AnswerEncoding>(encoding: E, result: Infe
       return writeForwardAnswer(result, encoding.format) as AnswerOf<E>;
     case 'oip':
       return writeOipAnswer(result, encoding.spec) as AnswerOf<E>;
+    case 'oip-grpc':
+      return writeOipGrpcAnswer(result, encoding.spec) as AnswerOf<E>;
     default:
       return result as AnswerOf<E>;
   }

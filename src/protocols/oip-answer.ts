@@ -57,8 +57,22 @@ export function bytesElements(strings: readonly string[]): Uint8Array {
   return out;
 }
 
-/** Refuses a value JSON cannot carry (and, for our clients' sake, binary data alike): 422 naming the output. */
-function checkFinite(tensors: readonly ResultTensor[]): void {
+/**
+ * An output as raw bytes, as the binary tensor data extension and gRPC's `raw_output_contents` carry it: float32
+ * values little-endian, or for a classification its top K classes as BYTES strings `score:index:label`.
+ */
+export function rawOutput(
+  tensor: ResultTensor,
+  labels: readonly string[] | null,
+): { datatype: string; shape: readonly number[]; bytes: Uint8Array } {
+  if (tensor.classes === null)
+    return { datatype: OIP_FP32, shape: tensor.shape, bytes: littleEndianBytes(tensor.data) };
+  const ranked = classificationTensor(tensor, tensor.classes, labels);
+  return { datatype: OIP_BYTES, shape: ranked.shape, bytes: bytesElements(ranked.strings) };
+}
+
+/** Refuses a value JSON cannot carry (and, for our clients' sake, binary data and gRPC alike): 422 naming the output. */
+export function checkFinite(tensors: readonly ResultTensor[]): void {
   for (const { name, data } of tensors) {
     for (let i = 0; i < data.length; i++) {
       if (!Number.isFinite(data[i]))
@@ -82,24 +96,18 @@ export function writeOipAnswer(result: InferenceResult, spec: OipAnswerSpec): Oi
   const binary: Uint8Array[] = [];
   for (const [i, tensor] of tensors.entries()) {
     const { name, shape, data, classes } = tensor;
-    const asBinary = spec.binary[i] ?? spec.allBinary;
-    if (classes !== null) {
+    const open = `${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":`;
+    if (spec.binary[i] ?? spec.allBinary) {
+      const raw = rawOutput(tensor, facts.labels);
+      writer.raw(`${open}"${raw.datatype}","shape":`).ints(raw.shape);
+      writer.raw(',"parameters":{"binary_data_size":').int(raw.bytes.byteLength).raw('}}');
+      binary.push(raw.bytes);
+    } else if (classes !== null) {
       const ranked = classificationTensor(tensor, classes, facts.labels);
-      writer
-        .raw(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${OIP_BYTES}","shape":`)
-        .ints(ranked.shape);
-      if (asBinary) {
-        const bytes = bytesElements(ranked.strings);
-        writer.raw(',"parameters":{"binary_data_size":').int(bytes.byteLength).raw('}}');
-        binary.push(bytes);
-      } else writer.raw(`,"data":${JSON.stringify(ranked.strings)}}`);
-      continue;
-    }
-    writer.raw(`${i > 0 ? ',' : ''}{"name":${JSON.stringify(name)},"datatype":"${OIP_FP32}","shape":`).ints(shape);
-    if (asBinary) {
-      writer.raw(',"parameters":{"binary_data_size":').int(data.byteLength).raw('}}');
-      binary.push(littleEndianBytes(data));
+      writer.raw(`${open}"${OIP_BYTES}","shape":`).ints(ranked.shape);
+      writer.raw(`,"data":${JSON.stringify(ranked.strings)}}`);
     } else {
+      writer.raw(`${open}"${OIP_FP32}","shape":`).ints(shape);
       writer.raw(',"data":').floats(data).raw('}');
     }
   }

@@ -1,7 +1,7 @@
 /**
  * The path the container image takes, without a container: a clean folder with only what the image gets
- * (package.json, package-lock.json, .npmrc, src/http/routes/playground/public/, models/ and a `dist/` compiled from the
- * working tree), production
+ * (package.json, package-lock.json, .npmrc, src/http/routes/playground/public/, models/, proto/ and a `dist/` compiled
+ * from the working tree), production
  * dependencies from `npm ci --omit=dev --ignore-scripts`, and `node <flags> dist/src/main.js` as the image's CMD
  * and `npm start` run it (the same command: checked here). Its answer must be byte-identical to the in-process app's,
  * and SIGTERM must end it with exit code 0.
@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import t from 'tap';
 import { build, HELLO } from '../helpers/build.js';
+import { clients } from '../helpers/grpc.js';
 import { nodeFlagsOf, SERVICE_ENTRY, serviceNodeFlags } from '../../scripts/start-command.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -91,6 +92,18 @@ t.test('the runtime stage of the Dockerfile copies these files and dist/ from th
     copies.some((args) => args[0] === '--from=build' && /\/dist\/?$/.test(args[1])),
     'COPY --from=build .../dist/',
   );
+  // .dockerignore is an allow-list: a COPY of something it leaves out fails only when the image is built.
+  const allowed = (await readFile(join(ROOT, '.dockerignore'), 'utf8'))
+    .split('\n')
+    .filter((line) => line.startsWith('!'))
+    .map((line) => line.slice(1).replace(/\/$/, ''));
+  for (const source of fromContext) {
+    const path = source.replace(/\/$/, '');
+    t.ok(
+      allowed.some((entry) => path === entry || path.startsWith(`${entry}/`)),
+      `.dockerignore lets ${path} into the build context`,
+    );
+  }
   const cmd = runtime.match(/^CMD (\[.*\])$/m);
   t.ok(cmd, 'a CMD in exec form');
   const argv = JSON.parse(cmd?.[1] ?? '[]') as string[];
@@ -158,6 +171,7 @@ t.test(
   "node <npm start's options> dist/src/main.js answers like the in-process app and exits 0 on SIGTERM",
   async (t) => {
     const port = await freePort();
+    const grpcPort = await freePort();
     const base = `http://127.0.0.1:${port}`;
     // SHUTDOWN_DELAY_MS shortens the drain so the test stays fast; everything else is the production default.
     const child = spawn(process.execPath, [...serviceNodeFlags(ROOT), SERVICE_ENTRY], {
@@ -167,6 +181,7 @@ t.test(
         NODE_ENV: 'production',
         HOST: '127.0.0.1',
         PORT: String(port),
+        GRPC_PORT: String(grpcPort),
         LOG_LEVEL: 'info',
         SHUTDOWN_DELAY_MS: '3000',
       },
@@ -221,6 +236,13 @@ t.test(
     t.equal(res.headers.get('content-type'), expected.headers['content-type'], 'same content-type');
     t.equal(body, expected.body, 'byte-identical body');
     t.match(JSON.parse(body).shapes, { outputs: [1, 5, 2], states: [1, 2] }, 'hello shapes');
+
+    // gRPC beside HTTP: the .proto files are found from dist/ where the image has them (proto/ beside dist/).
+    const { inference } = clients(t, `127.0.0.1:${grpcPort}`);
+    const metadata = await new Promise<unknown>((resolve) =>
+      (inference as any).ServerMetadata({}, (error: unknown, answer: unknown) => resolve(error ?? answer)),
+    );
+    t.same(metadata, (await app.inject({ method: 'GET', url: '/v2' })).json(), 'gRPC ServerMetadata answers');
 
     const signalled = Date.now();
     // SIGTERM: /readyz turns 503 at once while requests are still served for SHUTDOWN_DELAY_MS, then exit 0.

@@ -17,6 +17,8 @@ const NO_MODELS = fileURLToPath(new URL('../fixtures/no-models', import.meta.url
 
 export interface Built {
   app: FastifyInstance;
+  /** The config the app was built with. */
+  config: Config;
   /** Every log line written so far, parsed. */
   logs: Record<string, unknown>[];
 }
@@ -54,7 +56,7 @@ export async function build(t: { teardown(fn: () => unknown): void }, overrides:
   const config = configWith({ pool: { threads: 0 }, models: { dir: NO_MODELS }, ...overrides });
   const app = await buildApp(config, { logger: pino({ level: 'info' }, sink) });
   t.teardown(() => app.close());
-  return { app, logs };
+  return { app, config, logs };
 }
 
 export const HELLO = { inputs: HELLO_INPUTS, hiddenSize: 2, seed: 42 };

@@ -183,3 +183,21 @@ t.test('the process refuses to start with a bad value: one line on stderr, exit 
 t.test('every variable of the schema has a default, so an empty environment starts', async (t) => {
   t.doesNotThrow(() => ConfigFromEnv.parse({}));
 });
+
+t.test('gRPC settings: KServe port by default, 0 turns it off, message limit follows BODY_LIMIT_BYTES', async (t) => {
+  t.same(defaultConfig.grpc, {
+    port: 8081,
+    maxMessageBytes: defaultConfig.limits.bodyLimitBytes,
+    keepaliveTimeMs: 60_000,
+    maxConnectionAgeMs: 0,
+  });
+  t.equal(loadConfig({ GRPC_PORT: '0' }).grpc.port, 0);
+  t.equal(loadConfig({ BODY_LIMIT_BYTES: '1000' }).grpc.maxMessageBytes, 1000, 'BODY_LIMIT_BYTES by default');
+  t.equal(loadConfig({ BODY_LIMIT_BYTES: '1000', GRPC_MAX_MESSAGE_BYTES: '5000' }).grpc.maxMessageBytes, 5000);
+  t.throws(
+    () => loadConfig({ GRPC_MAX_MESSAGE_BYTES: '0' }),
+    /^invalid environment variable GRPC_MAX_MESSAGE_BYTES="0": /,
+  );
+  t.throws(() => loadConfig({ GRPC_PORT: '70000' }), /GRPC_PORT="70000"/);
+  t.equal(loadConfig({ GRPC_MAX_CONNECTION_AGE_MS: '300000' }).grpc.maxConnectionAgeMs, 300_000);
+});

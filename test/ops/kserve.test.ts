@@ -7,7 +7,7 @@
 import t from 'tap';
 import { type Manifest, literalEnv, manifests } from '../helpers/manifests.js';
 import { quantityBytes } from '../../scripts/hostile.js';
-import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
+import { ConfigFromEnv, DEFAULT_GRPC_PORT, loadConfig } from '../../src/config/config.js';
 import { memoryBudgetFor } from '../../src/config/memory-limit.js';
 import { build, SHIPPED_MODELS } from '../helpers/build.js';
 
@@ -30,8 +30,8 @@ t.test('kinds and API versions are the ones KServe serves', async (t) => {
   t.equal(container.name, 'kserve-container', 'the container name KServe merges the predictor into');
 });
 
-t.test('the runtime speaks the Open Inference Protocol over REST and declares its formats', async (t) => {
-  t.same(runtime.spec.protocolVersions, ['v2']);
+t.test('the runtime speaks the Open Inference Protocol over REST and gRPC and declares its formats', async (t) => {
+  t.same(runtime.spec.protocolVersions, ['v2', 'grpc-v2']);
   const formats = runtime.spec.supportedModelFormats;
   t.same(
     formats.map((f: Manifest) => f.name),
@@ -77,6 +77,13 @@ t.test('the container port is the app port; probes use it', async (t) => {
   t.equal(runtime.spec.annotations['prometheus.kserve.io/port'], String(port.containerPort));
   for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
     t.equal(container[probe].httpGet.port, port.containerPort, `${probe} targets the app port`);
+});
+
+t.test('the gRPC port is GRPC_PORT, named h2c as KServe names it', async (t) => {
+  const [, h2c] = container.ports;
+  t.match(h2c, { name: 'h2c', containerPort: loadConfig(env).grpc.port, protocol: 'TCP' });
+  t.equal(h2c.containerPort, DEFAULT_GRPC_PORT);
+  t.equal(container.ports.length, 2);
 });
 
 t.test('probe paths are the protocol health routes and answer 200 once ready', async (t) => {

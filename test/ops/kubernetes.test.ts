@@ -4,10 +4,11 @@
  */
 import t from 'tap';
 import { type Manifest, literalEnv, manifests } from '../helpers/manifests.js';
-import { ConfigFromEnv, loadConfig } from '../../src/config/config.js';
+import { ConfigFromEnv, DEFAULT_GRPC_PORT, loadConfig } from '../../src/config/config.js';
 import { memoryBudgetFor } from '../../src/config/memory-limit.js';
 import { quantityBytes } from '../../scripts/hostile.js';
 import { build } from '../helpers/build.js';
+import { buildGrpc } from '../helpers/grpc.js';
 
 const [deployment] = manifests('kubernetes', 'deployment.yaml');
 const [service] = manifests('kubernetes', 'service.yaml');
@@ -48,8 +49,30 @@ t.test('every env name is a setting of the app, and every value is one it accept
 t.test('ports: container port is the app port; the Service targets it by name', async (t) => {
   t.equal(httpPort.containerPort, loadConfig(env).port);
   t.equal(service.spec.ports[0].targetPort, httpPort.name);
+  t.same(
+    container.ports.map((p: Manifest) => p.name),
+    ['http', 'grpc'],
+  );
   t.equal(deployment.spec.template.metadata.annotations['prometheus.io/port'], String(httpPort.containerPort));
 });
+
+t.test(
+  'the gRPC port is GRPC_PORT, exposed by the Service as HTTP/2 cleartext; its health service answers',
+  async (t) => {
+    const grpcPort = container.ports.find((p: Manifest) => p.name === 'grpc');
+    const config = loadConfig(env);
+    t.equal(grpcPort.containerPort, config.grpc.port);
+    t.equal(grpcPort.containerPort, DEFAULT_GRPC_PORT, "KServe's port");
+    const exposed = service.spec.ports.find((p: Manifest) => p.targetPort === 'grpc');
+    t.match(exposed, { name: 'grpc', port: grpcPort.containerPort, appProtocol: 'kubernetes.io/h2c' });
+    t.ok(config.grpc.maxConnectionAgeMs > 0, 'connections are recycled, so new pods get a share of long-lived clients');
+    // The documented `grpc:` probe: the standard health service, SERVING once ready and NOT_SERVING while draining.
+    const g = await buildGrpc(t);
+    t.same(await g.unary(g.health, 'Check', { service: '' }), { status: 'SERVING' });
+    g.app.readiness.drain();
+    t.same(await g.unary(g.health, 'Check', { service: '' }), { status: 'NOT_SERVING' });
+  },
+);
 
 t.test('probe paths are routes of the app that answer 200 once ready', async (t) => {
   const { app } = await build(t);

@@ -108,7 +108,7 @@ export default fp(
     registerCounter(
       registry,
       'rnn_model_inferences_total',
-      'Forward passes of served models (POST /models/... and /v2/.../infer), by model, version and outcome (ok, or the kind of problem)',
+      'Forward passes of served models (POST /models/..., /v2/.../infer, gRPC ModelInfer and ModelStreamInfer), by model, version and outcome (ok, or the kind of problem)',
       modelInferences,
     );
     const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);

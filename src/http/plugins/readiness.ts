@@ -10,6 +10,7 @@ export type ReadinessState = 'starting' | 'ready' | 'draining';
 
 export class Readiness {
   #state: ReadinessState = 'starting';
+  readonly #listeners = new Set<(state: ReadinessState) => void>();
 
   get state(): ReadinessState {
     return this.#state;
@@ -21,11 +22,22 @@ export class Readiness {
 
   /** After the warm-up; a server already draining stays draining. */
   markReady(): void {
-    if (this.#state === 'starting') this.#state = 'ready';
+    if (this.#state === 'starting') this.#change('ready');
   }
 
   drain(): void {
-    this.#state = 'draining';
+    if (this.#state !== 'draining') this.#change('draining');
+  }
+
+  /** Calls `listener` with each new state (the gRPC health service's Watch); returns what stops it. */
+  onChange(listener: (state: ReadinessState) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #change(state: ReadinessState): void {
+    this.#state = state;
+    for (const listener of this.#listeners) listener(state);
   }
 }
 

@@ -3,7 +3,6 @@
  * is a sane token, otherwise one is made: see `requestId`), echoed back in `x-request-id`; pino puts it on
  * every log line of the request as `reqId`. One `request completed` line per request replaces Fastify's two.
  */
-import { randomUUID } from 'node:crypto';
 import {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -14,23 +13,11 @@ import {
 } from 'fastify';
 import type { Logger } from 'pino';
 import fp from 'fastify-plugin';
+import { requestIdFor } from '../../runtime/request-ids.js';
 
-const SANE_REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
-
-/**
- * The ids made here are UUIDs of version 8 (RFC 9562's layout for custom ids): 74 random bits drawn when the
- * process starts, then a 48-bit sequence number. Unique across instances and restarts as random UUIDs are,
- * in order within a process (an operator can tell which request came first), and cheaper than a random UUID
- * per request (~1 % of a hello request's throughput on the server; docs/performance.md#where-the-time-goes).
- */
-const ID_PREFIX = ((random: string) => `${random.slice(0, 14)}8${random.slice(15, 24)}`)(randomUUID());
-let sequence = 0;
-
+/** The request's id (src/runtime/request-ids.ts): its `x-request-id` when sane, else a new one. */
 export function requestId(request: RawRequestDefaultExpression): string {
-  const incoming = request.headers['x-request-id'];
-  if (typeof incoming === 'string' && SANE_REQUEST_ID.test(incoming)) return incoming;
-  sequence = (sequence + 1) % 2 ** 48;
-  return ID_PREFIX + sequence.toString(16).padStart(12, '0');
+  return requestIdFor(request.headers['x-request-id']);
 }
 
 /** Fastify's request log lines, reduced to one line per request with what an operator looks for. */

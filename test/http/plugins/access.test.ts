@@ -1,5 +1,5 @@
 import t from 'tap';
-import { keyMatches } from '../../../src/http/plugins/api-keys.js';
+import { keyMatches } from '../../../src/runtime/api-keys.js';
 import {
   API_CSP,
   API_SECURITY_HEADERS,

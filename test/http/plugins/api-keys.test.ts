@@ -5,7 +5,8 @@
  * no check at all without keys.
  */
 import t from 'tap';
-import apiKeys, { keyMatches } from '../../../src/http/plugins/api-keys.js';
+import apiKeys from '../../../src/http/plugins/api-keys.js';
+import { keyMatches } from '../../../src/runtime/api-keys.js';
 import { createHash } from 'node:crypto';
 import { bareApp } from '../../helpers/bare-app.js';
 

@@ -15,6 +15,7 @@ import {
 } from '../../../../schemas/oip.js';
 import type { InferenceCore } from '../../../core/core.js';
 import type { OipAnswer } from '../../../protocols/oip-answer.js';
+import { OIP_EXTENSIONS, oipModelMetadata } from '../../../protocols/oip-metadata.js';
 import { oipRequest } from '../../../protocols/oip-request.js';
 import { ProblemError } from '../../../errors/problem-error.js';
 import { inferenceProtocolBodies } from '../../plugins/json-body.js';
@@ -103,19 +104,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
   inferenceProtocolBodies(app);
   const config = { oip: true };
   const tags = ['inference protocol'];
-  const metadata = (name: string, version?: string) => {
-    const { platform, inputs, outputs, parameters, versions } = core.metadata(name, version);
-    const tensors = (list: typeof inputs) =>
-      list.map((t) => ({ name: t.name, datatype: t.datatype, shape: [...t.shape] }));
-    return {
-      name,
-      versions: [...versions],
-      platform,
-      inputs: tensors(inputs),
-      outputs: tensors(outputs),
-      parameters: { ...parameters },
-    };
-  };
+  const metadata = (name: string, version?: string) => oipModelMetadata(name, core.metadata(name, version));
   const ready = (name: string, version?: string) => {
     const served = core.metadata(name, version);
     if (!app.readiness.ready) {
@@ -216,7 +205,7 @@ const oipRoutes: FastifyPluginAsyncZod<OipRouteOptions> = async (app, options) =
     handler: async () => ({
       name: options.serverName,
       version: options.serverVersion,
-      extensions: ['binary_tensor_data', 'classification', 'model_repository', 'model_repository(unload_dependents)'],
+      extensions: [...OIP_EXTENSIONS],
     }),
   });
   app.get('/v2/models/:name', {

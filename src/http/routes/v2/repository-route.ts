@@ -16,7 +16,8 @@ import {
   RepositoryUnloadRequest,
 } from '../../../../schemas/repository.js';
 import { parseJsonBody } from '../../../codec/json-parse.js';
-import { ProblemError, invalidAt, quoted } from '../../../errors/problem-error.js';
+import { ProblemError } from '../../../errors/problem-error.js';
+import { checkUnloadParameters, loadConfigParameter } from '../../../protocols/repository-control.js';
 import type { ModelRepository } from '../../../models/repository.js';
 
 const error = oipErrorResponse;
@@ -57,33 +58,6 @@ function repositoryBodies(app: FastifyInstance): void {
   app.addHook('preValidation', async (request: FastifyRequest) => {
     if (request.body === undefined || request.body === null) request.body = {};
   });
-}
-
-/** A load request's `config` parameter (ModelConfig as JSON); `file:` overrides and other names are refused. */
-function loadConfigParameter(parameters: Record<string, string | number | boolean> | undefined): string | null {
-  let config: string | null = null;
-  for (const [name, value] of Object.entries(parameters ?? {})) {
-    const path = `parameters[${quoted(name)}]`;
-    if (name === 'config') {
-      if (typeof value !== 'string')
-        invalidAt(path, `is ${typeof value}; expected the model configuration as a JSON string`);
-      config = value;
-    } else if (name.startsWith('file:'))
-      invalidAt(
-        path,
-        'file overrides are not supported: put the model files in MODELS_DIR and load the model by name (a `config` parameter may replace its config.pbtxt)',
-      );
-    else invalidAt(path, 'is not a parameter of load (config)');
-  }
-  return config;
-}
-
-function checkUnloadParameters(parameters: Record<string, string | number | boolean> | undefined): void {
-  for (const [name, value] of Object.entries(parameters ?? {})) {
-    const path = `parameters[${quoted(name)}]`;
-    if (name !== 'unload_dependents') invalidAt(path, 'is not a parameter of unload (unload_dependents)');
-    if (typeof value !== 'boolean') invalidAt(path, `is ${typeof value}; expected true or false`);
-  }
 }
 
 const repositoryRoutes: FastifyPluginAsyncZod<RepositoryRouteOptions> = async (app, { repository }) => {
