@@ -3,11 +3,11 @@
 # an API key) and runs scripts/check-triton-grpc-client.py against it with tritonclient.grpc from Triton's sources.
 #
 #   TRITON_CLIENT_SRC   a checkout of https://github.com/triton-inference-server/client, or its git directory
-#                       (a bare clone: `src/python/library` is taken from HEAD with git archive). Not committed here.
+#                       (a bare clone: its Python library folder is taken from HEAD with git archive). Not committed here.
 #   PYTHON              a Python 3 with grpcio, protobuf, numpy, python-rapidjson and packaging (Debian: python3-grpcio
 #                       python3-protobuf python3-numpy python3-rapidjson python3-packaging); default /usr/bin/python3.
 #
-# The client's stubs are generated from proto/triton/ (Triton's build names grpc_service.proto service.proto) with
+# The client's stubs are generated from proto/triton/ (Triton's build renames grpc_service.proto to service, keeping the suffix) with
 # protoc and grpc_python_plugin (Debian: protobuf-compiler-grpc), else `python -m grpc_tools.protoc`.
 # Exit status: that of the Python checks (the number that failed), or 2 when something needed is missing.
 set -euo pipefail
