@@ -282,6 +282,8 @@ export class InferenceCore {
       if (sequences === undefined || target.kind !== 'served')
         invalidAt(control.at, 'names a sequence, but this server keeps no sequence state');
       const served = this.#hold(target.name, target.version, arrival.sink);
+      // A chunk is held to the model's configured input dims as any request is (its one row is checked below).
+      checkRequestShapes(served.config, inference.inputs);
       const schedule = modelSchedule(served, this.#batching);
       const named = `sequence ${typeof control.id === 'bigint' ? control.id : JSON.stringify(control.id)}`;
       let plan: (carried: readonly Float32Array[] | null) => Work;

@@ -359,3 +359,33 @@ t.test('a start restarts a sequence in progress; after its end a new start begin
   const ready = await app.inject({ method: 'GET', url: '/readyz' });
   t.same(ready.json().sequences, { store: 'memory', ready: true });
 });
+
+t.test("a chunk is held to the model configuration's input dims as any request is", async (t) => {
+  const dir = modelsDir(t, {});
+  cpSync(join(SHIPPED_MODELS, 'hello/1'), join(dir, 'two-steps', '1'), { recursive: true });
+  writeFileSync(
+    join(dir, 'two-steps', 'config.pbtxt'),
+    'max_batch_size: 8\ninput [ { name: "input" data_type: TYPE_FP32 dims: [ 2, 4 ] } ]\n',
+  );
+  const { app } = await build(t, { models: { dir } });
+  const chunk = (length: number, start: boolean) =>
+    app.inject({
+      method: 'POST',
+      url: '/v2/models/two-steps/infer',
+      payload: {
+        parameters: { sequence_id: 5, sequence_start: start },
+        inputs: [{ name: 'input', shape: [1, length, 4], datatype: 'FP32', data: steps(length, 4, 1).flat() }],
+      },
+    });
+  const fits = await chunk(2, true);
+  t.equal(fits.statusCode, 200, fits.body.slice(0, 300));
+  const stateless = await app.inject({
+    method: 'POST',
+    url: '/v2/models/two-steps/infer',
+    payload: { inputs: [{ name: 'input', shape: [1, 3, 4], datatype: 'FP32', data: steps(3, 4, 1).flat() }] },
+  });
+  const refused = await chunk(3, false);
+  t.equal(stateless.statusCode, 400, stateless.body.slice(0, 300));
+  t.equal(refused.statusCode, 400);
+  t.equal(refused.json().error, stateless.json().error, 'the same words as a request without a sequence');
+});
