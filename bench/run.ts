@@ -12,7 +12,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** Every benchmark script, in the order they run. */
-const SCRIPTS = ['engine', 'pool-threshold', 'http', 'serving', 'sequence-store', 'streams', 'model-load'];
+const SCRIPTS = ['engine', 'pool-threshold', 'http', 'serving', 'sequence-store', 'streams', 'model-load', 'tracing'];
 
 const args = process.argv.slice(2);
 const names = args.filter((a) => !a.startsWith('--'));

@@ -124,12 +124,14 @@ export class RequestSpans implements RequestTrace {
   /** Wall-clock milliseconds at performance.now() 0 (SpanClock), for every time of this request's spans. */
   readonly #origin: number;
 
-  constructor(tracer: Tracer, origin: number, name: string, attributes: Attributes, parent: Context) {
+  /** `attributes` are read only when the request is recorded (an unsampled request's are never built). */
+  constructor(tracer: Tracer, origin: number, name: string, attributes: () => Attributes, parent: Context) {
     this.#tracer = tracer;
     this.#origin = origin;
-    const span = tracer.startSpan(name, { kind: SpanKind.SERVER, attributes, startTime: this.#now() }, parent);
+    const span = tracer.startSpan(name, { kind: SpanKind.SERVER, startTime: this.#now() }, parent);
     this.span = span;
     this.recording = span.isRecording();
+    if (this.recording) span.setAttributes(attributes());
     const context = span.spanContext();
     this.traceId = context.traceId;
     this.spanId = context.spanId;

@@ -39,11 +39,12 @@ const GETTER: TextMapGetter<HeaderGetter> = {
 
 export interface Tracing {
   /**
-   * Begins a request's trace, as its server span (kind SERVER) named `name` with `attributes`: a child of the
-   * caller's span when `header` gives a valid `traceparent`, else the root of a new trace. The frontend ends it with
-   * `finish`, and hands it to the core (`Sink.trace`) when it is `recording`.
+   * Begins a request's trace, as its server span (kind SERVER) named `name`: a child of the caller's span when
+   * `header` gives a valid `traceparent`, else the root of a new trace. `attributes` are built only when the sampler
+   * records it (the built-in samplers do not read them). The frontend ends it with `finish`, and hands it to the
+   * core (`Sink.trace`) when it is `recording`.
    */
-  startRequest(name: string, attributes: Attributes, header: HeaderGetter): RequestSpans;
+  startRequest(name: string, attributes: () => Attributes, header: HeaderGetter): RequestSpans;
   /** Exports the spans ended so far; an export that fails is the exporter's to log, and this still resolves. */
   forceFlush(): Promise<void>;
   /** Exports what has ended and stops (the app's close); gives up after the export timeout. */

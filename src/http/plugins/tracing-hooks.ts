@@ -17,6 +17,7 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { Attributes } from '@opentelemetry/api';
+import type { Logger } from 'pino';
 import type { RequestSpans } from '../../telemetry/request-spans.js';
 import { ATTR_REQUEST_ID } from '../../telemetry/names.js';
 import type { Tracing } from '../../telemetry/tracing.js';
@@ -25,7 +26,7 @@ import { isMetrics, isProbe } from '../route-kinds.js';
 /** The response header that gives the caller this request's trace (W3C Trace Context Level 2). */
 export const TRACE_RESPONSE_HEADER = 'traceresponse';
 
-function serverAttributes(request: FastifyRequest): Attributes {
+function serverAttributes(request: FastifyRequest, route: string | undefined): Attributes {
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: request.method,
     [ATTR_URL_PATH]: request.url.split('?')[0],
@@ -34,7 +35,6 @@ function serverAttributes(request: FastifyRequest): Attributes {
     [ATTR_CLIENT_ADDRESS]: request.ip,
     [ATTR_REQUEST_ID]: request.id,
   };
-  const route = request.routeOptions.url;
   if (route !== undefined) attributes[ATTR_HTTP_ROUTE] = route;
   const host = request.hostname;
   if (host !== '') attributes[ATTR_SERVER_ADDRESS] = host;
@@ -66,15 +66,16 @@ export function addTracingHooks(app: FastifyInstance, tracing: Tracing): void {
     const route = request.routeOptions.url;
     const spans = tracing.startRequest(
       route === undefined ? request.method : `${request.method} ${route}`,
-      serverAttributes(request),
+      () => serverAttributes(request, route),
       (name) => request.headers[name],
     );
     request.trace = spans;
     reply.header(TRACE_RESPONSE_HEADER, spans.traceresponse);
-    const log = request.log.child({ trace_id: spans.traceId, span_id: spans.spanId });
-    request.log = log;
-    reply.log = log;
-    reply.raw.once('close', () => finish(request, reply, spans));
+    // The request's own logger (Fastify makes one per request, reply.log too; a pino child, as app.ts's logger is
+    // pino): its lines name the trace.
+    (request.log as Logger).setBindings({ trace_id: spans.traceId, span_id: spans.spanId });
+    // An unsampled request records nothing: its trace has nothing to end.
+    if (spans.recording) reply.raw.once('close', () => finish(request, reply, spans));
     done();
   });
 }
