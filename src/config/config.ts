@@ -1,7 +1,7 @@
 /**
  * Settings, read once from the environment by `main.ts` and handed to `buildApp`. Every limit a request can hit is
- * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts and
- * tracing.ts (docs/configuration.md is generated from them, in the order of sections.ts).
+ * here; the environment variables they come from, with their defaults and descriptions, are in environment.ts,
+ * grpc-environment.ts and tracing.ts (docs/configuration.md is generated from them, in the order of sections.ts).
  */
 import type { z } from 'zod';
 import { ConfigFromEnv } from './sections.js';
@@ -25,10 +25,13 @@ export {
   DEFAULT_SEQUENCE_MAX,
   DEFAULT_REDIS_TIMEOUT_MS,
   DEFAULT_REDIS_KEY_PREFIX,
-  DEFAULT_GRPC_PORT,
-  DEFAULT_GRPC_KEEPALIVE_TIME_MS,
   SERVICE_NAME,
 } from './environment.js';
+export {
+  DEFAULT_GRPC_PORT,
+  DEFAULT_GRPC_KEEPALIVE_TIME_MS,
+  DEFAULT_GRPC_FLOW_CONTROL_WINDOW_BYTES,
+} from './grpc-environment.js';
 export type { TracingSettings } from './tracing.js';
 
 /** The worker pool for large forward passes (src/runtime/pool.ts). */
@@ -144,6 +147,8 @@ export interface Grpc {
   readonly port: number;
   /** Largest request message; RESOURCE_EXHAUSTED above it (GRPC_MAX_MESSAGE_BYTES, by default BODY_LIMIT_BYTES). */
   readonly maxMessageBytes: number;
+  /** HTTP/2 flow-control window of each call and each connection (GRPC_FLOW_CONTROL_WINDOW_BYTES). */
+  readonly flowControlWindowBytes: number;
   /**
    * The server pings a connection after this long without traffic, and closes it when the ping is not answered
    * within 20 s: a client gone without a word (a cut network, a killed pod behind NAT) does not hold its streams.
@@ -300,6 +305,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     grpc: {
       port: e.GRPC_PORT,
       maxMessageBytes: e.GRPC_MAX_MESSAGE_BYTES ?? e.BODY_LIMIT_BYTES,
+      flowControlWindowBytes: e.GRPC_FLOW_CONTROL_WINDOW_BYTES,
       keepaliveTimeMs: e.GRPC_KEEPALIVE_TIME_MS,
       maxConnectionAgeMs: e.GRPC_MAX_CONNECTION_AGE_MS,
     },

@@ -110,15 +110,6 @@ export const DEFAULT_REDIS_TIMEOUT_MS = 500;
 
 export const DEFAULT_REDIS_KEY_PREFIX = 'rnn-serve:seq:';
 
-/** KServe's port for the Open Inference Protocol over gRPC (its ServingRuntimes name it `h2c`). */
-export const DEFAULT_GRPC_PORT = 8081;
-
-/**
- * GRPC_KEEPALIVE_TIME_MS: a minute of silence before the server pings (a busy connection never waits that long),
- * so a client gone without a word is found within ~80 s with the 20 s ping timeout of src/grpc/server.ts.
- */
-export const DEFAULT_GRPC_KEEPALIVE_TIME_MS = 60_000;
-
 const positiveInt = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 /** A whole number ≥ 0 where 0 means "off". */
 const offOrInt = (fallback: number) => z.coerce.number().int().min(0).default(fallback);
@@ -542,39 +533,6 @@ export const models = {
       '`explicit`: the models loaded at start-up, comma-separated (`*`: all of them; empty: none). Refused in the ' +
         'other modes, which load every model',
     ),
-};
-
-export const grpc = {
-  GRPC_PORT: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .max(65535)
-    .default(DEFAULT_GRPC_PORT)
-    .describe(
-      'The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, health, reflection) on this port, ' +
-        "beside HTTP on PORT (8081 is KServe's port for it); 0: no gRPC server",
-    ),
-  GRPC_MAX_MESSAGE_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .optional()
-    .meta({
-      description:
-        'Largest gRPC request message, in bytes: a larger one is refused with RESOURCE_EXHAUSTED, naming the limit, ' +
-        'before it is read. Answers are sent whatever their size (MAX_OUTPUT_VALUES bounds them)',
-      defaultText: 'BODY_LIMIT_BYTES',
-    }),
-  GRPC_KEEPALIVE_TIME_MS: positiveInt(DEFAULT_GRPC_KEEPALIVE_TIME_MS).describe(
-    'The server pings a gRPC connection after this long without traffic and closes it when the ping goes ' +
-      'unanswered for 20 s, so a client gone without a word does not hold its streams',
-  ),
-  GRPC_MAX_CONNECTION_AGE_MS: offOrInt(0).describe(
-    'gRPC connections are closed after this long (GOAWAY; calls in flight finish), so that clients reconnect ' +
-      'through the load balancer and new replicas get their share of long-lived clients (0: never; the Deployment ' +
-      'sets 5 minutes)',
-  ),
 };
 
 export const apiDocument = {

@@ -1,13 +1,13 @@
 /**
  * The sections of docs/configuration.md, which is generated from CONFIG_SECTIONS (`npm run docs:config`;
  * `npm run docs:config:check`, part of `npm test`, fails when the page is stale), and the schema of the whole
- * environment, ConfigFromEnv: the groups of environment.ts, then tracing.ts's OTEL_* variables.
+ * environment, ConfigFromEnv: the groups of environment.ts and grpc-environment.ts, then tracing.ts's OTEL_*
+ * variables.
  */
 import { z } from 'zod';
 import {
   access,
   apiDocument,
-  grpc,
   http,
   limits,
   models,
@@ -18,6 +18,7 @@ import {
   server,
   shutdown,
 } from './environment.js';
+import { grpc } from './grpc-environment.js';
 import { TRACING_SECTION, tracingVariables } from './tracing.js';
 
 /** The sections of docs/configuration.md, in order, each with what it is about and its variables. */

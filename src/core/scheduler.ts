@@ -24,7 +24,7 @@
  */
 import type { QueueSettings } from '../config/config.js';
 import { ProblemError } from '../errors/problem-error.js';
-import type { AnswerEncoding, EncodedAnswer } from '../protocols/encoding.js';
+import { type AnswerEncoding, type EncodedAnswer, protocolOf } from '../protocols/encoding.js';
 import { type Job, type JobEnvironment, type JobResult, problemOf, runJob } from '../runtime/jobs.js';
 import type { WorkerPool } from '../runtime/pool.js';
 import type { CoreObserver } from './observer.js';
@@ -218,7 +218,8 @@ export class Scheduler {
     const { observer } = this.#options;
     if (result instanceof Error) {
       for (const entry of unit) {
-        if (entry.work.model !== null) observer.inference(entry.work.model, outcomeOf(result), 0);
+        if (entry.work.model !== null)
+          observer.inference(entry.work.model, outcomeOf(result), 0, protocolOf(entry.encoding));
         failSafely(entry.sink, result);
       }
       return;
@@ -233,12 +234,13 @@ export class Scheduler {
     unit.forEach((entry, i) => {
       const outcome = result.outcomes[i];
       if ('answer' in outcome) {
-        if (entry.work.model !== null) observer.inference(entry.work.model, 'ok', result.computeSeconds);
+        if (entry.work.model !== null)
+          observer.inference(entry.work.model, 'ok', result.computeSeconds, protocolOf(entry.encoding));
         if (entry.onAnswer === undefined) answerSafely(entry.sink, outcome.answer);
         else entry.onAnswer(outcome);
       } else {
         if (entry.work.model !== null)
-          observer.inference(entry.work.model, outcome.problem.kind, result.computeSeconds);
+          observer.inference(entry.work.model, outcome.problem.kind, result.computeSeconds, protocolOf(entry.encoding));
         failSafely(entry.sink, problemOf(outcome.problem));
       }
     });
@@ -265,7 +267,8 @@ export class Scheduler {
 
   #refuse(entry: Entry, reason: 'queue-full' | 'deadline', detail: string, retryAfter: number): void {
     this.#options.observer.refused(reason);
-    if (entry.work.model !== null) this.#options.observer.inference(entry.work.model, 'overloaded', 0);
+    if (entry.work.model !== null)
+      this.#options.observer.inference(entry.work.model, 'overloaded', 0, protocolOf(entry.encoding));
     failSafely(entry.sink, new ProblemError('overloaded', detail, [], { 'retry-after': String(retryAfter) }));
   }
 
@@ -384,7 +387,8 @@ export class Scheduler {
         }
         this.#remove(entry);
         this.#options.observer.refused('queue-timeout');
-        if (entry.work.model !== null) this.#options.observer.inference(entry.work.model, 'queue-timeout', 0);
+        if (entry.work.model !== null)
+          this.#options.observer.inference(entry.work.model, 'queue-timeout', 0, protocolOf(entry.encoding));
         const retry = this.#options.retryAfterSeconds;
         const problem = new ProblemError(
           'queue-timeout',

@@ -1,8 +1,9 @@
 /**
  * The gRPC frontend's server (@grpc/grpc-js) on GRPC_PORT: `inference.GRPCInferenceService`, the standard health
  * service and server reflection (v1 and v1alpha, so grpcurl lists and calls the service without the .proto files),
- * every call through call-access.ts. It shares the HTTP app's serving core, model repository, readiness, metrics
- * registry and logger (app.ts `core` and `repository`, wired by main.ts): one server state, two protocols.
+ * every call through call-access.ts, with HTTP/2 windows wide enough for tensors (flow-control.ts). It shares the
+ * HTTP app's serving core, model repository, readiness, metrics registry and logger (app.ts `core` and `repository`,
+ * wired by main.ts): one server state, two protocols.
  *
  * Shutdown: `close(deadlineMs)` ends health watches, stops taking calls (GOAWAY) and lets the calls in flight
  * finish; calls still open at the deadline (a stream its client keeps open) are cancelled.
@@ -16,6 +17,7 @@ import type { InferenceCore } from '../core/core.js';
 import type { ModelRepository } from '../models/repository.js';
 import { keyDigests } from '../runtime/api-keys.js';
 import { callAccess } from './call-access.js';
+import { announceWindow, widenConnections } from './flow-control.js';
 import { GrpcMetrics } from './grpc-metrics.js';
 import { healthService } from './health.js';
 import { type ReadinessView, inferenceService } from './inference-service.js';
@@ -80,6 +82,7 @@ export async function startGrpcServer(settings: Grpc, host: string, parts: GrpcP
     ...(settings.maxConnectionAgeMs > 0 ? { 'grpc.max_connection_age_ms': settings.maxConnectionAgeMs } : {}),
     interceptors: [callAccess({ logger: parts.logger, metrics, keyDigests: keyDigests(parts.apiKeys) })],
   });
+  announceWindow(server, settings.flowControlWindowBytes);
 
   // ModelMetadata is answered with KServe's ModelMetadataResponse: Triton's fields and `properties` (protos.ts).
   const inference = protocols.served[INFERENCE_SERVICE] as ServiceDefinition;
@@ -100,6 +103,7 @@ export async function startGrpcServer(settings: Grpc, host: string, parts: GrpcP
       error ? reject(error) : resolve(bound),
     ),
   );
+  widenConnections(server, settings.flowControlWindowBytes);
   parts.logger.info({ port }, `gRPC server listening at ${address(host, port)}`);
 
   return {

@@ -21,6 +21,11 @@ export type AnswerEncoding =
 
 export type EncodedAnswer = JsonAnswer | OipAnswer | OipGrpcAnswer | InferenceResult;
 
+/** The protocol a request came by, as the metrics label it: gRPC's encoding is its own, every other is HTTP's. */
+export type Protocol = 'http' | 'grpc';
+
+export const protocolOf = (encoding: AnswerEncoding): Protocol => (encoding.kind === 'oip-grpc' ? 'grpc' : 'http');
+
 /** What an encoding gives. */
 export type AnswerOf<E extends AnswerEncoding> = E extends { kind: 'forward' }
   ? JsonAnswer

@@ -1,6 +1,7 @@
 /**
  * gRPC's series in the app's /metrics beside HTTP's: calls started and handled by method and code, handling
- * time, messages received and sent on streams; the whole exposition passes `promtool check metrics`.
+ * time, messages received and sent on streams; the served models' inferences by protocol; the whole exposition
+ * passes `promtool check metrics`.
  */
 import { spawnSync } from 'node:child_process';
 import t from 'tap';
@@ -35,10 +36,18 @@ t.test('calls are counted by method and status code; streams count their message
   t.equal(sample(text, 'grpc_server_msg_sent_total', streamLabels), 3);
   t.equal(sample(text, 'grpc_server_handled_total', `${streamLabels},grpc_code="OK"`), 1);
   t.equal(
-    sample(text, 'rnn_model_inferences_total', 'model="hello",version="1",outcome="ok"'),
+    sample(text, 'rnn_model_inferences_total', 'model="hello",version="1",protocol="grpc",outcome="ok"'),
     3,
-    'the per-model series count inferences from both protocols',
+    "the per-model series count gRPC's inferences, labelled with their protocol",
   );
+  await g.app.inject({
+    method: 'POST',
+    url: '/v2/models/hello/infer',
+    payload: { inputs: [{ name: 'input', shape: [1, 1, 4], datatype: 'FP32', data: [1, 0, 0, 0] }] },
+  });
+  const after = (await g.app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.equal(sample(after, 'rnn_model_inferences_total', 'model="hello",version="1",protocol="http",outcome="ok"'), 1);
+  t.equal(sample(after, 'rnn_model_inferences_total', 'model="hello",version="1",protocol="grpc",outcome="ok"'), 3);
 
   // promtool lints the whole exposition; prom-client's own default gauges nodejs_active_*_total are its only
   // complaints (they predate the gRPC series), so anything else it says fails here.

@@ -188,6 +188,7 @@ t.test('gRPC settings: KServe port by default, 0 turns it off, message limit fol
   t.same(defaultConfig.grpc, {
     port: 8081,
     maxMessageBytes: defaultConfig.limits.bodyLimitBytes,
+    flowControlWindowBytes: 1024 * 1024,
     keepaliveTimeMs: 60_000,
     maxConnectionAgeMs: 0,
   });

@@ -104,11 +104,11 @@ export default fp(
       POWERS_OF_TWO(1024),
     );
 
-    const modelInferences = new SeriesSet(['model', 'version', 'outcome']);
+    const modelInferences = new SeriesSet(['model', 'version', 'protocol', 'outcome']);
     registerCounter(
       registry,
       'rnn_model_inferences_total',
-      'Forward passes of served models (POST /models/..., /v2/.../infer, gRPC ModelInfer and ModelStreamInfer), by model, version and outcome (ok, or the kind of problem)',
+      'Forward passes of served models (POST /models/..., /v2/.../infer, gRPC ModelInfer and ModelStreamInfer), by model, version, protocol (http, grpc) and outcome (ok, or the kind of problem)',
       modelInferences,
     );
     const modelComputeSeconds = new SeriesSet(['model', 'version'], LATENCY_BUCKETS);
@@ -152,8 +152,8 @@ export default fp(
         batchSize.observe(shape[0]);
         if (shape.length > 1) timeSteps.observe(shape[1]);
       },
-      inference(model, outcome, seconds) {
-        modelInferences.at(model.name, model.version, outcome).inc();
+      inference(model, outcome, seconds, protocol) {
+        modelInferences.at(model.name, model.version, protocol, outcome).inc();
         if (outcome === 'ok') modelComputeSeconds.at(model.name, model.version).observe(seconds);
       },
       batch(requests, rows) {

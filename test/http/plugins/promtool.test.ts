@@ -118,7 +118,7 @@ t.test('promtool check metrics: no findings on a scrape after every kind of requ
   ])
     t.ok(families.includes(family), `${family} is exposed`);
   t.match(text, /^http_requests_shed_total\{reason="rate-limited"\} 1$/m);
-  t.match(text, /^rnn_model_inferences_total\{model="sentiment-onnx",version="1",outcome="ok"\} 2$/m);
+  t.match(text, /^rnn_model_inferences_total\{model="sentiment-onnx",version="1",protocol="http",outcome="ok"\} 2$/m);
   for (const name of MISNAMED_DEFAULT_GAUGES) t.notMatch(text, new RegExp(`^# TYPE ${name} `, 'm'), `no ${name}`);
 
   // docs/metrics.md (generated from the registry) lists every metric of ours the scrape has.

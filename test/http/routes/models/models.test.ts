@@ -427,7 +427,7 @@ t.test('metrics carry per-model labels for served models', async (t) => {
   });
   t.equal(infer.statusCode, 200, infer.body.slice(0, 200));
   const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
-  t.match(text, /^rnn_model_inferences_total\{model="hello",version="1",outcome="ok"\} 3$/m);
+  t.match(text, /^rnn_model_inferences_total\{model="hello",version="1",protocol="http",outcome="ok"\} 3$/m);
   t.match(text, /^rnn_model_compute_seconds_count\{model="hello",version="1"\} 3$/m);
   t.notMatch(text, /rnn_model_inferences_total\{model="nope"/, 'unknown models never become labels');
   await app.inject({ method: 'POST', url: '/models/nope/forward', payload: { text: ['h'] } });
