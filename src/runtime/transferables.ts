@@ -5,15 +5,34 @@
  * whole buffer along, so it is copied into a buffer of its own first, and so is an array over a buffer the sender
  * keeps (an ONNX program's initializers: `held`).
  */
+import * as workerThreads from 'node:worker_threads';
 import type { Job } from './jobs.js';
 
+/**
+ * Whether Node refuses to transfer a buffer (its Buffer pool's, among others): Node 21 and later throw "Cannot
+ * transfer object of unsupported type" for one in a transfer list. Node 20 has no such test (and copies them).
+ */
+const untransferable: (buffer: ArrayBufferLike) => boolean =
+  (workerThreads as { isMarkedAsUntransferable?: (value: unknown) => boolean }).isMarkedAsUntransferable ??
+  (() => false);
+
 const spansBuffer = (array: ArrayBufferView): boolean =>
-  array.buffer instanceof ArrayBuffer && array.byteOffset === 0 && array.byteLength === array.buffer.byteLength;
+  array.buffer instanceof ArrayBuffer &&
+  array.byteOffset === 0 &&
+  array.byteLength === array.buffer.byteLength &&
+  !untransferable(array.buffer);
+
+/** A copy of `array` in a buffer of its own, of the same kind (a Buffer's `slice()` would be a view, not a copy). */
+function copyOf<T extends ArrayBufferView>(array: T): T {
+  const bytes = array.buffer.slice(array.byteOffset, array.byteOffset + array.byteLength) as ArrayBuffer;
+  if (Buffer.isBuffer(array)) return Buffer.from(bytes) as unknown as T;
+  return new (array.constructor as new (buffer: ArrayBuffer) => T)(bytes);
+}
 
 /** An array the request owns, in a buffer of its own (copied when it is a view), and its buffer listed. */
 function own<T extends ArrayBufferView | null>(array: T, buffers: Set<ArrayBuffer>): T {
   if (array === null) return array;
-  const mine = spansBuffer(array) ? array : ((array as unknown as { slice(): T }).slice() as T & ArrayBufferView);
+  const mine = spansBuffer(array) ? array : copyOf(array);
   buffers.add((mine as ArrayBufferView).buffer as ArrayBuffer);
   return mine;
 }
@@ -61,8 +80,7 @@ export function owned(
   const walk = (node: unknown): unknown => {
     if (typeof node !== 'object' || node === null) return node;
     if (ArrayBuffer.isView(node)) {
-      const own =
-        spansBuffer(node) && !held.has(node.buffer) ? node : (node as unknown as { slice(): ArrayBufferView }).slice();
+      const own = spansBuffer(node) && !held.has(node.buffer) ? node : copyOf(node);
       buffers.add(own.buffer as ArrayBuffer);
       return own;
     }

@@ -95,3 +95,22 @@ t.test('owned: every typed array in a buffer of its own; held buffers copied', a
   t.equal(buffers.length, 3);
   t.notOk(buffers.includes(held.buffer as ArrayBuffer));
 });
+
+t.test("a body in Node's Buffer pool goes out as a copy of its own, and posts", async (t) => {
+  // A small Buffer is a view into Node's pool, which Node 21+ refuses to transfer; Buffer#slice is a view too.
+  const body = Buffer.from('{"inputs": [[[1, 0]]], "hiddenSize": 2}');
+  t.ok(body.byteOffset > 0 || body.byteLength < body.buffer.byteLength, 'the body is a view into a larger buffer');
+  const job: Job = { kind: 'forward-json', bytes: body, limits: LIMITS };
+  const { job: moved, transfer } = outgoing(job);
+  const bytes = (moved as Extract<Job, { kind: 'forward-json' }>).bytes;
+  t.equal(transfer.length, 1);
+  t.equal(transfer[0], bytes.buffer, 'its own buffer is the one transferred');
+  t.equal(bytes.byteLength, transfer[0].byteLength, 'spanning it');
+  t.not(bytes.buffer, body.buffer, 'not the pool');
+  t.equal(Buffer.from(bytes).toString(), body.toString(), 'the same bytes');
+  const channel = new MessageChannel();
+  t.teardown(() => channel.port1.close());
+  channel.port1.postMessage(moved, transfer);
+  t.equal(transfer[0].byteLength, 0, 'transferred (detached here)');
+  t.equal(body.toString().length > 0, true, 'the request keeps its body');
+});
